@@ -1,0 +1,135 @@
+package tgfake
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// SentMessage is one successful bot call that sent or edited a message.
+type SentMessage struct {
+	// Method is "sendMessage" or "editMessageReplyMarkup".
+	Method    string `json:"method"`
+	ChatID    int64  `json:"chat_id"`
+	MessageID int    `json:"message_id"`
+	// Text is the message text (for edits, the unchanged text).
+	Text      string `json:"text"`
+	ParseMode string `json:"parse_mode,omitempty"`
+	// ReplyMarkup is the reply_markup JSON (inline keyboards canonicalised);
+	// nil when none was sent.
+	ReplyMarkup json.RawMessage `json:"reply_markup,omitempty"`
+	// Keyboard is the decoded inline keyboard, nil when none.
+	Keyboard *InlineKeyboardMarkup `json:"-"`
+	Time     time.Time             `json:"time"`
+}
+
+// CallbackAnswer is one successful answerCallbackQuery.
+type CallbackAnswer struct {
+	QueryID   string    `json:"callback_query_id"`
+	Text      string    `json:"text,omitempty"`
+	ShowAlert bool      `json:"show_alert,omitempty"`
+	URL       string    `json:"url,omitempty"`
+	Time      time.Time `json:"time"`
+}
+
+// Stats are request counters.
+type Stats struct {
+	// Requests counts authorised Bot API calls by canonical method name
+	// (only methods with at least one call appear); unknown methods are
+	// counted under "unknown".
+	Requests map[string]int64 `json:"requests"`
+	// TooManyRequests counts 429 answers.
+	TooManyRequests int64 `json:"too_many_requests"`
+	// Sent counts recorded sends and edits.
+	Sent int `json:"sent"`
+	// UpdatesCreated, UpdatesPending count updates produced and still
+	// awaiting delivery or confirmation.
+	UpdatesCreated int `json:"updates_created"`
+	UpdatesPending int `json:"updates_pending"`
+}
+
+// recordLocked appends a recorded call and wakes waiters.
+func (f *Fake) recordLocked(m SentMessage) {
+	f.sentByChat[m.ChatID] = append(f.sentByChat[m.ChatID], len(f.sent))
+	f.sent = append(f.sent, m)
+	f.changedLocked()
+}
+
+// Sent returns the recorded sends and edits in chat chatID, oldest first.
+func (f *Fake) Sent(chatID int64) []SentMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.sentLocked(chatID)
+}
+
+func (f *Fake) sentLocked(chatID int64) []SentMessage {
+	idx := f.sentByChat[chatID]
+	out := make([]SentMessage, len(idx))
+	for i, j := range idx {
+		out[i] = f.sent[j]
+	}
+	return out
+}
+
+// AllSent returns every recorded send and edit, oldest first.
+func (f *Fake) AllSent() []SentMessage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]SentMessage(nil), f.sent...)
+}
+
+// WaitSent blocks until at least n sends/edits are recorded in chat chatID
+// (or ctx ends) and returns them all. It waits on a notification, never by
+// polling.
+func (f *Fake) WaitSent(ctx context.Context, chatID int64, n int) ([]SentMessage, error) {
+	var out []SentMessage
+	err := f.waitFor(ctx, func() bool {
+		if len(f.sentByChat[chatID]) < n {
+			return false
+		}
+		out = f.sentLocked(chatID)
+		return true
+	})
+	if err != nil {
+		f.mu.Lock()
+		got := len(f.sentByChat[chatID])
+		f.mu.Unlock()
+		return nil, fmt.Errorf("wait for %d messages in chat %d (have %d): %w", n, chatID, got, err)
+	}
+	return out, nil
+}
+
+// WaitAllSent blocks until at least n sends/edits are recorded in total.
+func (f *Fake) WaitAllSent(ctx context.Context, n int) error {
+	if err := f.waitFor(ctx, func() bool { return len(f.sent) >= n }); err != nil {
+		return fmt.Errorf("wait for %d messages: %w", n, err)
+	}
+	return nil
+}
+
+// CallbackAnswers returns the successful answerCallbackQuery calls.
+func (f *Fake) CallbackAnswers() []CallbackAnswer {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]CallbackAnswer(nil), f.answers...)
+}
+
+// Stats returns the request counters.
+func (f *Fake) Stats() Stats {
+	s := Stats{Requests: map[string]int64{}, TooManyRequests: f.tooMany.Load()}
+	for name, c := range f.reqCount {
+		if n := c.Load(); n > 0 {
+			s.Requests[name] = n
+		}
+	}
+	if n := f.unknownReq.Load(); n > 0 {
+		s.Requests["unknown"] = n
+	}
+	f.mu.Lock()
+	s.Sent = len(f.sent)
+	s.UpdatesCreated = len(f.history)
+	s.UpdatesPending = f.pendingN
+	f.mu.Unlock()
+	return s
+}
