@@ -1,0 +1,227 @@
+// Package bolt is the embedded Store: one bbolt file holding the same
+// documents as the MongoDB store, with secondary indexes as extra buckets.
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/voronka/voronka/engine/store"
+)
+
+// Bucket names. Index buckets hold keys only, or the document itself where
+// the index is the only way the document is read (events, messages).
+var (
+	bConvs      = []byte("conversations")
+	bConvIdx    = []byte("conversations_idx") // see convIndexKeys
+	bMsgIDs     = []byte("messages")          // id -> key in bMsgByConv
+	bMsgByConv  = []byte("messages_by_conv")  // conv \0 at id -> message
+	bEventIDs   = []byte("events")            // id -> key in bEventByBot
+	bEventByBot = []byte("events_by_bot")     // bot \0 at id -> event
+	bDrafts     = []byte("flow_drafts")       // bot \0 flow -> draft
+	bVersions   = []byte("flow_versions")     // bot \0 flow \0 version(4) -> version
+	bJobs       = []byte("jobs")              // id -> job
+	bJobsDue    = []byte("jobs_due")          // due(8) id -> nil, pending jobs only
+	bUsers      = []byte("users")             // id -> user
+	bUserLogins = []byte("users_by_login")    // login -> id
+	bBots       = []byte("bots")              // id -> bot
+)
+
+var allBuckets = [][]byte{bConvs, bConvIdx, bMsgIDs, bMsgByConv, bEventIDs, bEventByBot,
+	bDrafts, bVersions, bJobs, bJobsDue, bUsers, bUserLogins, bBots}
+
+// Options tunes the embedded store; the zero value is a good default.
+type Options struct {
+	// MaxBatchDelay bounds how long a write waits for others to share its
+	// fsync (default 2ms). Larger means fewer fsyncs and higher latency.
+	MaxBatchDelay time.Duration
+	// MaxBatchSize starts a batch early once this many writes wait (default 1000).
+	MaxBatchSize int
+	// NoSync skips fsync; only for throwaway data (a crash may corrupt the file).
+	NoSync bool
+	// LockTimeout bounds the wait for another process's file lock (default 5s).
+	LockTimeout time.Duration
+}
+
+// Store is the bbolt implementation of store.Store; safe for concurrent use.
+type Store struct {
+	db *bolt.DB
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open opens (creating it and its parent directories if needed) the store file at path.
+func Open(path string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxBatchDelay <= 0 {
+		o.MaxBatchDelay = 2 * time.Millisecond
+	}
+	if o.MaxBatchSize <= 0 {
+		o.MaxBatchSize = 1000
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 5 * time.Second
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:        o.LockTimeout,
+		NoFreelistSync: true,
+		FreelistType:   bolt.FreelistMapType,
+		NoSync:         o.NoSync,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
+	}
+	db.MaxBatchDelay = o.MaxBatchDelay
+	db.MaxBatchSize = o.MaxBatchSize
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return fmt.Errorf("create bucket %s: %w", b, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Ping reports whether the file is open.
+func (s *Store) Ping(ctx context.Context) error {
+	return s.db.View(func(*bolt.Tx) error { return ctx.Err() })
+}
+
+// Close closes the file; pending batched writes finish first.
+func (s *Store) Close(context.Context) error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("close bolt store: %w", err)
+	}
+	return nil
+}
+
+// isOutcome tells a business result (returned to the caller) from a storage
+// failure (which aborts the whole batch).
+func isOutcome(err error) bool {
+	return errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrVersionConflict) ||
+		errors.Is(err, store.ErrDuplicate)
+}
+
+// write runs fn in a shared batch transaction so concurrent writers share
+// one fsync. fn may run more than once and must return a business error
+// (not found, conflict, duplicate) only before it changes anything: such an
+// error is handed back to the caller while the batch still commits.
+func (s *Store) write(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	var outcome error
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		outcome = nil
+		err := fn(tx)
+		if err != nil && isOutcome(err) {
+			outcome = err
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return outcome
+}
+
+func (s *Store) read(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(fn)
+}
+
+// key joins parts with a 0 byte; ids must not contain 0 bytes.
+func key(parts ...[]byte) []byte {
+	n := 0
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	k := make([]byte, 0, n)
+	for i, p := range parts {
+		if i > 0 {
+			k = append(k, 0)
+		}
+		k = append(k, p...)
+	}
+	return k
+}
+
+// prefix is key(parts...) plus the trailing separator.
+func prefix(parts ...string) []byte {
+	bs := make([][]byte, 0, len(parts)+1)
+	for _, p := range parts {
+		bs = append(bs, []byte(p))
+	}
+	return append(key(bs...), 0)
+}
+
+// ts encodes t so that byte order is time order (times before 1970 sort first).
+func ts(t time.Time) []byte {
+	var b [8]byte
+	var n int64
+	if !t.IsZero() && t.Unix() > 0 {
+		n = t.UnixNano()
+	}
+	binary.BigEndian.PutUint64(b[:], uint64(n))
+	return b[:]
+}
+
+func tsDecode(b []byte) time.Time {
+	return time.Unix(0, int64(binary.BigEndian.Uint64(b))).UTC()
+}
+
+// prefixEnd is the smallest key greater than every key starting with p.
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}
+
+func get[T any](b *bolt.Bucket, k []byte) (*T, error) {
+	v := b.Get(k)
+	if v == nil {
+		return nil, store.ErrNotFound
+	}
+	var doc T
+	if err := json.Unmarshal(v, &doc); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	return &doc, nil
+}
+
+func put(b *bolt.Bucket, k []byte, doc any) error {
+	v, err := json.Marshal(doc)
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	return b.Put(k, v)
+}

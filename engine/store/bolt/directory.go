@@ -1,0 +1,215 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/voronka/voronka/engine/store"
+)
+
+// GetUser implements store.Users.
+func (s *Store) GetUser(ctx context.Context, id string) (*store.User, error) {
+	var u *store.User
+	err := s.read(ctx, func(tx *bolt.Tx) (err error) {
+		u, err = get[store.User](tx.Bucket(bUsers), []byte(id))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get user %s: %w", id, err)
+	}
+	return u, nil
+}
+
+// GetUserByLogin implements store.Users.
+func (s *Store) GetUserByLogin(ctx context.Context, login string) (*store.User, error) {
+	var u *store.User
+	err := s.read(ctx, func(tx *bolt.Tx) (err error) {
+		id := tx.Bucket(bUserLogins).Get([]byte(login))
+		if id == nil {
+			return store.ErrNotFound
+		}
+		u, err = get[store.User](tx.Bucket(bUsers), id)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get user by login %q: %w", login, err)
+	}
+	return u, nil
+}
+
+// PutUser implements store.Users.
+func (s *Store) PutUser(ctx context.Context, u store.User) error {
+	if u.ID == "" {
+		return fmt.Errorf("put user: empty id")
+	}
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		users, logins := tx.Bucket(bUsers), tx.Bucket(bUserLogins)
+		if owner := logins.Get([]byte(u.Login)); owner != nil && string(owner) != u.ID {
+			return fmt.Errorf("login %q is taken: %w", u.Login, store.ErrDuplicate)
+		}
+		if old, err := get[store.User](users, []byte(u.ID)); err == nil && old.Login != u.Login {
+			if err := logins.Delete([]byte(old.Login)); err != nil {
+				return err
+			}
+		}
+		if err := logins.Put([]byte(u.Login), []byte(u.ID)); err != nil {
+			return err
+		}
+		return put(users, []byte(u.ID), &u)
+	})
+	if err != nil {
+		return fmt.Errorf("put user %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+// ListUsers implements store.Users.
+func (s *Store) ListUsers(ctx context.Context) ([]store.User, error) {
+	out, err := list[store.User](ctx, s, bUsers)
+	if err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteUser implements store.Users.
+func (s *Store) DeleteUser(ctx context.Context, id string) error {
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		u, err := get[store.User](tx.Bucket(bUsers), []byte(id))
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bUserLogins).Delete([]byte(u.Login)); err != nil {
+			return err
+		}
+		return tx.Bucket(bUsers).Delete([]byte(id))
+	})
+	if err != nil {
+		return fmt.Errorf("delete user %s: %w", id, err)
+	}
+	return nil
+}
+
+// GetBot implements store.Bots.
+func (s *Store) GetBot(ctx context.Context, id string) (*store.Bot, error) {
+	var b *store.Bot
+	err := s.read(ctx, func(tx *bolt.Tx) (err error) {
+		b, err = get[store.Bot](tx.Bucket(bBots), []byte(id))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get bot %s: %w", id, err)
+	}
+	return b, nil
+}
+
+// PutBot implements store.Bots.
+func (s *Store) PutBot(ctx context.Context, b store.Bot) error {
+	if b.ID == "" {
+		return fmt.Errorf("put bot: empty id")
+	}
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		return put(tx.Bucket(bBots), []byte(b.ID), &b)
+	})
+	if err != nil {
+		return fmt.Errorf("put bot %s: %w", b.ID, err)
+	}
+	return nil
+}
+
+// ListBots implements store.Bots.
+func (s *Store) ListBots(ctx context.Context) ([]store.Bot, error) {
+	out, err := list[store.Bot](ctx, s, bBots)
+	if err != nil {
+		return nil, fmt.Errorf("list bots: %w", err)
+	}
+	return out, nil
+}
+
+// DeleteBot implements store.Bots.
+func (s *Store) DeleteBot(ctx context.Context, id string) error {
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bBots)
+		if b.Get([]byte(id)) == nil {
+			return store.ErrNotFound
+		}
+		return b.Delete([]byte(id))
+	})
+	if err != nil {
+		return fmt.Errorf("delete bot %s: %w", id, err)
+	}
+	return nil
+}
+
+func list[T any](ctx context.Context, s *Store, bucket []byte) ([]T, error) {
+	var out []T
+	err := s.read(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(_, v []byte) error {
+			var doc T
+			if err := json.Unmarshal(v, &doc); err != nil {
+				return fmt.Errorf("decode: %w", err)
+			}
+			out = append(out, doc)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Purge implements store.Maintenance.
+func (s *Store) Purge(ctx context.Context, o store.PurgeOptions) (store.PurgeResult, error) {
+	var res store.PurgeResult
+	err := s.write(ctx, func(tx *bolt.Tx) (err error) {
+		res = store.PurgeResult{}
+		if !o.EventsBefore.IsZero() {
+			if res.Events, err = purgeLog(tx, bEventIDs, bEventByBot, o.EventsBefore); err != nil {
+				return err
+			}
+		}
+		if !o.MessagesBefore.IsZero() {
+			if res.Messages, err = purgeLog(tx, bMsgIDs, bMsgByConv, o.MessagesBefore); err != nil {
+				return err
+			}
+		}
+		if !o.JobsBefore.IsZero() {
+			if res.Jobs, err = purgeJobs(tx, o.JobsBefore); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return res, fmt.Errorf("purge: %w", err)
+	}
+	return res, nil
+}
+
+// purgeJobs deletes done and cancelled jobs last updated before before.
+func purgeJobs(tx *bolt.Tx, before time.Time) (int64, error) {
+	b := tx.Bucket(bJobs)
+	var doomed [][]byte
+	err := b.ForEach(func(k, v []byte) error {
+		var j store.Job
+		if err := json.Unmarshal(v, &j); err != nil {
+			return fmt.Errorf("decode job %s: %w", k, err)
+		}
+		if (j.Status == store.JobDone || j.Status == store.JobCancelled) && j.UpdatedAt.Before(before) {
+			doomed = append(doomed, bytes.Clone(k))
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, k := range doomed {
+		if err := b.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(doomed)), nil
+}

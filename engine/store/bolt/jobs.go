@@ -1,0 +1,190 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/voronka/voronka/engine/store"
+)
+
+func dueKey(j *store.Job) []byte {
+	return append(ts(j.DueAt), j.ID...)
+}
+
+// ScheduleJob implements store.Jobs.
+func (s *Store) ScheduleJob(ctx context.Context, j store.Job) error {
+	if j.ID == "" {
+		return fmt.Errorf("schedule job: empty id")
+	}
+	now := time.Now().UTC()
+	j.Status = store.JobPending
+	j.LeaseOwner, j.LeaseUntil, j.Rev = "", time.Time{}, 1
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = now
+	}
+	j.UpdatedAt = now
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bJobs)
+		if b.Get([]byte(j.ID)) != nil {
+			return store.ErrDuplicate
+		}
+		if err := put(b, []byte(j.ID), &j); err != nil {
+			return err
+		}
+		return tx.Bucket(bJobsDue).Put(dueKey(&j), nil)
+	})
+	if err != nil {
+		return fmt.Errorf("schedule job %s: %w", j.ID, err)
+	}
+	return nil
+}
+
+// GetJob implements store.Jobs.
+func (s *Store) GetJob(ctx context.Context, id string) (*store.Job, error) {
+	var j *store.Job
+	err := s.read(ctx, func(tx *bolt.Tx) (err error) {
+		j, err = get[store.Job](tx.Bucket(bJobs), []byte(id))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+// ClaimJobs implements store.Jobs. One process owns the file, and the
+// transaction makes check-and-lease atomic.
+func (s *Store) ClaimJobs(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]store.Job, error) {
+	limit = store.ClampLimit(limit)
+	var claimed []store.Job
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		claimed = claimed[:0]
+		jobs := tx.Bucket(bJobs)
+		c := tx.Bucket(bJobsDue).Cursor()
+		end := ts(now)
+		for k, _ := c.First(); k != nil && len(claimed) < limit; k, _ = c.Next() {
+			if bytes.Compare(k[:8], end) > 0 {
+				break
+			}
+			j, err := get[store.Job](jobs, k[8:])
+			if err != nil {
+				return fmt.Errorf("due entry %q: %w", k, err)
+			}
+			if j.Status != store.JobPending || j.Leased(now) {
+				continue
+			}
+			j.LeaseOwner, j.LeaseUntil = owner, now.Add(lease)
+			j.UpdatedAt = now
+			j.Rev++
+			if err := put(jobs, []byte(j.ID), j); err != nil {
+				return err
+			}
+			claimed = append(claimed, *j)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim jobs for %s: %w", owner, err)
+	}
+	return claimed, nil
+}
+
+// finishJob applies change to a pending job; owner "" skips the lease check.
+func (s *Store) finishJob(ctx context.Context, id, owner string, change func(j *store.Job)) error {
+	return s.write(ctx, func(tx *bolt.Tx) error {
+		jobs := tx.Bucket(bJobs)
+		j, err := get[store.Job](jobs, []byte(id))
+		if err != nil {
+			return err
+		}
+		if owner != "" && (j.Status != store.JobPending || j.LeaseOwner != owner) {
+			return fmt.Errorf("job is %s, leased by %q: %w", j.Status, j.LeaseOwner, store.ErrVersionConflict)
+		}
+		if j.Status != store.JobPending {
+			return nil
+		}
+		oldDue := dueKey(j)
+		change(j)
+		j.UpdatedAt = time.Now().UTC()
+		j.Rev++
+		due := tx.Bucket(bJobsDue)
+		if err := due.Delete(oldDue); err != nil {
+			return err
+		}
+		if j.Status == store.JobPending {
+			if err := due.Put(dueKey(j), nil); err != nil {
+				return err
+			}
+		}
+		return put(jobs, []byte(id), j)
+	})
+}
+
+// CompleteJob implements store.Jobs.
+func (s *Store) CompleteJob(ctx context.Context, id, owner string) error {
+	err := s.finishJob(ctx, id, owner, func(j *store.Job) {
+		j.Status = store.JobDone
+		j.LeaseUntil = time.Time{}
+	})
+	if err != nil {
+		return fmt.Errorf("complete job %s: %w", id, err)
+	}
+	return nil
+}
+
+// RetryJobLater implements store.Jobs.
+func (s *Store) RetryJobLater(ctx context.Context, id, owner string, at time.Time, errText string) error {
+	err := s.finishJob(ctx, id, owner, func(j *store.Job) {
+		j.Attempts++
+		j.DueAt = at
+		j.LastError = errText
+		j.LeaseOwner, j.LeaseUntil = "", time.Time{}
+	})
+	if err != nil {
+		return fmt.Errorf("retry job %s: %w", id, err)
+	}
+	return nil
+}
+
+// FailJob implements store.Jobs.
+func (s *Store) FailJob(ctx context.Context, id, owner, errText string) error {
+	err := s.finishJob(ctx, id, owner, func(j *store.Job) {
+		j.Attempts++
+		j.Status = store.JobFailed
+		j.LastError = errText
+		j.LeaseUntil = time.Time{}
+	})
+	if err != nil {
+		return fmt.Errorf("fail job %s: %w", id, err)
+	}
+	return nil
+}
+
+// CancelJob implements store.Jobs.
+func (s *Store) CancelJob(ctx context.Context, id string) error {
+	err := s.finishJob(ctx, id, "", func(j *store.Job) {
+		j.Status = store.JobCancelled
+		j.LeaseOwner, j.LeaseUntil = "", time.Time{}
+	})
+	if err != nil {
+		return fmt.Errorf("cancel job %s: %w", id, err)
+	}
+	return nil
+}
+
+// CountPendingJobs implements store.Jobs.
+func (s *Store) CountPendingJobs(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.read(ctx, func(tx *bolt.Tx) error {
+		n = int64(tx.Bucket(bJobsDue).Stats().KeyN)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("count pending jobs: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,185 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/voronka/voronka/engine/store"
+)
+
+// Messages and events share one layout: an id bucket for idempotency (id ->
+// ordered key) and an ordered bucket (owner \0 at(8) id -> document).
+
+// appendLog stores each document under its ordered key unless its id is known.
+func appendLog(tx *bolt.Tx, ids, ordered []byte, id, owner string, at time.Time, doc any) error {
+	idb := tx.Bucket(ids)
+	if idb.Get([]byte(id)) != nil {
+		return nil
+	}
+	k := append(append(prefix(owner), ts(at)...), id...)
+	if err := idb.Put([]byte(id), k); err != nil {
+		return err
+	}
+	return put(tx.Bucket(ordered), k, doc)
+}
+
+// scanLog walks owner's documents from the cursor (or from) up to to,
+// handing each to visit until it returns false.
+func scanLog(tx *bolt.Tx, ordered []byte, owner, cursor string, from, to time.Time, visit func(k, v []byte) (bool, error)) error {
+	p := prefix(owner)
+	start := append(bytes.Clone(p), ts(from)...)
+	skipExact := false
+	if cursor != "" {
+		t, id, err := store.DecodeCursor(cursor)
+		if err != nil {
+			return err
+		}
+		start = append(append(bytes.Clone(p), ts(t)...), id...)
+		skipExact = true
+	}
+	var end []byte
+	if !to.IsZero() {
+		end = append(bytes.Clone(p), ts(to)...)
+	}
+	c := tx.Bucket(ordered).Cursor()
+	k, v := c.Seek(start)
+	if skipExact && bytes.Equal(k, start) {
+		k, v = c.Next()
+	}
+	for ; k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+		if end != nil && bytes.Compare(k, end) >= 0 {
+			return nil
+		}
+		more, err := visit(k, v)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
+}
+
+// AppendMessages implements store.Messages.
+func (s *Store) AppendMessages(ctx context.Context, msgs ...store.Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		for i := range msgs {
+			m := &msgs[i]
+			if err := appendLog(tx, bMsgIDs, bMsgByConv, m.ID, m.ConversationID, m.At, m); err != nil {
+				return fmt.Errorf("message %s: %w", m.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("append %d messages: %w", len(msgs), err)
+	}
+	return nil
+}
+
+// ListMessages implements store.Messages.
+func (s *Store) ListMessages(ctx context.Context, conversationID, cursor string, limit int) ([]store.Message, string, error) {
+	limit = store.ClampLimit(limit)
+	var out []store.Message
+	err := s.read(ctx, func(tx *bolt.Tx) error {
+		return scanLog(tx, bMsgByConv, conversationID, cursor, time.Time{}, time.Time{}, func(_, v []byte) (bool, error) {
+			var m store.Message
+			if err := json.Unmarshal(v, &m); err != nil {
+				return false, fmt.Errorf("decode: %w", err)
+			}
+			out = append(out, m)
+			return len(out) <= limit, nil
+		})
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list messages of %s: %w", conversationID, err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = store.EncodeCursor(tsDecode(ts(out[limit-1].At)), out[limit-1].ID)
+	}
+	return out, next, nil
+}
+
+// AppendEvents implements store.Events.
+func (s *Store) AppendEvents(ctx context.Context, events ...store.Event) error {
+	if len(events) == 0 {
+		return nil
+	}
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		for i := range events {
+			e := &events[i]
+			if err := appendLog(tx, bEventIDs, bEventByBot, e.ID, e.Bot, e.At, e); err != nil {
+				return fmt.Errorf("event %s: %w", e.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("append %d events: %w", len(events), err)
+	}
+	return nil
+}
+
+// QueryEvents implements store.Events.
+func (s *Store) QueryEvents(ctx context.Context, q store.EventQuery) ([]store.Event, string, error) {
+	limit := store.ClampLimit(q.Limit)
+	var out []store.Event
+	err := s.read(ctx, func(tx *bolt.Tx) error {
+		return scanLog(tx, bEventByBot, q.Bot, q.Cursor, q.From, q.To, func(_, v []byte) (bool, error) {
+			var e store.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return false, fmt.Errorf("decode: %w", err)
+			}
+			if (q.Flow == "" || e.Flow == q.Flow) && (len(q.Types) == 0 || slices.Contains(q.Types, e.Type)) {
+				out = append(out, e)
+			}
+			return len(out) <= limit, ctx.Err()
+		})
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("query events of bot %s: %w", q.Bot, err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = store.EncodeCursor(tsDecode(ts(out[limit-1].At)), out[limit-1].ID)
+	}
+	return out, next, nil
+}
+
+// purgeLog deletes documents older than before from an id/ordered pair.
+func purgeLog(tx *bolt.Tx, ids, ordered []byte, before time.Time) (int64, error) {
+	limit := ts(before)
+	idb := tx.Bucket(ids)
+	var doomed [][]byte
+	c := tx.Bucket(ordered).Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		sep := bytes.IndexByte(k, 0)
+		if sep < 0 || len(k) < sep+9 {
+			continue
+		}
+		if bytes.Compare(k[sep+1:sep+9], limit) < 0 {
+			doomed = append(doomed, bytes.Clone(k))
+		}
+	}
+	ob := tx.Bucket(ordered)
+	for _, k := range doomed {
+		sep := bytes.IndexByte(k, 0)
+		if err := idb.Delete(k[sep+9:]); err != nil {
+			return 0, err
+		}
+		if err := ob.Delete(k); err != nil {
+			return 0, err
+		}
+	}
+	return int64(len(doomed)), nil
+}

@@ -1,0 +1,257 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/voronka/voronka/engine/store"
+)
+
+func job(id string, due time.Time) store.Job {
+	return store.Job{ID: id, Kind: "timer", Bot: "b1", Target: "b1:telegram:1", Payload: []byte(`{"node":"n"}`), DueAt: due}
+}
+
+func claimIDs(t *testing.T, st store.Store, owner string, now time.Time, limit int, lease time.Duration) []string {
+	t.Helper()
+	jobs, err := st.ClaimJobs(ctxFor(t), owner, now, limit, lease)
+	must(t, err, "claim by "+owner)
+	for _, j := range jobs {
+		if j.LeaseOwner != owner || !j.LeaseUntil.Equal(now.Add(lease)) {
+			t.Fatalf("claimed job %s has lease %q until %v", j.ID, j.LeaseOwner, j.LeaseUntil)
+		}
+	}
+	return ids(jobs, func(j store.Job) string { return j.ID })
+}
+
+func (s *suite) jobs(t *testing.T) {
+	t.Run("schedule existing id is ErrDuplicate and changes nothing", func(t *testing.T) {
+		st, ctx := s.newStore(t), ctxFor(t)
+		must(t, st.ScheduleJob(ctx, job("j1", at(0))), "schedule")
+		again := job("j1", at(time.Hour))
+		wantErr(t, st.ScheduleJob(ctx, again), store.ErrDuplicate, "schedule twice")
+		got, err := st.GetJob(ctx, "j1")
+		must(t, err, "get")
+		if !got.DueAt.Equal(at(0)) || got.Status != store.JobPending || got.Kind != "timer" || string(got.Payload) != `{"node":"n"}` {
+			t.Fatalf("job after duplicate schedule: %+v", got)
+		}
+		_, err = st.GetJob(ctx, "nope")
+		wantErr(t, err, store.ErrNotFound, "get unknown job")
+	})
+
+	t.Run("claims only due jobs, earliest first, up to the limit", func(t *testing.T) {
+		st, ctx := s.newStore(t), ctxFor(t)
+		for i, d := range []time.Duration{3, 1, 2, 10, 0} {
+			must(t, st.ScheduleJob(ctx, job(fmt.Sprint("j", i), at(d*time.Minute))), "schedule")
+		}
+		got := claimIDs(t, st, "w1", at(3*time.Minute), 2, time.Minute)
+		if !slices.Equal(got, []string{"j4", "j1"}) {
+			t.Fatalf("first claim %v, want j4 j1", got)
+		}
+		got = claimIDs(t, st, "w1", at(3*time.Minute), 10, time.Minute)
+		if !slices.Equal(got, []string{"j2", "j0"}) {
+			t.Fatalf("second claim %v, want j2 j0 (j3 is not due)", got)
+		}
+		n, err := st.CountPendingJobs(ctx)
+		must(t, err, "count")
+		if n != 5 {
+			t.Fatalf("pending %d, want 5 (leased jobs are pending)", n)
+		}
+	})
+
+	t.Run("a held lease blocks others; an expired one can be claimed by another owner", func(t *testing.T) {
+		st, ctx := s.newStore(t), ctxFor(t)
+		must(t, st.ScheduleJob(ctx, job("j", at(0))), "schedule")
+		if got := claimIDs(t, st, "w1", at(time.Second), 10, time.Minute); !slices.Equal(got, []string{"j"}) {
+			t.Fatalf("w1 claimed %v", got)
+		}
+		if got := claimIDs(t, st, "w2", at(30*time.Second), 10, time.Minute); len(got) != 0 {
+			t.Fatalf("w2 claimed %v while w1's lease holds", got)
+		}
+		if got := claimIDs(t, st, "w2", at(2*time.Minute), 10, time.Minute); !slices.Equal(got, []string{"j"}) {
+			t.Fatalf("w2 claimed %v after w1's lease expired", got)
+		}
+		wantErr(t, st.CompleteJob(ctx, "j", "w1"), store.ErrVersionConflict, "complete by the owner who lost the lease")
+		must(t, st.CompleteJob(ctx, "j", "w2"), "complete by w2")
+		got, err := st.GetJob(ctx, "j")
+		must(t, err, "get")
+		if got.Status != store.JobDone {
+			t.Fatalf("status %q, want done", got.Status)
+		}
+		if got := claimIDs(t, st, "w3", at(time.Hour), 10, time.Minute); len(got) != 0 {
+			t.Fatalf("done job claimed again: %v", got)
+		}
+		wantErr(t, st.CompleteJob(ctx, "nope", "w1"), store.ErrNotFound, "complete unknown job")
+	})
+
+	t.Run("retry later counts the attempt and waits until the new time", func(t *testing.T) {
+		st, ctx := s.newStore(t), ctxFor(t)
+		must(t, st.ScheduleJob(ctx, job("j", at(0))), "schedule")
+		claimIDs(t, st, "w1", at(0), 1, time.Minute)
+		must(t, st.RetryJobLater(ctx, "j", "w1", at(10*time.Minute), "HTTP 502"), "retry")
+		got, err := st.GetJob(ctx, "j")
+		must(t, err, "get")
+		if got.Attempts != 1 || got.LastError != "HTTP 502" || !got.DueAt.Equal(at(10*time.Minute)) || got.Status != store.JobPending {
+			t.Fatalf("after retry: %+v", got)
+		}
+		if got := claimIDs(t, st, "w2", at(5*time.Minute), 1, time.Minute); len(got) != 0 {
+			t.Fatalf("claimed before the retry time: %v", got)
+		}
+		if got := claimIDs(t, st, "w2", at(10*time.Minute), 1, time.Minute); len(got) != 1 {
+			t.Fatalf("not claimable at the retry time: %v", got)
+		}
+		must(t, st.RetryJobLater(ctx, "j", "w2", at(20*time.Minute), "again"), "retry again")
+		got, err = st.GetJob(ctx, "j")
+		must(t, err, "get")
+		if got.Attempts != 2 {
+			t.Fatalf("attempts %d, want 2", got.Attempts)
+		}
+	})
+
+	t.Run("failed jobs are kept and never run again", func(t *testing.T) {
+		st, ctx := s.newStore(t), ctxFor(t)
+		must(t, st.ScheduleJob(ctx, job("j", at(0))), "schedule")
+		claimIDs(t, st, "w1", at(0), 1, time.Minute)
+		wantErr(t, st.FailJob(ctx, "j", "w2", "not mine"), store.ErrVersionConflict, "fail by non-owner")
+		must(t, st.FailJob(ctx, "j", "w1", "bad payload"), "fail")
+		got, err := st.GetJob(ctx, "j")
+		must(t, err, "get")
+		if got.Status != store.JobFailed || got.LastError != "bad payload" || got.Attempts != 1 {
+			t.Fatalf("failed job: %+v", got)
+		}
+		if got := claimIDs(t, st, "w1", at(time.Hour), 10, time.Minute); len(got) != 0 {
+			t.Fatalf("failed job claimed: %v", got)
+		}
+		n, err := st.CountPendingJobs(ctx)
+		must(t, err, "count")
+		if n != 0 {
+			t.Fatalf("pending %d, want 0", n)
+		}
+	})
+
+	t.Run("cancelled jobs are not claimed", func(t *testing.T) {
+		st, ctx := s.newStore(t), ctxFor(t)
+		must(t, st.ScheduleJob(ctx, job("a", at(0))), "schedule")
+		must(t, st.ScheduleJob(ctx, job("b", at(0))), "schedule")
+		claimIDs(t, st, "w1", at(0), 1, time.Minute) // a is leased
+		must(t, st.CancelJob(ctx, "a"), "cancel leased")
+		must(t, st.CancelJob(ctx, "b"), "cancel idle")
+		wantErr(t, st.CancelJob(ctx, "zzz"), store.ErrNotFound, "cancel unknown")
+		if got := claimIDs(t, st, "w2", at(time.Hour), 10, time.Minute); len(got) != 0 {
+			t.Fatalf("cancelled jobs claimed: %v", got)
+		}
+		wantErr(t, st.CompleteJob(ctx, "a", "w1"), store.ErrVersionConflict, "complete cancelled")
+		got, err := st.GetJob(ctx, "a")
+		must(t, err, "get")
+		if got.Status != store.JobCancelled {
+			t.Fatalf("status %q, want cancelled", got.Status)
+		}
+		n, err := st.CountPendingJobs(ctx)
+		must(t, err, "count")
+		if n != 0 {
+			t.Fatalf("pending %d, want 0", n)
+		}
+	})
+
+	t.Run("50 workers claim 1000 jobs, each exactly once", func(t *testing.T) {
+		st, ctx := s.newStore(t), ctxFor(t)
+		const jobs, workers = 1000, 50
+		var sched sync.WaitGroup
+		errc := make(chan error, workers)
+		for w := range 10 {
+			sched.Add(1)
+			go func() {
+				defer sched.Done()
+				for i := w; i < jobs; i += 10 {
+					if err := st.ScheduleJob(ctx, job("job"+pad(i), at(time.Duration(i)*time.Millisecond))); err != nil {
+						errc <- err
+						return
+					}
+				}
+			}()
+		}
+		sched.Wait()
+		select {
+		case err := <-errc:
+			t.Fatalf("schedule: %v", err)
+		default:
+		}
+		now := at(time.Hour)
+		var mu sync.Mutex
+		claimedBy := map[string]string{}
+		var dup []string
+		var wg sync.WaitGroup
+		for w := range workers {
+			owner := fmt.Sprint("worker", w)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := drain(ctx, st, owner, now, func(id string) {
+					mu.Lock()
+					defer mu.Unlock()
+					if prev, ok := claimedBy[id]; ok {
+						dup = append(dup, fmt.Sprintf("%s by %s and %s", id, prev, owner))
+					}
+					claimedBy[id] = owner
+				}); err != nil {
+					errc <- fmt.Errorf("%s: %w", owner, err)
+				}
+			}()
+		}
+		wg.Wait()
+		close(errc)
+		for err := range errc {
+			t.Fatal(err)
+		}
+		if len(dup) > 0 {
+			t.Fatalf("%d jobs claimed twice, e.g. %s", len(dup), dup[0])
+		}
+		if len(claimedBy) != jobs {
+			t.Fatalf("%d distinct jobs claimed, want %d", len(claimedBy), jobs)
+		}
+		n, err := st.CountPendingJobs(ctx)
+		must(t, err, "count")
+		if n != 0 {
+			t.Fatalf("%d jobs still pending", n)
+		}
+		for _, i := range []int{0, 517, 999} {
+			j, err := st.GetJob(ctx, "job"+pad(i))
+			must(t, err, "get")
+			if j.Status != store.JobDone || j.LeaseOwner != claimedBy[j.ID] {
+				t.Fatalf("job %s: status %q owner %q, claimed by %q", j.ID, j.Status, j.LeaseOwner, claimedBy[j.ID])
+			}
+		}
+	})
+}
+
+// drain claims and completes jobs until none is pending.
+func drain(ctx context.Context, st store.Store, owner string, now time.Time, claimed func(id string)) error {
+	for idle := 0; idle < 10_000; {
+		jobs, err := st.ClaimJobs(ctx, owner, now, 10, time.Hour)
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			claimed(j.ID)
+			if err := st.CompleteJob(ctx, j.ID, owner); err != nil {
+				return err
+			}
+		}
+		if len(jobs) > 0 {
+			continue
+		}
+		n, err := st.CountPendingJobs(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+		idle++ // others hold the remaining leases; let them finish
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("pending jobs never drained")
+}

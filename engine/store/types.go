@@ -1,0 +1,306 @@
+package store
+
+import (
+	"strings"
+	"time"
+)
+
+// Status is where a conversation stands; the inbox lists by it.
+type Status string
+
+// Conversation statuses.
+const (
+	StatusBot     Status = "bot"     // the bot is running the flow
+	StatusWaiting Status = "waiting" // waiting for the contact (question, delay)
+	StatusHandoff Status = "handoff" // handed to a human operator
+	StatusEnded   Status = "ended"   // the flow finished or the chat was closed
+)
+
+// Conversation is the one document per (bot, channel, chat) that the runtime
+// loads, steps and writes back conditionally on Version.
+type Conversation struct {
+	// ID is deterministic, see ConversationID.
+	ID      string `json:"id" bson:"_id"`
+	Bot     string `json:"bot" bson:"bot"`
+	Channel string `json:"channel" bson:"channel"`
+	Chat    string `json:"chat" bson:"chat"`
+
+	Contact Contact `json:"contact" bson:"contact"`
+	Consent Consent `json:"consent" bson:"consent"`
+	Blocked bool    `json:"blocked,omitempty" bson:"blocked"`
+
+	FlowID      string `json:"flow_id,omitempty" bson:"flow_id"`
+	FlowVersion int    `json:"flow_version,omitempty" bson:"flow_version"`
+	Node        string `json:"node,omitempty" bson:"node"`
+	Status      Status `json:"status,omitempty" bson:"status"`
+
+	Score   float64  `json:"score,omitempty" bson:"score"`
+	Segment string   `json:"segment,omitempty" bson:"segment"`
+	Tags    []string `json:"tags,omitempty" bson:"tags"`
+	// Vars is a readable copy of the flow variables; State is authoritative.
+	Vars map[string]any `json:"vars,omitempty" bson:"vars"`
+	// State is the engine's encoded state, opaque to the store.
+	State []byte `json:"state,omitempty" bson:"state"`
+
+	// Outbox holds messages written with the state and not yet delivered.
+	Outbox []OutMessage `json:"outbox,omitempty" bson:"outbox"`
+	// RecentUpdates are the last inbound update ids, for exactly-once; the
+	// caller keeps the list short.
+	RecentUpdates []string `json:"recent_updates,omitempty" bson:"recent_updates"`
+	// Operator is the user the conversation is assigned to in the inbox.
+	Operator string `json:"operator,omitempty" bson:"operator"`
+
+	CreatedAt     time.Time `json:"created_at,omitzero" bson:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at,omitzero" bson:"updated_at"`
+	LastInboundAt time.Time `json:"last_inbound_at,omitzero" bson:"last_inbound_at"`
+
+	// Version is the optimistic-lock counter; stores own it.
+	Version int64 `json:"version" bson:"version"`
+}
+
+// ConversationID builds the deterministic conversation id "bot:channel:chat".
+// Bot ids and channel types must not contain ':' (chat ids may).
+func ConversationID(bot, channel, chat string) string {
+	return bot + ":" + channel + ":" + chat
+}
+
+// Contact is what the messenger tells us about the person.
+type Contact struct {
+	FirstName string `json:"first_name,omitempty" bson:"first_name"`
+	LastName  string `json:"last_name,omitempty" bson:"last_name"`
+	Username  string `json:"username,omitempty" bson:"username"`
+	Language  string `json:"language,omitempty" bson:"language"`
+	Phone     string `json:"phone,omitempty" bson:"phone"`
+}
+
+// Consent records whether broadcasts may be sent, and since when and why.
+type Consent struct {
+	Subscribed bool      `json:"subscribed,omitempty" bson:"subscribed"`
+	At         time.Time `json:"at,omitzero" bson:"at"`
+	Source     string    `json:"source,omitempty" bson:"source"`
+}
+
+// OutMessage is one message waiting in a conversation's outbox.
+type OutMessage struct {
+	ID        string    `json:"id" bson:"id"`
+	Kind      string    `json:"kind,omitempty" bson:"kind"`
+	Text      string    `json:"text,omitempty" bson:"text"`
+	Buttons   []Button  `json:"buttons,omitempty" bson:"buttons"`
+	Attempts  int       `json:"attempts,omitempty" bson:"attempts"`
+	NotBefore time.Time `json:"not_before,omitzero" bson:"not_before"`
+}
+
+// Button is a reply button: what the contact sees and what comes back.
+type Button struct {
+	Label   string `json:"label" bson:"label"`
+	Payload string `json:"payload,omitempty" bson:"payload"`
+}
+
+// AudienceQuery selects broadcast recipients of one bot. Only subscribed,
+// not blocked conversations are returned; empty fields do not filter.
+type AudienceQuery struct {
+	Bot      string
+	Channel  string
+	Segment  string
+	Tag      string
+	Phone    string
+	Username string
+	// After is the last id of the previous page ("" for the first page).
+	After string
+	Limit int
+}
+
+// InboxQuery selects a bot's conversations for the operator inbox.
+type InboxQuery struct {
+	Bot string
+	// Status filters by status; "" lists all.
+	Status Status
+	// Cursor is the next value of the previous page ("" for the first page).
+	Cursor string
+	Limit  int
+}
+
+// Direction says who wrote a transcript line.
+type Direction string
+
+// Transcript directions.
+const (
+	DirectionIn       Direction = "in"       // from the contact
+	DirectionBot      Direction = "bot"      // sent by the flow
+	DirectionOperator Direction = "operator" // sent by a human operator
+)
+
+// Message is one line of a conversation's transcript.
+type Message struct {
+	// ID is chosen by the caller (deterministic, so retries are harmless).
+	ID             string    `json:"id" bson:"_id"`
+	ConversationID string    `json:"conversation_id" bson:"conversation_id"`
+	Bot            string    `json:"bot,omitempty" bson:"bot"`
+	Direction      Direction `json:"direction" bson:"direction"`
+	Text           string    `json:"text,omitempty" bson:"text"`
+	Buttons        []Button  `json:"buttons,omitempty" bson:"buttons,omitempty"`
+	// Operator is the user who wrote an operator message.
+	Operator string    `json:"operator,omitempty" bson:"operator,omitempty"`
+	At       time.Time `json:"at" bson:"at"`
+}
+
+// Event is one analytics fact; ID is deterministic (e.g. derived from the
+// update id and the step) so a replay appends nothing twice.
+type Event struct {
+	ID           string         `json:"id" bson:"_id"`
+	Bot          string         `json:"bot" bson:"bot"`
+	Flow         string         `json:"flow,omitempty" bson:"flow"`
+	FlowVersion  int            `json:"flow_version,omitempty" bson:"flow_version"`
+	Node         string         `json:"node,omitempty" bson:"node"`
+	Type         string         `json:"type" bson:"type"`
+	Conversation string         `json:"conversation,omitempty" bson:"conversation"`
+	Channel      string         `json:"channel,omitempty" bson:"channel"`
+	At           time.Time      `json:"at" bson:"at"`
+	Data         map[string]any `json:"data,omitempty" bson:"data,omitempty"`
+}
+
+// EventQuery is a range query over one bot's event log.
+type EventQuery struct {
+	Bot string
+	// Flow and Types filter when set.
+	Flow  string
+	Types []string
+	// From is inclusive, To exclusive; zero means unbounded.
+	From, To time.Time
+	Cursor   string
+	Limit    int
+}
+
+// FlowDraft is the editable flow document of (Bot, FlowID).
+type FlowDraft struct {
+	Bot    string `json:"bot" bson:"bot"`
+	FlowID string `json:"flow_id" bson:"flow_id"`
+	// Doc is the encoded flow document, opaque to the store.
+	Doc       []byte    `json:"doc" bson:"doc"`
+	UpdatedAt time.Time `json:"updated_at,omitzero" bson:"updated_at"`
+	UpdatedBy string    `json:"updated_by,omitempty" bson:"updated_by"`
+}
+
+// FlowVersion is an immutable published flow document.
+type FlowVersion struct {
+	Bot         string    `json:"bot" bson:"bot"`
+	FlowID      string    `json:"flow_id" bson:"flow_id"`
+	Version     int       `json:"version" bson:"version"`
+	Doc         []byte    `json:"doc,omitempty" bson:"doc,omitempty"`
+	Note        string    `json:"note,omitempty" bson:"note"`
+	PublishedAt time.Time `json:"published_at,omitzero" bson:"published_at"`
+	PublishedBy string    `json:"published_by,omitempty" bson:"published_by"`
+}
+
+// JobStatus is where a job is in its life.
+type JobStatus string
+
+// Job statuses. A leased job is still pending: its lease says who runs it.
+const (
+	JobPending   JobStatus = "pending"
+	JobDone      JobStatus = "done"
+	JobFailed    JobStatus = "failed"
+	JobCancelled JobStatus = "cancelled"
+)
+
+// Job is a unit of scheduled work (timer, broadcast batch, resend, purge).
+type Job struct {
+	// ID is deterministic so scheduling the same work twice is harmless.
+	ID     string `json:"id" bson:"_id"`
+	Kind   string `json:"kind" bson:"kind"`
+	Bot    string `json:"bot,omitempty" bson:"bot"`
+	Target string `json:"target,omitempty" bson:"target"`
+	// Payload is kind-specific, opaque to the store.
+	Payload []byte    `json:"payload,omitempty" bson:"payload"`
+	DueAt   time.Time `json:"due_at" bson:"due_at"`
+	// Status is set by the store; ScheduleJob always stores JobPending.
+	Status     JobStatus `json:"status" bson:"status"`
+	Attempts   int       `json:"attempts,omitempty" bson:"attempts"`
+	LeaseOwner string    `json:"lease_owner,omitempty" bson:"lease_owner"`
+	LeaseUntil time.Time `json:"lease_until,omitzero" bson:"lease_until"`
+	LastError  string    `json:"last_error,omitempty" bson:"last_error"`
+	CreatedAt  time.Time `json:"created_at,omitzero" bson:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at,omitzero" bson:"updated_at"`
+	// Rev counts writes; stores use it for conditional updates.
+	Rev int64 `json:"rev" bson:"rev"`
+}
+
+// Leased reports whether someone holds an unexpired lease at now.
+func (j *Job) Leased(now time.Time) bool {
+	return j.LeaseOwner != "" && j.LeaseUntil.After(now)
+}
+
+// Role is what a user may do.
+type Role string
+
+// User roles.
+const (
+	RoleAdmin    Role = "admin"
+	RoleMarketer Role = "marketer"
+	RoleOperator Role = "operator"
+)
+
+// User is a person who signs in to the builder or the inbox.
+type User struct {
+	ID           string    `json:"id" bson:"_id"`
+	Login        string    `json:"login" bson:"login"`
+	Name         string    `json:"name,omitempty" bson:"name"`
+	Role         Role      `json:"role" bson:"role"`
+	PasswordHash string    `json:"password_hash,omitempty" bson:"password_hash"`
+	CreatedAt    time.Time `json:"created_at,omitzero" bson:"created_at"`
+}
+
+// Bot is a configured bot: which flow it runs and where.
+type Bot struct {
+	ID        string      `json:"id" bson:"_id"`
+	Name      string      `json:"name" bson:"name"`
+	FlowID    string      `json:"flow_id,omitempty" bson:"flow_id"`
+	Channels  []Channel   `json:"channels,omitempty" bson:"channels"`
+	Settings  BotSettings `json:"settings" bson:"settings"`
+	CreatedAt time.Time   `json:"created_at,omitzero" bson:"created_at"`
+	UpdatedAt time.Time   `json:"updated_at,omitzero" bson:"updated_at"`
+}
+
+// Channel is one messenger connection of a bot.
+type Channel struct {
+	Type     string            `json:"type" bson:"type"`
+	Token    string            `json:"token,omitempty" bson:"token"`
+	Secret   string            `json:"secret,omitempty" bson:"secret"`
+	Settings map[string]string `json:"settings,omitempty" bson:"settings"`
+}
+
+// BotSettings are per-bot behaviour knobs.
+type BotSettings struct {
+	// TimeZone is an IANA name such as "Europe/Moscow".
+	TimeZone string `json:"time_zone,omitempty" bson:"time_zone"`
+	// QuietHours, when set, is a local "HH:MM" window with no broadcasts.
+	QuietHours *QuietHours `json:"quiet_hours,omitempty" bson:"quiet_hours,omitempty"`
+	// AllowedEnv names the environment variables flows may read.
+	AllowedEnv []string `json:"allowed_env,omitempty" bson:"allowed_env"`
+}
+
+// QuietHours is a daily local-time window, e.g. 22:00–09:00.
+type QuietHours struct {
+	Start string `json:"start" bson:"start"`
+	End   string `json:"end" bson:"end"`
+}
+
+// HasTag reports whether the conversation carries tag.
+func (c *Conversation) HasTag(tag string) bool {
+	for _, t := range c.Tags {
+		if t == tag {
+			return true
+		}
+	}
+	return false
+}
+
+// MatchesAudience reports whether c is a broadcast recipient for q.
+func (c *Conversation) MatchesAudience(q AudienceQuery) bool {
+	return c.Bot == q.Bot && c.Consent.Subscribed && !c.Blocked &&
+		(q.Channel == "" || c.Channel == q.Channel) &&
+		(q.Segment == "" || c.Segment == q.Segment) &&
+		(q.Tag == "" || c.HasTag(q.Tag)) &&
+		(q.Phone == "" || c.Contact.Phone == q.Phone) &&
+		(q.Username == "" || strings.EqualFold(c.Contact.Username, q.Username))
+}
