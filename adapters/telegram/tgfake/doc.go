@@ -64,6 +64,7 @@
 // Known simplifications: message length is counted on the raw text even
 // with parse_mode; only a leading /command gets an entity; http:// webhook
 // URLs on any port are accepted (Telegram demands HTTPS on 443, 80, 88 or
-// 8443); an empty secret_token means "no secret"; a 2xx webhook response
-// body carrying a method is not executed.
+// 8443); an empty secret_token means "no secret". A 2xx webhook reply
+// carrying {"method":…,…} is executed, as Telegram does, and its result
+// discarded.
 package tgfake

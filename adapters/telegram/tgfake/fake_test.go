@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -461,6 +462,7 @@ type hookServer struct {
 	got     []string // texts in arrival order
 	secrets []string
 	fail    int                      // answer 500 to this many requests
+	reply   map[string]string        // texts answered with this 200 body
 	block   map[string]chan struct{} // texts whose handling waits on the channel
 }
 
@@ -481,12 +483,16 @@ func (h *hookServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	text := up.Message.Text
 	h.got = append(h.got, text)
-	wait := h.block[text]
+	wait, reply := h.block[text], h.reply[text]
 	h.mu.Unlock()
 	if wait != nil {
 		<-wait
 	}
+	if reply != "" {
+		w.Header().Set("Content-Type", "application/json")
+	}
 	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, reply)
 }
 
 func (h *hookServer) snapshot() (got, secrets []string) {

@@ -60,23 +60,8 @@ func readParams(r *http.Request) (params, error) {
 	}
 	switch mt {
 	case "application/json":
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(body, &obj); err != nil {
-			return nil, fmt.Errorf("parse JSON body: %w", err)
-		}
-		for k, raw := range obj {
-			if len(raw) > 0 && raw[0] == '"' {
-				var s string
-				if err := json.Unmarshal(raw, &s); err != nil {
-					return nil, fmt.Errorf("parse JSON field %q: %w", k, err)
-				}
-				p[k] = s
-				continue
-			}
-			if string(raw) == "null" {
-				continue
-			}
-			p[k] = string(raw)
+		if err := p.addJSON(body); err != nil {
+			return nil, err
 		}
 	default: // application/x-www-form-urlencoded and anything unlabeled
 		vals, err := url.ParseQuery(string(body))
@@ -88,6 +73,30 @@ func readParams(r *http.Request) (params, error) {
 		}
 	}
 	return p, nil
+}
+
+// addJSON adds the fields of a JSON object: strings unquoted, other values
+// as JSON text, nulls skipped.
+func (p params) addJSON(body []byte) error {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(body, &obj); err != nil {
+		return fmt.Errorf("parse JSON body: %w", err)
+	}
+	for k, raw := range obj {
+		if len(raw) > 0 && raw[0] == '"' {
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return fmt.Errorf("parse JSON field %q: %w", k, err)
+			}
+			p[k] = s
+			continue
+		}
+		if string(raw) == "null" {
+			continue
+		}
+		p[k] = string(raw)
+	}
+	return nil
 }
 
 func (p params) has(k string) bool {
@@ -127,8 +136,8 @@ func (p params) bool(k string) bool {
 // stringList decodes a JSON array of strings such as allowed_updates.
 func (p params) stringList(k string) ([]string, bool) {
 	s, ok := p[k]
-	if !ok || strings.TrimSpace(s) == "" {
-		return nil, false
+	if !ok || strings.TrimSpace(s) == "" || strings.TrimSpace(s) == "null" {
+		return nil, false // not specified: keep the previous setting
 	}
 	var out []string
 	if err := json.Unmarshal([]byte(s), &out); err != nil {

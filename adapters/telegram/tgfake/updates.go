@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -451,7 +453,10 @@ func (f *Fake) pumpLocked() {
 // deliver POSTs one update to the webhook and books the outcome.
 func (f *Fake) deliver(h *hookState, q *keyQueue, r *updateRec) {
 	defer f.wg.Done()
-	err := f.post(f.ctx, h.url, h.secret, r.raw)
+	reply, err := f.post(f.ctx, h.url, h.secret, r.raw)
+	if err == nil && len(reply) > 0 {
+		f.execWebhookReply(f.ctx, reply)
+	}
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -524,13 +529,14 @@ func (f *Fake) backoff(failures int) time.Duration {
 	return time.Duration(float64(d) * f.opts.RetryScale)
 }
 
-// post sends one update; any 2xx is success.
-func (f *Fake) post(ctx context.Context, hookURL, secret string, body []byte) error {
+// post sends one update; any 2xx is success, and its body (up to 1 MiB)
+// is returned. Error texts mirror getWebhookInfo's last_error_message.
+func (f *Fake) post(ctx context.Context, hookURL, secret string, body []byte) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, f.opts.WebhookTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hookURL, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("build webhook request: %w", err)
+		return nil, fmt.Errorf("build webhook request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if secret != "" {
@@ -539,15 +545,53 @@ func (f *Fake) post(ctx context.Context, hookURL, secret string, body []byte) er
 	resp, err := f.client.Do(req)
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) {
-			return errors.New("Read timeout expired")
+			return nil, errors.New("Read timeout expired") //nolint:staticcheck // Telegram's wording
 		}
-		return fmt.Errorf("Connection refused: %w", err)
+		return nil, fmt.Errorf("Connection refused: %w", err) //nolint:staticcheck // Telegram's wording
 	}
 	defer drain(resp.Body)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("Wrong response from the webhook: %s", resp.Status)
+		return nil, fmt.Errorf("Wrong response from the webhook: %s", resp.Status) //nolint:staticcheck // Telegram's wording
 	}
-	return nil
+	reply, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		// Delivered all the same: the status line counts.
+		f.log.Debug("read webhook reply", "err", err)
+		return nil, nil
+	}
+	return reply, nil
+}
+
+// execWebhookReply executes a Bot API call carried in a 2xx webhook reply
+// ({"method":"sendMessage","chat_id":…}), as Telegram does; its result
+// and errors are not reported anywhere but the log and the records.
+func (f *Fake) execWebhookReply(ctx context.Context, reply []byte) {
+	reply = bytes.TrimSpace(reply)
+	if len(reply) == 0 || reply[0] != '{' {
+		return
+	}
+	p := params{}
+	if err := p.addJSON(reply); err != nil {
+		f.log.Debug("webhook reply is not a JSON object", "err", err)
+		return
+	}
+	name := p["method"]
+	if name == "" {
+		return
+	}
+	m, ok := f.methods[strings.ToLower(name)]
+	if !ok {
+		f.unknownReq.Add(1)
+		f.log.Debug("webhook reply names an unknown method", "method", name)
+		return
+	}
+	f.countRequest(name)
+	if _, _, aerr := m(ctx, p); aerr != nil {
+		if aerr.code == http.StatusTooManyRequests {
+			f.tooMany.Add(1)
+		}
+		f.log.Debug("webhook reply method failed", "method", name, "err", aerr)
+	}
 }
 
 // ---- inspection ----
