@@ -1,0 +1,53 @@
+// Command voronka runs, validates and tests Voronka funnels.
+//
+//	voronka validate FILE...   check flow files, print every problem as file:line:col
+//	voronka test DIR           run every *.test.yaml under DIR
+//	voronka schema             print the JSON Schema of the flow format
+//	voronka version            print the version
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage: voronka <command> [arguments]
+
+commands:
+  validate FILE...   check flow files; print every problem as file:line:col: message
+  test [DIR]         run every *.test.yaml under DIR (default ./flows)
+  schema             print the JSON Schema of the flow format
+  version            print the version
+`
+
+// run is main without the process: it returns the exit code, so tests can call it.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "validate":
+		return cmdValidate(args[1:], stdout, stderr)
+	case "test":
+		return cmdTest(args[1:], stdout, stderr)
+	case "schema":
+		return cmdSchema(stdout, stderr)
+	case "version", "--version", "-v":
+		fmt.Fprintln(stdout, "voronka", version)
+		return 0
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "voronka: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}

@@ -1,0 +1,595 @@
+package flow
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/voronka/voronka/engine/eval"
+)
+
+func durationOf(ns int64) time.Duration { return time.Duration(ns) }
+
+func parseTypeOrAny(s string) eval.Type {
+	t, _ := eval.ParseType(s)
+	return t
+}
+
+func typeKnown(s string) bool {
+	_, ok := eval.ParseType(s)
+	return ok
+}
+
+func typeNames() []string { return eval.TypeNameList() }
+
+func sortThresholds(ts []Threshold) {
+	sort.SliceStable(ts, func(i, j int) bool { return ts[i].Min > ts[j].Min })
+}
+
+// ChannelLimit is what one messenger can show of a buttons node.
+type ChannelLimit struct {
+	Channel    string
+	MaxButtons int
+	MaxLabel   int // characters; 0 = no practical limit
+}
+
+// ChannelLimits are the messengers' real limits (PLATFORMS.md): WhatsApp
+// shows 3 reply buttons or a list of 10 rows with 24-character titles (20 for
+// buttons), VK inline keyboards hold 10 keys, Telegram 100.
+var ChannelLimits = []ChannelLimit{
+	{Channel: "telegram", MaxButtons: 100, MaxLabel: 0},
+	{Channel: "whatsapp", MaxButtons: 10, MaxLabel: 20},
+	{Channel: "vk", MaxButtons: 10, MaxLabel: 40},
+	{Channel: "viber", MaxButtons: 24, MaxLabel: 0},
+}
+
+// Load parses and validates a flow document: the one call every tool uses.
+func Load(file string, data []byte) (*Flow, Problems) {
+	f, ps := Parse(file, data)
+	ps = append(ps, Validate(f)...)
+	ps.sort()
+	return f, ps
+}
+
+// Validate checks everything FLOWS.md asks of a flow and compiles its
+// expressions and templates (the engine runs the compiled forms). Every
+// problem is reported, not just the first.
+func Validate(f *Flow) Problems {
+	v := &validator{f: f, r: reporter{file: f.File}}
+	v.run()
+	v.r.ps.sort()
+	return v.r.ps
+}
+
+type validator struct {
+	f *Flow
+	r reporter
+}
+
+func (v *validator) run() {
+	f := v.f
+	if _, ok := f.pos["voronka"]; !ok {
+		v.r.errorf(Pos{1, 1}, "", "voronka", "missing voronka: %d (the format version)", FormatVersion)
+	} else if f.Voronka != FormatVersion {
+		v.r.errorf(f.PosOf("voronka"), "", "voronka", "unsupported format version %d (this release reads voronka: %d)", f.Voronka, FormatVersion)
+	}
+	if f.ID == "" {
+		if _, ok := f.pos["id"]; !ok {
+			v.r.errorf(Pos{1, 1}, "", "id", "missing id: the flow's name in lowercase letters, digits and -")
+		}
+	} else if !flowIDRe.MatchString(f.ID) {
+		v.r.errorf(f.PosOf("id"), "", "id", "flow id %q must use only a-z, 0-9 and -", f.ID)
+	}
+	if len(f.Nodes) == 0 {
+		v.r.errorf(f.PosOf("nodes"), "", "nodes", "the flow has no nodes")
+	}
+	if f.Start == "" {
+		if _, ok := f.pos["start"]; !ok {
+			v.r.errorf(Pos{1, 1}, "", "start", "missing start: the node a new conversation begins at")
+		}
+	} else if f.byID[f.Start] == nil {
+		v.r.errorf(f.PosOf("start.value"), "", "start", "start: no node %q%s", f.Start, v.suggest(f.Start))
+	}
+	v.vars()
+	for i, t := range f.Scoring {
+		if !varRe.MatchString(t.Segment) {
+			v.r.errorf(t.Pos, "", "scoring", "segment name %q must be a plain word", t.Segment)
+		}
+		_ = i
+	}
+	f.schema = eval.NewSchema(v.schemaVars())
+	for i, t := range f.Triggers {
+		field := "triggers[" + itoa(i) + "]"
+		switch {
+		case t.Command == "" && len(t.Keywords) == 0:
+			v.r.errorf(t.Pos, "", field, "a trigger needs command: /name or keywords: [...]")
+		case t.Command != "" && len(t.Keywords) > 0:
+			v.r.errorf(t.Pos, "", field, "a trigger has either command or keywords, not both")
+		case t.Command != "" && (!strings.HasPrefix(t.Command, "/") || strings.ContainsAny(t.Command, " \t")):
+			v.r.errorf(t.Pos, "", field, "command %q must start with / and have no spaces", t.Command)
+		}
+		if t.Goto == "" {
+			v.r.errorf(t.Pos, "", field, "a trigger needs goto: the node to jump to")
+		} else if f.byID[t.Goto] == nil {
+			v.r.errorf(t.GotoPos, "", field, "goto: no node %q%s", t.Goto, v.suggest(t.Goto))
+		}
+	}
+	for i := range f.FAQ {
+		q := &f.FAQ[i]
+		field := "faq[" + itoa(i) + "]"
+		if len(q.Keywords) == 0 {
+			v.r.errorf(q.Pos, "", field, "a faq entry needs keywords")
+		}
+		if q.Answer == "" {
+			v.r.errorf(q.Pos, "", field, "a faq entry needs an answer")
+			continue
+		}
+		q.AnswerT = v.template(q.Answer, f.PosOf(field+".answer"), "", field+".answer")
+	}
+	for _, n := range f.Nodes {
+		v.node(n)
+	}
+	v.reachability()
+	v.loops()
+}
+
+func (v *validator) vars() {
+	seen := map[string]bool{}
+	for _, d := range v.f.Vars {
+		switch {
+		case !varRe.MatchString(d.Name):
+			v.r.errorf(d.Pos, "", "vars."+d.Name, "variable name %q must start with a letter and use letters, digits and _", d.Name)
+		case eval.IsReserved(d.Name):
+			v.r.errorf(d.Pos, "", "vars."+d.Name, "%s is a built-in name; choose another variable name", d.Name)
+		}
+		seen[d.Name] = true
+	}
+}
+
+func (v *validator) schemaVars() []eval.Var {
+	out := make([]eval.Var, 0, len(v.f.Vars))
+	for _, d := range v.f.Vars {
+		if varRe.MatchString(d.Name) && !eval.IsReserved(d.Name) {
+			out = append(out, eval.Var{Name: d.Name, Type: d.Type})
+		}
+	}
+	return out
+}
+
+var unknownNameRe = regexp.MustCompile(`unknown name ([A-Za-z_][A-Za-z0-9_]*)`)
+
+// explain rewrites expr-lang's messages into the words of a flow author.
+func explain(err error) string {
+	msg := err.Error()
+	if m := unknownNameRe.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("variable %s is used but not declared under vars", m[1])
+	}
+	msg = regexp.MustCompile(` \(\d+:\d+\)$`).ReplaceAllString(msg, "")
+	return msg
+}
+
+func (v *validator) template(src string, p Pos, node, field string) *eval.Template {
+	t, err := v.f.schema.CompileTemplate(src)
+	if err != nil {
+		var te *eval.TemplateError
+		if errors.As(err, &te) {
+			p = offsetPos(p, src, te.Offset)
+		}
+		v.r.errorf(p, node, field, "%s", explain(err))
+		return nil
+	}
+	return t
+}
+
+// offsetPos moves a position to a byte offset inside a one-line scalar, so an
+// error in the second {{ }} of a text points at it rather than at the text.
+func offsetPos(p Pos, src string, off int) Pos {
+	if strings.ContainsAny(src[:off], "\n") {
+		return p
+	}
+	return Pos{Line: p.Line, Col: p.Col + utf8.RuneCountInString(src[:off])}
+}
+
+func (v *validator) ref(n *Node, field, to string) {
+	if to == "" {
+		return
+	}
+	if v.f.byID[to] == nil {
+		v.r.errorf(n.PosOf(field), n.ID, field, "%s: no node %q%s", field, to, v.suggest(to))
+	}
+}
+
+// suggest names the closest existing node id, for typos.
+func (v *validator) suggest(id string) string {
+	best, bestD := "", 3
+	for _, n := range v.f.Nodes {
+		if d := editDistance(id, n.ID, bestD); d < bestD {
+			best, bestD = n.ID, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (did you mean %q?)", best)
+}
+
+func editDistance(a, b string, limit int) int {
+	ra, rb := []rune(a), []rune(b)
+	if abs(len(ra)-len(rb)) >= limit {
+		return limit
+	}
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			c := 1
+			if ra[i-1] == rb[j-1] {
+				c = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+c)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func (v *validator) saveVar(n *Node, field, name string, accepts ...eval.Type) {
+	t, ok := v.f.VarType(name)
+	if !ok {
+		v.r.errorf(n.PosOf(field), n.ID, field, "%s: variable %s is not declared under vars", field, name)
+		return
+	}
+	if t == eval.TypeAny {
+		return
+	}
+	for _, a := range accepts {
+		if a == t {
+			return
+		}
+	}
+	names := make([]string, len(accepts))
+	for i, a := range accepts {
+		names[i] = a.String()
+	}
+	v.r.errorf(n.PosOf(field), n.ID, field, "%s: variable %s is a %s, but this node saves a %s", field, name, t, strings.Join(names, " or "))
+}
+
+func (v *validator) node(n *Node) {
+	spec, ok := Spec(n.Type)
+	if !ok {
+		return // reported by the decoder
+	}
+	id := n.ID
+	if n.Text != "" {
+		n.TextT = v.template(n.Text, n.PosOf("text"), id, "text")
+	}
+	if n.Type == "handoff" && n.Note != "" {
+		n.NoteT = v.template(n.Note, n.PosOf("note"), id, "note")
+	}
+	for _, e := range n.Targets() {
+		v.ref(n, e.Field, e.To)
+	}
+	switch n.Type {
+	case "buttons":
+		v.buttons(n)
+	case "question":
+		v.question(n)
+	case "condition":
+		if len(n.Branches) == 0 {
+			v.r.errorf(n.PosOf("branches"), id, "branches", "condition %s needs at least one branch", id)
+		}
+		for i := range n.Branches {
+			b := &n.Branches[i]
+			if b.When == "" {
+				continue
+			}
+			f := "branches[" + itoa(i) + "].when"
+			c, err := v.f.schema.CompileCond(b.When)
+			if err != nil {
+				v.r.errorf(n.PosOf(f), id, f, "%s", explain(err))
+				continue
+			}
+			b.Cond = c
+		}
+	case "delay":
+		if _, ok := n.pos["for"]; ok && n.For <= 0 {
+			v.r.errorf(n.PosOf("for"), id, "for", "delay must be longer than zero")
+		}
+	case "split":
+		if len(n.Variants) == 0 {
+			v.r.errorf(n.PosOf("variants"), id, "variants", "split %s needs variants", id)
+		}
+		names := map[string]bool{}
+		for i, vr := range n.Variants {
+			f := "variants[" + itoa(i) + "]"
+			if vr.Weight <= 0 {
+				v.r.errorf(n.PosOf(f+".weight"), id, f+".weight", "variant %q needs a weight above zero", vr.Name)
+			}
+			if names[vr.Name] && vr.Name != "" {
+				v.r.errorf(n.PosOf(f), id, f+".name", "variant name %q is used twice", vr.Name)
+			}
+			names[vr.Name] = true
+		}
+	case "webhook":
+		if n.Method == "" {
+			n.Method = "POST"
+		} else if !contains(Methods, n.Method) {
+			v.r.errorf(n.PosOf("method"), id, "method", "method %q must be one of %s", n.Method, strings.Join(Methods, ", "))
+		}
+		if n.URL != "" {
+			n.URLT = v.template(n.URL, n.PosOf("url"), id, "url")
+		}
+		for i := range n.Headers {
+			h := &n.Headers[i]
+			h.T = v.template(h.Value, n.PosOf("headers."+h.Name), id, "headers."+h.Name)
+		}
+		n.BodyT = v.body(n, n.Body)
+		if n.Save != "" {
+			v.saveVar(n, "save", n.Save, eval.TypeObject, eval.TypeList, eval.TypeString)
+		}
+	case "set":
+		for i := range n.Assign {
+			a := &n.Assign[i]
+			f := "vars." + a.Var
+			t, declared := v.f.VarType(a.Var)
+			if !declared {
+				v.r.errorf(n.PosOf(f+"@key"), id, f, "set: variable %s is not declared under vars", a.Var)
+			}
+			if a.Expr == "" {
+				continue
+			}
+			prog, err := v.f.schema.CompileExpr(a.Expr)
+			if err != nil {
+				v.r.errorf(n.PosOf(f), id, f, "%s", explain(err))
+				continue
+			}
+			a.Prog = prog
+			if declared {
+				v.checkAssignType(n, f, a, t)
+			}
+		}
+	case "goal":
+		if n.Name == "" && n.pos["name"] != (Pos{}) {
+			v.r.errorf(n.PosOf("name"), id, "name", "goal needs a name")
+		}
+	}
+	_ = spec
+}
+
+// checkAssignType catches `plan: 5` into a string var and the like when the
+// expression's type is known at compile time.
+func (v *validator) checkAssignType(n *Node, field string, a *Assign, t eval.Type) {
+	rt := a.Prog.ResultType()
+	if rt == nil || t == eval.TypeAny || t == eval.TypeString {
+		return
+	}
+	ok := true
+	switch t {
+	case eval.TypeNumber:
+		ok = isNumberKind(rt.Kind())
+	case eval.TypeBool:
+		ok = rt.Kind() == reflect.Bool
+	case eval.TypeList:
+		ok = rt.Kind() == reflect.Slice || rt.Kind() == reflect.Array
+	case eval.TypeObject:
+		ok = rt.Kind() == reflect.Map
+	case eval.TypeDate:
+		ok = rt.String() == "time.Time" || rt.Kind() == reflect.String
+	}
+	if rt.Kind() == reflect.Interface {
+		ok = true
+	}
+	if !ok {
+		v.r.errorf(n.PosOf(field), n.ID, field, "%s is a %s, but %q gives a %s", a.Var, t, a.Expr, rt)
+	}
+}
+
+func isNumberKind(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return true
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) body(n *Node, b any) any {
+	switch x := b.(type) {
+	case string:
+		return v.template(x, n.PosOf("body"), n.ID, "body")
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = v.body(n, e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = v.body(n, e)
+		}
+		return out
+	}
+	return b
+}
+
+func (v *validator) buttons(n *Node) {
+	id := n.ID
+	if len(n.Buttons) == 0 {
+		if _, ok := n.pos["buttons"]; ok {
+			v.r.errorf(n.PosOf("buttons"), id, "buttons", "buttons node %s has no buttons", id)
+		}
+		return
+	}
+	labels := map[string]int{}
+	longest := 0
+	for i, b := range n.Buttons {
+		f := "buttons[" + itoa(i) + "]"
+		key := NormalizeText(b.Label)
+		if j, dup := labels[key]; dup && key != "" {
+			v.r.errorf(n.PosOf(f+".label"), id, f+".label", "button label %q repeats button %d: a typed answer could not tell them apart", b.Label, j+1)
+		}
+		labels[key] = i
+		longest = max(longest, utf8.RuneCountInString(b.Label))
+	}
+	for _, lim := range ChannelLimits {
+		if len(n.Buttons) > lim.MaxButtons {
+			v.r.warnf(n.PosOf("buttons"), id, "buttons", "%s shows at most %d buttons; this node has %d", lim.Channel, lim.MaxButtons, len(n.Buttons))
+		}
+		if lim.MaxLabel > 0 && longest > lim.MaxLabel {
+			v.r.warnf(n.PosOf("buttons"), id, "buttons", "%s cuts button labels to %d characters; the longest here has %d", lim.Channel, lim.MaxLabel, longest)
+		}
+	}
+}
+
+func (v *validator) question(n *Node) {
+	id := n.ID
+	kind := n.Expect.Kind
+	if kind == "" {
+		kind = "text"
+		n.Expect.Kind = kind
+	}
+	if n.Invalid != "" {
+		n.InvalidT = v.template(n.Invalid, n.PosOf("invalid"), id, "invalid")
+	}
+	if _, ok := n.pos["attempts"]; ok && n.Attempts < 1 {
+		v.r.errorf(n.PosOf("attempts"), id, "attempts", "attempts must be at least 1")
+	}
+	if n.Attempts == 0 {
+		n.Attempts = DefaultAttempts
+	}
+	switch kind {
+	case "regex":
+		re, err := regexp.Compile(n.Expect.Pattern)
+		if err != nil {
+			v.r.errorf(n.PosOf("expect"), id, "expect", "invalid regex %q: %v", n.Expect.Pattern, err)
+		}
+		n.Regex = re
+	case "choice":
+		if len(n.Choices) == 0 {
+			v.r.errorf(n.PosOf("expect"), id, "choices", "expect: choice needs choices: [...]")
+		}
+	}
+	if len(n.Choices) > 0 && kind != "choice" {
+		v.r.warnf(n.PosOf("choices"), id, "choices", "choices are used only with expect: choice")
+	}
+	if n.Save == "" {
+		return
+	}
+	switch kind {
+	case "number":
+		v.saveVar(n, "save", n.Save, eval.TypeNumber, eval.TypeString)
+	case "date":
+		v.saveVar(n, "save", n.Save, eval.TypeDate, eval.TypeString)
+	default:
+		v.saveVar(n, "save", n.Save, eval.TypeString)
+	}
+}
+
+// roots are the nodes a conversation can be at without following an edge.
+func (v *validator) roots() []string {
+	out := []string{v.f.Start}
+	for _, t := range v.f.Triggers {
+		out = append(out, t.Goto)
+	}
+	return out
+}
+
+func (v *validator) reachability() {
+	f := v.f
+	if f.byID[f.Start] == nil {
+		return // every node would look unreachable; the missing start is reported
+	}
+	seen := map[string]bool{}
+	stack := v.roots()
+	for len(stack) > 0 {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		n := f.byID[id]
+		if n == nil || seen[id] {
+			continue
+		}
+		seen[id] = true
+		for _, e := range n.Targets() {
+			stack = append(stack, e.To)
+		}
+	}
+	for _, n := range f.Nodes {
+		if !seen[n.ID] {
+			v.r.errorf(n.Pos, n.ID, "", "node %s is unreachable: nothing leads to it from start or a trigger", n.ID)
+		}
+	}
+}
+
+// loops finds cycles that pass through no waiting node: a conversation that
+// entered one would spin forever without asking the user anything.
+func (v *validator) loops() {
+	f := v.f
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[string]int{}
+	var path []string
+	reported := map[string]bool{}
+	var visit func(id string)
+	visit = func(id string) {
+		n := f.byID[id]
+		if n == nil || Waits(n.Type) {
+			return
+		}
+		color[id] = grey
+		path = append(path, id)
+		for _, e := range n.Targets() {
+			switch color[e.To] {
+			case grey:
+				i := len(path) - 1
+				for i >= 0 && path[i] != e.To {
+					i--
+				}
+				cycle := append(append([]string(nil), path[i:]...), e.To)
+				first := f.byID[e.To]
+				if !reported[e.To] {
+					reported[e.To] = true
+					v.r.errorf(first.Pos, first.ID, "", "loop with no waiting node: %s; add a buttons, question or delay node to it", strings.Join(cycle, " → "))
+				}
+			case white:
+				visit(e.To)
+			}
+		}
+		path = path[:len(path)-1]
+		color[id] = black
+	}
+	for _, n := range f.Nodes {
+		if color[n.ID] == white {
+			visit(n.ID)
+		}
+	}
+}

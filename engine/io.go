@@ -1,0 +1,154 @@
+package engine
+
+import "time"
+
+// InputKind says what happened.
+type InputKind uint8
+
+// Kinds of input.
+const (
+	// InputText is a message the person typed.
+	InputText InputKind = iota
+	// InputPress is a button press, identified by the button's payload.
+	InputPress
+	// InputTimer is a timer (delay or reply timeout) falling due.
+	InputTimer
+	// InputWebhook is the result of a webhook call the engine asked for.
+	InputWebhook
+	// InputHandback is an operator handing the chat back to the bot.
+	InputHandback
+	// InputExpire ends a conversation idle past the flow's expire.
+	InputExpire
+	// InputGoto moves the conversation to the node in Goto and runs from
+	// there: conversation tests that start mid-flow, broadcasts into a node.
+	InputGoto
+)
+
+// Input is one thing that happened to a conversation. Now and Rand make the
+// step deterministic: the same state and input always give the same output.
+type Input struct {
+	Kind    InputKind
+	Text    string
+	Payload string
+	Timer   uint32         // for InputTimer: the timer's id
+	Webhook *WebhookResult // for InputWebhook
+	Goto    string         // for InputGoto, and for InputHandback to override the node's resume
+	Now     time.Time
+	Rand    uint64            // randomness for splits
+	Contact *Contact          // profile update, if the channel sent one
+	Env     map[string]string // the bot's env values visible to expressions as env.NAME
+}
+
+// WebhookResult is what a webhook call returned.
+type WebhookResult struct {
+	ID     uint32
+	Status int    // HTTP status; 0 when the call failed before a response
+	Body   []byte // response body
+	Err    string // transport error, if any
+}
+
+// Output is everything one step produced.
+type Output struct {
+	State    *State
+	Messages []Message
+	Events   []Event
+	Effects  []Effect
+	// Err is set when the step stopped abnormally (a loop, a runtime error in
+	// an expression that left nowhere to go); an "error" event says the same.
+	Err error
+}
+
+// Message is one message the bot sends.
+type Message struct {
+	Node    string
+	Text    string
+	Buttons []Button
+}
+
+// Button is one button of a message. Payload is short and stable (at most
+// 64 bytes, fitting Telegram's callback_data) and identifies the button
+// across releases of the same flow.
+type Button struct {
+	Label   string
+	Payload string
+}
+
+// Event types emitted by Step; the runtime adds delivery events.
+const (
+	EvConversationStarted = "conversation_started"
+	EvNodeEntered         = "node_entered"
+	EvButtonPressed       = "button_pressed"
+	EvAnswered            = "answered"
+	EvInputInvalid        = "input_invalid"
+	EvQuestionFailed      = "question_failed"
+	EvInputUnmatched      = "input_unmatched"
+	EvFAQAnswered         = "faq_answered"
+	EvTriggerFired        = "trigger_fired"
+	EvScoreChanged        = "score_changed"
+	EvSegmentChanged      = "segment_changed"
+	EvSplitAssigned       = "split_assigned"
+	EvGoal                = "goal"
+	EvHandoffStarted      = "handoff_started"
+	EvHandoffEnded        = "handoff_ended"
+	EvUnsubscribed        = "unsubscribed"
+	EvSubscribed          = "subscribed"
+	EvTimerFired          = "timer_fired"
+	EvReplyTimeout        = "reply_timeout"
+	EvWebhookCalled       = "webhook_called"
+	EvWebhookFailed       = "webhook_failed"
+	EvConversationEnded   = "conversation_ended"
+	EvExpired             = "expired"
+	EvError               = "error"
+)
+
+// Event is one analytics fact. The runtime adds bot, flow, version,
+// conversation and a deterministic id before storing it.
+type Event struct {
+	Type  string
+	Node  string
+	Name  string  // button label, goal, segment, variant, queue, trigger…
+	Value string  // answer, error text…
+	Num   float64 // score, goal value, attempts…
+	At    time.Time
+}
+
+// EffectKind says what the outside world must do.
+type EffectKind uint8
+
+// Effects.
+const (
+	// EffectTimer asks for a timer that comes back as InputTimer.
+	EffectTimer EffectKind = iota + 1
+	// EffectCancelTimer says a pending timer is no longer wanted.
+	EffectCancelTimer
+	// EffectWebhook asks for an HTTP call whose result comes back as InputWebhook.
+	EffectWebhook
+	// EffectHandoff puts the chat in an operator queue.
+	EffectHandoff
+)
+
+// Effect is one thing Step asks the runtime to do.
+type Effect struct {
+	Kind  EffectKind
+	Timer uint32
+	// After is the timer's delay. When AfterSend is set it counts from the
+	// moment the prompt was actually delivered (reply timeouts), not queued.
+	After     time.Duration
+	AfterSend bool
+	// Delayed marks a timer whose firing sends bot-initiated messages (delay,
+	// follow-up), which quiet hours may postpone.
+	Delayed bool
+	Webhook *WebhookCall
+	Queue   string
+	Note    string
+}
+
+// WebhookCall is an HTTP request a webhook node asks for.
+type WebhookCall struct {
+	ID      uint32
+	Node    string
+	Method  string
+	URL     string
+	Headers [][2]string
+	Body    []byte // JSON; nil for GET
+}
