@@ -793,4 +793,3 @@ func trimSpace(s string) string {
 	}
 	return s[start:end]
 }
-
