@@ -63,3 +63,7 @@ func TestReopenKeepsData(t *testing.T) {
 		t.Fatalf("pending jobs after reopen: %d, %v", n, err)
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store { return newStore(b) })
+}
