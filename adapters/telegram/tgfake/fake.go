@@ -90,7 +90,6 @@ type Fake struct {
 	history      []*updateRec
 	poll         *poller
 	hook         *hookState
-	hookGen      int64
 	global       bucket
 	sent         []SentMessage
 	sentByChat   map[int64][]int
@@ -245,7 +244,6 @@ func (f *Fake) Close() error {
 	if f.poll != nil {
 		f.poll.wakeLocked()
 	}
-	f.hookGen++
 	f.hook = nil
 	f.changedLocked()
 	f.mu.Unlock()

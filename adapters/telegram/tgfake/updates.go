@@ -300,7 +300,6 @@ type hookState struct {
 	url      string
 	secret   string
 	maxConn  int
-	gen      int64
 	queues   map[int64]*keyQueue
 	ready    []int64
 	inFlight int
@@ -358,12 +357,14 @@ func (f *Fake) setWebhook(_ context.Context, p params) ([]byte, string, *apiErro
 	if rawURL == "" {
 		return f.removeHookLocked()
 	}
-	desc := "Webhook was set"
-	if f.hook != nil && f.hook.url == rawURL {
-		desc = "Webhook is already set"
+	if h := f.hook; h != nil && h.url == rawURL {
+		// Same URL: keep the queues (and what is in flight), update settings.
+		h.secret, h.maxConn = secret, maxConn
+		f.pumpLocked()
+		return trueJSON, "Webhook is already set", nil
 	}
-	f.hookGen++
-	f.hook = &hookState{url: rawURL, secret: secret, maxConn: maxConn, gen: f.hookGen, queues: map[int64]*keyQueue{}}
+	desc := "Webhook was set"
+	f.hook = &hookState{url: rawURL, secret: secret, maxConn: maxConn, queues: map[int64]*keyQueue{}}
 	for _, r := range f.pending {
 		if r != nil && r.state == StatePending {
 			f.hook.enqueue(r)
@@ -380,7 +381,6 @@ func (f *Fake) removeHookLocked() ([]byte, string, *apiError) {
 	if f.hook == nil {
 		return trueJSON, "Webhook is already deleted", nil
 	}
-	f.hookGen++
 	f.hook = nil
 	return trueJSON, "Webhook was deleted", nil
 }
@@ -446,14 +446,14 @@ func (f *Fake) pumpLocked() {
 		h.inFlight++
 		r.attempts++
 		f.wg.Add(1)
-		go f.deliver(h, q, r)
+		go f.deliver(h, q, r, h.url, h.secret)
 	}
 }
 
 // deliver POSTs one update to the webhook and books the outcome.
-func (f *Fake) deliver(h *hookState, q *keyQueue, r *updateRec) {
+func (f *Fake) deliver(h *hookState, q *keyQueue, r *updateRec, hookURL, secret string) {
 	defer f.wg.Done()
-	reply, err := f.post(f.ctx, h.url, h.secret, r.raw)
+	reply, err := f.post(f.ctx, hookURL, secret, r.raw)
 	if err == nil && len(reply) > 0 {
 		f.execWebhookReply(f.ctx, reply)
 	}
