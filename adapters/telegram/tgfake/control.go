@@ -107,6 +107,9 @@ func (f *Fake) control(ctx context.Context, r *http.Request, route string, req c
 		}
 		f.Deactivate(req.UserID)
 		return true, nil
+	case route == "sent" && r.Method == http.MethodDelete:
+		f.ClearSent()
+		return true, nil
 	case route == "sent":
 		if s := r.URL.Query().Get("chat_id"); s != "" {
 			id, err := strconv.ParseInt(s, 10, 64)

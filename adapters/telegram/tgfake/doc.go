@@ -40,21 +40,25 @@
 // process (an end-to-end test, or a person with curl) can play users.
 // Responses use the Bot API envelope. POST bodies are JSON objects:
 //
-//	POST /_fake/message     {"user_id":42,"text":"/start"}          → Update
-//	                        optional: "first_name","last_name","username","language_code";
-//	                        "chat_id":<negative>,"chat_title":"…" writes in a group instead
-//	POST /_fake/press       {"user_id":42,"data":"yes"}              → Update (callback_query)
-//	                        or "text":"<button label>"; optional "chat_id" (default user_id),
-//	                        "message_id" (default: the chat's latest bot message with buttons)
-//	POST /_fake/block       {"user_id":42}                           → Update (my_chat_member member→kicked)
-//	POST /_fake/unblock     {"user_id":42}                           → Update (kicked→member)
-//	POST /_fake/deactivate  {"user_id":42}                           → true
-//	GET  /_fake/sent[?chat_id=42]                                    → [SentMessage] (sends and edits)
-//	GET  /_fake/sent/wait?chat_id=42&n=3&timeout=10s                 → [SentMessage], or 408 on timeout
-//	GET  /_fake/updates                                              → [UpdateStatus]
-//	GET  /_fake/answers                                              → [CallbackAnswer]
-//	GET  /_fake/stats                                                → Stats
-//	POST /_fake/clock/advance {"seconds":2.5}                        → new time (ManualClock only)
+//	POST   /_fake/message     {"user_id":42,"text":"/start"}       → Update
+//	       optional "first_name", "last_name", "username", "language_code";
+//	       "chat_id":<negative id>, "chat_title":"…" writes in a group instead
+//	POST   /_fake/press       {"user_id":42,"data":"yes"}           → Update (callback_query)
+//	       or "text":"<button label>"; optional "chat_id" (default user_id) and
+//	       "message_id" (default: the chat's latest bot message with buttons)
+//	POST   /_fake/block       {"user_id":42}    → Update (my_chat_member, member → kicked)
+//	POST   /_fake/unblock     {"user_id":42}    → Update (my_chat_member, kicked → member)
+//	POST   /_fake/deactivate  {"user_id":42}    → true
+//	GET    /_fake/sent[?chat_id=42]             → [SentMessage] (sends and edits)
+//	DELETE /_fake/sent                          → true (forget the records)
+//	GET    /_fake/sent/wait?chat_id=42&n=3&timeout=10s → [SentMessage], 408 on timeout
+//	GET    /_fake/updates                       → [UpdateStatus]
+//	GET    /_fake/answers                       → [CallbackAnswer]
+//	GET    /_fake/stats                         → Stats
+//	POST   /_fake/clock/advance {"seconds":2.5} → the new time (ManualClock only)
+//
+// Errors come back as {"ok":false,"error_code":400,"description":"…"}
+// (404 for an unknown route).
 //
 // Example:
 //

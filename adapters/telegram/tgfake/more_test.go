@@ -152,6 +152,10 @@ func TestControlAPI(t *testing.T) {
 	if code := call("GET", "/_fake/updates", "", &ups); code != 200 || len(ups) != 3 || ups[2].Kind != "my_chat_member" {
 		t.Fatalf("updates: %d %+v", code, ups)
 	}
+	var cleared bool
+	if code := call("DELETE", "/_fake/sent", "", &cleared); code != 200 || !cleared || len(e.fake.AllSent()) != 0 {
+		t.Fatalf("clear: %d %v %d", code, cleared, len(e.fake.AllSent()))
+	}
 	if code := call("GET", "/_fake/nope", "", nil); code != 404 {
 		t.Fatalf("unknown route: %d", code)
 	}

@@ -108,6 +108,18 @@ func (f *Fake) WaitAllSent(ctx context.Context, n int) error {
 	return nil
 }
 
+// ClearSent forgets the recorded sends, edits and callback answers (the
+// messages themselves stay editable and pressable). Long load runs can
+// call it to bound memory.
+func (f *Fake) ClearSent() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.sent = nil
+	f.sentByChat = map[int64][]int{}
+	f.answers = nil
+	f.changedLocked()
+}
+
 // CallbackAnswers returns the successful answerCallbackQuery calls.
 func (f *Fake) CallbackAnswers() []CallbackAnswer {
 	f.mu.Lock()
