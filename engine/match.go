@@ -35,8 +35,8 @@ func commandOf(text string) string {
 }
 
 // matchPhrase reports whether the words of phrase appear consecutively in
-// words. With fuzzy, a word of five letters or more may be one edit away
-// (a typo, or a Russian case ending: доставка ~ доставку).
+// words. With fuzzy, a keyword word of five letters or more may be one edit
+// away (a typo: достовка ~ доставка) or inflected (человеком ~ человек).
 func matchPhrase(words, phrase []string, fuzzy bool) bool {
 	if len(phrase) == 0 || len(phrase) > len(words) {
 		return false
@@ -48,7 +48,7 @@ outer:
 			if w == p {
 				continue
 			}
-			if fuzzy && utf8.RuneCountInString(p) >= 5 && withinOneEdit(w, p) {
+			if fuzzy && utf8.RuneCountInString(p) >= 5 && (withinOneEdit(w, p) || sameStem(w, p)) {
 				continue
 			}
 			continue outer
@@ -56,6 +56,19 @@ outer:
 		return true
 	}
 	return false
+}
+
+// sameStem reports whether w is an inflected form of keyword k: they share
+// k's stem (all but its last two letters, at least four) and w's ending is at
+// most three letters. Russian inflects nouns and verbs ("человек" →
+// "человеком", "оплата" → "оплатить"), which a single edit does not cover.
+func sameStem(w, k string) bool {
+	rw, rk := []rune(w), []rune(k)
+	p := 0
+	for p < len(rw) && p < len(rk) && rw[p] == rk[p] {
+		p++
+	}
+	return p >= 4 && p >= len(rk)-2 && len(rw)-p <= 3
 }
 
 // withinOneEdit reports whether a and b differ by at most one insertion,

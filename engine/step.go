@@ -193,7 +193,8 @@ func (r *run) matchTrigger() *flow.Trigger {
 			words = flow.Words(text)
 		}
 		for _, ph := range t.phrases {
-			if matchPhrase(words, ph, false) {
+			// Fuzzy like the FAQ: "позовите менеджера" must reach "менеджер".
+			if matchPhrase(words, ph, true) {
 				return t.t
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -507,6 +508,17 @@ func (v *validator) question(n *Node) {
 		v.saveVar(n, "save", n.Save, eval.TypeNumber, eval.TypeString)
 	case "date":
 		v.saveVar(n, "save", n.Save, eval.TypeDate, eval.TypeString)
+	case "choice":
+		if t, ok := v.f.VarType(n.Save); ok && t == eval.TypeNumber {
+			// A rating 1–5 saved as a number: every choice must read as one.
+			for _, ch := range n.Choices {
+				if _, err := strconv.ParseFloat(ch, 64); err != nil {
+					v.r.errorf(n.PosOf("save"), id, "save", "save: variable %s is a number, but choice %q is not", n.Save, ch)
+				}
+			}
+			return
+		}
+		v.saveVar(n, "save", n.Save, eval.TypeString)
 	default:
 		v.saveVar(n, "save", n.Save, eval.TypeString)
 	}
