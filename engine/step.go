@@ -18,6 +18,10 @@ var ErrLoop = errors.New("too many steps without waiting: the flow loops")
 func Step(p *Program, prev *State, in Input) (out Output) {
 	st := *prev
 	st.shared = true
+	// One allocation each instead of growing: a typical step emits a few
+	// events and one or two messages.
+	out.Events = make([]Event, 0, 8)
+	out.Messages = make([]Message, 0, 2)
 	r := &run{p: p, st: &st, in: in, out: &out}
 	defer func() {
 		if rec := recover(); rec != nil {

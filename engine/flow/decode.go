@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"bytes"
 	"math"
 	"regexp"
 	"strconv"
@@ -34,22 +35,28 @@ func Parse(file string, data []byte) (f *Flow, ps Problems) {
 		// yaml.v3 has panicked on hostile input before; a broken document must
 		// never take the process down.
 		if r := recover(); r != nil {
-			d.r.errorf(Pos{1, 1}, "", "", "cannot decode document: %v", r)
+			d.r.errorf(Pos{Line: 1, Col: 1}, "", "", "cannot decode document: %v", r)
 			ps = d.r.ps
 		}
 	}()
 	if len(data) > MaxDocument {
-		d.r.errorf(Pos{1, 1}, "", "", "document is %d bytes, more than the %d allowed", len(data), MaxDocument)
+		f.broken = true
+		d.r.errorf(Pos{Line: 1, Col: 1}, "", "", "document is %d bytes, more than the %d allowed", len(data), MaxDocument)
 		return f, d.r.ps
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		d.r.errorf(yamlErrPos(err), "", "", "%s", yamlErrMsg(err))
+		f.broken = true
+		d.r.errorf(syntaxErrPos(data, err), "", "", "%s", yamlErrMsg(err))
 		return f, d.r.ps
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		d.r.errorf(Pos{1, 1}, "", "", "empty document: a flow needs voronka, id, start and nodes")
+		f.broken = true
+		d.r.errorf(Pos{Line: 1, Col: 1}, "", "", "empty document: a flow needs voronka, id, start and nodes")
 		return f, d.r.ps
+	}
+	if d.resolve(doc.Content[0]).Kind != yaml.MappingNode {
+		f.broken = true
 	}
 	d.flow(f, doc.Content[0])
 	d.r.ps.sort()
@@ -61,7 +68,13 @@ type decoder struct {
 	aliases int
 }
 
-func pos(n *yaml.Node) Pos { return Pos{Line: n.Line, Col: n.Column} }
+func pos(n *yaml.Node) Pos {
+	p := Pos{Line: n.Line, Col: n.Column}
+	if n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+		p.quote = 1
+	}
+	return p
+}
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
@@ -70,7 +83,26 @@ func yamlErrPos(err error) Pos {
 		l, _ := strconv.Atoi(m[1])
 		return Pos{Line: l, Col: 1}
 	}
-	return Pos{1, 1}
+	return Pos{Line: 1, Col: 1}
+}
+
+// syntaxErrPos finds the line of a YAML syntax error. yaml.v3 reports the
+// line where the enclosing block began (a bad indent on line 40 is reported
+// at the "nodes:" of line 6); parsing growing prefixes from there finds the
+// first line at which the same error appears. It is bounded, and only runs
+// for documents that are already broken.
+func syntaxErrPos(data []byte, err error) Pos {
+	p := yamlErrPos(err)
+	want := yamlErrMsg(err)
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	for n := p.Line; n <= len(lines) && n < p.Line+200; n++ {
+		var probe yaml.Node
+		perr := yaml.Unmarshal(bytes.Join(lines[:n], nil), &probe)
+		if perr != nil && yamlErrMsg(perr) == want {
+			return Pos{Line: n, Col: 1}
+		}
+	}
+	return p
 }
 
 func yamlErrMsg(err error) string {
@@ -459,10 +491,10 @@ func (d *decoder) field(node *Node, fs FieldSpec, v *yaml.Node) {
 				d.r.errorf(e.kpos, id, name, "unknown key %q in timeout (allowed: after, next)", e.key)
 			}
 		}
-		if t.After == 0 {
+		if _, given := node.pos["timeout.after"]; !given {
 			d.r.errorf(node.PosOf("timeout"), id, "timeout.after", "timeout needs after: a duration such as 2h")
 		}
-		if t.Next == "" {
+		if _, given := node.pos["timeout.next"]; !given {
 			d.r.errorf(node.PosOf("timeout"), id, "timeout.next", "timeout needs next: the node to go to")
 		}
 		node.Timeout = t

@@ -23,6 +23,9 @@ const DefaultAttempts = 3
 type Pos struct {
 	Line int `json:"line"`
 	Col  int `json:"col"`
+	// quote is 1 when the scalar at this position opens with a quote, so
+	// offsets into its text land on the right column.
+	quote int
 }
 
 // Flow is one decoded flow document.
@@ -44,6 +47,7 @@ type Flow struct {
 	byID   map[string]*Node
 	pos    map[string]Pos
 	schema *eval.Schema
+	broken bool // the document did not decode; validation has nothing to check
 }
 
 // VarDecl declares a variable and its type.

@@ -62,6 +62,9 @@ func Load(file string, data []byte) (*Flow, Problems) {
 // problem is reported, not just the first.
 func Validate(f *Flow) Problems {
 	v := &validator{f: f, r: reporter{file: f.File}}
+	if f.broken {
+		return nil // the decoder said why; checking an empty flow only adds noise
+	}
 	v.run()
 	v.r.ps.sort()
 	return v.r.ps
@@ -75,13 +78,13 @@ type validator struct {
 func (v *validator) run() {
 	f := v.f
 	if _, ok := f.pos["voronka"]; !ok {
-		v.r.errorf(Pos{1, 1}, "", "voronka", "missing voronka: %d (the format version)", FormatVersion)
+		v.r.errorf(Pos{Line: 1, Col: 1}, "", "voronka", "missing voronka: %d (the format version)", FormatVersion)
 	} else if f.Voronka != FormatVersion {
 		v.r.errorf(f.PosOf("voronka"), "", "voronka", "unsupported format version %d (this release reads voronka: %d)", f.Voronka, FormatVersion)
 	}
 	if f.ID == "" {
 		if _, ok := f.pos["id"]; !ok {
-			v.r.errorf(Pos{1, 1}, "", "id", "missing id: the flow's name in lowercase letters, digits and -")
+			v.r.errorf(Pos{Line: 1, Col: 1}, "", "id", "missing id: the flow's name in lowercase letters, digits and -")
 		}
 	} else if !flowIDRe.MatchString(f.ID) {
 		v.r.errorf(f.PosOf("id"), "", "id", "flow id %q must use only a-z, 0-9 and -", f.ID)
@@ -91,7 +94,7 @@ func (v *validator) run() {
 	}
 	if f.Start == "" {
 		if _, ok := f.pos["start"]; !ok {
-			v.r.errorf(Pos{1, 1}, "", "start", "missing start: the node a new conversation begins at")
+			v.r.errorf(Pos{Line: 1, Col: 1}, "", "start", "missing start: the node a new conversation begins at")
 		}
 	} else if f.byID[f.Start] == nil {
 		v.r.errorf(f.PosOf("start.value"), "", "start", "start: no node %q%s", f.Start, v.suggest(f.Start))
@@ -193,7 +196,7 @@ func offsetPos(p Pos, src string, off int) Pos {
 	if strings.ContainsAny(src[:off], "\n") {
 		return p
 	}
-	return Pos{Line: p.Line, Col: p.Col + utf8.RuneCountInString(src[:off])}
+	return Pos{Line: p.Line, Col: p.Col + p.quote + utf8.RuneCountInString(src[:off])}
 }
 
 func (v *validator) ref(n *Node, field, to string) {
@@ -207,16 +210,21 @@ func (v *validator) ref(n *Node, field, to string) {
 
 // suggest names the closest existing node id, for typos.
 func (v *validator) suggest(id string) string {
+	if best := v.closest(id); best != "" {
+		return fmt.Sprintf(" (did you mean %q?)", best)
+	}
+	return ""
+}
+
+// closest returns the node id within two edits of id, or "".
+func (v *validator) closest(id string) string {
 	best, bestD := "", 3
 	for _, n := range v.f.Nodes {
 		if d := editDistance(id, n.ID, bestD); d < bestD {
 			best, bestD = n.ID, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return fmt.Sprintf(" (did you mean %q?)", best)
+	return best
 }
 
 func editDistance(a, b string, limit int) int {
@@ -292,7 +300,7 @@ func (v *validator) node(n *Node) {
 	case "question":
 		v.question(n)
 	case "condition":
-		if len(n.Branches) == 0 {
+		if _, given := n.pos["branches"]; given && len(n.Branches) == 0 {
 			v.r.errorf(n.PosOf("branches"), id, "branches", "condition %s needs at least one branch", id)
 		}
 		for i := range n.Branches {
@@ -313,7 +321,7 @@ func (v *validator) node(n *Node) {
 			v.r.errorf(n.PosOf("for"), id, "for", "delay must be longer than zero")
 		}
 	case "split":
-		if len(n.Variants) == 0 {
+		if _, given := n.pos["variants"]; given && len(n.Variants) == 0 {
 			v.r.errorf(n.PosOf("variants"), id, "variants", "split %s needs variants", id)
 		}
 		names := map[string]bool{}
@@ -549,7 +557,13 @@ func (v *validator) reachability() {
 		}
 		seen[id] = true
 		for _, e := range n.Targets() {
-			stack = append(stack, e.To)
+			to := e.To
+			if f.byID[to] == nil {
+				// A typo in a reference is reported once; the node it most
+				// likely meant is not reported as unreachable on top of it.
+				to = v.closest(to)
+			}
+			stack = append(stack, to)
 		}
 	}
 	for _, n := range f.Nodes {
