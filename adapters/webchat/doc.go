@@ -1,0 +1,63 @@
+// Package webchat is Voronka's web chat channel: a JSON protocol over
+// WebSocket, a Hub that serves it and delivers the runtime's messages
+// (channel.Sender), and an embeddable widget with a demo page (Static).
+//
+// The hub knows no HTTP framework. The server upgrades the request and hands
+// the connection to Hub.Serve; anything with the gorilla-style methods of
+// Conn works (Fiber's websocket.Conn, fasthttp/websocket, gorilla).
+//
+// # Protocol, version 1
+//
+// Every frame is one JSON object in a WebSocket text message with a "type".
+// Unknown fields are ignored in both directions, so a field added later does
+// not break an older peer; a change that would is a new version.
+//
+// Client → server:
+//
+//	{"type":"hello","v":1,"session":"<id or empty>","bot":"<bot id>",
+//	 "profile":{"first_name":"…","last_name":"…","language":"ru"},"last_seen":<seq>}
+//	{"type":"text","id":"<client msg id>","text":"…"}
+//	{"type":"press","id":"<client msg id>","payload":"…","label":"…"}
+//	{"type":"ping"}
+//
+// Server → client:
+//
+//	{"type":"welcome","v":1,"session":"<id>","seq":<last seq of the session>}
+//	{"type":"message","seq":N,"id":"<message id>","text":"…","buttons":[{"label":"…","payload":"…"}]}
+//	{"type":"ack","id":"<client msg id>"}
+//	{"type":"error","code":"…","id":"<client msg id, when it concerns one>","message":"…"}
+//	{"type":"pong"}
+//	{"type":"typing"}
+//
+// A connection starts with hello, answered by welcome. An empty or unknown
+// session starts a conversation: the welcome carries a new session id (128
+// random bits, base64url) that the client keeps (the widget: localStorage,
+// per bot) and sends back to resume the same conversation after a reload.
+// A well-formed id the hub does not know (after a restart) is resumed as it
+// is: the conversation lives in the store, keyed by bot, "web" and the id.
+//
+// Messages to the client carry a per-session seq that only grows. The hub
+// keeps the last Options.Backlog messages of each session; after the welcome
+// it replays those with seq > last_seen, so a client that reconnects misses
+// nothing that is still kept. If last_seen is ahead of the hub (it restarted)
+// the kept messages are renumbered after last_seen. A client should also
+// drop a message whose id it has shown already.
+//
+// Text and presses carry a client-chosen id, unique within the session. The
+// hub hands them to the channel.Handler with UpdateID "web:<session>:<id>"
+// and answers ack only after Handle returned nil, that is once the message is
+// durably recorded. Until then the client keeps the message and sends it
+// again, with the same id, after a reconnect; the runtime drops the
+// duplicate and the hub acks it again. An error frame with code
+// handler_failed or rate_limited and that id means "try again later";
+// bad_frame or too_large mean the frame will never be accepted.
+//
+// Limits (Options): text up to 4 KB, frames up to 16 KB (a larger frame
+// closes the connection with 1009), 5 frames a second with bursts of 10 per
+// connection, hello within 10 s, silence up to 75 s (the client pings every
+// 25 s). A malformed frame gets an error frame and the connection stays.
+//
+// Each connection has one writer goroutine with a bounded queue: Send never
+// waits for a client, and a client that cannot keep up is disconnected (it
+// reconnects and catches up from the backlog).
+package webchat

@@ -1,0 +1,1 @@
+"use strict"; // placeholder: the widget lands in the next commit
