@@ -1,0 +1,634 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/voronka/voronka/engine"
+	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/engine/store"
+)
+
+// Outbox item kinds. The outbox is the conversation's ordered list of side
+// effects still to do: messages to send, and the timers and webhook calls that
+// become jobs once the messages before them are out. Keeping effects there
+// makes them part of the same conditional write as the state, so a crash
+// cannot lose a timer or a webhook call.
+const (
+	kindMessage  = ""         // a bot message
+	kindOperator = "operator" // a message an operator wrote
+	kindTimer    = "timer"    // schedule a timer job (Text: timerSpec)
+	kindWebhook  = "webhook"  // schedule a webhook job (Text: JSON WebhookCall)
+	kindExpire   = "expire"   // schedule the expiry job of a run (NotBefore: due)
+)
+
+// Job kinds.
+const (
+	JobTimer   = "timer"
+	JobWebhook = "webhook"
+	JobResend  = "resend"
+	JobExpire  = "expire"
+)
+
+// op is one change to a conversation, run under its lock.
+type op struct {
+	convID string
+	// bot, channel and chat create the conversation when it does not exist;
+	// without them an unknown conversation is store.ErrNotFound.
+	bot, channel, chat string
+	// key identifies the change: event and outbox ids derive from it, so a
+	// retried change writes the same ids.
+	key string
+	// dedupe records key in RecentUpdates and drops the change if present.
+	dedupe bool
+	in     *channel.Inbound
+	// step runs the engine with this input (Now, Rand, Env filled in).
+	step  bool
+	input engine.Input
+	// operator messages to append to the outbox (OperatorSend).
+	operator string
+	opText   string
+}
+
+// result is what a committed op leaves to do outside the lock.
+type result struct {
+	dup     bool
+	noop    bool // the step changed nothing: no write
+	conv    *store.Conversation
+	events  []store.Event
+	lines   []store.Message // transcript lines other than the inbound one
+	inLine  *store.Message
+	cancels []string // timer job ids to cancel
+}
+
+// Handle implements channel.Handler: it returns nil once the update is
+// recorded in the conversation document (or known to be a duplicate).
+func (r *Runtime) Handle(ctx context.Context, in channel.Inbound) error {
+	start := time.Now()
+	if !r.enter() {
+		return ErrStopped
+	}
+	defer r.handles.Done()
+	r.stats.inbound.Add(1)
+	if in.Bot == "" || in.Channel == "" || in.Chat == "" {
+		r.stats.errors.Add(1)
+		return fmt.Errorf("%w: bot %q, channel %q, chat %q", ErrBadInbound, in.Bot, in.Channel, in.Chat)
+	}
+	o := op{
+		convID: store.ConversationID(in.Bot, in.Channel, in.Chat),
+		bot:    in.Bot, channel: in.Channel, chat: in.Chat,
+		key: in.UpdateID, dedupe: in.UpdateID != "", in: &in,
+	}
+	if o.key == "" {
+		// Without an update id there is nothing to deduplicate on; the time
+		// still gives the change distinct ids.
+		o.key = "t" + strconv.FormatInt(r.clock.Now().UnixNano(), 36)
+	}
+	switch in.Kind {
+	case channel.KindText, channel.KindPress:
+		o.step = true
+		o.input = engine.Input{Kind: engine.InputText, Text: in.Text}
+		if in.Kind == channel.KindPress {
+			o.input = engine.Input{Kind: engine.InputPress, Payload: in.Payload, Text: in.Text}
+		}
+		c := in.Contact
+		if c.Channel == "" {
+			c.Channel = in.Channel
+		}
+		o.input.Contact = &c
+	case channel.KindBlocked, channel.KindUnblocked:
+	default:
+		r.stats.errors.Add(1)
+		return fmt.Errorf("%w: unknown kind %d", ErrBadInbound, in.Kind)
+	}
+	res, err := r.commit(ctx, o)
+	if err != nil {
+		r.stats.errors.Add(1)
+		return fmt.Errorf("handle update %s of %s: %w", in.UpdateID, o.convID, err)
+	}
+	if res.dup {
+		r.stats.duplicates.Add(1)
+	} else {
+		r.finish(ctx, res)
+	}
+	r.stats.handleLatency.observe(time.Since(start))
+	return nil
+}
+
+// Handback returns a handed-off conversation to the bot, at node goto or,
+// when goto is empty, at the handoff node's resume. A conversation not in
+// handoff is left as it is.
+func (r *Runtime) Handback(ctx context.Context, convID, gotoNode string) error {
+	if !r.enter() {
+		return ErrStopped
+	}
+	defer r.handles.Done()
+	res, err := r.commit(ctx, op{convID: convID, key: "handback:" + r.uniqueKey(), step: true,
+		input: engine.Input{Kind: engine.InputHandback, Goto: gotoNode}})
+	if err != nil {
+		return fmt.Errorf("hand back %s: %w", convID, err)
+	}
+	r.finish(ctx, res)
+	return nil
+}
+
+// OperatorSend queues an operator's message through the conversation's
+// outbox (same ordering, rate limits and retries as the bot's messages) and
+// records it in the transcript. It returns the message id.
+func (r *Runtime) OperatorSend(ctx context.Context, convID, operator, text string) (string, error) {
+	if !r.enter() {
+		return "", ErrStopped
+	}
+	defer r.handles.Done()
+	if strings.TrimSpace(text) == "" {
+		return "", fmt.Errorf("operator send to %s: empty text", convID)
+	}
+	key := "op:" + r.uniqueKey()
+	res, err := r.commit(ctx, op{convID: convID, key: key, operator: operator, opText: text})
+	if err != nil {
+		return "", fmt.Errorf("operator send to %s: %w", convID, err)
+	}
+	r.finish(ctx, res)
+	return convID + ":" + key + ":0", nil
+}
+
+// uniqueKey names an operator action; those are not retried by a platform,
+// so they only need to be distinct.
+func (r *Runtime) uniqueKey() string {
+	return strconv.FormatInt(r.clock.Now().UnixNano(), 36) + strconv.FormatUint(r.rnd.Uint64()&0xffffff, 36)
+}
+
+// commit loads the conversation, applies o and writes the result with one
+// conditional write, stepping again after a conflict.
+func (r *Runtime) commit(ctx context.Context, o op) (*result, error) {
+	s := r.locks.of(o.convID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	inLogged := false
+	for attempt := 0; ; attempt++ {
+		if attempt > r.opts.ConflictRetries {
+			return nil, fmt.Errorf("%w: %d conflicts", ErrBusy, attempt-1)
+		}
+		cur, fresh, err := r.loadLocked(ctx, s, o)
+		if err != nil {
+			return nil, err
+		}
+		if o.dedupe && slices.Contains(cur.RecentUpdates, o.key) {
+			return &result{dup: true, conv: cur}, nil
+		}
+		next, res, err := r.apply(ctx, cur, fresh, o)
+		if err != nil {
+			return nil, err
+		}
+		if res.noop {
+			res.conv = cur
+			return res, nil
+		}
+		err = r.write(ctx, s, next, fresh, res, !inLogged)
+		inLogged = true
+		if errors.Is(err, store.ErrVersionConflict) || errors.Is(err, store.ErrDuplicate) {
+			r.stats.conflicts.Add(1)
+			s.drop(o.convID)
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		res.conv = next
+		return res, nil
+	}
+}
+
+// loadLocked returns the conversation from the stripe cache or the store, or
+// a new document when it does not exist and o may create it.
+func (r *Runtime) loadLocked(ctx context.Context, s *stripe, o op) (*store.Conversation, bool, error) {
+	if e := s.get(o.convID); e != nil && e.conv != nil {
+		return e.conv, false, nil
+	}
+	c, err := r.st.GetConversation(ctx, o.convID)
+	if err == nil {
+		s.put(o.convID, c, r.opts.CachePerStripe)
+		return c, false, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) || o.bot == "" {
+		return nil, false, fmt.Errorf("load conversation: %w", err)
+	}
+	now := r.clock.Now()
+	return &store.Conversation{
+		ID: o.convID, Bot: o.bot, Channel: o.channel, Chat: o.chat,
+		Consent:   store.Consent{Subscribed: true, At: now, Source: "first_message"},
+		CreatedAt: now,
+	}, true, nil
+}
+
+// write stores next: create or conditional replace, in parallel with the
+// resend job that guards its outbox and the inbound transcript line, so all
+// of them share one round trip (and, with bolt, one fsync).
+func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation, fresh bool, res *result, logIn bool) error {
+	var wg sync.WaitGroup
+	var jobErr, lineErr error
+	now := r.clock.Now()
+	e := s.get(next.ID)
+	needResend := len(next.Outbox) > 0 && (e == nil || !e.resendDue.After(now))
+	resendDue := now.Add(r.opts.SweepAge)
+	if needResend {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := r.st.ScheduleJob(ctx, store.Job{
+				ID:   next.ID + ":resend:" + strconv.FormatInt(next.Version+1, 10) + ":" + strconv.FormatInt(now.UnixNano(), 36),
+				Kind: JobResend, Bot: next.Bot, Target: next.ID, DueAt: resendDue,
+			})
+			if err != nil && !errors.Is(err, store.ErrDuplicate) {
+				jobErr = err
+			}
+		}()
+	}
+	if logIn && res.inLine != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lineErr = r.st.AppendMessages(ctx, *res.inLine)
+		}()
+	}
+	var err error
+	if fresh {
+		err = r.st.CreateConversation(ctx, next)
+	} else {
+		err = r.st.ReplaceConversation(ctx, next)
+	}
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("write conversation: %w", err)
+	}
+	if lineErr != nil {
+		// The state is committed; the transcript line is not worth failing for.
+		r.log.Warn("append inbound message", "conversation", next.ID, "err", lineErr)
+	}
+	e = s.put(next.ID, next, r.opts.CachePerStripe)
+	if needResend {
+		if jobErr != nil {
+			// The outbox is written but nothing durable guards it: this
+			// process still sends it, but a crash now would strand it.
+			r.log.Error("schedule resend job", "conversation", next.ID, "err", jobErr)
+			r.stats.errors.Add(1)
+		} else {
+			e.resendDue = resendDue
+		}
+	}
+	return nil
+}
+
+// apply computes the next document for o; cur is never modified.
+func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool, o op) (*store.Conversation, *result, error) {
+	now := r.clock.Now()
+	next := *cur
+	next.UpdatedAt = now
+	res := &result{}
+	if o.dedupe {
+		next.RecentUpdates = appendRecent(cur.RecentUpdates, o.key, r.opts.RecentUpdates)
+	}
+	if in := o.in; in != nil {
+		at := in.Time
+		if at.IsZero() {
+			at = now
+		}
+		next.LastInboundAt = at
+		if in.Contact != (engine.Contact{}) {
+			next.Contact = storeContact(in.Contact, cur.Contact)
+		}
+		switch in.Kind {
+		case channel.KindText, channel.KindPress:
+			// Someone who writes to the bot has not blocked it.
+			next.Blocked = false
+			line := store.Message{ID: o.convID + ":" + o.key + ":in", ConversationID: o.convID, Bot: cur.Bot,
+				Direction: store.DirectionIn, Text: in.Text, At: at}
+			res.inLine = &line
+		case channel.KindBlocked:
+			next.Blocked = true
+			next.Outbox = dropMessages(cur.Outbox)
+			res.events = append(res.events, r.event(cur, o.key, 0, "blocked", cur.Node, now, nil))
+		case channel.KindUnblocked:
+			next.Blocked = false
+			res.events = append(res.events, r.event(cur, o.key, 0, "unblocked", cur.Node, now, nil))
+		}
+	}
+	if o.opText != "" {
+		id := o.convID + ":" + o.key + ":0"
+		next.Outbox = append(slices.Clip(cur.Outbox), store.OutMessage{ID: id, Kind: kindOperator, Text: o.opText})
+		res.lines = append(res.lines, store.Message{ID: id, ConversationID: o.convID, Bot: cur.Bot,
+			Direction: store.DirectionOperator, Text: o.opText, Operator: o.operator, At: now})
+	}
+	if !o.step {
+		return &next, res, nil
+	}
+	if len(cur.State) == 0 && o.in == nil {
+		return nil, nil, fmt.Errorf("conversation %s has not started: %w", o.convID, store.ErrNotFound)
+	}
+	prog, st, err := r.program(ctx, cur, o)
+	if err != nil {
+		return nil, nil, err
+	}
+	bot := r.bots.get(ctx, cur.Bot)
+	in := o.input
+	in.Now = now
+	in.Rand = r.rnd.Uint64()
+	in.Env = bot.env
+	t0 := time.Now()
+	out := engine.Step(prog, st, in)
+	r.stats.stepLatency.observe(time.Since(t0))
+	r.stats.steps.Add(1)
+	if out.Err != nil {
+		r.stats.stepErrors.Add(1)
+		r.log.Warn("step error", "conversation", o.convID, "flow", prog.Flow.ID, "version", prog.Version, "err", out.Err)
+	}
+	if res.inLine != nil && o.in.Kind == channel.KindPress && res.inLine.Text == "" {
+		res.inLine.Text = buttonLabel(prog, o.in.Payload)
+	}
+	ns := out.State
+	if o.in == nil && o.opText == "" && len(out.Messages) == 0 && len(out.Events) == 0 && len(out.Effects) == 0 {
+		// A stale timer or webhook result: nothing to write.
+		if enc := engine.AppendState(nil, ns); bytes.Equal(enc, cur.State) {
+			res.noop = true
+			return &next, res, nil
+		}
+	}
+	next.State = engine.AppendState(make([]byte, 0, len(cur.State)+64), ns)
+	next.FlowID, next.FlowVersion = ns.Flow, ns.Version
+	next.Node = ns.Node
+	next.Status = store.Status(ns.Status.String())
+	next.Score = ns.Score
+	next.Segment = prog.Flow.Segment(ns.Score)
+	next.Tags = ns.Tags
+	next.Vars = ns.Vars
+	if sub := !ns.Unsubscribed; sub != next.Consent.Subscribed || fresh {
+		if !fresh {
+			next.Consent = store.Consent{Subscribed: sub, At: now, Source: "flow"}
+		} else {
+			next.Consent.Subscribed = sub
+		}
+	}
+
+	// The outbox: what was there, minus timers this step cancelled, plus this
+	// step's messages and then its effects.
+	outbox := slices.Clip(next.Outbox)
+	for _, e := range out.Effects {
+		if e.Kind == engine.EffectCancelTimer {
+			id := timerJobID(o.convID, e.Timer)
+			outbox = slices.DeleteFunc(slices.Clone(outbox), func(m store.OutMessage) bool { return m.ID == id })
+			res.cancels = append(res.cancels, id)
+		}
+	}
+	for i, m := range out.Messages {
+		id := o.convID + ":" + o.key + ":" + strconv.Itoa(i)
+		bs := storeButtons(m.Buttons)
+		outbox = append(outbox, store.OutMessage{ID: id, Text: m.Text, Buttons: bs})
+		res.lines = append(res.lines, store.Message{ID: id, ConversationID: o.convID, Bot: cur.Bot,
+			Direction: store.DirectionBot, Text: m.Text, Buttons: bs, At: now})
+	}
+	var handoff *engine.Effect
+	for i := range out.Effects {
+		e := &out.Effects[i]
+		switch e.Kind {
+		case engine.EffectTimer:
+			item := store.OutMessage{ID: timerJobID(o.convID, e.Timer), Kind: kindTimer,
+				Text: timerSpec{Timer: e.Timer, After: e.After, AfterSend: e.AfterSend, Delayed: e.Delayed}.String()}
+			if !e.AfterSend {
+				item.NotBefore = now.Add(e.After)
+				if e.Delayed {
+					item.NotBefore = bot.quiet(item.NotBefore)
+				}
+			}
+			outbox = append(outbox, item)
+		case engine.EffectWebhook:
+			body, err := json.Marshal(e.Webhook)
+			if err != nil {
+				return nil, nil, fmt.Errorf("encode webhook call: %w", err)
+			}
+			outbox = append(outbox, store.OutMessage{ID: webhookJobID(o.convID, e.Webhook.ID), Kind: kindWebhook, Text: string(body)})
+		case engine.EffectHandoff:
+			handoff = e
+		}
+	}
+	if !ns.Started.IsZero() && !ns.Started.Equal(st.Started) && ns.Status != engine.StatusEnded {
+		// A new run began: its expiry job checks idleness and reschedules
+		// itself, so activity costs no job writes.
+		outbox = append(outbox, store.OutMessage{ID: expireJobID(o.convID, ns.Started), Kind: kindExpire,
+			NotBefore: ns.Started.Add(prog.Flow.Expire)})
+	}
+	if next.Blocked {
+		outbox = dropMessages(outbox)
+	}
+	next.Outbox = outbox
+
+	base := len(res.events)
+	for i, ev := range out.Events {
+		data := map[string]any{}
+		if ev.Name != "" {
+			data["name"] = ev.Name
+		}
+		if ev.Value != "" {
+			data["value"] = ev.Value
+		}
+		if ev.Num != 0 {
+			data["num"] = ev.Num
+		}
+		if ev.Type == engine.EvHandoffStarted && handoff != nil {
+			data["queue"] = handoff.Queue
+			if handoff.Note != "" {
+				data["note"] = handoff.Note
+			}
+		}
+		if len(data) == 0 {
+			data = nil
+		}
+		at := ev.At
+		if at.IsZero() {
+			at = now
+		}
+		se := r.event(&next, o.key, base+i, ev.Type, ev.Node, at, data)
+		res.events = append(res.events, se)
+	}
+	return &next, res, nil
+}
+
+// program picks the flow version to step: the pinned one for a running
+// conversation, the bot's current one for a new or ended one.
+func (r *Runtime) program(ctx context.Context, cur *store.Conversation, o op) (*engine.Program, *engine.State, error) {
+	restart := o.input.Kind == engine.InputText || o.input.Kind == engine.InputPress || o.input.Kind == engine.InputGoto
+	if len(cur.State) == 0 {
+		p, err := r.flows.Current(ctx, cur.Bot)
+		if err != nil {
+			return nil, nil, err
+		}
+		return p, &engine.State{}, nil
+	}
+	p, err := r.flows.Program(ctx, cur.Bot, cur.FlowID, cur.FlowVersion)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, nil, err
+		}
+		// The pinned version is gone; carry on with the current one rather
+		// than strand the person.
+		if p, err = r.flows.Current(ctx, cur.Bot); err != nil {
+			return nil, nil, err
+		}
+	}
+	st, err := engine.DecodeState(cur.State, p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("conversation %s: %w", cur.ID, err)
+	}
+	if restart && st.Status == engine.StatusEnded {
+		// A new run starts on the bot's current flow version.
+		cp, err := r.flows.Current(ctx, cur.Bot)
+		if err != nil {
+			return nil, nil, err
+		}
+		if cp.Flow.ID == st.Flow {
+			// Step keeps the pinned version when the flow id matches; a new
+			// run must move to the current one.
+			st.Version = cp.Version
+		}
+		p = cp
+	}
+	return p, st, nil
+}
+
+// finish does what a committed op leaves: transcript and events (idempotent
+// appends), cancelled timer jobs, and delivery of the outbox.
+func (r *Runtime) finish(ctx context.Context, res *result) {
+	var wg sync.WaitGroup
+	if len(res.lines) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.st.AppendMessages(ctx, res.lines...); err != nil {
+				r.log.Warn("append transcript", "conversation", res.conv.ID, "err", err)
+				r.stats.errors.Add(1)
+			}
+		}()
+	}
+	if len(res.events) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.st.AppendEvents(ctx, res.events...); err != nil {
+				r.log.Warn("append events", "conversation", res.conv.ID, "err", err)
+				r.stats.errors.Add(1)
+			}
+		}()
+	}
+	for _, id := range res.cancels {
+		// A cancelled timer that still fires is dropped by the engine as
+		// stale; cancelling only saves the work.
+		if err := r.st.CancelJob(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+			r.log.Warn("cancel timer job", "job", id, "err", err)
+		}
+	}
+	wg.Wait()
+	if len(res.conv.Outbox) > 0 {
+		r.out.kick(res.conv.ID)
+	}
+}
+
+// event builds a stored event with a deterministic id.
+func (r *Runtime) event(c *store.Conversation, key string, i int, typ, node string, at time.Time, data map[string]any) store.Event {
+	return store.Event{
+		ID: c.ID + "/" + key + "/" + strconv.Itoa(i), Bot: c.Bot, Flow: c.FlowID, FlowVersion: c.FlowVersion,
+		Node: node, Type: typ, Conversation: c.ID, Channel: c.Channel, At: at, Data: data,
+	}
+}
+
+func appendRecent(recent []string, key string, max int) []string {
+	out := make([]string, 0, min(len(recent)+1, max))
+	if skip := len(recent) + 1 - max; skip > 0 {
+		recent = recent[skip:]
+	}
+	out = append(out, recent...)
+	return append(out, key)
+}
+
+// dropMessages removes the messages (not the timers and other effects) from
+// an outbox: a blocked chat receives nothing, but its timers still run.
+func dropMessages(box []store.OutMessage) []store.OutMessage {
+	if len(box) == 0 {
+		return box
+	}
+	return slices.DeleteFunc(slices.Clone(box), func(m store.OutMessage) bool { return isMessage(m.Kind) })
+}
+
+func isMessage(kind string) bool { return kind == kindMessage || kind == kindOperator }
+
+func storeContact(c engine.Contact, old store.Contact) store.Contact {
+	out := store.Contact{FirstName: c.FirstName, LastName: c.LastName, Username: c.Username, Language: c.Language, Phone: c.Phone}
+	if out.Phone == "" {
+		out.Phone = old.Phone // a phone shared once is not in every update
+	}
+	return out
+}
+
+func storeButtons(bs []engine.Button) []store.Button {
+	if len(bs) == 0 {
+		return nil
+	}
+	out := make([]store.Button, len(bs))
+	for i, b := range bs {
+		out[i] = store.Button{Label: b.Label, Payload: b.Payload}
+	}
+	return out
+}
+
+// buttonLabel finds the label of a pressed button for the transcript.
+func buttonLabel(p *engine.Program, payload string) string {
+	node, _, ok := strings.Cut(payload, "#")
+	if ok {
+		for _, b := range p.ButtonsOf(node) {
+			if b.Payload == payload {
+				return b.Label
+			}
+		}
+	}
+	return payload
+}
+
+func timerJobID(convID string, timer uint32) string {
+	return convID + ":timer:" + strconv.FormatUint(uint64(timer), 10)
+}
+
+func webhookJobID(convID string, call uint32) string {
+	return convID + ":webhook:" + strconv.FormatUint(uint64(call), 10)
+}
+
+func expireJobID(convID string, started time.Time) string {
+	return convID + ":expire:" + strconv.FormatInt(started.UnixNano(), 36)
+}
+
+// timerSpec is a timer outbox item's text: what the timer job needs.
+type timerSpec struct {
+	Timer     uint32
+	After     time.Duration
+	AfterSend bool
+	Delayed   bool
+}
+
+func (t timerSpec) String() string {
+	return fmt.Sprintf("%d %d %t %t", t.Timer, int64(t.After), t.AfterSend, t.Delayed)
+}
+
+func parseTimerSpec(s string) (timerSpec, error) {
+	var t timerSpec
+	var after int64
+	if _, err := fmt.Sscanf(s, "%d %d %t %t", &t.Timer, &after, &t.AfterSend, &t.Delayed); err != nil {
+		return t, fmt.Errorf("timer item %q: %w", s, err)
+	}
+	t.After = time.Duration(after)
+	return t, nil
+}

@@ -1,0 +1,488 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/voronka/voronka/engine"
+	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/engine/store"
+)
+
+// bucket is a token bucket on the runtime's clock (not the wall clock), so
+// tests can drive rate limits with a ManualClock.
+type bucket struct {
+	rate   float64 // tokens per second; 0 = unlimited
+	burst  float64
+	tokens float64
+	last   time.Time
+}
+
+// wait reports how long until a token is available (0 when one is now).
+func (b *bucket) wait(now time.Time) time.Duration {
+	if b == nil || b.rate <= 0 {
+		return 0
+	}
+	if b.last.IsZero() {
+		b.tokens = b.burst
+	} else if dt := now.Sub(b.last).Seconds(); dt > 0 {
+		b.tokens = min(b.burst, b.tokens+dt*b.rate)
+	}
+	b.last = now
+	if b.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / b.rate * float64(time.Second))
+}
+
+func (b *bucket) take() {
+	if b != nil && b.rate > 0 {
+		b.tokens--
+	}
+}
+
+// idle reports whether the bucket is full again, so it can be forgotten.
+func (b *bucket) idle(now time.Time) bool {
+	return b.wait(now) == 0 && b.tokens >= b.burst
+}
+
+// outChannel applies one channel's limits: one bucket per bot (the platform
+// limits a bot token as a whole) and one per chat.
+type outChannel struct {
+	name    string
+	sender  channel.Sender
+	limits  channel.Limits
+	isGroup func(string) bool
+
+	mu    sync.Mutex
+	bots  map[string]*bucket
+	chats map[string]*bucket
+}
+
+func newOutChannel(name string, ch Channel) *outChannel {
+	c := &outChannel{name: name, sender: ch.Sender, limits: ch.Limits, isGroup: ch.IsGroup,
+		bots: map[string]*bucket{}, chats: map[string]*bucket{}}
+	if c.isGroup == nil {
+		c.isGroup = func(chat string) bool { return strings.HasPrefix(chat, "-") }
+	}
+	return c
+}
+
+// maxChatBuckets bounds remembered per-chat buckets; full ones are dropped.
+const maxChatBuckets = 10000
+
+// reserve takes a token from the bot's and the chat's bucket when both have
+// one, or reports how long to wait.
+func (c *outChannel) reserve(now time.Time, bot, chat string) time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.limits
+	bb := c.bots[bot]
+	if bb == nil {
+		bb = &bucket{rate: l.PerSecond, burst: float64(max(l.Burst, 1))}
+		c.bots[bot] = bb
+	}
+	key := bot + "\x00" + chat
+	cb := c.chats[key]
+	if cb == nil {
+		if len(c.chats) >= maxChatBuckets {
+			for k, b := range c.chats {
+				if b.idle(now) {
+					delete(c.chats, k)
+				}
+			}
+		}
+		if c.isGroup(chat) {
+			cb = &bucket{rate: l.PerGroupMin / 60, burst: float64(max(l.PerChatBurst, 1))}
+		} else {
+			cb = &bucket{rate: l.PerChatSecond, burst: float64(max(l.PerChatBurst, 1))}
+		}
+		c.chats[key] = cb
+	}
+	if w := max(bb.wait(now), cb.wait(now)); w > 0 {
+		return w
+	}
+	bb.take()
+	cb.take()
+	return 0
+}
+
+// drainers runs at most one delivery goroutine per conversation in this
+// process, which is what keeps a chat's messages in order and keeps the
+// resend sweep from sending what a live sender is sending.
+type drainers struct {
+	r       *Runtime
+	mu      sync.Mutex
+	m       map[string]*drainState
+	started bool
+	stopped bool
+	wg      sync.WaitGroup
+	n       atomic.Int64
+}
+
+type drainState struct {
+	again bool // more was written while draining: look again before leaving
+}
+
+func newDrainers(r *Runtime) *drainers { return &drainers{r: r, m: map[string]*drainState{}} }
+
+func (d *drainers) start() {
+	d.mu.Lock()
+	d.started = true
+	d.mu.Unlock()
+}
+
+// kick makes sure the conversation's outbox is being delivered. Before Run
+// and after Shutdown it does nothing: the outbox and its resend job wait.
+func (d *drainers) kick(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.started || d.stopped {
+		return false
+	}
+	if s := d.m[id]; s != nil {
+		s.again = true
+		return true
+	}
+	d.m[id] = &drainState{}
+	d.wg.Add(1)
+	d.n.Add(1)
+	go d.run(id)
+	return true
+}
+
+// busy reports whether this process is delivering the conversation now.
+func (d *drainers) busy(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.m[id] != nil
+}
+
+func (d *drainers) active() int64 { return d.n.Load() }
+
+func (d *drainers) stopAndWait() {
+	d.mu.Lock()
+	d.stopped = true
+	d.mu.Unlock()
+	d.wg.Wait()
+}
+
+func (d *drainers) run(id string) {
+	defer d.wg.Done()
+	defer d.n.Add(-1)
+	ctx := d.r.bg
+	for {
+		d.mu.Lock()
+		s := d.m[id]
+		s.again = false
+		d.mu.Unlock()
+		d.r.drainOnce(ctx, id)
+		d.mu.Lock()
+		if !s.again || ctx.Err() != nil {
+			delete(d.m, id)
+			d.mu.Unlock()
+			return
+		}
+		d.mu.Unlock()
+	}
+}
+
+// current returns the conversation as this process last saw it (cache) or
+// as stored.
+func (r *Runtime) current(ctx context.Context, id string) (*store.Conversation, error) {
+	s := r.locks.of(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return r.currentLocked(ctx, s, id)
+}
+
+func (r *Runtime) currentLocked(ctx context.Context, s *stripe, id string) (*store.Conversation, error) {
+	if e := s.get(id); e != nil && e.conv != nil {
+		return e.conv, nil
+	}
+	c, err := r.st.GetConversation(ctx, id)
+	if err != nil {
+		return nil, fmt.Errorf("load conversation: %w", err)
+	}
+	s.put(id, c, r.opts.CachePerStripe)
+	return c, nil
+}
+
+type outcome uint8
+
+const (
+	outSent outcome = iota
+	outFailed
+	outBlocked
+	outAborted
+)
+
+// drainOnce delivers the outbox as it stands, in order, one item at a time.
+func (r *Runtime) drainOnce(ctx context.Context, id string) {
+	conv, err := r.current(ctx, id)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			r.log.Warn("drain outbox", "conversation", id, "err", err)
+		}
+		return
+	}
+	if len(conv.Outbox) == 0 {
+		return
+	}
+	ch := r.channels[conv.Channel]
+	var done []string
+	var events []store.Event
+	blocked := conv.Blocked
+	markBlocked := false
+	flush := func() {
+		if len(done) == 0 && !markBlocked {
+			return
+		}
+		if err := r.removeDone(ctx, id, done, markBlocked); err != nil {
+			// Left in the outbox, the items are sent again by the resend
+			// job: at-least-once rather than lost.
+			r.log.Warn("remove delivered messages", "conversation", id, "err", err)
+			r.stats.errors.Add(1)
+		}
+		if len(events) > 0 {
+			if err := r.st.AppendEvents(ctx, events...); err != nil {
+				r.log.Warn("append delivery events", "conversation", id, "err", err)
+				r.stats.errors.Add(1)
+			}
+		}
+		done, events, markBlocked = nil, nil, false
+	}
+	defer flush()
+	ev := func(m store.OutMessage, typ string, data map[string]any) {
+		events = append(events, store.Event{ID: m.ID + "/" + typ, Bot: conv.Bot, Flow: conv.FlowID,
+			FlowVersion: conv.FlowVersion, Node: conv.Node, Type: typ, Conversation: conv.ID,
+			Channel: conv.Channel, At: r.clock.Now(), Data: data})
+	}
+	for _, m := range conv.Outbox {
+		if ctx.Err() != nil {
+			return
+		}
+		switch m.Kind {
+		case kindTimer, kindWebhook, kindExpire:
+			if err := r.scheduleItem(ctx, conv, m); err != nil {
+				r.log.Warn("schedule job from outbox", "conversation", id, "item", m.ID, "err", err)
+				r.stats.errors.Add(1)
+				return // keep order: the resend job retries from here
+			}
+			done = append(done, m.ID)
+			continue
+		}
+		if blocked {
+			done = append(done, m.ID) // a blocked chat gets nothing
+			continue
+		}
+		if ch == nil {
+			r.stats.sendFailed.Add(1)
+			r.log.Error("no sender for channel", "channel", conv.Channel, "conversation", id)
+			ev(m, "failed", map[string]any{"error": "no sender for channel " + conv.Channel})
+			done = append(done, m.ID)
+			continue
+		}
+		res, sent, attempts, serr := r.deliver(ctx, ch, conv, m, flush)
+		switch res {
+		case outAborted:
+			return
+		case outSent:
+			ev(m, "sent", map[string]any{"platform_id": sent.PlatformID, "attempts": attempts})
+		case outFailed:
+			ev(m, "failed", map[string]any{"error": errText(serr), "attempts": attempts})
+		case outBlocked:
+			blocked, markBlocked = true, true
+			ev(m, "blocked", map[string]any{"error": errText(serr)})
+		}
+		done = append(done, m.ID)
+	}
+}
+
+func engineButton(b store.Button) engine.Button {
+	return engine.Button{Label: b.Label, Payload: b.Payload}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// deliver sends one message under the rate limits, retrying what may
+// succeed later. flush is called before any wait, so what was delivered so
+// far is off the outbox should the process die while waiting.
+func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conversation, m store.OutMessage, flush func()) (outcome, channel.Sent, int, error) {
+	attempts, paused := 0, 0
+	msg := channel.Outbound{ID: m.ID, Chat: conv.Chat, Text: m.Text}
+	for _, b := range m.Buttons {
+		msg.Buttons = append(msg.Buttons, engineButton(b))
+	}
+	for {
+		for {
+			w := ch.reserve(r.clock.Now(), conv.Bot, conv.Chat)
+			if w == 0 {
+				break
+			}
+			flush()
+			if !r.sleep(ctx, w) {
+				return outAborted, channel.Sent{}, attempts, ctx.Err()
+			}
+		}
+		attempts++
+		sctx, cancel := context.WithTimeout(ctx, r.opts.SendTimeout)
+		sent, err := ch.sender.Send(sctx, msg)
+		cancel()
+		if err == nil {
+			r.stats.sent.Add(1)
+			return outSent, sent, attempts, nil
+		}
+		if ctx.Err() != nil {
+			return outAborted, channel.Sent{}, attempts, ctx.Err()
+		}
+		se := channel.AsSendError(err)
+		switch {
+		case se.Blocked:
+			r.stats.blocked.Add(1)
+			r.log.Info("chat blocked the bot", "conversation", conv.ID, "code", se.Code)
+			return outBlocked, channel.Sent{}, attempts, err
+		case se.Retryable:
+			r.stats.sendRetries.Add(1)
+			var wait time.Duration
+			if se.RetryAfter > 0 {
+				// The platform said when; that wait is not our failure, but
+				// a platform that keeps saying it must not hold the chat forever.
+				paused++
+				attempts--
+				if paused > 10 {
+					return r.failed(conv, m, attempts, err)
+				}
+				wait = se.RetryAfter
+			} else {
+				if attempts >= r.opts.SendAttempts {
+					return r.failed(conv, m, attempts, err)
+				}
+				wait = r.backoff(r.opts.SendBackoff, r.opts.SendMaxBackoff, attempts)
+			}
+			r.log.Debug("send retry", "conversation", conv.ID, "message", m.ID, "wait", wait, "err", err)
+			flush()
+			if !r.sleep(ctx, wait) {
+				return outAborted, channel.Sent{}, attempts, ctx.Err()
+			}
+		default:
+			return r.failed(conv, m, attempts, err)
+		}
+	}
+}
+
+func (r *Runtime) failed(conv *store.Conversation, m store.OutMessage, attempts int, err error) (outcome, channel.Sent, int, error) {
+	r.stats.sendFailed.Add(1)
+	r.log.Warn("message not delivered", "conversation", conv.ID, "message", m.ID, "attempts", attempts, "err", err)
+	return outFailed, channel.Sent{}, attempts, err
+}
+
+// backoff is base·2^(n-1), capped, with ±25% jitter so retries of many
+// chats do not arrive together.
+func (r *Runtime) backoff(base, maxWait time.Duration, n int) time.Duration {
+	d := base
+	for i := 1; i < n && d < maxWait; i++ {
+		d *= 2
+	}
+	d = min(d, maxWait)
+	jitter := time.Duration(r.rnd.Uint64()%uint64(d/2+1)) - d/4
+	return d + jitter
+}
+
+// sleep waits d on the runtime's clock; false when ctx ended first.
+func (r *Runtime) sleep(ctx context.Context, d time.Duration) bool {
+	select {
+	case <-r.clock.After(d):
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// removeDone takes delivered items off the outbox with a conditional write,
+// reloading on conflict; blocked also marks the chat blocked and drops the
+// messages still queued.
+func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, blocked bool) error {
+	s := r.locks.of(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for attempt := 0; attempt <= r.opts.ConflictRetries; attempt++ {
+		cur, err := r.currentLocked(ctx, s, id)
+		if err != nil {
+			return err
+		}
+		next := *cur
+		next.Outbox = slices.DeleteFunc(slices.Clone(cur.Outbox), func(m store.OutMessage) bool { return slices.Contains(ids, m.ID) })
+		if blocked {
+			next.Blocked = true
+			next.Outbox = dropMessages(next.Outbox)
+		}
+		if len(next.Outbox) == len(cur.Outbox) && next.Blocked == cur.Blocked {
+			return nil
+		}
+		if len(next.Outbox) == 0 {
+			next.Outbox = nil
+		}
+		err = r.st.ReplaceConversation(ctx, &next)
+		if errors.Is(err, store.ErrVersionConflict) {
+			r.stats.conflicts.Add(1)
+			s.drop(id)
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("remove delivered from outbox: %w", err)
+		}
+		s.put(id, &next, r.opts.CachePerStripe)
+		return nil
+	}
+	return fmt.Errorf("remove delivered from outbox: %w", ErrBusy)
+}
+
+// scheduleItem turns an effect item of the outbox into its durable job.
+func (r *Runtime) scheduleItem(ctx context.Context, conv *store.Conversation, m store.OutMessage) error {
+	now := r.clock.Now()
+	j := store.Job{ID: m.ID, Bot: conv.Bot, Target: conv.ID}
+	switch m.Kind {
+	case kindTimer:
+		spec, err := parseTimerSpec(m.Text)
+		if err != nil {
+			return err
+		}
+		j.Kind = JobTimer
+		j.Payload = []byte(strconv.FormatUint(uint64(spec.Timer), 10))
+		j.DueAt = m.NotBefore
+		if spec.AfterSend {
+			// A reply timeout counts from the moment the prompt went out.
+			j.DueAt = now.Add(spec.After)
+			if spec.Delayed {
+				j.DueAt = r.bots.get(ctx, conv.Bot).quiet(j.DueAt)
+			}
+		}
+	case kindWebhook:
+		j.Kind = JobWebhook
+		j.Payload = []byte(m.Text)
+		j.DueAt = now
+	case kindExpire:
+		j.Kind = JobExpire
+		j.DueAt = m.NotBefore
+	}
+	if err := r.st.ScheduleJob(ctx, j); err != nil && !errors.Is(err, store.ErrDuplicate) {
+		return err
+	}
+	if !j.DueAt.After(now) {
+		r.wakeJobs()
+	}
+	return nil
+}
