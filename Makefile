@@ -1,0 +1,52 @@
+# Voronka: `make run` starts the server with the example funnels; `make test`
+# runs every check CI runs. Both do their own set-up on a fresh machine.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin
+GODIRS := cmd engine adapters server internal flows tools
+
+.PHONY: run test build check unit flows bench fuzz schema clean
+
+build:
+	$(GO) build -o $(BIN)/voronka ./cmd/voronka
+
+run: build
+	$(BIN)/voronka serve
+
+test: check unit flows
+	@echo "make test: all checks passed"
+
+# gofmt and go vet, for the main module and the test-server module.
+check:
+	@unformatted=$$(gofmt -l $$(find $(GODIRS) -name '*.go' -not -path '*/node_modules/*' 2>/dev/null)); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+	$(GO) vet ./...
+	cd tools/mongotest && $(GO) vet ./...
+
+# Unit, integration and end-to-end tests, with the race detector. Mongo-backed
+# tests run against $$MONGO_URI or a FerretDB test server started for them.
+unit:
+	tools/with-mongo.sh $(GO) test -race -count=1 ./...
+
+# The example funnels validate and pass their conversation tests.
+flows: build
+	$(BIN)/voronka validate -q flows
+	$(BIN)/voronka test flows
+
+bench:
+	tools/with-mongo.sh $(GO) test -run XXX -bench . -benchmem ./engine/...
+
+# A short fuzzing pass over every parser (longer runs: FUZZTIME=10m make fuzz).
+FUZZTIME ?= 30s
+fuzz:
+	$(GO) test -run XXX -fuzz FuzzLoad -fuzztime $(FUZZTIME) ./engine/flow
+	$(GO) test -run XXX -fuzz FuzzCompileAndEval -fuzztime $(FUZZTIME) ./engine/eval
+	$(GO) test -run XXX -fuzz FuzzStep -fuzztime $(FUZZTIME) ./engine
+	$(GO) test -run XXX -fuzz FuzzDecodeState -fuzztime $(FUZZTIME) ./engine
+
+# Regenerates engine/flow/schema.json after a change to the node specs.
+schema:
+	$(GO) run ./cmd/voronka schema > engine/flow/schema.json
+
+clean:
+	rm -rf $(BIN)
