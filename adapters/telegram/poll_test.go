@@ -185,6 +185,9 @@ func TestPollWhileWebhookSet(t *testing.T) {
 	// Asked to, the poller deletes the webhook first.
 	rec := &recorder{}
 	polling(t, e.newAdapter(Config{DeleteWebhookOnPoll: true}), rec)
+	if err := e.fake.WaitPoll(ctxT(t)); err != nil { // the webhook is gone once a poll is parked
+		t.Fatal(err)
+	}
 	mustSay(t, e.fake, 42, "hi")
 	if got := rec.wait(t, 1); got[0].Text != "hi" {
 		t.Fatalf("got %+v", got[0])
