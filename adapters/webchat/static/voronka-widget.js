@@ -1,1 +1,906 @@
-"use strict"; // placeholder: the widget lands in the next commit
+/*
+ * Voronka web chat widget, protocol v1 (see the Go package adapters/webchat).
+ *
+ *   <script src="/widget/voronka-widget.js" data-bot="demo"
+ *           data-server="wss://example.com/ws/chat" data-lang="ru"></script>
+ *
+ * Attributes: data-bot (required), data-server (default: ws[s]://<script host>/ws/chat),
+ * data-lang ("ru" or "en"; default from the browser), data-open="true" to open the
+ * panel at once, data-title for the panel's title, data-name for the person's first name.
+ *
+ * API: window.Voronka.open(), .close(), .toggle(), .reset() (a new conversation),
+ * .send(text), .onMessage(fn) -> unsubscribe, .on(event, fn) -> unsubscribe,
+ * and .protocol / .Connection for the builder's preview panel.
+ *
+ * The file has three layers so the first two run (and are tested) in Node
+ * without a DOM: pure protocol functions, a Connection that owns the socket,
+ * the queue and the stored state, and the UI in a shadow root.
+ */
+(function () {
+  "use strict";
+
+  const PROTOCOL_VERSION = 1;
+  const MAX_TRANSCRIPT = 100; // entries kept in localStorage
+  const MAX_OUTBOX = 50; // unacknowledged messages kept for resending
+  const PING_MS = 25000; // the hub drops a connection silent for 75 s
+  const DEAD_MS = 60000; // no frame for this long: the socket is dead, reconnect
+  const RETRYABLE = { rate_limited: true, handler_failed: true };
+
+  // ---------------------------------------------------------------------
+  // Protocol: pure functions of their arguments.
+
+  function emptyState() {
+    return { session: "", lastSeen: 0, transcript: [], outbox: [] };
+  }
+
+  // loadState turns what localStorage held into a state, ignoring anything
+  // malformed: a broken entry must not break the page.
+  function loadState(text) {
+    const s = emptyState();
+    if (!text) return s;
+    let v;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      return s;
+    }
+    if (!v || typeof v !== "object" || v.v !== PROTOCOL_VERSION) return s;
+    if (typeof v.session === "string") s.session = v.session;
+    if (typeof v.lastSeen === "number" && v.lastSeen >= 0) s.lastSeen = v.lastSeen;
+    if (Array.isArray(v.transcript)) {
+      s.transcript = v.transcript.filter(function (m) {
+        return m && typeof m.text === "string" && (m.from === "bot" || m.from === "user");
+      });
+    }
+    if (Array.isArray(v.outbox)) {
+      s.outbox = v.outbox.filter(function (o) {
+        return o && typeof o.id === "string" && o.frame && typeof o.frame.type === "string";
+      });
+    }
+    return s;
+  }
+
+  function saveState(state) {
+    return JSON.stringify({
+      v: PROTOCOL_VERSION,
+      session: state.session,
+      lastSeen: state.lastSeen,
+      transcript: state.transcript.slice(-MAX_TRANSCRIPT),
+      outbox: state.outbox.map(function (o) {
+        return { id: o.id, frame: o.frame };
+      }),
+    });
+  }
+
+  function helloFrame(state, bot, profile) {
+    const f = { type: "hello", v: PROTOCOL_VERSION, session: state.session, bot: bot, last_seen: state.lastSeen };
+    if (profile) f.profile = profile;
+    return f;
+  }
+
+  function textFrame(id, text) {
+    return { type: "text", id: id, text: text };
+  }
+
+  function pressFrame(id, payload, label) {
+    return { type: "press", id: id, payload: payload, label: label };
+  }
+
+  // addOutgoing records a message the person sent: queued until acked, and
+  // shown at once. display is what the transcript shows (a press shows the
+  // button's label).
+  function addOutgoing(state, frame, display) {
+    if (state.outbox.length >= MAX_OUTBOX) return false;
+    state.outbox.push({ id: frame.id, frame: frame, tries: 0 });
+    state.transcript.push({ from: "user", id: frame.id, text: display, status: "pending" });
+    trimTranscript(state);
+    return true;
+  }
+
+  function trimTranscript(state) {
+    if (state.transcript.length > MAX_TRANSCRIPT) {
+      state.transcript.splice(0, state.transcript.length - MAX_TRANSCRIPT);
+    }
+  }
+
+  function findUser(state, id) {
+    for (let i = state.transcript.length - 1; i >= 0; i--) {
+      const m = state.transcript[i];
+      if (m.from === "user" && m.id === id) return m;
+    }
+    return null;
+  }
+
+  function removeOutbox(state, id) {
+    const i = state.outbox.findIndex(function (o) {
+      return o.id === id;
+    });
+    if (i < 0) return null;
+    return state.outbox.splice(i, 1)[0];
+  }
+
+  // parseFrame reads one server frame; null for anything that is not an
+  // object with a type (a newer server's extra frames are skipped later).
+  function parseFrame(data) {
+    if (typeof data !== "string") return null;
+    try {
+      const f = JSON.parse(data);
+      return f && typeof f === "object" && typeof f.type === "string" ? f : null;
+    } catch (e) {
+      return null;
+    }
+  }
+
+  // applyFrame updates the state with one server frame and returns what the
+  // caller has to do, as a list of effects:
+  //   {kind:"welcome", resend:[frames]}  send these, in order
+  //   {kind:"message", message}          a new bot message to show
+  //   {kind:"ack", id} / {kind:"failed", id, code}
+  //   {kind:"retry", id, frame, delay}   send frame again after delay ms
+  //   {kind:"typing"} / {kind:"error", code, message} / {kind:"rehello"}
+  function applyFrame(state, f) {
+    switch (f.type) {
+      case "welcome": {
+        if (typeof f.session !== "string" || !f.session) return [];
+        if (f.session !== state.session) {
+          // A conversation the server started afresh: numbering starts over.
+          state.session = f.session;
+          state.lastSeen = 0;
+        }
+        return [{ kind: "welcome", resend: state.outbox.map(function (o) { return o.frame; }) }];
+      }
+      case "message": {
+        const seq = typeof f.seq === "number" ? f.seq : 0;
+        if (seq > 0 && seq <= state.lastSeen) return []; // replayed, already shown
+        if (f.id && state.transcript.some(function (m) { return m.from === "bot" && m.id === f.id; })) {
+          state.lastSeen = Math.max(state.lastSeen, seq);
+          return [];
+        }
+        const msg = {
+          from: "bot",
+          id: typeof f.id === "string" ? f.id : "",
+          seq: seq,
+          text: typeof f.text === "string" ? f.text : "",
+          buttons: Array.isArray(f.buttons)
+            ? f.buttons.filter(function (b) {
+                return b && typeof b.label === "string" && typeof b.payload === "string";
+              }).map(function (b) {
+                return { label: b.label, payload: b.payload };
+              })
+            : [],
+        };
+        state.lastSeen = Math.max(state.lastSeen, seq);
+        state.transcript.push(msg);
+        trimTranscript(state);
+        return [{ kind: "message", message: msg }];
+      }
+      case "ack": {
+        removeOutbox(state, f.id);
+        const m = findUser(state, f.id);
+        if (m) m.status = "sent";
+        return [{ kind: "ack", id: f.id }];
+      }
+      case "error": {
+        if (f.code === "bad_hello") {
+          // The server refused our session: forget it and start a new one.
+          state.session = "";
+          state.lastSeen = 0;
+          return [{ kind: "rehello" }];
+        }
+        if (f.id) {
+          const o = state.outbox.find(function (x) { return x.id === f.id; });
+          if (o && RETRYABLE[f.code]) {
+            o.tries = (o.tries || 0) + 1;
+            return [{ kind: "retry", id: f.id, frame: o.frame, delay: backoffDelay(o.tries, 0.5) }];
+          }
+          if (o) {
+            removeOutbox(state, f.id);
+            const m = findUser(state, f.id);
+            if (m) m.status = "failed";
+            return [{ kind: "failed", id: f.id, code: f.code || "" }];
+          }
+          return [];
+        }
+        return [{ kind: "error", code: f.code || "", message: f.message || "" }];
+      }
+      case "typing":
+        return [{ kind: "typing" }];
+      default:
+        return []; // pong, and frame types of later versions
+    }
+  }
+
+  // backoffDelay: exponential from 0.5 s to 30 s with jitter, so that a
+  // server restart is not met by every browser at the same instant.
+  function backoffDelay(attempt, random) {
+    const base = Math.min(30000, 500 * Math.pow(2, Math.min(attempt, 10)));
+    return Math.round(base * (0.5 + random / 2));
+  }
+
+  // newClientId: unique within a session; the server builds the update id
+  // from it, so a resend is recognised as the same message.
+  function newClientId(now, randomBytes) {
+    let r = "";
+    for (let i = 0; i < randomBytes.length; i++) r += (randomBytes[i] & 0xff).toString(16).padStart(2, "0");
+    return "c" + now.toString(36) + "-" + r;
+  }
+
+  // linkify splits text into plain parts and http(s) links, so links become
+  // <a> elements without ever parsing the text as HTML.
+  function linkify(text) {
+    const parts = [];
+    const re = /\bhttps?:\/\/[^\s<>"]+[^\s<>".,;:!?)\]}'»]/g;
+    let last = 0;
+    let m;
+    while ((m = re.exec(text)) !== null) {
+      if (m.index > last) parts.push({ text: text.slice(last, m.index) });
+      parts.push({ text: m[0], href: m[0] });
+      last = m.index + m[0].length;
+    }
+    if (last < text.length) parts.push({ text: text.slice(last) });
+    return parts;
+  }
+
+  // serverURL: data-server as given, else the /ws/chat endpoint on the host
+  // the script came from.
+  function serverURL(dataServer, scriptSrc, pageHref) {
+    if (dataServer) return dataServer;
+    const u = new URL(scriptSrc || pageHref, pageHref);
+    return (u.protocol === "https:" ? "wss:" : "ws:") + "//" + u.host + "/ws/chat";
+  }
+
+  function pickLang(attr, browserLang) {
+    const l = (attr || browserLang || "en").toLowerCase();
+    return l.slice(0, 2) === "ru" ? "ru" : "en";
+  }
+
+  const STRINGS = {
+    ru: {
+      title: "Чат",
+      open: "Открыть чат",
+      close: "Закрыть чат",
+      reset: "Начать новый диалог",
+      placeholder: "Напишите сообщение…",
+      send: "Отправить",
+      connecting: "Подключаемся…",
+      offline: "Нет связи. Сообщения уйдут, когда связь вернётся.",
+      typing: "Печатает…",
+      pending: "отправляется",
+      failed: "не отправлено",
+      full: "Слишком много неотправленных сообщений.",
+      messages: "Сообщения",
+      unread: "Новые сообщения",
+    },
+    en: {
+      title: "Chat",
+      open: "Open chat",
+      close: "Close chat",
+      reset: "Start a new conversation",
+      placeholder: "Type a message…",
+      send: "Send",
+      connecting: "Connecting…",
+      offline: "Offline. Messages will be sent when the connection is back.",
+      typing: "Typing…",
+      pending: "sending",
+      failed: "not sent",
+      full: "Too many unsent messages.",
+      messages: "Messages",
+      unread: "New messages",
+    },
+  };
+
+  const protocol = {
+    PROTOCOL_VERSION: PROTOCOL_VERSION,
+    emptyState: emptyState,
+    loadState: loadState,
+    saveState: saveState,
+    helloFrame: helloFrame,
+    textFrame: textFrame,
+    pressFrame: pressFrame,
+    addOutgoing: addOutgoing,
+    parseFrame: parseFrame,
+    applyFrame: applyFrame,
+    backoffDelay: backoffDelay,
+    newClientId: newClientId,
+    linkify: linkify,
+    serverURL: serverURL,
+    pickLang: pickLang,
+    STRINGS: STRINGS,
+  };
+
+  // ---------------------------------------------------------------------
+  // Connection: the socket, reconnects, the outbox and the stored state.
+  // Everything from the environment comes in through options, so Node tests
+  // drive it with their own WebSocket, storage and timers.
+
+  class Connection {
+    // o: {url, bot, profile, WebSocket, storage: {get, set}, key,
+    //     random(): [0,1), randomBytes(n), now(), setTimeout, clearTimeout}
+    constructor(o) {
+      this.o = o;
+      this.state = loadState(o.storage.get(o.key));
+      this.ws = null;
+      this.ready = false; // welcomed on the current socket
+      this.attempt = 0;
+      this.stopped = true;
+      this.reconnectTimer = null;
+      this.pingTimer = null;
+      this.lastHeard = 0;
+      this.listeners = {};
+    }
+
+    on(event, fn) {
+      (this.listeners[event] = this.listeners[event] || []).push(fn);
+      const list = this.listeners[event];
+      return function () {
+        const i = list.indexOf(fn);
+        if (i >= 0) list.splice(i, 1);
+      };
+    }
+
+    emit(event, arg) {
+      (this.listeners[event] || []).slice().forEach(function (fn) {
+        try {
+          fn(arg);
+        } catch (e) {
+          // A listener's bug must not break the chat.
+          if (typeof console !== "undefined") console.error("voronka:", e);
+        }
+      });
+    }
+
+    status() {
+      if (this.ready) return "online";
+      return this.ws ? "connecting" : "offline";
+    }
+
+    persist() {
+      try {
+        this.o.storage.set(this.o.key, saveState(this.state));
+      } catch (e) {
+        // Storage full or disabled: the chat still works for this page.
+      }
+      this.emit("state", this.state);
+    }
+
+    start() {
+      this.stopped = false;
+      if (!this.ws && !this.reconnectTimer) this.connect();
+    }
+
+    stop() {
+      this.stopped = true;
+      this.o.clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+      this.drop();
+    }
+
+    // connectNow skips a pending back-off (the page became visible, the
+    // browser is online again).
+    connectNow() {
+      if (this.stopped || this.ws) return;
+      this.o.clearTimeout(this.reconnectTimer);
+      this.reconnectTimer = null;
+      this.connect();
+    }
+
+    connect() {
+      this.reconnectTimer = null;
+      let ws;
+      try {
+        ws = new this.o.WebSocket(this.o.url);
+      } catch (e) {
+        this.scheduleReconnect();
+        return;
+      }
+      this.ws = ws;
+      this.ready = false;
+      this.emit("status", this.status());
+      ws.onopen = () => {
+        if (this.ws !== ws) return;
+        this.lastHeard = this.o.now();
+        this.write(helloFrame(this.state, this.o.bot, this.o.profile));
+      };
+      ws.onmessage = (ev) => {
+        if (this.ws !== ws) return;
+        this.lastHeard = this.o.now();
+        const f = parseFrame(ev.data);
+        if (f) this.apply(f);
+      };
+      ws.onclose = () => {
+        if (this.ws !== ws) return;
+        this.drop();
+        if (!this.stopped) this.scheduleReconnect();
+      };
+      ws.onerror = function () {}; // onclose follows
+    }
+
+    // drop forgets the current socket.
+    drop() {
+      const ws = this.ws;
+      this.ws = null;
+      this.ready = false;
+      this.o.clearTimeout(this.pingTimer);
+      this.pingTimer = null;
+      if (ws) {
+        ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+        try {
+          ws.close();
+        } catch (e) {
+          // already closed
+        }
+      }
+      this.emit("status", this.status());
+    }
+
+    scheduleReconnect() {
+      const delay = backoffDelay(this.attempt++, this.o.random());
+      this.reconnectTimer = this.o.setTimeout(() => this.connect(), delay);
+    }
+
+    write(frame) {
+      if (!this.ws) return false;
+      try {
+        this.ws.send(JSON.stringify(frame));
+        return true;
+      } catch (e) {
+        return false;
+      }
+    }
+
+    ping() {
+      this.pingTimer = this.o.setTimeout(() => {
+        if (!this.ready) return;
+        if (this.o.now() - this.lastHeard > DEAD_MS) {
+          // No pong for two rounds: the socket is dead without knowing it.
+          this.drop();
+          this.scheduleReconnect();
+          return;
+        }
+        this.write({ type: "ping" });
+        this.ping();
+      }, PING_MS);
+    }
+
+    apply(f) {
+      const effects = applyFrame(this.state, f);
+      this.persist();
+      effects.forEach((e) => {
+        switch (e.kind) {
+          case "welcome":
+            this.ready = true;
+            this.attempt = 0;
+            e.resend.forEach((fr) => this.write(fr));
+            this.ping();
+            this.emit("status", this.status());
+            break;
+          case "retry":
+            this.o.setTimeout(() => {
+              if (this.ready && this.state.outbox.some((o) => o.id === e.id)) this.write(e.frame);
+            }, e.delay);
+            break;
+          case "rehello":
+            this.drop();
+            if (!this.stopped) this.scheduleReconnect();
+            break;
+          default:
+            this.emit(e.kind, e.message || e);
+        }
+      });
+    }
+
+    newId() {
+      return newClientId(this.o.now(), this.o.randomBytes(6));
+    }
+
+    queue(frame, display) {
+      if (!addOutgoing(this.state, frame, display)) {
+        this.emit("error", { code: "outbox_full", message: "" });
+        return false;
+      }
+      this.persist();
+      if (this.ready) this.write(frame);
+      else this.start();
+      return true;
+    }
+
+    sendText(text) {
+      text = String(text).trim();
+      if (!text) return false;
+      return this.queue(textFrame(this.newId(), text), text);
+    }
+
+    press(button) {
+      return this.queue(pressFrame(this.newId(), button.payload, button.label), button.label);
+    }
+
+    // reset forgets the conversation here; the next hello starts a new one.
+    reset() {
+      const wasRunning = !this.stopped;
+      this.stop();
+      this.state = emptyState();
+      this.persist();
+      this.emit("reset");
+      if (wasRunning) this.start();
+    }
+  }
+
+  // ---------------------------------------------------------------------
+  // UI: a bubble and a panel in a shadow root, so neither the host page's
+  // CSS reaches in nor ours out.
+
+  const CSS = `
+:host { all: initial; }
+* { box-sizing: border-box; }
+.root { position: fixed; right: 20px; bottom: 20px; z-index: 2147483000;
+  font: 15px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1c1e21; }
+button { font: inherit; cursor: pointer; }
+button:focus-visible, textarea:focus-visible, a:focus-visible { outline: 3px solid #7aa7ff; outline-offset: 2px; }
+.bubble { position: relative; width: 60px; height: 60px; border-radius: 50%; border: 0;
+  background: var(--accent); color: #fff; box-shadow: 0 4px 16px rgba(0,0,0,.25);
+  display: flex; align-items: center; justify-content: center; margin-left: auto; }
+.bubble svg { width: 28px; height: 28px; }
+.badge { position: absolute; top: 2px; right: 2px; min-width: 20px; height: 20px; padding: 0 5px;
+  border-radius: 10px; background: #e5484d; color: #fff; font-size: 12px; line-height: 20px; }
+.panel { display: flex; flex-direction: column; width: 370px; height: min(600px, calc(100vh - 110px));
+  margin-bottom: 12px; background: #fff; border-radius: 16px; overflow: hidden;
+  box-shadow: 0 12px 40px rgba(0,0,0,.25); }
+.panel[hidden] { display: none; }
+header { display: flex; align-items: center; gap: 8px; padding: 12px 12px 12px 16px;
+  background: var(--accent); color: #fff; }
+header h2 { flex: 1; margin: 0; font-size: 16px; font-weight: 600; }
+header button { width: 36px; height: 36px; border: 0; border-radius: 8px; background: transparent;
+  color: #fff; font-size: 20px; line-height: 1; }
+header button:hover { background: rgba(255,255,255,.18); }
+.status { padding: 6px 16px; font-size: 13px; background: #fff4d6; color: #6b4e00; }
+.status[hidden] { display: none; }
+.log { flex: 1; overflow-y: auto; padding: 16px 12px; display: flex; flex-direction: column; gap: 8px;
+  background: #f4f5f7; overscroll-behavior: contain; }
+.msg { max-width: 85%; padding: 8px 12px; border-radius: 14px; white-space: pre-wrap;
+  overflow-wrap: anywhere; }
+.bot { align-self: flex-start; background: #fff; border-bottom-left-radius: 4px;
+  box-shadow: 0 1px 2px rgba(0,0,0,.08); }
+.user { align-self: flex-end; background: var(--accent); color: #fff; border-bottom-right-radius: 4px; }
+.user.pending { opacity: .7; }
+.user.failed { background: #e5484d; }
+.note { display: block; font-size: 11px; opacity: .85; margin-top: 2px; }
+.msg a { color: inherit; }
+.group { display: contents; }
+.buttons { display: flex; flex-wrap: wrap; gap: 6px; align-self: flex-start; max-width: 95%; }
+.buttons button { padding: 7px 12px; border-radius: 18px; border: 1.5px solid var(--accent);
+  background: #fff; color: var(--accent); font-weight: 500; }
+.buttons button:hover { background: var(--accent); color: #fff; }
+.typing { padding: 0 16px 6px; font-size: 13px; color: #65676b; background: #f4f5f7; min-height: 0; }
+.typing[hidden] { display: none; }
+form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e4e6eb; background: #fff; }
+textarea { flex: 1; resize: none; border: 1px solid #ccd0d5; border-radius: 18px; padding: 8px 14px;
+  font: inherit; max-height: 120px; min-height: 38px; color: inherit; background: #fff; }
+form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(--accent); color: #fff;
+  font-weight: 600; }
+.sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+@media (max-width: 480px) {
+  .root { right: 12px; bottom: 12px; }
+  .root.open { inset: 0; }
+  .root.open .bubble { display: none; }
+  .panel { width: 100vw; height: 100%; height: 100dvh; margin: 0; border-radius: 0; }
+  textarea { font-size: 16px; } /* no zoom on focus in iOS */
+}
+@media (prefers-reduced-motion: no-preference) {
+  .panel:not([hidden]) { animation: pop .18s ease-out; }
+  @keyframes pop { from { opacity: 0; transform: translateY(12px); } }
+}
+`;
+
+  const ICON =
+    '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">' +
+    '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20l1-4.6A8 8 0 1 1 21 12z"/></svg>';
+
+  function el(tag, attrs, children) {
+    const e = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === "text") e.textContent = attrs[k];
+      else if (k === "class") e.className = attrs[k];
+      else e.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) {
+      e.appendChild(c);
+    });
+    return e;
+  }
+
+  class Widget {
+    constructor(conn, t, opts) {
+      this.conn = conn;
+      this.t = t;
+      this.rendered = new Map(); // transcript entry -> element
+      this.unread = 0;
+      this.typingTimer = null;
+
+      this.host = document.createElement("div");
+      this.host.setAttribute("data-voronka-widget", "");
+      const shadow = this.host.attachShadow({ mode: "open" });
+      const style = document.createElement("style");
+      style.textContent = CSS;
+      shadow.appendChild(style);
+
+      this.badge = el("span", { class: "badge", hidden: "" });
+      this.bubble = el("button", { class: "bubble", type: "button", "aria-label": t.open, "aria-expanded": "false",
+        "aria-controls": "voronka-panel" });
+      this.bubble.innerHTML = ICON; // a constant, not user data
+      this.bubble.appendChild(this.badge);
+
+      const title = el("h2", { id: "voronka-title", text: opts.title || t.title });
+      const resetBtn = el("button", { type: "button", "aria-label": t.reset, title: t.reset, text: "↺" });
+      const closeBtn = el("button", { type: "button", "aria-label": t.close, title: t.close, text: "×" });
+      this.statusLine = el("div", { class: "status", role: "status", hidden: "" });
+      this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t.messages, tabindex: "0" });
+      this.typing = el("div", { class: "typing", hidden: "", text: t.typing });
+      this.input = el("textarea", { rows: "1", placeholder: t.placeholder, "aria-label": t.placeholder,
+        enterkeyhint: "send", maxlength: "4000" });
+      const form = el("form", {}, [this.input, el("button", { type: "submit", text: t.send })]);
+      this.panel = el("section", { class: "panel", id: "voronka-panel", role: "dialog",
+        "aria-labelledby": "voronka-title", hidden: "" },
+        [el("header", {}, [title, resetBtn, closeBtn]), this.statusLine, this.log, this.typing, form]);
+      this.root = el("div", { class: "root" }, [this.panel, this.bubble]);
+      this.root.style.setProperty("--accent", opts.accent || "#2f6fed");
+      shadow.appendChild(this.root);
+
+      this.bubble.addEventListener("click", () => this.toggle());
+      closeBtn.addEventListener("click", () => this.close());
+      resetBtn.addEventListener("click", () => this.conn.reset());
+      form.addEventListener("submit", (ev) => {
+        ev.preventDefault();
+        this.submit();
+      });
+      this.input.addEventListener("keydown", (ev) => {
+        if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) {
+          ev.preventDefault();
+          this.submit();
+        }
+      });
+      this.input.addEventListener("input", () => this.autosize());
+      this.panel.addEventListener("keydown", (ev) => {
+        if (ev.key === "Escape") {
+          this.close();
+          this.bubble.focus();
+        }
+      });
+
+      conn.on("state", () => this.render());
+      conn.on("reset", () => {
+        this.rendered.forEach((node) => node.remove());
+        this.rendered.clear();
+        this.render();
+      });
+      conn.on("status", () => this.renderStatus());
+      conn.on("message", () => {
+        this.setTyping(false);
+        if (this.panel.hidden) {
+          this.unread++;
+          this.badge.textContent = String(this.unread);
+          this.badge.hidden = false;
+          this.badge.setAttribute("aria-label", t.unread);
+        }
+      });
+      conn.on("typing", () => this.setTyping(true));
+      conn.on("error", (e) => {
+        if (e && e.code === "outbox_full") this.flash(t.full);
+      });
+      this.render();
+    }
+
+    isOpen() {
+      return !this.panel.hidden;
+    }
+
+    open() {
+      this.panel.hidden = false;
+      this.root.classList.add("open");
+      this.bubble.setAttribute("aria-expanded", "true");
+      this.bubble.setAttribute("aria-label", this.t.close);
+      this.unread = 0;
+      this.badge.hidden = true;
+      this.conn.start();
+      this.renderStatus();
+      this.scrollDown();
+      this.input.focus({ preventScroll: true });
+    }
+
+    close() {
+      this.panel.hidden = true;
+      this.root.classList.remove("open");
+      this.bubble.setAttribute("aria-expanded", "false");
+      this.bubble.setAttribute("aria-label", this.t.open);
+    }
+
+    toggle() {
+      if (this.isOpen()) this.close();
+      else this.open();
+    }
+
+    submit() {
+      if (this.conn.sendText(this.input.value)) {
+        this.input.value = "";
+        this.autosize();
+      }
+      this.input.focus();
+    }
+
+    autosize() {
+      this.input.style.height = "auto";
+      this.input.style.height = Math.min(this.input.scrollHeight + 2, 120) + "px";
+    }
+
+    setTyping(on) {
+      clearTimeout(this.typingTimer);
+      this.typing.hidden = !on;
+      // The hub sends typing while it handles a message; replies may come
+      // later through the outbox, so the indicator fades on its own.
+      if (on) this.typingTimer = setTimeout(() => this.setTyping(false), 6000);
+    }
+
+    flash(text) {
+      this.statusLine.textContent = text;
+      this.statusLine.hidden = false;
+      setTimeout(() => this.renderStatus(), 4000);
+    }
+
+    renderStatus() {
+      const s = this.conn.status();
+      if (s === "online" || this.conn.stopped) {
+        this.statusLine.hidden = true;
+        return;
+      }
+      this.statusLine.textContent = s === "connecting" && this.conn.attempt === 0 ? this.t.connecting : this.t.offline;
+      this.statusLine.hidden = false;
+    }
+
+    // render appends entries not shown yet and updates the status of the
+    // person's own messages. It never rebuilds the list, so a screen reader
+    // announces only what is new.
+    render() {
+      const nearBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 40;
+      const live = new Set(this.conn.state.transcript);
+      this.rendered.forEach((node, m) => {
+        if (!live.has(m)) {
+          node.remove();
+          this.rendered.delete(m);
+        }
+      });
+      let added = false;
+      this.conn.state.transcript.forEach((m) => {
+        let node = this.rendered.get(m);
+        if (!node) {
+          node = m.from === "bot" ? this.botNode(m) : el("div", { class: "msg user" });
+          this.rendered.set(m, node);
+          this.log.appendChild(node);
+          added = true;
+        }
+        if (m.from === "user") this.fillUser(node, m);
+      });
+      if (added && (nearBottom || this.isOpen())) this.scrollDown();
+    }
+
+    botNode(m) {
+      const bubble = el("div", { class: "msg bot" });
+      linkify(m.text).forEach(function (p) {
+        bubble.appendChild(p.href ? el("a", { href: p.href, target: "_blank", rel: "noopener noreferrer", text: p.text })
+          : document.createTextNode(p.text));
+      });
+      const group = el("div", { class: "group" }, [bubble]);
+      if (m.buttons && m.buttons.length) {
+        const row = el("div", { class: "buttons" });
+        m.buttons.forEach((b) => {
+          const btn = el("button", { type: "button", text: b.label });
+          // Buttons of older messages stay clickable: a person may change
+          // their mind, and the flow decides what an old payload means.
+          btn.addEventListener("click", () => this.conn.press(b));
+          row.appendChild(btn);
+        });
+        group.appendChild(row);
+      }
+      return group;
+    }
+
+    fillUser(node, m) {
+      const key = m.text + "\u0000" + m.status;
+      if (node.dataset.key === key) return;
+      node.dataset.key = key;
+      node.className = "msg user " + (m.status || "");
+      node.textContent = m.text;
+      if (m.status === "pending" || m.status === "failed") {
+        node.appendChild(el("span", { class: "note", text: m.status === "failed" ? this.t.failed : this.t.pending }));
+      }
+    }
+
+    scrollDown() {
+      this.log.scrollTop = this.log.scrollHeight;
+    }
+  }
+
+  function browserStorage() {
+    try {
+      const ls = window.localStorage;
+      const probe = "voronka:probe";
+      ls.setItem(probe, "1");
+      ls.removeItem(probe);
+      return {
+        get: function (k) { return ls.getItem(k); },
+        set: function (k, v) { ls.setItem(k, v); },
+      };
+    } catch (e) {
+      // Storage disabled (privacy settings): keep the conversation for
+      // this page only.
+      const mem = {};
+      return {
+        get: function (k) { return mem[k] || null; },
+        set: function (k, v) { mem[k] = v; },
+      };
+    }
+  }
+
+  function randomBytes(n) {
+    const b = new Uint8Array(n);
+    if (window.crypto && window.crypto.getRandomValues) window.crypto.getRandomValues(b);
+    else for (let i = 0; i < n; i++) b[i] = Math.floor(Math.random() * 256);
+    return b;
+  }
+
+  function mount(script) {
+    const data = script ? script.dataset : {};
+    const bot = data.bot || "demo";
+    const lang = pickLang(data.lang, navigator.language);
+    const t = STRINGS[lang];
+    const profile = { language: lang };
+    if (data.name) profile.first_name = data.name;
+    const conn = new Connection({
+      url: serverURL(data.server, script && script.src, location.href),
+      bot: bot,
+      profile: profile,
+      WebSocket: window.WebSocket,
+      storage: browserStorage(),
+      key: "voronka:" + bot,
+      random: Math.random,
+      randomBytes: randomBytes,
+      now: Date.now,
+      setTimeout: window.setTimeout.bind(window),
+      clearTimeout: window.clearTimeout.bind(window),
+    });
+    const widget = new Widget(conn, t, { title: data.title, accent: data.accent });
+    document.body.appendChild(widget.host);
+
+    // A returning visitor reconnects at once to get what was sent while
+    // away; a new one connects when the chat is first opened.
+    if (conn.state.session || conn.state.outbox.length) conn.start();
+    if (data.open === "true") widget.open();
+    window.addEventListener("online", () => conn.connectNow());
+    document.addEventListener("visibilitychange", () => {
+      if (document.visibilityState === "visible") conn.connectNow();
+    });
+
+    return {
+      open: () => widget.open(),
+      close: () => widget.close(),
+      toggle: () => widget.toggle(),
+      reset: () => conn.reset(),
+      send: (text) => conn.sendText(text),
+      onMessage: (fn) => conn.on("message", fn),
+      on: (event, fn) => conn.on(event, fn),
+      connection: conn,
+      protocol: protocol,
+      Connection: Connection,
+    };
+  }
+
+  if (typeof module === "object" && module.exports) {
+    module.exports = { protocol: protocol, Connection: Connection };
+  } else if (typeof window !== "undefined" && typeof document !== "undefined" && !window.Voronka) {
+    const script = document.currentScript;
+    const start = function () {
+      window.Voronka = mount(script);
+      window.dispatchEvent(new CustomEvent("voronka:ready"));
+    };
+    if (document.body) start();
+    else document.addEventListener("DOMContentLoaded", start);
+  }
+})();
