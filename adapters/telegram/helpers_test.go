@@ -23,7 +23,7 @@ const testBotID = "bot-1"
 // env is a tgfake behind a fault-injecting front server, its manual clock,
 // and an Adapter using the real go-telegram-bot-api client against it.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	fake  *tgfake.Fake
 	clock *tgfake.ManualClock
 	front *httptest.Server
@@ -40,7 +40,7 @@ type env struct {
 // fault answers one Bot API request instead of the fake.
 type fault func(w http.ResponseWriter)
 
-func newEnv(t *testing.T, opts tgfake.Options) *env {
+func newEnv(t testing.TB, opts tgfake.Options) *env {
 	t.Helper()
 	e := &env{t: t, faults: map[string][]fault{}, logs: &syncBuffer{}}
 	e.clock = tgfake.NewManualClock(epoch)
@@ -228,7 +228,7 @@ func (r *recorder) callCount() int {
 	return r.calls
 }
 
-func ctxT(t *testing.T) context.Context {
+func ctxT(t testing.TB) context.Context {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)

@@ -193,6 +193,9 @@ func utf16Len(s string) int {
 // utf16Prefix returns the byte length of the longest prefix of s that fits
 // in limit UTF-16 code units, cut at a rune boundary.
 func utf16Prefix(s string, limit int) int {
+	if len(s) <= limit {
+		return len(s) // a byte is at most one code unit
+	}
 	n := 0
 	for i, r := range s {
 		w := 1
@@ -215,11 +218,11 @@ func splitText(s string, limit int) []string {
 	s = strings.TrimSpace(s)
 	var parts []string
 	for s != "" {
-		if len(s) <= limit || utf16Len(s) <= limit {
+		cut := utf16Prefix(s, limit)
+		if cut == len(s) {
 			parts = append(parts, s)
 			break
 		}
-		cut := utf16Prefix(s, limit)
 		if cut == 0 {
 			_, cut = utf8.DecodeRuneInString(s) // limit below one character
 		}
