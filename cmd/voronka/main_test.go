@@ -40,7 +40,7 @@ nodes:
 		t.Fatalf("exit code %d, want 1", code)
 	}
 	for _, want := range []string{
-		path + ":7:15: variable nmae is used but not declared under vars",
+		path + ":7:18: variable nmae is used but not declared under vars",
 		path + `:12:5: unknown key "colour" in question node ask`,
 		path + `:13:11: next: no node "goodbye"`,
 	} {

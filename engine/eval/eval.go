@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -258,10 +259,25 @@ func (s *Schema) compile(src string, extra ...expr.Option) (e *Expr, err error) 
 	}
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
-		return nil, cleanError(err)
+		ce := &CompileError{Msg: cleanError(err).Error()}
+		var fe *file.Error
+		if errors.As(err, &fe) {
+			ce.Msg, ce.Offset = fe.Message, fe.From
+		}
+		return nil, ce
 	}
 	return &Expr{src: src, prog: prog}, nil
 }
+
+// CompileError is an expression that does not compile, with where in its
+// source (in characters from the start) the problem is, so a validator can
+// point at the misspelt name rather than at the start of the line.
+type CompileError struct {
+	Msg    string
+	Offset int
+}
+
+func (e *CompileError) Error() string { return e.Msg }
 
 // cleanError keeps the first line of expr's message: the rest is an ASCII
 // drawing of the source that reads badly after file:line:col.

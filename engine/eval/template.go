@@ -1,7 +1,9 @@
 package eval
 
 import (
+	"errors"
 	"fmt"
+	"unicode/utf8"
 	"strings"
 )
 
@@ -18,7 +20,7 @@ type part struct {
 
 // TemplateError locates a problem inside a template's source.
 type TemplateError struct {
-	Offset int // byte offset of the offending {{ in the source
+	Offset int // characters from the start of the template to the problem
 	Err    error
 }
 
@@ -44,12 +46,17 @@ func (s *Schema) CompileTemplate(src string) (*Template, error) {
 		}
 		end := closing(rest[i+2:])
 		if end < 0 {
-			return nil, &TemplateError{Offset: off + i, Err: fmt.Errorf("unclosed {{ in %q", clip(rest[i:]))}
+			return nil, &TemplateError{Offset: runes(src[:off+i]), Err: fmt.Errorf("unclosed {{ in %q", clip(rest[i:]))}
 		}
 		code := rest[i+2 : i+2+end]
 		e, err := s.CompileExpr(code)
 		if err != nil {
-			return nil, &TemplateError{Offset: off + i, Err: fmt.Errorf("in {{%s}}: %w", code, err)}
+			at := runes(src[:off+i+2])
+			var ce *CompileError
+			if errors.As(err, &ce) {
+				at += ce.Offset
+			}
+			return nil, &TemplateError{Offset: at, Err: fmt.Errorf("in {{%s}}: %w", code, err)}
 		}
 		t.parts = append(t.parts, part{expr: e})
 		consumed := i + 2 + end + 2
@@ -79,6 +86,8 @@ func closing(s string) int {
 	}
 	return -1
 }
+
+func runes(s string) int { return utf8.RuneCountInString(s) }
 
 func clip(s string) string {
 	if len(s) > 40 {

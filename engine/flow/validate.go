@@ -190,13 +190,26 @@ func (v *validator) template(src string, p Pos, node, field string) *eval.Templa
 	return t
 }
 
-// offsetPos moves a position to a byte offset inside a one-line scalar, so an
-// error in the second {{ }} of a text points at it rather than at the text.
-func offsetPos(p Pos, src string, off int) Pos {
-	if strings.ContainsAny(src[:off], "\n") {
+// exprError reports an expression that does not compile at the character
+// the compiler complained about.
+func (v *validator) exprError(n *Node, field, src string, err error) {
+	p := n.PosOf(field)
+	var ce *eval.CompileError
+	if errors.As(err, &ce) {
+		p = offsetPos(p, src, ce.Offset)
+	}
+	v.r.errorf(p, n.ID, field, "%s", explain(err))
+}
+
+// offsetPos moves a position by a number of characters inside a one-line
+// scalar, so an error in the second {{ }} of a text, or at a misspelt name in
+// a condition, points at it rather than at the start of the value.
+func offsetPos(p Pos, src string, chars int) Pos {
+	r := []rune(src)
+	if chars > len(r) || strings.ContainsRune(string(r[:chars]), '\n') || (p.quote == 1 && strings.ContainsRune(string(r[:chars]), '\\')) {
 		return p
 	}
-	return Pos{Line: p.Line, Col: p.Col + p.quote + utf8.RuneCountInString(src[:off])}
+	return Pos{Line: p.Line, Col: p.Col + p.quote + chars}
 }
 
 func (v *validator) ref(n *Node, field, to string) {
@@ -311,7 +324,7 @@ func (v *validator) node(n *Node) {
 			f := "branches[" + itoa(i) + "].when"
 			c, err := v.f.schema.CompileCond(b.When)
 			if err != nil {
-				v.r.errorf(n.PosOf(f), id, f, "%s", explain(err))
+				v.exprError(n, f, b.When, err)
 				continue
 			}
 			b.Cond = c
@@ -365,7 +378,7 @@ func (v *validator) node(n *Node) {
 			}
 			prog, err := v.f.schema.CompileExpr(a.Expr)
 			if err != nil {
-				v.r.errorf(n.PosOf(f), id, f, "%s", explain(err))
+				v.exprError(n, f, a.Expr, err)
 				continue
 			}
 			a.Prog = prog
