@@ -67,6 +67,7 @@ type result struct {
 	lines   []store.Message // transcript lines other than the inbound one
 	inLine  *store.Message
 	cancels []string // timer job ids to cancel
+	added   []string // outbox items this op added
 }
 
 // Handle implements channel.Handler: it returns nil once the update is
@@ -197,6 +198,7 @@ func (r *Runtime) commit(ctx context.Context, o op) (*result, error) {
 		if errors.Is(err, store.ErrVersionConflict) || errors.Is(err, store.ErrDuplicate) {
 			r.stats.conflicts.Add(1)
 			s.drop(o.convID)
+			r.contention(attempt)
 			continue
 		}
 		if err != nil {
@@ -205,6 +207,14 @@ func (r *Runtime) commit(ctx context.Context, o op) (*result, error) {
 		res.conv = next
 		return res, nil
 	}
+}
+
+// contention backs off after a lost write so two replicas hammering one
+// conversation stop colliding. It is real time, not the clock: it spaces
+// store round trips and means nothing to the flow.
+func (r *Runtime) contention(attempt int) {
+	d := time.Duration(1<<min(attempt, 5)) * time.Millisecond
+	time.Sleep(time.Duration(r.rnd.Uint64() % uint64(d)))
 }
 
 // loadLocked returns the conversation from the stripe cache or the store, or
@@ -240,13 +250,14 @@ func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation
 	needResend := len(next.Outbox) > 0 && (e == nil || !e.resendDue.After(now))
 	resendDue := now.Add(r.opts.SweepAge)
 	if needResend {
+		job := store.Job{
+			ID:   next.ID + ":resend:" + strconv.FormatInt(next.Version+1, 10) + ":" + strconv.FormatInt(now.UnixNano(), 36),
+			Kind: JobResend, Bot: next.Bot, Target: next.ID, DueAt: resendDue,
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := r.st.ScheduleJob(ctx, store.Job{
-				ID:   next.ID + ":resend:" + strconv.FormatInt(next.Version+1, 10) + ":" + strconv.FormatInt(now.UnixNano(), 36),
-				Kind: JobResend, Bot: next.Bot, Target: next.ID, DueAt: resendDue,
-			})
+			err := r.st.ScheduleJob(ctx, job)
 			if err != nil && !errors.Is(err, store.ErrDuplicate) {
 				jobErr = err
 			}
@@ -274,6 +285,7 @@ func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation
 		r.log.Warn("append inbound message", "conversation", next.ID, "err", lineErr)
 	}
 	e = s.put(next.ID, next, r.opts.CachePerStripe)
+	e.own(res.added)
 	if needResend {
 		if jobErr != nil {
 			// The outbox is written but nothing durable guards it: this
@@ -309,8 +321,10 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 		case channel.KindText, channel.KindPress:
 			// Someone who writes to the bot has not blocked it.
 			next.Blocked = false
-			line := store.Message{ID: o.convID + ":" + o.key + ":in", ConversationID: o.convID, Bot: cur.Bot,
-				Direction: store.DirectionIn, Text: in.Text, At: at}
+			// The id is a prefix of the replies' ids, so the line sorts first
+			// among lines of the same instant.
+			line := store.Message{ID: o.convID + ":" + o.key, ConversationID: o.convID, Bot: cur.Bot,
+				Direction: store.DirectionIn, Text: in.Text, At: now}
 			res.inLine = &line
 		case channel.KindBlocked:
 			next.Blocked = true
@@ -324,6 +338,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	if o.opText != "" {
 		id := o.convID + ":" + o.key + ":0"
 		next.Outbox = append(slices.Clip(cur.Outbox), store.OutMessage{ID: id, Kind: kindOperator, Text: o.opText})
+		res.added = append(res.added, id)
 		res.lines = append(res.lines, store.Message{ID: id, ConversationID: o.convID, Bot: cur.Bot,
 			Direction: store.DirectionOperator, Text: o.opText, Operator: o.operator, At: now})
 	}
@@ -387,6 +402,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 			res.cancels = append(res.cancels, id)
 		}
 	}
+	keep := len(outbox)
 	for i, m := range out.Messages {
 		id := o.convID + ":" + o.key + ":" + strconv.Itoa(i)
 		bs := storeButtons(m.Buttons)
@@ -423,6 +439,9 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 		// itself, so activity costs no job writes.
 		outbox = append(outbox, store.OutMessage{ID: expireJobID(o.convID, ns.Started), Kind: kindExpire,
 			NotBefore: ns.Started.Add(prog.Flow.Expire)})
+	}
+	for _, m := range outbox[keep:] {
+		res.added = append(res.added, m.ID)
 	}
 	if next.Blocked {
 		outbox = dropMessages(outbox)

@@ -49,6 +49,8 @@ func (r *Runtime) jobLoop(ctx context.Context) {
 // returning how many it ran. The scheduler loop calls it; tests call it to
 // step the scheduler without waiting for a poll.
 func (r *Runtime) RunDueJobs(ctx context.Context) (int, error) {
+	r.jobsActive.Add(1)
+	defer r.jobsActive.Add(-1)
 	jobs, err := r.st.ClaimJobs(ctx, r.opts.Owner, r.clock.Now(), r.opts.JobBatch, r.opts.JobLease)
 	if err != nil {
 		return 0, fmt.Errorf("claim jobs: %w", err)
@@ -222,11 +224,17 @@ func (r *Runtime) resend(ctx context.Context, j store.Job) (time.Time, error) {
 	if due := conv.UpdatedAt.Add(r.opts.SweepAge); due.After(now) {
 		return due, nil // just written: a live sender has it
 	}
-	if !r.out.busy(conv.ID) {
-		r.stats.resends.Add(1)
-		r.log.Info("resending stranded outbox", "conversation", conv.ID, "items", len(conv.Outbox))
-		r.out.kick(conv.ID)
+	// Nobody wrote the conversation for SweepAge: whoever owns the outbox
+	// died (or is stuck). This process takes it over.
+	n, err := r.adopt(ctx, conv.ID)
+	if err != nil {
+		return time.Time{}, err
 	}
+	if n > 0 {
+		r.stats.resends.Add(1)
+		r.log.Info("resending stranded outbox", "conversation", conv.ID, "items", n)
+	}
+	r.out.kick(conv.ID)
 	return now.Add(r.opts.SweepAge), nil
 }
 

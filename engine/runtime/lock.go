@@ -31,6 +31,44 @@ type cacheEntry struct {
 	// resendDue is when the last resend job this process scheduled for the
 	// conversation falls due; until then a new outbox needs no new job.
 	resendDue time.Time
+	// mine are the outbox items this process wrote (or adopted from a dead
+	// process): a process delivers only its own items, so two replicas that
+	// both stepped a conversation never send the same message twice.
+	mine map[string]struct{}
+}
+
+// own marks ids as this process's to deliver.
+func (e *cacheEntry) own(ids []string) {
+	if len(ids) == 0 {
+		return
+	}
+	if e.mine == nil {
+		e.mine = make(map[string]struct{}, len(ids))
+	}
+	for _, id := range ids {
+		e.mine[id] = struct{}{}
+	}
+}
+
+// prune forgets owned ids no longer in the outbox.
+func (e *cacheEntry) prune(box []store.OutMessage) {
+	for id := range e.mine {
+		found := false
+		for _, m := range box {
+			if m.ID == id {
+				found = true
+				break
+			}
+		}
+		if !found {
+			delete(e.mine, id)
+		}
+	}
+}
+
+func (e *cacheEntry) owns(id string) bool {
+	_, ok := e.mine[id]
+	return ok
 }
 
 func newStripes(n, perStripe int) *stripes {
@@ -62,6 +100,9 @@ func (st *stripe) put(id string, c *store.Conversation, max int) *cacheEntry {
 		st.convs[id] = e
 	}
 	e.conv = c
+	if c != nil && len(e.mine) > 0 {
+		e.prune(c.Outbox)
+	}
 	return e
 }
 
@@ -70,4 +111,20 @@ func (st *stripe) drop(id string) {
 	if e := st.convs[id]; e != nil {
 		e.conv = nil
 	}
+}
+
+// withOutbox lists cached conversations with something in their outbox.
+func (s *stripes) withOutbox() []string {
+	var ids []string
+	for i := range s.s {
+		st := &s.s[i]
+		st.mu.Lock()
+		for id, e := range st.convs {
+			if e.conv != nil && len(e.mine) > 0 {
+				ids = append(ids, id)
+			}
+		}
+		st.mu.Unlock()
+	}
+	return ids
 }

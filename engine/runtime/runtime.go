@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/voronka/voronka/engine/channel"
@@ -81,7 +82,7 @@ type Options struct {
 	// RecentUpdates is how many inbound update ids a conversation remembers
 	// for exactly-once [32].
 	RecentUpdates int
-	// ConflictRetries bounds reload-and-step-again on a version conflict [8].
+	// ConflictRetries bounds reload-and-step-again on a version conflict [16].
 	ConflictRetries int
 
 	// SendAttempts bounds tries of one message on retryable errors [5].
@@ -92,6 +93,10 @@ type Options struct {
 	SendMaxBackoff time.Duration
 	// SendTimeout bounds one Sender.Send call [30s].
 	SendTimeout time.Duration
+
+	// ForeignPoll is how often a sender re-reads a conversation whose outbox
+	// starts with another process's messages [500ms].
+	ForeignPoll time.Duration
 
 	// SweepAge is how long an outbox may sit before the resend job treats its
 	// sender as dead and sends it again [10s].
@@ -145,12 +150,13 @@ func (o *Options) defaults() {
 	def(&o.Stripes, 1024)
 	def(&o.CachePerStripe, 64)
 	def(&o.RecentUpdates, 32)
-	def(&o.ConflictRetries, 8)
+	def(&o.ConflictRetries, 16)
 	def(&o.SendAttempts, 5)
 	dur(&o.SendBackoff, 500*time.Millisecond)
 	dur(&o.SendMaxBackoff, 30*time.Second)
 	dur(&o.SendTimeout, 30*time.Second)
 	dur(&o.SweepAge, 10*time.Second)
+	dur(&o.ForeignPoll, 500*time.Millisecond)
 	dur(&o.JobPoll, time.Second)
 	def(&o.JobBatch, 100)
 	dur(&o.JobLease, 2*time.Minute)
@@ -198,6 +204,7 @@ type Runtime struct {
 	loopsCancel context.CancelFunc
 	loops       sync.WaitGroup
 	wake        chan struct{}
+	jobsActive  atomic.Int64
 }
 
 type lockedRand struct {
@@ -272,6 +279,10 @@ func (r *Runtime) Run(ctx context.Context) error {
 	lctx, cancel := context.WithCancel(ctx)
 	r.loopsCancel = cancel
 	r.out.start()
+	// What Handle recorded before Run waits in outboxes this process knows.
+	for _, id := range r.locks.withOutbox() {
+		r.out.kick(id)
+	}
 	r.loops.Add(1)
 	go func() {
 		defer r.loops.Done()

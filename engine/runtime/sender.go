@@ -183,7 +183,21 @@ func (d *drainers) run(id string) {
 		s := d.m[id]
 		s.again = false
 		d.mu.Unlock()
-		d.r.drainOnce(ctx, id)
+		if d.r.drainOnce(ctx, id) {
+			// Another process's messages are ahead of ours: wait for it
+			// to deliver them (or for the resend job to adopt them), then
+			// look at the stored document again.
+			if !d.r.sleep(ctx, d.r.opts.ForeignPoll) {
+				d.mu.Lock()
+				delete(d.m, id)
+				d.mu.Unlock()
+				return
+			}
+			if _, err := d.r.fresh(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
+				d.r.log.Warn("reload conversation", "conversation", id, "err", err)
+			}
+			continue
+		}
 		d.mu.Lock()
 		if !s.again || ctx.Err() != nil {
 			delete(d.m, id)
@@ -192,6 +206,45 @@ func (d *drainers) run(id string) {
 		}
 		d.mu.Unlock()
 	}
+}
+
+// owned returns the conversation as this process last saw it (cache) or as
+// stored, and which of its outbox items are this process's to deliver.
+func (r *Runtime) owned(ctx context.Context, id string) (*store.Conversation, []bool, error) {
+	s := r.locks.of(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := r.currentLocked(ctx, s, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	e := s.get(id)
+	mine := make([]bool, len(c.Outbox))
+	for i, m := range c.Outbox {
+		mine[i] = e.owns(m.ID)
+	}
+	return c, mine, nil
+}
+
+// adopt makes the whole current outbox this process's to deliver: its
+// writer is presumed dead. It reports how many items were not ours before.
+func (r *Runtime) adopt(ctx context.Context, id string) (int, error) {
+	s := r.locks.of(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, err := r.currentLocked(ctx, s, id)
+	if err != nil {
+		return 0, err
+	}
+	e := s.get(id)
+	n := 0
+	for _, m := range c.Outbox {
+		if !e.owns(m.ID) {
+			e.own([]string{m.ID})
+			n++
+		}
+	}
+	return n, nil
 }
 
 // current returns the conversation as this process last saw it (cache) or
@@ -225,24 +278,26 @@ const (
 )
 
 // drainOnce delivers the outbox as it stands, in order, one item at a time.
-func (r *Runtime) drainOnce(ctx context.Context, id string) {
-	conv, err := r.current(ctx, id)
+// It reports true when it stopped at an item another process owns while
+// items of its own wait behind it.
+func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
+	conv, mine, err := r.owned(ctx, id)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			r.log.Warn("drain outbox", "conversation", id, "err", err)
 		}
-		return
+		return false
 	}
-	if len(conv.Outbox) == 0 {
-		return
+	if !slices.Contains(mine, true) {
+		return false
 	}
 	ch := r.channels[conv.Channel]
 	var done []string
 	var events []store.Event
 	blocked := conv.Blocked
 	markBlocked := false
-	flush := func() {
-		if len(done) == 0 && !markBlocked {
+	flush := func(touch bool) {
+		if len(done) == 0 && !markBlocked && !touch {
 			return
 		}
 		if err := r.removeDone(ctx, id, done, markBlocked); err != nil {
@@ -259,22 +314,25 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) {
 		}
 		done, events, markBlocked = nil, nil, false
 	}
-	defer flush()
+	defer flush(false)
 	ev := func(m store.OutMessage, typ string, data map[string]any) {
 		events = append(events, store.Event{ID: m.ID + "/" + typ, Bot: conv.Bot, Flow: conv.FlowID,
 			FlowVersion: conv.FlowVersion, Node: conv.Node, Type: typ, Conversation: conv.ID,
 			Channel: conv.Channel, At: r.clock.Now(), Data: data})
 	}
-	for _, m := range conv.Outbox {
+	for i, m := range conv.Outbox {
 		if ctx.Err() != nil {
-			return
+			return false
+		}
+		if !mine[i] {
+			return slices.Contains(mine[i:], true)
 		}
 		switch m.Kind {
 		case kindTimer, kindWebhook, kindExpire:
 			if err := r.scheduleItem(ctx, conv, m); err != nil {
 				r.log.Warn("schedule job from outbox", "conversation", id, "item", m.ID, "err", err)
 				r.stats.errors.Add(1)
-				return // keep order: the resend job retries from here
+				return false // keep order: the resend job retries from here
 			}
 			done = append(done, m.ID)
 			continue
@@ -293,7 +351,7 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) {
 		res, sent, attempts, serr := r.deliver(ctx, ch, conv, m, flush)
 		switch res {
 		case outAborted:
-			return
+			return false
 		case outSent:
 			ev(m, "sent", map[string]any{"platform_id": sent.PlatformID, "attempts": attempts})
 		case outFailed:
@@ -304,6 +362,7 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) {
 		}
 		done = append(done, m.ID)
 	}
+	return false
 }
 
 func engineButton(b store.Button) engine.Button {
@@ -320,7 +379,7 @@ func errText(err error) string {
 // deliver sends one message under the rate limits, retrying what may
 // succeed later. flush is called before any wait, so what was delivered so
 // far is off the outbox should the process die while waiting.
-func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conversation, m store.OutMessage, flush func()) (outcome, channel.Sent, int, error) {
+func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conversation, m store.OutMessage, flush func(touch bool)) (outcome, channel.Sent, int, error) {
 	attempts, paused := 0, 0
 	msg := channel.Outbound{ID: m.ID, Chat: conv.Chat, Text: m.Text}
 	for _, b := range m.Buttons {
@@ -332,7 +391,7 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 			if w == 0 {
 				break
 			}
-			flush()
+			flush(w >= r.opts.SweepAge/2)
 			if !r.sleep(ctx, w) {
 				return outAborted, channel.Sent{}, attempts, ctx.Err()
 			}
@@ -373,7 +432,9 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 				wait = r.backoff(r.opts.SendBackoff, r.opts.SendMaxBackoff, attempts)
 			}
 			r.log.Debug("send retry", "conversation", conv.ID, "message", m.ID, "wait", wait, "err", err)
-			flush()
+			// A long wait writes the document anyway: the fresh UpdatedAt
+			// tells the resend job this sender is alive.
+			flush(wait >= r.opts.SweepAge/2)
 			if !r.sleep(ctx, wait) {
 				return outAborted, channel.Sent{}, attempts, ctx.Err()
 			}
@@ -429,9 +490,9 @@ func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, block
 			next.Blocked = true
 			next.Outbox = dropMessages(next.Outbox)
 		}
-		if len(next.Outbox) == len(cur.Outbox) && next.Blocked == cur.Blocked {
-			return nil
-		}
+		// Delivering is activity: UpdatedAt tells the resend job that the
+		// outbox has a live sender.
+		next.UpdatedAt = r.clock.Now()
 		if len(next.Outbox) == 0 {
 			next.Outbox = nil
 		}
@@ -439,6 +500,7 @@ func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, block
 		if errors.Is(err, store.ErrVersionConflict) {
 			r.stats.conflicts.Add(1)
 			s.drop(id)
+			r.contention(attempt)
 			continue
 		}
 		if err != nil {

@@ -79,6 +79,8 @@ type Stats struct {
 	QueueDepth int64
 	// Sending is the number of conversations with an outbox being drained.
 	Sending int64
+	// JobsActive is the number of job batches being claimed or run.
+	JobsActive int64
 
 	HandleLatency Histogram // Handle end to end
 	StepLatency   Histogram // engine.Step alone
@@ -103,6 +105,7 @@ func (r *Runtime) Stats(ctx context.Context) (Stats, error) {
 		JobsRun: c.jobsRun.Load(), JobsFailed: c.jobsFailed.Load(), TimersFired: c.timersFired.Load(),
 		Webhooks:      c.webhooks.Load(),
 		Sending:       r.out.active(),
+		JobsActive:    r.jobsActive.Load(),
 		HandleLatency: c.handleLatency.snapshot(),
 		StepLatency:   c.stepLatency.snapshot(),
 	}
