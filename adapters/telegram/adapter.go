@@ -46,9 +46,9 @@ type Config struct {
 	// method, e.g. "https://api.telegram.org/bot%s/%s" (the default), a
 	// self-hosted Bot API server, or a fake in tests.
 	APIEndpoint string
-	// HTTPClient makes the requests (default: a client without a timeout;
-	// every call is bounded by its context instead, because a long poll
-	// legitimately takes PollTimeout).
+	// HTTPClient makes the requests (default: a client without a timeout,
+	// keeping up to 64 idle connections; every call is bounded by its
+	// context instead, because a long poll legitimately takes PollTimeout).
 	HTTPClient *http.Client
 	// Logger receives the adapter's logs (default slog.Default()).
 	Logger *slog.Logger
@@ -115,7 +115,7 @@ func New(ctx context.Context, cfg Config) (*Adapter, error) {
 			cfg.APIEndpoint, DefaultAPIEndpoint)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+		cfg.HTTPClient = defaultClient()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -153,6 +153,19 @@ func New(ctx context.Context, cfg Config) (*Adapter, error) {
 	a.bot = bot
 	a.log.Debug("connected", "username", bot.Self.UserName, "telegram_id", bot.Self.ID)
 	return a, nil
+}
+
+// defaultClient has no timeout (contexts bound each call) and keeps more
+// idle connections to the one host it talks to than net/http's default of
+// two, which senders running in parallel would otherwise churn through.
+func defaultClient() *http.Client {
+	t, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return &http.Client{}
+	}
+	t = t.Clone()
+	t.MaxIdleConnsPerHost = 64
+	return &http.Client{Transport: t}
 }
 
 // getMeError explains why the constructor's getMe failed.
