@@ -42,9 +42,11 @@ var _ channel.Sender = (*Adapter)(nil)
 //     and answers that are not JSON (an HTML 502 from a proxy).
 //   - Blocked for 403 (blocked, deactivated, kicked) and for 400 "chat not
 //     found": the chat is gone, stop writing to it.
-//   - neither for every other 400, and for messages Telegram would refuse
-//     anyway (no text, a payload over 64 bytes, a chat id that is not a
-//     number): they are checked here rather than sent into a 400 storm.
+//   - neither for every other 4xx (a 400 is a bug in what we sent, a 401 a
+//     revoked token: retrying fails the same way), and for messages
+//     Telegram would refuse anyway (no text, a payload over 64 bytes, a chat
+//     id that is not a number), which are checked here rather than sent
+//     into a storm of 400s.
 //
 // When a split text fails on a later part, the parts already delivered are
 // remembered by msg.ID, so the runtime's retry continues where it stopped.

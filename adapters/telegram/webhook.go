@@ -116,7 +116,17 @@ func (a *Adapter) DeleteWebhook(ctx context.Context, dropPending bool) error {
 //
 // Telegram sends one update at a time per chat and waits for the answer,
 // so order within a chat holds as long as the caller handles the request
-// synchronously.
+// synchronously. body is not retained after the call (a fasthttp buffer is
+// fine); the caller bounds its size (updates are a few KB) and passes a
+// context that ends when the request is abandoned. From Fiber:
+//
+//	app.Post("/telegram/webhook", func(c *fiber.Ctx) error {
+//		status, err := tg.HandleWebhook(c.UserContext(), handler, c.Get(telegram.SecretHeader), c.Body())
+//		if err != nil {
+//			log.Warn("telegram webhook", "status", status, "err", err)
+//		}
+//		return c.SendStatus(status)
+//	})
 func (a *Adapter) HandleWebhook(ctx context.Context, h channel.Handler, secretHeader string, body []byte) (int, error) {
 	want := a.secret.Load()
 	got := sha256.Sum256([]byte(secretHeader))
