@@ -45,7 +45,10 @@ type Inbound struct {
 
 // Outbound is one message to deliver.
 type Outbound struct {
-	ID      string // stable id: retries of the same message carry the same id
+	ID string // stable id: retries of the same message carry the same id
+	// Bot is the Voronka bot sending it: one channel (Telegram) may serve
+	// several bots, each with its own token.
+	Bot     string
 	Chat    string
 	Text    string
 	Buttons []engine.Button
