@@ -297,3 +297,14 @@ func dropConn(w http.ResponseWriter) {
 	}
 	_ = conn.Close()
 }
+
+func TestSleepCtx(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := sleepCtx(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("sleepCtx on a cancelled context = %v", err)
+	}
+	if err := sleepCtx(context.Background(), time.Millisecond); err != nil {
+		t.Fatalf("sleepCtx = %v", err)
+	}
+}

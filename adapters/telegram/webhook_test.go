@@ -307,3 +307,20 @@ func TestWebhookNonTextMessage(t *testing.T) {
 type channelHandlerFunc func(context.Context, channel.Inbound) error
 
 func (f channelHandlerFunc) Handle(ctx context.Context, in channel.Inbound) error { return f(ctx, in) }
+
+// TestSetWebhookRotatesSecret: after SetWebhook with a new secret, this
+// adapter accepts only the new one.
+func TestSetWebhookRotatesSecret(t *testing.T) {
+	e := newEnv(t, tgfake.Options{})
+	a := e.newAdapter(Config{WebhookSecret: "old_secret"})
+	if err := a.SetWebhook(ctxT(t), "https://voronka.example/telegram/webhook", "new_secret"); err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{"update_id":7,"message":{"message_id":1,"date":1750000000,"chat":{"id":42,"type":"private"},"text":"hi"}}`)
+	if status, _ := a.HandleWebhook(ctxT(t), &recorder{}, "old_secret", body); status != http.StatusUnauthorized {
+		t.Errorf("old secret: status %d, want 401", status)
+	}
+	if status, err := a.HandleWebhook(ctxT(t), &recorder{}, "new_secret", body); status != http.StatusOK {
+		t.Errorf("new secret: status %d (%v), want 200", status, err)
+	}
+}
