@@ -55,20 +55,31 @@ func BenchmarkSend(b *testing.B) {
 	buttons := []engine.Button{{Label: "Yes", Payload: "answer:yes"}, {Label: "No", Payload: "answer:no"}}
 	var n atomic.Int64
 	ctx := context.Background()
-	b.SetParallelism(8)
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			i := n.Add(1)
-			msg := channel.Outbound{ID: strconv.FormatInt(i, 10), Chat: strconv.FormatInt(i%chats+1, 10),
-				Text: "Do you want a discount?", Buttons: buttons}
-			if _, err := a.Send(ctx, msg); err != nil {
-				b.Fatal(err)
-			}
+	send := func(b *testing.B) {
+		i := n.Add(1)
+		msg := channel.Outbound{ID: strconv.FormatInt(i, 10), Chat: strconv.FormatInt(i%chats+1, 10),
+			Text: "Do you want a discount?", Buttons: buttons}
+		if _, err := a.Send(ctx, msg); err != nil {
+			b.Fatal(err)
 		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			send(b)
+		}
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+		e.fake.ClearSent()
 	})
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
-	e.fake.ClearSent()
+	b.Run("parallel8", func(b *testing.B) {
+		b.SetParallelism(8)
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				send(b)
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msg/s")
+		e.fake.ClearSent()
+	})
 }

@@ -80,8 +80,12 @@ func (a *Adapter) Send(ctx context.Context, msg channel.Outbound) (channel.Sent,
 		}
 		id, err := a.sendMessage(ctx, mc)
 		if err != nil {
-			a.setPartsSent(msg.ID, i)
 			se := classifySend("sendMessage", err)
+			if se.Retryable {
+				a.setPartsSent(msg.ID, i) // the retry resumes at part i
+			} else {
+				a.setPartsSent(msg.ID, 0) // no retry is coming
+			}
 			a.log.Debug("send failed", "chat", chatID, "msg", msg.ID, "part", i+1, "parts", len(parts),
 				"retryable", se.Retryable, "blocked", se.Blocked, "err", se.Err)
 			return channel.Sent{}, se
