@@ -123,7 +123,8 @@ func New(ctx context.Context, cfg Config) (*Adapter, error) {
 	if cfg.PollTimeout <= 0 {
 		cfg.PollTimeout = DefaultPollTimeout
 	}
-	cfg.PollTimeout = min(cfg.PollTimeout.Truncate(time.Second), 50*time.Second)
+	// Telegram takes whole seconds, 0–50; 0 would be short polling.
+	cfg.PollTimeout = min(max(cfg.PollTimeout.Truncate(time.Second), time.Second), 50*time.Second)
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = DefaultRequestTimeout
 	}
