@@ -6,7 +6,9 @@
  *
  * Attributes: data-bot (required), data-server (default: ws[s]://<script host>/ws/chat),
  * data-lang ("ru" or "en"; default from the browser), data-open="true" to open the
- * panel at once, data-title for the panel's title, data-name for the person's first name.
+ * panel at once, data-title for the panel's title, data-name for the person's first name,
+ * data-accent for the colour, data-start for the command a new conversation starts with
+ * (default "/start", sent unseen when a new visitor first opens the chat; "" for none).
  *
  * API: window.Voronka.open(), .close(), .toggle(), .reset() (a new conversation),
  * .send(text), .onMessage(fn) -> unsubscribe, .on(event, fn) -> unsubscribe,
@@ -89,10 +91,12 @@
   // addOutgoing records a message the person sent: queued until acked, and
   // shown at once. display is what the transcript shows (a press shows the
   // button's label).
-  function addOutgoing(state, frame, display) {
+  function addOutgoing(state, frame, display, hidden) {
     if (state.outbox.length >= MAX_OUTBOX) return false;
     state.outbox.push({ id: frame.id, frame: frame, tries: 0 });
-    state.transcript.push({ from: "user", id: frame.id, text: display, status: "pending" });
+    const m = { from: "user", id: frame.id, text: display, status: "pending" };
+    if (hidden) m.hidden = true;
+    state.transcript.push(m);
     trimTranscript(state);
     return true;
   }
@@ -260,7 +264,7 @@
       open: "Открыть чат",
       close: "Закрыть чат",
       reset: "Начать новый диалог",
-      placeholder: "Напишите сообщение…",
+      placeholder: "Сообщение…",
       send: "Отправить",
       connecting: "Подключаемся…",
       offline: "Нет связи. Сообщения уйдут, когда связь вернётся.",
@@ -276,7 +280,7 @@
       open: "Open chat",
       close: "Close chat",
       reset: "Start a new conversation",
-      placeholder: "Type a message…",
+      placeholder: "Message…",
       send: "Send",
       connecting: "Connecting…",
       offline: "Offline. Messages will be sent when the connection is back.",
@@ -493,8 +497,8 @@
       return newClientId(this.o.now(), this.o.randomBytes(6));
     }
 
-    queue(frame, display) {
-      if (!addOutgoing(this.state, frame, display)) {
+    queue(frame, display, hidden) {
+      if (!addOutgoing(this.state, frame, display, hidden)) {
         this.emit("error", { code: "outbox_full", message: "" });
         return false;
       }
@@ -504,10 +508,16 @@
       return true;
     }
 
-    sendText(text) {
+    // sendText sends what the person typed. A hidden message is not shown
+    // in the transcript: the widget's automatic "/start" for a new visitor.
+    sendText(text, hidden) {
       text = String(text).trim();
       if (!text) return false;
-      return this.queue(textFrame(this.newId(), text), text);
+      return this.queue(textFrame(this.newId(), text), text, hidden === true);
+    }
+
+    isEmpty() {
+      return this.state.transcript.length === 0 && this.state.outbox.length === 0;
     }
 
     press(button) {
@@ -573,8 +583,10 @@ header button:hover { background: rgba(255,255,255,.18); }
 .typing { padding: 0 16px 6px; font-size: 13px; color: #65676b; background: #f4f5f7; min-height: 0; }
 .typing[hidden] { display: none; }
 form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e4e6eb; background: #fff; }
-textarea { flex: 1; resize: none; border: 1px solid #ccd0d5; border-radius: 18px; padding: 8px 14px;
-  font: inherit; max-height: 120px; min-height: 38px; color: inherit; background: #fff; }
+textarea { flex: 1; min-width: 0; resize: none; overflow: hidden; border: 1px solid #ccd0d5; border-radius: 18px;
+  padding: 8px 14px; font: inherit; line-height: 20px; height: 38px; max-height: 120px; color: inherit;
+  background: #fff; }
+textarea.scroll { overflow-y: auto; }
 form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(--accent); color: #fff;
   font-weight: 600; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
@@ -615,6 +627,7 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       this.rendered = new Map(); // transcript entry -> element
       this.unread = 0;
       this.typingTimer = null;
+      this.startText = opts.start;
 
       this.host = document.createElement("div");
       this.host.setAttribute("data-voronka-widget", "");
@@ -671,6 +684,7 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
         this.rendered.forEach((node) => node.remove());
         this.rendered.clear();
         this.render();
+        if (this.isOpen()) this.greet();
       });
       conn.on("status", () => this.renderStatus());
       conn.on("message", () => {
@@ -701,9 +715,17 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       this.unread = 0;
       this.badge.hidden = true;
       this.conn.start();
+      this.greet();
       this.renderStatus();
       this.scrollDown();
       this.input.focus({ preventScroll: true });
+    }
+
+    // greet starts a new visitor's conversation the way Telegram does, with
+    // an unseen start command (data-start, "/start" unless set to ""), so
+    // the bot speaks first.
+    greet() {
+      if (this.startText && this.conn.isEmpty()) this.conn.sendText(this.startText, true);
     }
 
     close() {
@@ -728,7 +750,9 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
 
     autosize() {
       this.input.style.height = "auto";
-      this.input.style.height = Math.min(this.input.scrollHeight + 2, 120) + "px";
+      const h = this.input.scrollHeight + 2;
+      this.input.style.height = Math.min(h, 120) + "px";
+      this.input.classList.toggle("scroll", h > 120);
     }
 
     setTyping(on) {
@@ -770,6 +794,7 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       let added = false;
       this.conn.state.transcript.forEach((m) => {
         let node = this.rendered.get(m);
+        if (!node && m.hidden) return;
         if (!node) {
           node = m.from === "bot" ? this.botNode(m) : el("div", { class: "msg user" });
           this.rendered.set(m, node);
@@ -866,7 +891,11 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       setTimeout: window.setTimeout.bind(window),
       clearTimeout: window.clearTimeout.bind(window),
     });
-    const widget = new Widget(conn, t, { title: data.title, accent: data.accent });
+    const widget = new Widget(conn, t, {
+      title: data.title,
+      accent: data.accent,
+      start: data.start === undefined ? "/start" : data.start,
+    });
     document.body.appendChild(widget.host);
 
     // A returning visitor reconnects at once to get what was sent while
