@@ -60,4 +60,33 @@
 // Each connection has one writer goroutine with a bounded queue: Send never
 // waits for a client, and a client that cannot keep up is disconnected (it
 // reconnects and catches up from the backlog).
+//
+// # Wiring
+//
+// The hub is both ends of the web channel: the server routes connections to
+// Serve, and the runtime gets it as the Sender for channel "web". With Fiber
+// and github.com/gofiber/contrib/websocket:
+//
+//	hub := webchat.New(runtime, log, webchat.SystemClock{}, webchat.DefaultOptions)
+//	runtime.RegisterSender(webchat.Channel, hub) // however the runtime names it
+//	app.Use("/widget", filesystem.New(filesystem.Config{Root: webchat.StaticHTTP()}))
+//	app.Get("/", func(c *fiber.Ctx) error { // the demo page
+//		c.Type("html")
+//		return c.Send(mustRead(webchat.Static(), "index.html"))
+//	})
+//	app.Use("/ws/chat", func(c *fiber.Ctx) error {
+//		if !websocket.IsWebSocketUpgrade(c) {
+//			return fiber.ErrUpgradeRequired
+//		}
+//		return c.Next()
+//	})
+//	app.Get("/ws/chat", websocket.New(func(conn *websocket.Conn) {
+//		if err := hub.Serve(serverCtx, conn, conn.Query("bot")); err != nil {
+//			log.Info("web chat connection refused", "err", err)
+//		}
+//	}))
+//
+// Serve blocks for the life of the connection, as Fiber's handler expects.
+// An empty bot lets the hello name it; pass a bot id from the route to pin
+// the connection to one bot. cmd/webchat-demo does the same on net/http.
 package webchat

@@ -369,6 +369,11 @@ func (s *serving) run(ctx context.Context) (code int, reason string, err error) 
 			h.log.Debug("web chat connection ended", "session", s.sessionID(), "err", rerr)
 			return closeNormal, "", nil
 		}
+		if int64(len(data)) > h.opts.MaxFrameBytes {
+			// Only for a Conn without SetReadLimit; the websocket libraries
+			// refuse such a frame themselves.
+			return 1009, "frame too large", nil
+		}
 		if typ != textMessage {
 			s.send(ServerFrame{Type: TypeError, Code: CodeBadFrame, Message: "frames are JSON text"})
 			continue
