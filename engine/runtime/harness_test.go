@@ -238,6 +238,10 @@ type harness struct {
 
 type option func(*runtime.Config)
 
+func withStore(st store.Store) option { return func(c *runtime.Config) { c.Store = st } }
+
+func withFlows(f runtime.Flows) option { return func(c *runtime.Config) { c.Flows = f } }
+
 func withLimits(l channel.Limits) option {
 	return func(c *runtime.Config) {
 		ch := c.Channels["telegram"]
@@ -335,7 +339,14 @@ func (h *harness) conv(chat string) *store.Conversation {
 // advance the manual clock) between polls. It never asserts on timing.
 func eventually(tb testing.TB, what string, step func(), cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	eventuallyWithin(tb, 20*time.Second, what, step, cond)
+}
+
+// eventuallyWithin is eventually with a longer patience, for the slow
+// FerretDB test server.
+func eventuallyWithin(tb testing.TB, patience time.Duration, what string, step func(), cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
 			tb.Fatalf("gave up waiting: %s", what)
@@ -362,7 +373,12 @@ func (h *harness) waitTexts(chat string, want ...string) {
 // sent and no job due now.
 func (h *harness) settle(rt *runtime.Runtime) {
 	h.t.Helper()
-	eventually(h.t, "runtime to settle", nil, func() bool {
+	h.settleWithin(rt, 20*time.Second)
+}
+
+func (h *harness) settleWithin(rt *runtime.Runtime, patience time.Duration) {
+	h.t.Helper()
+	eventuallyWithin(h.t, patience, "runtime to settle", nil, func() bool {
 		s, err := rt.Stats(context.Background())
 		if err != nil {
 			h.t.Fatal(err)

@@ -1,0 +1,179 @@
+package runtime_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/engine/runtime"
+	"github.com/voronka/voronka/engine/store"
+)
+
+// parallel runs f(i) for i in [0, n) on workers goroutines.
+func parallel(n, workers int, f func(i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				f(i)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+func TestTwoRuntimesOnMongoFireEachOf1000TimersOnce(t *testing.T) {
+	const n = 1000
+	// One client for both replicas: a second mongo.Open of a database that
+	// already has its indexes fails against the FerretDB test server
+	// (reported to the store's owner). The claims still race in the database.
+	h := newHarness(t, openMongo(t))
+	// A flow that starts with the delay keeps the set-up to one update per chat.
+	h.prog = compile(t, "delay.yaml", []byte(`
+voronka: 1
+id: d
+start: pause
+nodes:
+  pause:
+    type: delay
+    for: 10m
+    next: later
+  later:
+    type: end
+    text: "Later!"
+`))
+	// Small claims, so both replicas' loops get a share of the due timers.
+	small := func(c *runtime.Config) { c.Options.JobBatch = 20 }
+	a := h.newRuntime(small)
+	b := h.newRuntime(small)
+	h.run(a)
+	h.run(b)
+	parallel(n, 4, func(i int) { h.text(a, fmt.Sprint("c", i), "u1", "hello") })
+	h.settleWithin(a, 5*time.Minute)
+	h.clock.Advance(11 * time.Minute) // wakes both scheduler loops
+	fired := func() uint64 {
+		sa, _ := a.Stats(context.Background())
+		sb, _ := b.Stats(context.Background())
+		return sa.TimersFired + sb.TimersFired
+	}
+	// The loops poll on the manual clock; nudge it a millisecond at a time.
+	tick := func() { h.clock.Advance(time.Millisecond) }
+	eventuallyWithin(t, 5*time.Minute, "every timer to fire", tick, func() bool { return fired() >= n })
+	h.settleWithin(a, 5*time.Minute)
+	h.settleWithin(b, 5*time.Minute)
+	sa, _ := a.Stats(context.Background())
+	sb, _ := b.Stats(context.Background())
+	if got := sa.TimersFired + sb.TimersFired; got != n {
+		t.Errorf("%d timer firings, want %d", got, n)
+	}
+	if sa.TimersFired == 0 || sb.TimersFired == 0 {
+		t.Logf("one replica fired all timers (a %d, b %d)", sa.TimersFired, sb.TimersFired)
+	}
+	eventuallyWithin(t, 5*time.Minute, "every follow-up", nil, func() bool { return h.snd.total() >= n })
+	for i := range n {
+		chat := fmt.Sprint("c", i)
+		if got := h.snd.texts(chat); !slices.Equal(got, []string{"Later!"}) {
+			t.Fatalf("chat %s got %q", chat, got)
+		}
+	}
+	if d := h.snd.duplicates(); len(d) > 0 {
+		t.Errorf("%d messages delivered twice, e.g. %s", len(d), d[0])
+	}
+}
+
+// TestLeadQualificationFunnel drives the example funnel from flows/ through
+// the runtime, published in the store like the server will publish it: a
+// buyer with a big budget is scored hot, sent to the CRM and handed over.
+func TestLeadQualificationFunnel(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		ctx := context.Background()
+		st := open(t)
+		src, err := os.ReadFile("../../flows/lead-qualification.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got atomic.Value
+		crm := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path != "/api/leads" || r.Header.Get("Authorization") != "Bearer secret" {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			buf := make([]byte, 4096)
+			k, _ := r.Body.Read(buf)
+			got.Store(string(buf[:k]))
+			w.Write([]byte(`{"id":"L-1"}`))
+		}))
+		defer crm.Close()
+		if err := st.PutBot(ctx, store.Bot{ID: bot, Name: "Sales", FlowID: "lead-qualification",
+			Settings: store.BotSettings{AllowedEnv: []string{"CRM_URL", "CRM_TOKEN"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.PublishFlow(ctx, store.FlowVersion{Bot: bot, FlowID: "lead-qualification", Doc: src}); err != nil {
+			t.Fatal(err)
+		}
+		h := newHarness(t, st)
+		h.env["CRM_URL"], h.env["CRM_TOKEN"] = crm.URL, "secret"
+		h.prog = compile(t, "lead-qualification.yaml", src)
+		rt := h.newRuntime(withFlows(runtime.NewStoreFlows(st, 0)))
+		h.run(rt)
+		h.text(rt, "1", "u1", "/start")
+		h.press(rt, "1", "u2", "Хочу купить")
+		h.text(rt, "1", "u3", "150 000")
+		h.text(rt, "1", "u4", "+7 999 123-45-67")
+		h.settle(rt)
+		h.waitTexts("1",
+			"Здравствуйте, Anna! Я помогу подобрать тариф и отвечу на вопросы.",
+			"Что вас интересует?",
+			"Какой у вас бюджет в месяц, в рублях?",
+			"Оставьте телефон — менеджер перезвонит в течение часа.",
+			"Передаю вас менеджеру, он ответит в течение 15 минут.")
+		c := h.conv("1")
+		if c.Status != store.StatusHandoff || c.Segment != "hot" || !c.HasTag("hot") {
+			t.Errorf("conversation %s, segment %s, tags %v; want a hot lead in handoff", c.Status, c.Segment, c.Tags)
+		}
+		if s, _ := got.Load().(string); s == "" {
+			t.Error("the CRM was not called")
+		}
+		if crmVar := fmt.Sprint(c.Vars["crm"]); !strings.Contains(crmVar, "L-1") {
+			t.Errorf("crm var %v, want the CRM's answer", c.Vars["crm"])
+		}
+		if evs := h.events("goal"); len(evs) != 1 || evs[0].Data["name"] != "qualified_lead" || evs[0].FlowVersion != 1 {
+			t.Errorf("goal events: %+v", evs)
+		}
+	})
+}
+
+func TestGroupChatsGetTheGroupLimit(t *testing.T) {
+	h := newHarness(t, openBolt(t), withLimits(channel.Limits{PerSecond: 30, Burst: 30, PerChatSecond: 100, PerChatBurst: 3, PerGroupMin: 20}))
+	h.run(h.rt)
+	h.text(h.rt, "-100", "u1", "hello")
+	h.press(h.rt, "-100", "u2", "Ask")
+	for i := range 4 {
+		h.text(h.rt, "-100", fmt.Sprint("t", i), fmt.Sprint("n", i))
+	}
+	// 10 messages: a burst of 3, then one every 3 s (20 a minute).
+	eventually(t, "the burst", nil, func() bool { return len(h.snd.texts("-100")) >= 3 })
+	h.clock.Advance(2 * time.Second)
+	h.text(h.rt, "2", "u1", "hello") // a private chat is not held up
+	h.waitTexts("2", "Hi Anna")
+	if got := len(h.snd.texts("-100")); got != 3 {
+		t.Fatalf("group got %d messages within 2 s, want 3", got)
+	}
+	eventually(t, "the rest", func() { h.clock.Advance(time.Second) }, func() bool { return len(h.snd.texts("-100")) >= 10 })
+}
