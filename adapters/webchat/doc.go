@@ -67,8 +67,8 @@
 // Serve, and the runtime gets it as the Sender for channel "web". With Fiber
 // and github.com/gofiber/contrib/websocket:
 //
-//	hub := webchat.New(runtime, log, webchat.SystemClock{}, webchat.DefaultOptions)
-//	runtime.RegisterSender(webchat.Channel, hub) // however the runtime names it
+//	hub := webchat.New(rt, log, webchat.SystemClock{}, webchat.DefaultOptions) // rt: the runtime, a channel.Handler
+//	cfg.Channels[webchat.Channel] = runtime.Channel{Sender: hub, Limits: webchat.Limits(), IsGroup: webchat.IsGroup}
 //	app.Use("/widget", filesystem.New(filesystem.Config{Root: webchat.StaticHTTP()}))
 //	app.Get("/", func(c *fiber.Ctx) error { // the demo page
 //		c.Type("html")

@@ -30,6 +30,18 @@ type SystemClock struct{}
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
 
+// Limits are the web channel's rate limits for the runtime's senders. No
+// platform imposes them; they only keep a runaway flow from flooding a
+// browser tab.
+func Limits() channel.Limits {
+	return channel.Limits{PerSecond: 1000, Burst: 1000, PerChatSecond: 10, PerChatBurst: 20, PerGroupMin: 600}
+}
+
+// IsGroup is the web channel's group-chat rule for the runtime: a web chat
+// is always one person. (The runtime's default, Telegram's "-" prefix, could
+// match a session id handed out before this rule, or resumed from a client.)
+func IsGroup(chat string) bool { return false }
+
 // Options tune the hub. Zero fields take the defaults in DefaultOptions.
 type Options struct {
 	// MaxTextBytes bounds the text of one message a person sends.
@@ -211,7 +223,13 @@ func (h *Hub) Send(ctx context.Context, msg channel.Outbound) (channel.Sent, err
 	}
 	dropped := 0
 	h.mu.Lock()
-	s := h.sessionLocked(msg.Chat, "")
+	s := h.sessionLocked(msg.Chat, msg.Bot)
+	if msg.Bot != "" && s.bot != msg.Bot {
+		bot := s.bot
+		h.mu.Unlock()
+		return channel.Sent{}, &channel.SendError{Code: 409,
+			Err: fmt.Errorf("webchat: send: session %s belongs to bot %q, not %q", msg.Chat, bot, msg.Bot)}
+	}
 	seq, dup := s.lookup(msg.ID)
 	if !dup {
 		s.seq++

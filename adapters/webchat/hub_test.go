@@ -143,6 +143,28 @@ func TestSendReachesEveryTabWithIncreasingSeq(t *testing.T) {
 	other.quiet(50 * time.Millisecond)
 }
 
+func TestSendChecksTheBot(t *testing.T) {
+	e := newEnv(t, Options{})
+	c := e.dial()
+	sess := c.hello("", 0).Session
+	if _, err := e.hub.Send(context.Background(), channel.Outbound{Bot: "demo", Chat: sess, Text: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	c.expect(TypeMessage)
+	_, err := e.hub.Send(context.Background(), channel.Outbound{Bot: "shop", Chat: sess, Text: "misrouted"})
+	if se := channel.AsSendError(err); err == nil || se.Retryable {
+		t.Fatalf("send as another bot: %v, want a final SendError", err)
+	}
+	c.quiet(50 * time.Millisecond)
+	// A session first seen through Send (after a restart) takes the bot
+	// from it, and a hello for another bot then starts afresh.
+	id, _ := NewSessionID()
+	e.hub.Send(context.Background(), channel.Outbound{Bot: "shop", Chat: id, Text: "x"})
+	if w := e.dial().hello(id, 0); w.Session == id {
+		t.Fatal("a demo client resumed a shop session")
+	}
+}
+
 func TestSendDeduplicatesByMessageID(t *testing.T) {
 	e := newEnv(t, Options{})
 	c := e.dial()

@@ -207,12 +207,19 @@ func clip(s string, n int) string {
 // NewSessionID returns a fresh session id: 128 random bits, url-safe, so it
 // can sit in localStorage, a URL or a log line as it is, and cannot be
 // guessed to read someone else's conversation.
+//
+// An id never starts with "-": the runtime's default rule takes such chat
+// ids for Telegram group chats and would throttle them as groups.
 func NewSessionID() (string, error) {
 	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("webchat: session id: %w", err)
+	for {
+		if _, err := rand.Read(b[:]); err != nil {
+			return "", fmt.Errorf("webchat: session id: %w", err)
+		}
+		if id := base64.RawURLEncoding.EncodeToString(b[:]); id[0] != '-' {
+			return id, nil
+		}
 	}
-	return base64.RawURLEncoding.EncodeToString(b[:]), nil
 }
 
 // ValidSessionID says whether s has the shape of an id NewSessionID makes.

@@ -65,7 +65,7 @@ func TestSessionIDs(t *testing.T) {
 	seen := map[string]bool{}
 	for i := 0; i < 1000; i++ {
 		id, err := NewSessionID()
-		if err != nil || !ValidSessionID(id) || seen[id] {
+		if err != nil || !ValidSessionID(id) || seen[id] || id[0] == '-' || IsGroup(id) {
 			t.Fatalf("id %q, %v (seen %v)", id, err, seen[id])
 		}
 		seen[id] = true
