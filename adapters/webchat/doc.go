@@ -67,8 +67,10 @@
 // Serve, and the runtime gets it as the Sender for channel "web". With Fiber
 // and github.com/gofiber/contrib/websocket:
 //
-//	hub := webchat.New(rt, log, webchat.SystemClock{}, webchat.DefaultOptions) // rt: the runtime, a channel.Handler
+//	hub := webchat.New(nil, log, webchat.SystemClock{}, webchat.DefaultOptions)
 //	cfg.Channels[webchat.Channel] = runtime.Channel{Sender: hub, Limits: webchat.Limits(), IsGroup: webchat.IsGroup}
+//	rt, err := runtime.New(cfg)
+//	hub.SetHandler(rt) // the runtime is the channel.Handler
 //	app.Use("/widget", filesystem.New(filesystem.Config{Root: webchat.StaticHTTP()}))
 //	app.Get("/", func(c *fiber.Ctx) error { // the demo page
 //		c.Type("html")

@@ -8,11 +8,14 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/voronka/voronka/engine"
 	"github.com/voronka/voronka/engine/channel"
 )
+
+var errNoHandler = errors.New("webchat: no handler set yet")
 
 // Channel is the channel name of web chat conversations in Inbound and in
 // the store.
@@ -147,7 +150,7 @@ func (o Options) withDefaults() Options {
 // connections of this process are reached; several replicas need a fan-out
 // in front of Send.
 type Hub struct {
-	handler channel.Handler
+	handler atomic.Pointer[handlerBox]
 	log     *slog.Logger
 	clock   Clock
 	opts    Options
@@ -156,6 +159,9 @@ type Hub struct {
 	sessions  map[string]*session
 	lastSweep time.Time
 }
+
+// handlerBox lets an interface live in an atomic.Pointer.
+type handlerBox struct{ h channel.Handler }
 
 type session struct {
 	id      string
@@ -172,9 +178,11 @@ type entry struct {
 	data  []byte // frame, encoded
 }
 
-// New makes a hub. handler takes the inbound updates; log and clock may be
-// nil for slog.Default() and the wall clock. Options.Typing is taken as
-// given (false unless set); start from DefaultOptions to keep it on.
+// New makes a hub. handler takes the inbound updates; it may be nil when the
+// handler needs the hub first (the runtime takes the hub as its Sender):
+// then call SetHandler before serving. log and clock may be nil for
+// slog.Default() and the wall clock. Options.Typing is taken as given (false
+// unless set); start from DefaultOptions to keep it on.
 func New(handler channel.Handler, log *slog.Logger, clock Clock, opts Options) *Hub {
 	if log == nil {
 		log = slog.Default()
@@ -182,13 +190,21 @@ func New(handler channel.Handler, log *slog.Logger, clock Clock, opts Options) *
 	if clock == nil {
 		clock = SystemClock{}
 	}
-	return &Hub{
-		handler:  handler,
+	h := &Hub{
 		log:      log.With("channel", Channel),
 		clock:    clock,
 		opts:     opts.withDefaults(),
 		sessions: make(map[string]*session),
 	}
+	h.SetHandler(handler)
+	return h
+}
+
+// SetHandler sets the handler of inbound updates, breaking the construction
+// cycle hub → runtime → hub. Until it is set, texts and presses get a
+// retryable error frame and the widget sends them again later.
+func (h *Hub) SetHandler(handler channel.Handler) {
+	h.handler.Store(&handlerBox{h: handler})
 }
 
 // Stats is a snapshot for metrics.
@@ -552,9 +568,12 @@ func (s *serving) handle(ctx context.Context, f ClientFrame) {
 	if h.opts.Typing {
 		s.send(ServerFrame{Type: TypeTyping})
 	}
-	hctx, cancel := context.WithTimeout(ctx, h.opts.HandleTimeout)
-	err := h.handler.Handle(hctx, in)
-	cancel()
+	err := errNoHandler
+	if hb := h.handler.Load(); hb != nil && hb.h != nil {
+		hctx, cancel := context.WithTimeout(ctx, h.opts.HandleTimeout)
+		err = hb.h.Handle(hctx, in)
+		cancel()
+	}
 	if err != nil {
 		h.log.Error("web chat: handle inbound", "session", s.sess.id, "update", in.UpdateID, "err", err)
 		s.send(ServerFrame{Type: TypeError, Code: CodeFailed, ID: f.ID, Message: "the message was not accepted; it will be sent again"})

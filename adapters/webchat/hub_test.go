@@ -143,6 +143,28 @@ func TestSendReachesEveryTabWithIncreasingSeq(t *testing.T) {
 	other.quiet(50 * time.Millisecond)
 }
 
+func TestHandlerSetLater(t *testing.T) {
+	h := New(nil, quietLogger(), nil, Options{})
+	conn := newPipeConn()
+	go h.Serve(context.Background(), conn, "demo")
+	defer conn.Close()
+	conn.in <- []byte(`{"type":"hello"}`)
+	conn.next(t)
+	conn.in <- []byte(`{"type":"text","id":"1","text":"hi"}`)
+	if f := conn.next(t); f.Type != TypeError || f.Code != CodeFailed || f.ID != "1" {
+		t.Fatalf("without a handler: %+v, want a retryable error", f)
+	}
+	rec := &recorder{}
+	h.SetHandler(rec)
+	conn.in <- []byte(`{"type":"text","id":"1","text":"hi"}`)
+	if f := conn.next(t); f.Type != TypeAck {
+		t.Fatalf("after SetHandler: %+v, want ack", f)
+	}
+	if len(rec.inbound()) != 1 {
+		t.Fatal("the handler set later got nothing")
+	}
+}
+
 func TestSendChecksTheBot(t *testing.T) {
 	e := newEnv(t, Options{})
 	c := e.dial()
