@@ -37,6 +37,7 @@ const (
 	closeMessage = 8
 
 	closeNormal          = 1000
+	closeGoingAway       = 1001
 	closePolicyViolation = 1008
 	closeTryAgainLater   = 1013
 )

@@ -18,6 +18,13 @@ import (
 	"github.com/voronka/voronka/engine/channel"
 )
 
+// The connection types of fasthttp/websocket (which Fiber's websocket.Conn
+// embeds) fit the hub as they are, read limit included.
+var (
+	_ Conn        = (*websocket.Conn)(nil)
+	_ readLimiter = (*websocket.Conn)(nil)
+)
+
 // recorder is a channel.Handler that records what it got; hook, when set,
 // decides what Handle returns (and may block or Send).
 type recorder struct {

@@ -355,6 +355,11 @@ func (h *Hub) Serve(ctx context.Context, conn Conn, botID string) error {
 
 	s := &serving{hub: h, c: c, bot: botID, bucket: newBucket(h.opts.FramesPerSecond, h.opts.FrameBurst, h.clock.Now())}
 	code, reason, err := s.run(ctx)
+	if ctx.Err() != nil {
+		// The server is shutting down: "going away" tells the widget to
+		// come back (to this or another replica).
+		code, reason = closeGoingAway, "server shutting down"
+	}
 	if s.sess != nil {
 		h.leave(s.sess, c)
 	}
