@@ -39,6 +39,7 @@ const (
 	closeNormal          = 1000
 	closeGoingAway       = 1001
 	closePolicyViolation = 1008
+	closeTooBig          = 1009
 	closeTryAgainLater   = 1013
 )
 

@@ -411,14 +411,15 @@ func (s *serving) run(ctx context.Context) (code int, reason string, err error) 
 		if int64(len(data)) > h.opts.MaxFrameBytes {
 			// Only for a Conn without SetReadLimit; the websocket libraries
 			// refuse such a frame themselves.
-			return 1009, "frame too large", nil
+			return closeTooBig, "frame too large", nil
 		}
-		if typ != textMessage {
-			s.send(ServerFrame{Type: TypeError, Code: CodeBadFrame, Message: "frames are JSON text"})
-			continue
+		allowed := s.bucket.take(h.clock.Now())
+		var f ClientFrame
+		derr := error(&FrameError{Code: CodeBadFrame, Reason: "frames are JSON text"})
+		if typ == textMessage {
+			f, derr = DecodeFrame(data, h.opts.MaxTextBytes)
 		}
-		f, derr := DecodeFrame(data, h.opts.MaxTextBytes)
-		if !s.bucket.take(h.clock.Now()) {
+		if !allowed {
 			s.refused++
 			if s.refused > 3*h.opts.FrameBurst {
 				return closeTryAgainLater, "too many frames", ErrFlood
@@ -429,7 +430,9 @@ func (s *serving) run(ctx context.Context) (code int, reason string, err error) 
 		s.refused = 0
 		if derr != nil {
 			var fe *FrameError
-			errors.As(derr, &fe)
+			if !errors.As(derr, &fe) {
+				fe = &FrameError{Code: CodeBadFrame, Reason: derr.Error()}
+			}
 			if fe.Code == CodeBadHello {
 				s.send(ServerFrame{Type: TypeError, Code: fe.Code, Message: fe.Reason})
 				return closePolicyViolation, "bad hello", fmt.Errorf("%w: %s", ErrBadHello, fe.Reason)

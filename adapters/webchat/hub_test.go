@@ -415,6 +415,21 @@ func TestRateLimit(t *testing.T) {
 	c.send(ClientFrame{Type: TypeText, ID: "b", Text: "x"})
 	c.expect(TypeAck)
 
+	// Binary frames count against the rate too.
+	e.clock.Advance(time.Second)
+	if err := c.conn.WriteMessage(websocket.BinaryMessage, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if f := c.expect(TypeError); f.Code != CodeBadFrame {
+		t.Fatalf("binary frame: %+v, want bad_frame", f)
+	}
+	if err := c.conn.WriteMessage(websocket.BinaryMessage, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if f := c.expect(TypeError); f.Code != CodeRateLimited {
+		t.Fatalf("binary over the rate: %+v, want rate_limited", f)
+	}
+
 	// A client that keeps hammering is cut off.
 	for i := 0; i < 20; i++ {
 		if c.conn.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)) != nil {
