@@ -91,6 +91,9 @@ type Flows interface {
 	GetFlowVersion(ctx context.Context, bot, flowID string, version int) (*FlowVersion, error)
 	// LatestFlowVersion returns ErrNotFound when nothing was published.
 	LatestFlowVersion(ctx context.Context, bot, flowID string) (*FlowVersion, error)
+	// ListFlowIDs returns the ids of a bot's flows that have a draft or a
+	// published version, sorted.
+	ListFlowIDs(ctx context.Context, bot string) ([]string, error)
 	// ListFlowVersions returns metadata (Doc is nil), newest version first.
 	ListFlowVersions(ctx context.Context, bot, flowID string) ([]FlowVersion, error)
 }

@@ -1,9 +1,6 @@
 package store
 
-import (
-	"strings"
-	"time"
-)
+import "time"
 
 // Status is where a conversation stands; the inbox lists by it.
 type Status string
@@ -302,5 +299,5 @@ func (c *Conversation) MatchesAudience(q AudienceQuery) bool {
 		(q.Segment == "" || c.Segment == q.Segment) &&
 		(q.Tag == "" || c.HasTag(q.Tag)) &&
 		(q.Phone == "" || c.Contact.Phone == q.Phone) &&
-		(q.Username == "" || strings.EqualFold(c.Contact.Username, q.Username))
+		(q.Username == "" || c.Contact.Username == q.Username)
 }

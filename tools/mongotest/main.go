@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/url"
@@ -36,6 +37,7 @@ func run() error {
 	uriFile := flag.String("uri-file", "", "also write the URI to this file once the server accepts connections")
 	dir := flag.String("dir", "", "data directory (default: a fresh temp dir, removed on exit)")
 	logLevel := flag.String("log-level", "error", "log level: debug, info, warn or error")
+	stdinEOF := flag.Bool("exit-on-stdin-eof", false, "also stop when stdin closes (so the server dies with the process that started it)")
 	flag.Parse()
 
 	var level slog.Level
@@ -77,6 +79,12 @@ func run() error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if *stdinEOF {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			stop()
+		}()
+	}
 
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()

@@ -23,6 +23,9 @@ type Config struct {
 	Writers int
 	// Increments is how many increments each writer makes (default 25).
 	Increments int
+	// Replica opens another handle on s's data, as a second process would;
+	// nil means s itself (an embedded store has one owner).
+	Replica func(t *testing.T, s store.Store) store.Store
 }
 
 // Run runs the whole suite with default sizes; newStore returns an empty
@@ -45,11 +48,15 @@ func RunSized(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config)
 	if cfg.Increments <= 0 {
 		cfg.Increments = 25
 	}
+	if cfg.Replica == nil {
+		cfg.Replica = func(_ *testing.T, s store.Store) store.Store { return s }
+	}
 	s := &suite{newStore: newStore, cfg: cfg}
 	t.Run("Conversations", s.conversations)
 	t.Run("Messages", s.messages)
 	t.Run("Events", s.events)
 	t.Run("Flows", s.flows)
+	t.Run("FlowList", s.flowList)
 	t.Run("Jobs", s.jobs)
 	t.Run("Users", s.users)
 	t.Run("Bots", s.bots)

@@ -1,0 +1,362 @@
+// Package mongo is the MongoDB Store: the system of record when Voronka runs
+// as several replicas. Every hot-path read is an _id lookup, every write to a
+// shared document is conditional, and nothing needs transactions, change
+// streams or TTL indexes.
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/voronka/voronka/engine/store"
+)
+
+// GuardMode says whether conditional writes take a guard document first.
+type GuardMode int
+
+// Guard modes. MongoDB applies a filtered update atomically; FerretDB
+// (v1) reads and then writes, so two conditional updates can both match.
+// The guard makes them exclusive with a unique insert, which every
+// MongoDB-compatible server does atomically.
+const (
+	GuardAuto   GuardMode = iota // guard on FerretDB, not on MongoDB
+	GuardAlways                  // always guard
+	GuardNever                   // never guard
+)
+
+// Options tunes the MongoDB store; the zero value is a good default.
+type Options struct {
+	// MaxPoolSize bounds connections per server (default 100).
+	MaxPoolSize uint64
+	// OpTimeout applies to each call whose context has no deadline (default 10s).
+	OpTimeout time.Duration
+	// StartupTimeout is how long Open keeps retrying an unreachable server (default 30s).
+	StartupTimeout time.Duration
+	// Guard selects the conditional-write strategy (default GuardAuto).
+	Guard GuardMode
+	// GuardTTL is when a guard left by a crashed writer may be taken over (default 30s).
+	GuardTTL time.Duration
+	// Logger receives start-up retries; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Store is the MongoDB implementation of store.Store; safe for concurrent use.
+type Store struct {
+	client *mongo.Client
+	db     *mongo.Database
+	opts   Options
+	guard  bool
+	// claimMu keeps one claim query per process in flight: concurrent
+	// claimers in one replica would only scan the same queue head and
+	// collide; across replicas the conditional writes decide.
+	claimMu sync.Mutex
+
+	convs, msgs, events, flows, versions, jobs, users, bots, guards *mongo.Collection
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to uri, waits (with backoff, up to StartupTimeout) until the
+// server answers, detects its capabilities and creates the indexes.
+func Open(ctx context.Context, uri, dbName string, opts *Options) (*Store, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxPoolSize == 0 {
+		o.MaxPoolSize = 100
+	}
+	if o.OpTimeout <= 0 {
+		o.OpTimeout = 10 * time.Second
+	}
+	if o.StartupTimeout <= 0 {
+		o.StartupTimeout = 30 * time.Second
+	}
+	if o.GuardTTL <= 0 {
+		o.GuardTTL = 30 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if dbName == "" {
+		return nil, errors.New("open mongodb store: empty database name")
+	}
+	co := options.Client().ApplyURI(uri).
+		SetAppName("voronka").
+		SetMaxPoolSize(o.MaxPoolSize).
+		SetMaxConnIdleTime(5 * time.Minute).
+		SetConnectTimeout(5 * time.Second).
+		SetServerSelectionTimeout(5 * time.Second).
+		SetBSONOptions(&options.BSONOptions{DefaultDocumentM: true, BinaryAsSlice: true})
+	if err := co.Validate(); err != nil {
+		return nil, fmt.Errorf("open mongodb store: invalid uri: %w", err)
+	}
+	client, err := mongo.Connect(ctx, co)
+	if err != nil {
+		return nil, fmt.Errorf("open mongodb store: %w", err)
+	}
+	s := &Store{client: client, db: client.Database(dbName), opts: o}
+	if err := s.waitReachable(ctx, co.Hosts); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	s.convs = s.db.Collection("conversations")
+	s.msgs = s.db.Collection("messages")
+	s.events = s.db.Collection("events")
+	s.flows = s.db.Collection("flows")
+	s.versions = s.db.Collection("flow_versions")
+	s.jobs = s.db.Collection("jobs")
+	s.users = s.db.Collection("users")
+	s.bots = s.db.Collection("bots")
+	s.guards = s.db.Collection("write_guards")
+
+	ferret, err := s.isFerretDB(ctx)
+	if err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("open mongodb store: %w", err)
+	}
+	s.guard = o.Guard == GuardAlways || (o.Guard == GuardAuto && ferret)
+	if err := s.ensureIndexes(ctx); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("open mongodb store: %w", err)
+	}
+	return s, nil
+}
+
+// waitReachable pings with exponential backoff until the server answers.
+func (s *Store) waitReachable(ctx context.Context, hosts []string) error {
+	deadline := time.Now().Add(s.opts.StartupTimeout)
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := s.client.Ping(pctx, nil)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if ctx.Err() != nil || time.Now().Add(wait).After(deadline) {
+			return fmt.Errorf("open mongodb store: server %v not reachable after %d attempts in %s: %w",
+				hosts, attempt, s.opts.StartupTimeout, err)
+		}
+		s.opts.Logger.Warn("mongodb not reachable yet, retrying", "hosts", hosts, "attempt", attempt, "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// isFerretDB reports whether the server is FerretDB, whose buildInfo says so.
+func (s *Store) isFerretDB(ctx context.Context) (bool, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	var info bson.M
+	if err := s.db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
+		return false, fmt.Errorf("buildInfo: %w", err)
+	}
+	_, ok := info["ferretdbVersion"]
+	return ok, nil
+}
+
+func (s *Store) ensureIndexes(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	idx := func(keys ...string) mongo.IndexModel {
+		d := bson.D{}
+		var name []string
+		for _, k := range keys {
+			dir := 1
+			if k[0] == '-' {
+				dir, k = -1, k[1:]
+			}
+			d = append(d, bson.E{Key: k, Value: dir})
+			name = append(name, fmt.Sprintf("%s_%d", k, dir))
+		}
+		return mongo.IndexModel{Keys: d, Options: options.Index().SetName(strings.Join(name, "_"))}
+	}
+	unique := idx("login")
+	unique.Options.SetUnique(true)
+	all := []struct {
+		c      *mongo.Collection
+		models []mongo.IndexModel
+	}{
+		{s.convs, []mongo.IndexModel{
+			idx("bot", "status", "-updated_at", "-_id"), // inbox
+			idx("bot", "-updated_at", "-_id"),           // inbox, all statuses
+			idx("bot", "segment", "_id"),                // audience by segment
+			idx("bot", "tags", "_id"),                   // audience by tag
+			idx("bot", "contact.phone"),                 // lookup by contact
+		}},
+		{s.msgs, []mongo.IndexModel{idx("conversation_id", "at", "_id"), idx("at")}},
+		{s.events, []mongo.IndexModel{idx("bot", "at", "_id"), idx("bot", "flow", "type", "at"), idx("at")}},
+		{s.versions, []mongo.IndexModel{idx("bot", "flow_id", "-version")}},
+		{s.jobs, []mongo.IndexModel{idx("status", "due_at", "_id"), idx("status", "updated_at")}},
+		{s.users, []mongo.IndexModel{unique}},
+		{s.guards, []mongo.IndexModel{idx("at")}},
+	}
+	for _, a := range all {
+		// Create only missing indexes: cheaper at every start, and FerretDB
+		// drops the connection when asked to create an existing one.
+		have := map[string]bool{}
+		specs, err := a.c.Indexes().ListSpecifications(ctx)
+		if err != nil {
+			return fmt.Errorf("list indexes on %s: %w", a.c.Name(), err)
+		}
+		for _, sp := range specs {
+			have[sp.Name] = true
+		}
+		var missing []mongo.IndexModel
+		for _, m := range a.models {
+			if !have[*m.Options.Name] {
+				missing = append(missing, m)
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		if _, err := a.c.Indexes().CreateMany(ctx, missing); err != nil {
+			return fmt.Errorf("create indexes on %s: %w", a.c.Name(), err)
+		}
+	}
+	return nil
+}
+
+// Ping implements store.Maintenance (readiness).
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	if err := s.client.Ping(ctx, nil); err != nil {
+		return fmt.Errorf("ping mongodb: %w", err)
+	}
+	return nil
+}
+
+// Close implements store.Maintenance.
+func (s *Store) Close(ctx context.Context) error {
+	if err := s.client.Disconnect(ctx); err != nil {
+		return fmt.Errorf("close mongodb store: %w", err)
+	}
+	return nil
+}
+
+// Database names the database this store uses (to open another replica on it).
+func (s *Store) Database() string { return s.db.Name() }
+
+// Guarded reports whether conditional writes take guard documents.
+func (s *Store) Guarded() bool { return s.guard }
+
+// ctx applies the default operation timeout when the caller set none.
+func (s *Store) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.opts.OpTimeout)
+}
+
+// notFound maps the driver's no-documents error to store.ErrNotFound.
+func notFound(err error) error {
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return store.ErrNotFound
+	}
+	return err
+}
+
+// duplicate maps a duplicate-key error to store.ErrDuplicate.
+func duplicate(err error) error {
+	if mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("%w: %v", store.ErrDuplicate, err)
+	}
+	return err
+}
+
+// exists reports whether a document with id is in c.
+func exists(ctx context.Context, c *mongo.Collection, id string) (bool, error) {
+	err := c.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// replaceIf replaces the document id in c by doc if its revField still
+// holds rev, and reports whether it did. On MongoDB that is one filtered
+// replace, atomic on the server. Guarded (FerretDB), the guard makes writers
+// of the same revision exclusive; then a read checks the revision and the
+// replace filters on _id alone (FerretDB pushes only _id filters down to its
+// storage; any other filter scans the collection). fresh says the stored
+// revision was written less than GuardTTL/2 ago, so its guard cannot be
+// abandoned. It returns ErrVersionConflict when another writer holds the
+// revision.
+func (s *Store) replaceIf(ctx context.Context, c *mongo.Collection, id, revField string, rev int64, fresh bool, doc any) (bool, error) {
+	if !s.guard {
+		res, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: revField, Value: rev}}, doc)
+		if err != nil {
+			return false, err
+		}
+		return res.MatchedCount == 1, nil
+	}
+	if err := s.acquire(ctx, c.Name(), id, rev, fresh); err != nil {
+		return false, err
+	}
+	var cur bson.M
+	err := c.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{revField: 1})).Decode(&cur)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if stored, ok := cur[revField].(int64); !ok || stored != rev {
+		return false, nil
+	}
+	res, err := c.ReplaceOne(ctx, bson.M{"_id": id}, doc)
+	if err != nil {
+		return false, err
+	}
+	return res.MatchedCount == 1, nil
+}
+
+// acquire inserts the guard for (collection, id, rev): a unique insert, so
+// one writer per revision gets it. Guards are never released: the revision
+// moves on when the write succeeds, and a writer that still expects it is
+// stale anyway; Purge deletes old guards. A guard older than GuardTTL whose
+// revision is still current belongs to a writer that died, and the next
+// generation of the guard replaces it.
+func (s *Store) acquire(ctx context.Context, coll, id string, rev int64, fresh bool) error {
+	for gen := 0; gen < 8; gen++ {
+		key := fmt.Sprintf("%s/%s/%d/%d", coll, id, rev, gen)
+		_, err := s.guards.InsertOne(ctx, bson.M{"_id": key, "at": time.Now()})
+		if err == nil {
+			return nil
+		}
+		if !mongo.IsDuplicateKeyError(err) {
+			return fmt.Errorf("write guard: %w", err)
+		}
+		if fresh {
+			return fmt.Errorf("revision %d is taken by another writer: %w", rev, store.ErrVersionConflict)
+		}
+		var held struct {
+			At time.Time `bson:"at"`
+		}
+		err = s.guards.FindOne(ctx, bson.M{"_id": key}).Decode(&held)
+		switch {
+		case errors.Is(err, mongo.ErrNoDocuments):
+			continue // purged meanwhile: try this generation again
+		case err != nil:
+			return fmt.Errorf("write guard: %w", err)
+		case time.Since(held.At) < s.opts.GuardTTL:
+			return fmt.Errorf("revision %d is taken by another writer: %w", rev, store.ErrVersionConflict)
+		}
+	}
+	return fmt.Errorf("revision %d: too many abandoned write guards: %w", rev, store.ErrVersionConflict)
+}
