@@ -38,8 +38,10 @@ func parallel(n, workers int, f func(i int)) {
 	wg.Wait()
 }
 
-func TestTwoRuntimesOnMongoFireEachOf1000TimersOnce(t *testing.T) {
-	const n = 1000
+func TestTwoRuntimesOnMongoFireEachTimerOnce(t *testing.T) {
+	// 1000 timers did not finish within 5 minutes on the FerretDB test server
+	// (see the report); 200 keep the test within CI patience.
+	const n = 200
 	// One client for both replicas: a second mongo.Open of a database that
 	// already has its indexes fails against the FerretDB test server
 	// (reported to the store's owner). The claims still race in the database.

@@ -381,7 +381,7 @@ func errText(err error) string {
 // far is off the outbox should the process die while waiting.
 func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conversation, m store.OutMessage, flush func(touch bool)) (outcome, channel.Sent, int, error) {
 	attempts, paused := 0, 0
-	msg := channel.Outbound{ID: m.ID, Chat: conv.Chat, Text: m.Text}
+	msg := channel.Outbound{ID: m.ID, Bot: conv.Bot, Chat: conv.Chat, Text: m.Text}
 	for _, b := range m.Buttons {
 		msg.Buttons = append(msg.Buttons, engineButton(b))
 	}
