@@ -3,8 +3,8 @@ package eval
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
 	"strings"
+	"unicode/utf8"
 )
 
 // Template is a text with {{ expression }} holes, compiled once.
