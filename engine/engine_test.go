@@ -530,3 +530,12 @@ func FuzzStep(f *testing.F) {
 		}
 	})
 }
+
+func TestANewRunTakesTheGivenVersion(t *testing.T) {
+	p := mustProgram(t, shop) // version 3
+	st := &State{Flow: "shop", Version: 1, Node: "done", Status: StatusEnded, Wait: WaitEnd}
+	out := Step(p, st, text("hello again"))
+	if out.State.Version != 3 || out.State.Node != "menu" {
+		t.Fatalf("restart kept version %d at %s, want version 3 at menu", out.State.Version, out.State.Node)
+	}
+}

@@ -122,10 +122,10 @@ func (r *run) render(n *flow.Node, t *eval.Template) string {
 
 func (r *run) startRun() {
 	st := r.st
-	if st.Flow != r.p.Flow.ID || st.Version == 0 {
-		st.Flow = r.p.Flow.ID
-		st.Version = r.p.Version
-	}
+	// A new run belongs to the version it is given: a conversation that
+	// ended on version 3 starts over on whatever the runtime now runs.
+	st.Flow = r.p.Flow.ID
+	st.Version = r.p.Version
 	st.Started = r.in.Now
 	st.Status = StatusBot
 	r.event(EvConversationStarted, r.p.Flow.Start, "")
