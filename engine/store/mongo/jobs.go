@@ -78,11 +78,11 @@ func (s *Store) writeJob(ctx context.Context, j *store.Job) (bool, error) {
 // the rest of the window is tried in random order, so N replicas polling at
 // once spread over the queue instead of colliding on its head.
 func (s *Store) ClaimJobs(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]store.Job, error) {
-	ctx, cancel := s.ctx(ctx)
-	defer cancel()
 	limit = store.ClampLimit(limit)
 	s.claimMu.Lock()
 	defer s.claimMu.Unlock()
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
 	candidates, err := findAll[store.Job](ctx, s.jobs, bson.M{
 		"status":      store.JobPending,
 		"due_at":      bson.M{"$lte": now},

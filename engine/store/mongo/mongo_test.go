@@ -14,6 +14,10 @@ import (
 
 func TestMain(m *testing.M) { testmongo.Main(m) }
 
+// testOptions keeps few connections per store: the SQLite-backed test
+// server slows down sharply with many concurrent requests.
+var testOptions = &mongo.Options{MaxPoolSize: 4, OpTimeout: time.Minute}
+
 func newStore(tb testing.TB) *mongo.Store {
 	tb.Helper()
 	return openStore(tb, testmongo.DBName(tb))
@@ -24,7 +28,7 @@ func openStore(tb testing.TB, db string) *mongo.Store {
 	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	s, err := mongo.Open(ctx, testmongo.URI(tb), db, nil)
+	s, err := mongo.Open(ctx, testmongo.URI(tb), db, testOptions)
 	if err != nil {
 		tb.Fatal(err)
 	}
