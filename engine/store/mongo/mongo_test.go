@@ -82,3 +82,7 @@ func TestOpenIsIdempotent(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store { return newStore(b) })
+}
