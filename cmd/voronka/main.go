@@ -1,5 +1,6 @@
 // Command voronka runs, validates and tests Voronka funnels.
 //
+//	voronka serve              run the bots: web chat, Telegram, REST API
 //	voronka validate FILE...   check flow files, print every problem as file:line:col
 //	voronka test DIR           run every *.test.yaml under DIR
 //	voronka schema             print the JSON Schema of the flow format
@@ -22,9 +23,11 @@ func main() {
 const usage = `usage: voronka <command> [arguments]
 
 commands:
+  serve              run the bots (web chat at http://localhost:8080, Telegram when a token is set)
   validate FILE...   check flow files; print every problem as file:line:col: message
   test [DIR]         run every *.test.yaml under DIR (default ./flows)
   schema             print the JSON Schema of the flow format
+  health [URL]       exit 0 if the server at URL (default http://127.0.0.1:8080/readyz) is ready
   version            print the version
 `
 
@@ -35,12 +38,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "serve":
+		return cmdServe(args[1:], stdout, stderr)
 	case "validate":
 		return cmdValidate(args[1:], stdout, stderr)
 	case "test":
 		return cmdTest(args[1:], stdout, stderr)
 	case "schema":
 		return cmdSchema(stdout, stderr)
+	case "health":
+		return cmdHealth(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "voronka", version)
 		return 0

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/voronka/voronka/engine/channel"
+)
+
+// serveConfig is everything `voronka serve` is told, from (lowest to
+// highest precedence) defaults, voronka.yaml, environment variables and flags.
+type serveConfig struct {
+	Listen      string      `yaml:"listen"`
+	Data        string      `yaml:"data"`
+	MongoURI    string      `yaml:"mongo_uri"`
+	MongoDB     string      `yaml:"mongo_db"`
+	Flows       string      `yaml:"flows"`
+	Flow        string      `yaml:"flow"`
+	PublicURL   string      `yaml:"public_url"`
+	APIToken    string      `yaml:"api_token"`
+	TelegramAPI string      `yaml:"telegram_api"`
+	Telegram    string      `yaml:"telegram_token"`
+	LogLevel    string      `yaml:"log_level"`
+	Bots        []botConfig `yaml:"bots"`
+
+	// telegramLimits overrides Telegram's rate limits; tests only.
+	telegramLimits *channel.Limits
+}
+
+// botConfig is one bot of voronka.yaml.
+type botConfig struct {
+	ID       string `yaml:"id"`
+	Name     string `yaml:"name"`
+	Flow     string `yaml:"flow"`
+	Telegram *struct {
+		Token string `yaml:"token"`
+		API   string `yaml:"api"`
+	} `yaml:"telegram"`
+	Web        *bool    `yaml:"web"`
+	TimeZone   string   `yaml:"time_zone"`
+	QuietHours string   `yaml:"quiet_hours"` // "21:00-09:00"
+	Env        []string `yaml:"env"`         // environment variables flows may read as env.NAME
+}
+
+const defaultTelegramAPI = "https://api.telegram.org/bot%s/%s"
+
+func defaults() serveConfig {
+	return serveConfig{
+		Listen:      ":8080",
+		Data:        "./data/voronka.db",
+		MongoDB:     "voronka",
+		Flows:       "./flows",
+		Flow:        "lead-qualification",
+		TelegramAPI: defaultTelegramAPI,
+		LogLevel:    "info",
+	}
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// loadServeConfig builds the configuration; getenv is os.Getenv outside tests.
+func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer) (serveConfig, error) {
+	cfg := defaults()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	file := fs.String("config", "", "voronka.yaml with several bots (default: ./voronka.yaml if it exists)")
+	listen := fs.String("listen", "", "address to serve HTTP on [VORONKA_LISTEN, :8080]")
+	data := fs.String("data", "", "bolt database file [VORONKA_DATA, ./data/voronka.db]")
+	mongoURI := fs.String("mongo", "", "MongoDB URI; use MongoDB instead of the bolt file [VORONKA_MONGO_URI]")
+	flows := fs.String("flows", "", "folder of flow files published at start-up [VORONKA_FLOWS, ./flows]")
+	flowID := fs.String("flow", "", "id of the flow the default bot runs [VORONKA_FLOW, lead-qualification]")
+	token := fs.String("telegram-token", "", "Telegram bot token for the default bot [VORONKA_TELEGRAM_TOKEN]")
+	api := fs.String("telegram-api", "", "Bot API endpoint format, token then method [VORONKA_TELEGRAM_API]")
+	public := fs.String("public-url", "", "public base URL: Telegram webhooks when set, long polling otherwise [VORONKA_PUBLIC_URL]")
+	apiToken := fs.String("api-token", "", "bearer token for /api; without it only local clients may use the API [VORONKA_API_TOKEN]")
+	logLevel := fs.String("log-level", "", "debug, info, warn or error [VORONKA_LOG_LEVEL, info]")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	path := *file
+	if path == "" {
+		if _, err := os.Stat("voronka.yaml"); err == nil {
+			path = "voronka.yaml"
+		}
+	}
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("read %s: %w", path, err)
+		}
+		// ${NAME} in the file reads the environment, so tokens need not be written into it.
+		expanded := envRef.ReplaceAllStringFunc(string(raw), func(m string) string { return getenv(m[2 : len(m)-1]) })
+		dec := yaml.NewDecoder(strings.NewReader(expanded))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && err != io.EOF {
+			return cfg, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	set := func(dst *string, flagVal, env string) {
+		if v := getenv(env); v != "" {
+			*dst = v
+		}
+		if flagVal != "" {
+			*dst = flagVal
+		}
+	}
+	set(&cfg.Listen, *listen, "VORONKA_LISTEN")
+	set(&cfg.Data, *data, "VORONKA_DATA")
+	set(&cfg.MongoURI, *mongoURI, "VORONKA_MONGO_URI")
+	set(&cfg.MongoDB, "", "VORONKA_MONGO_DB")
+	set(&cfg.Flows, *flows, "VORONKA_FLOWS")
+	set(&cfg.Flow, *flowID, "VORONKA_FLOW")
+	set(&cfg.Telegram, *token, "VORONKA_TELEGRAM_TOKEN")
+	set(&cfg.TelegramAPI, *api, "VORONKA_TELEGRAM_API")
+	set(&cfg.PublicURL, *public, "VORONKA_PUBLIC_URL")
+	set(&cfg.APIToken, *apiToken, "VORONKA_API_TOKEN")
+	set(&cfg.LogLevel, *logLevel, "VORONKA_LOG_LEVEL")
+	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
+	if strings.Count(cfg.TelegramAPI, "%s") != 2 {
+		return cfg, fmt.Errorf("telegram API endpoint %q must contain %%s twice: the token, then the method", cfg.TelegramAPI)
+	}
+	for i, b := range cfg.Bots {
+		if b.ID == "" || b.Flow == "" {
+			return cfg, fmt.Errorf("bots[%d]: id and flow are required", i)
+		}
+	}
+	return cfg, nil
+}

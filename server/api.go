@@ -1,0 +1,343 @@
+package server
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/voronka/voronka/engine/flow"
+	"github.com/voronka/voronka/engine/store"
+)
+
+func (s *Server) mountAPI(api fiber.Router) {
+	api.Get("/spec", s.spec)
+	api.Post("/validate", s.validate)
+	api.Get("/bots", s.listBots)
+	api.Get("/bots/:bot", s.getBot)
+	api.Get("/bots/:bot/flows", s.listFlows)
+	api.Get("/bots/:bot/flows/:flow/draft", s.getDraft)
+	api.Put("/bots/:bot/flows/:flow/draft", s.putDraft)
+	api.Post("/bots/:bot/flows/:flow/publish", s.publish)
+	api.Get("/bots/:bot/flows/:flow/versions", s.listVersions)
+	api.Get("/bots/:bot/flows/:flow/versions/:version", s.getVersion)
+	api.Get("/bots/:bot/conversations", s.inbox)
+	api.Get("/conversations/:id", s.getConversation)
+	api.Post("/conversations/:id/handback", s.handback)
+	api.Use(func(c *fiber.Ctx) error { return notFound("API route") })
+}
+
+// problemJSON is a validation problem as the API and the builder see it.
+type problemJSON struct {
+	Line     int    `json:"line"`
+	Col      int    `json:"col"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+	Node     string `json:"node,omitempty"`
+	Field    string `json:"field,omitempty"`
+	Text     string `json:"text"` // file:line:col: message, as voronka validate prints it
+}
+
+func problemsJSON(ps flow.Problems) []problemJSON {
+	out := make([]problemJSON, 0, len(ps))
+	for _, p := range ps {
+		out = append(out, problemJSON{Line: p.Line, Col: p.Col, Severity: p.Severity.String(), Message: p.Message,
+			Node: p.Node, Field: p.Field, Text: p.String()})
+	}
+	return out
+}
+
+// spec describes every node type and field: the builder draws its palette
+// and property panels from it, so they cannot drift from the validator.
+func (s *Server) spec(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{
+		"format_version": flow.FormatVersion,
+		"nodes":          flow.NodeSpecs,
+		"expect":         flow.ExpectKinds,
+		"methods":        flow.Methods,
+		"channels":       flow.ChannelLimits,
+	})
+}
+
+// flowDoc reads a flow document from the body: YAML or JSON, as sent.
+func flowDoc(c *fiber.Ctx) ([]byte, error) {
+	body := bytes.TrimSpace(c.Body())
+	if len(body) == 0 {
+		return nil, badRequest("the body must be a flow document (YAML or JSON)", nil)
+	}
+	return append([]byte(nil), c.Body()...), nil
+}
+
+func (s *Server) validate(c *fiber.Ctx) error {
+	doc, err := flowDoc(c)
+	if err != nil {
+		return err
+	}
+	f, ps := flow.Load(fileName(c, "flow.yaml"), doc)
+	return c.JSON(fiber.Map{"ok": !ps.HasErrors(), "id": f.ID, "problems": problemsJSON(ps)})
+}
+
+func fileName(c *fiber.Ctx, def string) string {
+	if n := c.Query("file"); n != "" {
+		return n
+	}
+	return def
+}
+
+func (s *Server) listBots(c *fiber.Ctx) error {
+	bots, err := s.cfg.Store.ListBots(c.UserContext())
+	if err != nil {
+		return fmt.Errorf("list bots: %w", err)
+	}
+	for i := range bots {
+		redactBot(&bots[i])
+	}
+	return c.JSON(fiber.Map{"bots": bots})
+}
+
+// redactBot keeps channel tokens and secrets out of API answers.
+func redactBot(b *store.Bot) {
+	for i := range b.Channels {
+		if b.Channels[i].Token != "" {
+			b.Channels[i].Token = "…"
+		}
+		b.Channels[i].Secret = ""
+	}
+}
+
+func (s *Server) getBot(c *fiber.Ctx) error {
+	b, err := s.cfg.Store.GetBot(c.UserContext(), c.Params("bot"))
+	if err != nil {
+		return botErr(err)
+	}
+	redactBot(b)
+	return c.JSON(b)
+}
+
+func botErr(err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound("bot")
+	}
+	return err
+}
+
+// flowSummary is one flow of a bot in the list.
+type flowSummary struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name,omitempty"`
+	Running   bool      `json:"running"` // the flow new conversations of the bot start on
+	Draft     bool      `json:"draft"`
+	Latest    int       `json:"latest_version,omitempty"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+func (s *Server) listFlows(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	b, err := s.cfg.Store.GetBot(ctx, c.Params("bot"))
+	if err != nil {
+		return botErr(err)
+	}
+	ids, err := s.cfg.Store.ListFlowIDs(ctx, b.ID)
+	if err != nil {
+		return fmt.Errorf("list flows of %s: %w", b.ID, err)
+	}
+	out := make([]flowSummary, 0, len(ids))
+	for _, id := range ids {
+		fs := flowSummary{ID: id, Running: id == b.FlowID}
+		if d, err := s.cfg.Store.GetDraft(ctx, b.ID, id); err == nil {
+			fs.Draft, fs.UpdatedAt = true, d.UpdatedAt
+			if f, _ := flow.Parse(id, d.Doc); f != nil {
+				fs.Name = f.Name
+			}
+		}
+		if v, err := s.cfg.Store.LatestFlowVersion(ctx, b.ID, id); err == nil {
+			fs.Latest = v.Version
+			if fs.Name == "" {
+				if f, _ := flow.Parse(id, v.Doc); f != nil {
+					fs.Name = f.Name
+				}
+			}
+		}
+		out = append(out, fs)
+	}
+	return c.JSON(fiber.Map{"flows": out})
+}
+
+func (s *Server) getDraft(c *fiber.Ctx) error {
+	d, err := s.cfg.Store.GetDraft(c.UserContext(), c.Params("bot"), c.Params("flow"))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("draft")
+		}
+		return err
+	}
+	_, ps := flow.Load(d.FlowID+".yaml", d.Doc)
+	return c.JSON(fiber.Map{"bot": d.Bot, "flow": d.FlowID, "doc": string(d.Doc), "updated_at": d.UpdatedAt,
+		"updated_by": d.UpdatedBy, "ok": !ps.HasErrors(), "problems": problemsJSON(ps)})
+}
+
+// putDraft saves a draft even when it has errors — a marketer saves work in
+// progress — and returns the problems so the builder can show them in place.
+func (s *Server) putDraft(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	bot, id := c.Params("bot"), c.Params("flow")
+	if _, err := s.cfg.Store.GetBot(ctx, bot); err != nil {
+		return botErr(err)
+	}
+	doc, err := flowDoc(c)
+	if err != nil {
+		return err
+	}
+	f, ps := flow.Load(id+".yaml", doc)
+	if f.ID != "" && f.ID != id {
+		return badRequest(fmt.Sprintf("the document's id is %q but the URL names flow %q", f.ID, id), problemsJSON(ps))
+	}
+	d := store.FlowDraft{Bot: bot, FlowID: id, Doc: doc, UpdatedAt: time.Now().UTC(), UpdatedBy: user(c)}
+	if err := s.cfg.Store.PutDraft(ctx, d); err != nil {
+		return fmt.Errorf("save draft %s/%s: %w", bot, id, err)
+	}
+	return c.JSON(fiber.Map{"ok": !ps.HasErrors(), "updated_at": d.UpdatedAt, "problems": problemsJSON(ps)})
+}
+
+// user names who made a change; sessions come with accounts.
+func user(c *fiber.Ctx) string {
+	if u, ok := c.Locals("user").(string); ok {
+		return u
+	}
+	return "api"
+}
+
+// publish makes the draft (or the body, if one is sent) an immutable
+// version. A flow with errors is refused with every problem listed.
+func (s *Server) publish(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	bot, id := c.Params("bot"), c.Params("flow")
+	if _, err := s.cfg.Store.GetBot(ctx, bot); err != nil {
+		return botErr(err)
+	}
+	var doc []byte
+	var note string
+	if len(bytes.TrimSpace(c.Body())) > 0 && !strings.HasPrefix(c.Get(fiber.HeaderContentType), fiber.MIMEApplicationJSON) {
+		doc = append([]byte(nil), c.Body()...)
+	} else {
+		var req struct {
+			Note string `json:"note"`
+		}
+		if len(c.Body()) > 0 {
+			if err := json.Unmarshal(c.Body(), &req); err != nil {
+				return badRequest("the body must be {\"note\": \"…\"} or a flow document", err.Error())
+			}
+		}
+		note = req.Note
+		d, err := s.cfg.Store.GetDraft(ctx, bot, id)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return notFound("draft")
+			}
+			return err
+		}
+		doc = d.Doc
+	}
+	f, ps := flow.Load(id+".yaml", doc)
+	if ps.HasErrors() {
+		return &apiError{Status: fiber.StatusUnprocessableEntity, Msg: "the flow has errors and cannot be published", Details: problemsJSON(ps)}
+	}
+	if f.ID != id {
+		return badRequest(fmt.Sprintf("the document's id is %q but the URL names flow %q", f.ID, id), nil)
+	}
+	v, err := s.cfg.Store.PublishFlow(ctx, store.FlowVersion{Bot: bot, FlowID: id, Doc: doc, Note: note,
+		PublishedAt: time.Now().UTC(), PublishedBy: user(c)})
+	if err != nil {
+		return fmt.Errorf("publish %s/%s: %w", bot, id, err)
+	}
+	s.log.Info("flow published", "bot", bot, "flow", id, "version", v.Version, "by", v.PublishedBy)
+	return c.Status(fiber.StatusCreated).JSON(fiber.Map{"version": v.Version, "published_at": v.PublishedAt,
+		"warnings": problemsJSON(ps)})
+}
+
+func (s *Server) listVersions(c *fiber.Ctx) error {
+	vs, err := s.cfg.Store.ListFlowVersions(c.UserContext(), c.Params("bot"), c.Params("flow"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"versions": vs})
+}
+
+func (s *Server) getVersion(c *fiber.Ctx) error {
+	n, err := strconv.Atoi(c.Params("version"))
+	if err != nil || n < 1 {
+		return badRequest("version must be a positive number", nil)
+	}
+	v, err := s.cfg.Store.GetFlowVersion(c.UserContext(), c.Params("bot"), c.Params("flow"), n)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("version")
+		}
+		return err
+	}
+	return c.JSON(fiber.Map{"bot": v.Bot, "flow": v.FlowID, "version": v.Version, "doc": string(v.Doc),
+		"note": v.Note, "published_at": v.PublishedAt, "published_by": v.PublishedBy})
+}
+
+// conversationJSON is a conversation without its engine-internal state.
+type conversationJSON struct {
+	store.Conversation
+	State any `json:"state,omitempty"`
+}
+
+func (s *Server) getConversation(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	conv, err := s.cfg.Store.GetConversation(ctx, c.Params("id"))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("conversation")
+		}
+		return err
+	}
+	limit := c.QueryInt("limit", 100)
+	msgs, next, err := s.cfg.Store.ListMessages(ctx, conv.ID, c.Query("cursor"), limit)
+	if err != nil {
+		return fmt.Errorf("transcript of %s: %w", conv.ID, err)
+	}
+	conv.State = nil
+	return c.JSON(fiber.Map{"conversation": conv, "messages": msgs, "next": next})
+}
+
+func (s *Server) inbox(c *fiber.Ctx) error {
+	q := store.InboxQuery{Bot: c.Params("bot"), Status: store.Status(c.Query("status")), Cursor: c.Query("cursor"), Limit: c.QueryInt("limit", 50)}
+	items, next, err := s.cfg.Store.ListInbox(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	for i := range items {
+		items[i].State = nil
+	}
+	return c.JSON(fiber.Map{"conversations": items, "next": next})
+}
+
+// handback returns a handed-off chat to the bot (the operator inbox).
+func (s *Server) handback(c *fiber.Ctx) error {
+	if s.cfg.Runtime == nil {
+		return &apiError{Status: fiber.StatusServiceUnavailable, Msg: "no runtime"}
+	}
+	var req struct {
+		Goto string `json:"goto"`
+	}
+	if len(c.Body()) > 0 {
+		if err := json.Unmarshal(c.Body(), &req); err != nil {
+			return badRequest("the body must be {\"goto\": \"node\"} or empty", err.Error())
+		}
+	}
+	if err := s.cfg.Runtime.Handback(c.UserContext(), c.Params("id"), req.Goto); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("conversation")
+		}
+		return err
+	}
+	return c.JSON(fiber.Map{"ok": true})
+}

@@ -1,0 +1,243 @@
+// Package server is Voronka's HTTP face, built on Fiber: Telegram webhooks,
+// the web chat socket, health, readiness and metrics, and the REST API the
+// builder and the inbox use. It wires the runtime to the adapters; it holds
+// no conversation state of its own.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"github.com/voronka/voronka/adapters/telegram"
+	"github.com/voronka/voronka/adapters/webchat"
+	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/engine/runtime"
+	"github.com/voronka/voronka/engine/store"
+)
+
+// Config is what the server serves. Store and Handler are required.
+type Config struct {
+	Store   store.Store
+	Handler channel.Handler // the runtime, usually
+	// Runtime gives /metrics its counters and the API handback; optional in tests.
+	Runtime *runtime.Runtime
+	// Telegram maps a bot id to its adapter; its webhook is POST /telegram/{bot}.
+	Telegram map[string]*telegram.Adapter
+	// WebChat serves the chat socket at /ws/chat; nil switches web chat off.
+	WebChat *webchat.Hub
+	Logger  *slog.Logger
+	// APIToken guards /api with "Authorization: Bearer <token>". Without a
+	// token the API answers only clients on the loopback interface, so a
+	// fresh install never exposes customer conversations to the network.
+	APIToken string
+	Version  string
+	// BodyLimit bounds every request body [1 MiB]: Telegram updates and API
+	// documents are far smaller, a 100 MB body is refused before it is read.
+	BodyLimit int
+	// ReadTimeout, WriteTimeout and IdleTimeout bound slow clients [30s, 30s, 120s].
+	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// UI is an extra file system served at / (the builder); the web chat demo
+	// page is served at / when UI is nil.
+	UI fs.FS
+}
+
+// Server is the HTTP server of one Voronka process.
+type Server struct {
+	cfg  Config
+	app  *fiber.App
+	log  *slog.Logger
+	reqs struct {
+		ok, clientErr, serverErr atomic.Uint64
+	}
+}
+
+// New builds the server and its routes.
+func New(cfg Config) (*Server, error) {
+	if cfg.Store == nil || cfg.Handler == nil {
+		return nil, errors.New("server: Store and Handler are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = 1 << 20
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 120 * time.Second
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	s.app = fiber.New(fiber.Config{
+		AppName:               "voronka",
+		BodyLimit:             cfg.BodyLimit,
+		ReadTimeout:           cfg.ReadTimeout,
+		WriteTimeout:          cfg.WriteTimeout,
+		IdleTimeout:           cfg.IdleTimeout,
+		DisableStartupMessage: true,
+		ErrorHandler:          s.errorHandler,
+		// Behind a load balancer the client address comes from the proxy;
+		// without one, X-Forwarded-For must not be trusted.
+		EnableTrustedProxyCheck: true,
+	})
+	s.app.Use(recover.New(recover.Config{EnableStackTrace: false}))
+	s.app.Use(s.count)
+	s.routes()
+	return s, nil
+}
+
+// App exposes the Fiber app, for tests (app.Test) and for mounting.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("serve http: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.app.ShutdownWithContext(ctx); err != nil {
+		return fmt.Errorf("shut down http: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) routes() {
+	app := s.app
+	app.Get("/healthz", func(c *fiber.Ctx) error {
+		return c.JSON(fiber.Map{"status": "ok", "version": s.cfg.Version})
+	})
+	app.Get("/readyz", s.ready)
+	app.Get("/favicon.ico", func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })
+	app.Get("/metrics", s.metrics)
+	app.Post("/telegram/:bot", s.telegramWebhook)
+	if s.cfg.WebChat != nil {
+		s.mountWebChat()
+	}
+	api := app.Group("/api", s.guard)
+	s.mountAPI(api)
+	app.Use("/widget", filesystem.New(filesystem.Config{Root: http.FS(webchat.Static()), MaxAge: 300}))
+	if s.cfg.UI != nil {
+		app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(s.cfg.UI), Index: "index.html", NotFoundFile: "index.html"}))
+	} else {
+		app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(webchat.Static()), Index: "index.html"}))
+	}
+}
+
+// ready reports whether the store answers: a load balancer stops sending
+// traffic to a replica that cannot persist what it receives.
+func (s *Server) ready(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	if err := s.cfg.Store.Ping(ctx); err != nil {
+		return &apiError{Status: fiber.StatusServiceUnavailable, Msg: "store unreachable", Details: err.Error()}
+	}
+	return c.JSON(fiber.Map{"status": "ready"})
+}
+
+// count tallies responses by class for /metrics.
+func (s *Server) count(c *fiber.Ctx) error {
+	err := c.Next()
+	code := c.Response().StatusCode()
+	var fe *fiber.Error
+	var ae *apiError
+	switch {
+	case errors.As(err, &ae):
+		code = ae.Status
+	case errors.As(err, &fe):
+		code = fe.Code
+	case err != nil:
+		code = 500
+	}
+	switch {
+	case code >= 500:
+		s.reqs.serverErr.Add(1)
+	case code >= 400:
+		s.reqs.clientErr.Add(1)
+	default:
+		s.reqs.ok.Add(1)
+	}
+	return err
+}
+
+// apiError is an error with the status and JSON body a client gets.
+type apiError struct {
+	Status  int
+	Msg     string
+	Details any
+}
+
+func (e *apiError) Error() string { return e.Msg }
+
+func badRequest(msg string, details any) error {
+	return &apiError{Status: fiber.StatusBadRequest, Msg: msg, Details: details}
+}
+
+func notFound(what string) error {
+	return &apiError{Status: fiber.StatusNotFound, Msg: what + " not found"}
+}
+
+// errorHandler answers every error as {error, details} and never leaks a
+// stack trace or an internal error text to the client; the log has those.
+func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
+	var ae *apiError
+	var fe *fiber.Error
+	body := fiber.Map{}
+	status := fiber.StatusInternalServerError
+	switch {
+	case errors.As(err, &ae):
+		status, body["error"] = ae.Status, ae.Msg
+		if ae.Details != nil {
+			body["details"] = ae.Details
+		}
+	case errors.As(err, &fe):
+		status, body["error"] = fe.Code, strings.ToLower(fe.Message)
+	case errors.Is(err, store.ErrNotFound):
+		status, body["error"] = fiber.StatusNotFound, "not found"
+	case errors.Is(err, store.ErrVersionConflict):
+		status, body["error"] = fiber.StatusConflict, "changed by someone else, reload and retry"
+	case errors.Is(err, context.DeadlineExceeded):
+		status, body["error"] = fiber.StatusServiceUnavailable, "timed out"
+	default:
+		body["error"] = "internal error"
+	}
+	if status >= 500 {
+		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
+	}
+	return c.Status(status).JSON(body)
+}
+
+// guard lets API requests through with the right bearer token, or from the
+// loopback interface when no token is configured.
+func (s *Server) guard(c *fiber.Ctx) error {
+	if tok := s.cfg.APIToken; tok != "" {
+		got, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+		if !ok || !constantTimeEqual(got, tok) {
+			return &apiError{Status: fiber.StatusUnauthorized, Msg: "missing or wrong API token"}
+		}
+		return c.Next()
+	}
+	if ip := net.ParseIP(c.Context().RemoteIP().String()); ip == nil || !ip.IsLoopback() {
+		return &apiError{Status: fiber.StatusForbidden, Msg: "the API answers only local clients until VORONKA_API_TOKEN is set"}
+	}
+	return c.Next()
+}

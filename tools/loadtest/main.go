@@ -1,0 +1,235 @@
+// Command loadtest plays many concurrent Telegram chats against a Voronka
+// server through its webhook and reports throughput and the latency from a
+// message being sent to the bot's reply reaching Telegram.
+//
+// It starts a fake Telegram Bot API in-process and `voronka serve` as a
+// separate process (webhook mode, pointed at the fake), so the server is
+// measured as it runs in production:
+//
+//	go build -o bin/voronka ./cmd/voronka
+//	go run ./tools/loadtest -chats 2500 -duration 20s              # bolt
+//	go run ./tools/loadtest -mongo mongodb://127.0.0.1:27017        # MongoDB
+//
+// Each chat behaves like a person bound by Telegram's limit of about one
+// message a second per chat: it sends, waits for the reply, and sends again
+// no sooner than -interval after its previous message. The offered load is
+// therefore about chats / interval messages per second.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/voronka/voronka/adapters/telegram/tgfake"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+type result struct {
+	latency time.Duration
+	at      time.Time
+}
+
+func run() error {
+	chats := flag.Int("chats", 2500, "concurrent chats")
+	duration := flag.Duration("duration", 20*time.Second, "measured run time")
+	warmup := flag.Duration("warmup", 5*time.Second, "unmeasured ramp-up before the measured run")
+	interval := flag.Duration("interval", time.Second, "least time between two messages of one chat (Telegram allows about one a second)")
+	binary := flag.String("voronka", "bin/voronka", "the voronka binary to start")
+	flows := flag.String("flows", "flows", "flows folder for the server")
+	botFlow := flag.String("flow", "faq-bot", "flow the Telegram bot runs")
+	mongoURI := flag.String("mongo", "", "run the server on this MongoDB instead of a bolt file")
+	verbose := flag.Bool("v", false, "show the server's log")
+	flag.Parse()
+
+	fake := tgfake.New(tgfake.Options{Limits: tgfake.Limits{Unlimited: true}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if _, err := fake.Start(); err != nil {
+		return fmt.Errorf("start fake Telegram: %w", err)
+	}
+	defer fake.Close()
+
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "voronka-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	cmd := exec.Command(*binary, "serve")
+	cmd.Env = append(os.Environ(),
+		"VORONKA_LISTEN="+addr,
+		"VORONKA_DATA="+filepath.Join(dir, "voronka.db"),
+		"VORONKA_FLOWS="+*flows,
+		"VORONKA_FLOW="+*botFlow,
+		"VORONKA_TELEGRAM_TOKEN="+fake.Token(),
+		"VORONKA_TELEGRAM_API="+fake.APIEndpoint(),
+		"VORONKA_PUBLIC_URL=http://"+addr,
+		"VORONKA_LOG_LEVEL=warn",
+	)
+	if *mongoURI != "" {
+		cmd.Env = append(cmd.Env, "VORONKA_MONGO_URI="+*mongoURI, fmt.Sprintf("VORONKA_MONGO_DB=load%d", time.Now().UnixNano()%1e9))
+	}
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s (build it with go build -o bin/voronka ./cmd/voronka): %w", *binary, err)
+	}
+	defer func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+	}()
+	serving := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		once := sync.Once{}
+		for sc.Scan() {
+			line := sc.Text()
+			if strings.Contains(line, "telegram webhook set") {
+				once.Do(func() { close(serving) })
+			}
+			if *verbose || strings.Contains(line, "level=ERROR") {
+				fmt.Fprintln(os.Stderr, "server:", line)
+			}
+		}
+	}()
+	select {
+	case <-serving:
+	case <-time.After(60 * time.Second):
+		return errors.New("the server did not set its webhook within 60 s")
+	}
+
+	fmt.Printf("%d chats, one message per %s each (offered ≈%.0f msg/s), store %s; warm-up %s, measuring %s\n",
+		*chats, *interval, float64(*chats)/interval.Seconds(), storeName(*mongoURI), *warmup, *duration)
+	ctx, cancel := context.WithTimeout(context.Background(), *warmup+*duration)
+	defer cancel()
+	start := time.Now()
+	measureFrom := start.Add(*warmup)
+	var (
+		mu       sync.Mutex
+		results  = make([]result, 0, *chats*int((*duration+*warmup)/(*interval)+1))
+		failures atomic.Int64
+		wg       sync.WaitGroup
+	)
+	words := []string{"привет", "сколько стоит", "ммм", "а скидки есть?", "хочу узнать", "ок", "что у вас есть"}
+	for i := 0; i < *chats; i++ {
+		wg.Add(1)
+		go func(user int64) {
+			defer wg.Done()
+			// Spread the first messages over one interval, as real traffic is.
+			if !sleepCtx(ctx, time.Duration(rand.Int64N(int64(*interval)))) {
+				return
+			}
+			got := 0
+			for n := 0; ctx.Err() == nil; n++ {
+				sent := time.Now()
+				text := words[rand.IntN(len(words))]
+				if n == 0 {
+					text = "/start"
+				}
+				if _, err := fake.SendText(user, text); err != nil {
+					failures.Add(1)
+					return
+				}
+				msgs, err := fake.WaitSent(ctx, user, got+1)
+				if err != nil {
+					if ctx.Err() == nil {
+						failures.Add(1)
+					}
+					return
+				}
+				got = len(msgs)
+				now := time.Now()
+				mu.Lock()
+				results = append(results, result{latency: now.Sub(sent), at: now})
+				mu.Unlock()
+				if !sleepCtx(ctx, time.Until(sent.Add(*interval))) {
+					return
+				}
+			}
+		}(int64(100000 + i))
+	}
+	wg.Wait()
+	end := time.Now()
+	var lat []time.Duration
+	for _, r := range results {
+		if r.at.After(measureFrom) {
+			lat = append(lat, r.latency)
+		}
+	}
+	if len(lat) == 0 {
+		return errors.New("no replies in the measured window")
+	}
+	slices.Sort(lat)
+	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
+	secs := end.Sub(measureFrom).Seconds()
+	fmt.Printf("replies: %d in %.1f s = %.0f msg/s\n", len(lat), secs, float64(len(lat))/secs)
+	fmt.Printf("latency to the reply: p50 %s  p90 %s  p99 %s  max %s\n",
+		round(pct(0.50)), round(pct(0.90)), round(pct(0.99)), round(lat[len(lat)-1]))
+	fmt.Printf("failures: %d; fake Telegram saw %d sendMessage calls\n", failures.Load(), fake.Stats().Requests["sendMessage"])
+	return nil
+}
+
+func storeName(mongo string) string {
+	if mongo != "" {
+		return "mongodb"
+	}
+	return "bolt"
+}
+
+func round(d time.Duration) time.Duration {
+	if d < time.Millisecond {
+		return d.Round(time.Microsecond)
+	}
+	return d.Round(100 * time.Microsecond)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
