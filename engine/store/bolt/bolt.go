@@ -22,21 +22,22 @@ import (
 // the index is the only way the document is read (events, messages).
 var (
 	bConvs      = []byte("conversations")
-	bConvIdx    = []byte("conversations_idx") // see convIndexKeys
-	bMsgIDs     = []byte("messages")          // id -> key in bMsgByConv
-	bMsgByConv  = []byte("messages_by_conv")  // conv \0 at id -> message
-	bEventIDs   = []byte("events")            // id -> key in bEventByBot
-	bEventByBot = []byte("events_by_bot")     // bot \0 at id -> event
-	bDrafts     = []byte("flow_drafts")       // bot \0 flow -> draft
-	bVersions   = []byte("flow_versions")     // bot \0 flow \0 version(4) -> version
-	bJobs       = []byte("jobs")              // id -> job
-	bJobsDue    = []byte("jobs_due")          // due(8) id -> nil, pending jobs only
-	bUsers      = []byte("users")             // id -> user
-	bUserLogins = []byte("users_by_login")    // login -> id
-	bBots       = []byte("bots")              // id -> bot
+	bConvIdx    = []byte("conversations_idx")  // see convIndexKeys
+	bConvKeys   = []byte("conversations_keys") // id -> the index keys of the stored version
+	bMsgIDs     = []byte("messages")           // id -> key in bMsgByConv
+	bMsgByConv  = []byte("messages_by_conv")   // conv \0 at id -> message
+	bEventIDs   = []byte("events")             // id -> key in bEventByBot
+	bEventByBot = []byte("events_by_bot")      // bot \0 at id -> event
+	bDrafts     = []byte("flow_drafts")        // bot \0 flow -> draft
+	bVersions   = []byte("flow_versions")      // bot \0 flow \0 version(4) -> version
+	bJobs       = []byte("jobs")               // id -> job
+	bJobsDue    = []byte("jobs_due")           // due(8) id -> nil, pending jobs only
+	bUsers      = []byte("users")              // id -> user
+	bUserLogins = []byte("users_by_login")     // login -> id
+	bBots       = []byte("bots")               // id -> bot
 )
 
-var allBuckets = [][]byte{bConvs, bConvIdx, bMsgIDs, bMsgByConv, bEventIDs, bEventByBot,
+var allBuckets = [][]byte{bConvs, bConvIdx, bConvKeys, bMsgIDs, bMsgByConv, bEventIDs, bEventByBot,
 	bDrafts, bVersions, bJobs, bJobsDue, bUsers, bUserLogins, bBots}
 
 // Options tunes the embedded store; the zero value is a good default.

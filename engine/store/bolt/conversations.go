@@ -3,7 +3,10 @@ package bolt
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"slices"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -48,43 +51,92 @@ func convIndexKeys(c *store.Conversation) [][]byte {
 	return keys
 }
 
-// reindex replaces old's index entries by new's, touching only what changed.
-func reindex(b *bolt.Bucket, old, new *store.Conversation) error {
-	var oldKeys [][]byte
-	if old != nil {
-		oldKeys = convIndexKeys(old)
+// Conversation values are the stored version (8 bytes, big-endian) and the
+// JSON document, and bConvKeys keeps each conversation's index keys: a
+// conditional replace checks the version and updates the indexes without
+// decoding the stored document, which is most of the hot path's CPU.
+
+func encodeConv(c *store.Conversation) ([]byte, error) {
+	doc, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
 	}
-	newKeys := convIndexKeys(new)
-	contains := func(keys [][]byte, k []byte) bool {
-		for _, x := range keys {
-			if bytes.Equal(x, k) {
-				return true
-			}
+	v := make([]byte, 8, 8+len(doc))
+	binary.BigEndian.PutUint64(v, uint64(c.Version))
+	return append(v, doc...), nil
+}
+
+func getConv(b *bolt.Bucket, id []byte) (*store.Conversation, error) {
+	v := b.Get(id)
+	if v == nil {
+		return nil, store.ErrNotFound
+	}
+	if len(v) < 8 {
+		return nil, fmt.Errorf("decode: value of %d bytes", len(v))
+	}
+	var c store.Conversation
+	if err := json.Unmarshal(v[8:], &c); err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	return &c, nil
+}
+
+// encodeKeys packs index keys as (uvarint length, key) pairs.
+func encodeKeys(keys [][]byte) []byte {
+	var out []byte
+	for _, k := range keys {
+		out = binary.AppendUvarint(out, uint64(len(k)))
+		out = append(out, k...)
+	}
+	return out
+}
+
+func decodeKeys(b []byte) ([][]byte, error) {
+	var keys [][]byte
+	for len(b) > 0 {
+		n, w := binary.Uvarint(b)
+		if w <= 0 || uint64(len(b)-w) < n {
+			return nil, fmt.Errorf("corrupt index key list")
 		}
-		return false
+		keys = append(keys, bytes.Clone(b[w:w+int(n)]))
+		b = b[w+int(n):]
 	}
+	return keys, nil
+}
+
+// putConv stores c and moves its index entries from oldKeys to its own.
+func putConv(tx *bolt.Tx, c *store.Conversation, oldKeys [][]byte) error {
+	v, err := encodeConv(c)
+	if err != nil {
+		return err
+	}
+	if err := tx.Bucket(bConvs).Put([]byte(c.ID), v); err != nil {
+		return err
+	}
+	newKeys := convIndexKeys(c)
+	idx := tx.Bucket(bConvIdx)
 	for _, k := range oldKeys {
-		if !contains(newKeys, k) {
-			if err := b.Delete(k); err != nil {
+		if !slices.ContainsFunc(newKeys, func(x []byte) bool { return bytes.Equal(x, k) }) {
+			if err := idx.Delete(k); err != nil {
 				return err
 			}
 		}
 	}
 	for _, k := range newKeys {
-		if !contains(oldKeys, k) {
-			if err := b.Put(k, nil); err != nil {
+		if !slices.ContainsFunc(oldKeys, func(x []byte) bool { return bytes.Equal(x, k) }) {
+			if err := idx.Put(k, nil); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	return tx.Bucket(bConvKeys).Put([]byte(c.ID), encodeKeys(newKeys))
 }
 
 // GetConversation implements store.Conversations.
 func (s *Store) GetConversation(ctx context.Context, id string) (*store.Conversation, error) {
 	var c *store.Conversation
 	err := s.read(ctx, func(tx *bolt.Tx) (err error) {
-		c, err = get[store.Conversation](tx.Bucket(bConvs), []byte(id))
+		c, err = getConv(tx.Bucket(bConvs), []byte(id))
 		return err
 	})
 	if err != nil {
@@ -101,14 +153,10 @@ func (s *Store) CreateConversation(ctx context.Context, c *store.Conversation) e
 	doc := *c
 	doc.Version = 1
 	err := s.write(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bConvs)
-		if b.Get([]byte(doc.ID)) != nil {
+		if tx.Bucket(bConvs).Get([]byte(doc.ID)) != nil {
 			return store.ErrDuplicate
 		}
-		if err := put(b, []byte(doc.ID), &doc); err != nil {
-			return err
-		}
-		return reindex(tx.Bucket(bConvIdx), nil, &doc)
+		return putConv(tx, &doc, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("create conversation %s: %w", c.ID, err)
@@ -122,18 +170,21 @@ func (s *Store) ReplaceConversation(ctx context.Context, c *store.Conversation) 
 	doc := *c
 	doc.Version = c.Version + 1
 	err := s.write(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bConvs)
-		old, err := get[store.Conversation](b, []byte(doc.ID))
+		v := tx.Bucket(bConvs).Get([]byte(doc.ID))
+		if v == nil {
+			return store.ErrNotFound
+		}
+		if len(v) < 8 {
+			return fmt.Errorf("decode: value of %d bytes", len(v))
+		}
+		if stored := int64(binary.BigEndian.Uint64(v)); stored != c.Version {
+			return fmt.Errorf("stored version %d, have %d: %w", stored, c.Version, store.ErrVersionConflict)
+		}
+		oldKeys, err := decodeKeys(tx.Bucket(bConvKeys).Get([]byte(doc.ID)))
 		if err != nil {
 			return err
 		}
-		if old.Version != c.Version {
-			return fmt.Errorf("stored version %d, have %d: %w", old.Version, c.Version, store.ErrVersionConflict)
-		}
-		if err := put(b, []byte(doc.ID), &doc); err != nil {
-			return err
-		}
-		return reindex(tx.Bucket(bConvIdx), old, &doc)
+		return putConv(tx, &doc, oldKeys)
 	})
 	if err != nil {
 		return fmt.Errorf("replace conversation %s: %w", c.ID, err)
@@ -165,7 +216,7 @@ func (s *Store) FindAudience(ctx context.Context, q store.AudienceQuery) ([]stor
 			k, _ = c.Next()
 		}
 		for ; k != nil && bytes.HasPrefix(k, p) && len(out) <= limit; k, _ = c.Next() {
-			conv, err := get[store.Conversation](docs, k[len(p):])
+			conv, err := getConv(docs, k[len(p):])
 			if err != nil {
 				return fmt.Errorf("index entry %q: %w", k, err)
 			}
@@ -211,7 +262,7 @@ func (s *Store) ListInbox(ctx context.Context, q store.InboxQuery) ([]store.Conv
 			k, _ = c.Prev()
 		}
 		for ; k != nil && bytes.HasPrefix(k, p) && len(out) <= limit; k, _ = c.Prev() {
-			conv, err := get[store.Conversation](docs, k[len(p)+8:])
+			conv, err := getConv(docs, k[len(p)+8:])
 			if err != nil {
 				return fmt.Errorf("index entry %q: %w", k, err)
 			}
