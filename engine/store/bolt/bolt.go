@@ -43,7 +43,7 @@ var allBuckets = [][]byte{bConvs, bConvIdx, bConvKeys, bMsgIDs, bMsgByConv, bEve
 // Options tunes the embedded store; the zero value is a good default.
 type Options struct {
 	// MaxBatchDelay bounds how long a write waits for others to share its
-	// fsync (default 2ms). Larger means fewer fsyncs and higher latency.
+	// fsync (default 1ms). Larger means fewer fsyncs and higher latency.
 	MaxBatchDelay time.Duration
 	// MaxBatchSize starts a batch early once this many writes wait (default 1000).
 	MaxBatchSize int
@@ -67,7 +67,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		o = *opts
 	}
 	if o.MaxBatchDelay <= 0 {
-		o.MaxBatchDelay = 2 * time.Millisecond
+		o.MaxBatchDelay = 1 * time.Millisecond
 	}
 	if o.MaxBatchSize <= 0 {
 		o.MaxBatchSize = 1000
