@@ -2,6 +2,13 @@
 // as several replicas. Every hot-path read is an _id lookup, every write to a
 // shared document is conditional, and nothing needs transactions, change
 // streams or TTL indexes.
+//
+// It also runs on FerretDB (the test server, tools/mongotest), which differs
+// in ways that shaped this package: a filtered update there reads and then
+// writes, so conditional writes take a write guard first (see GuardMode);
+// only filters on _id alone reach its storage, so other filters, and updates
+// even by _id, cost time in proportion to the collection; many concurrent
+// requests slow it down sharply, so tests use a small pool.
 package mongo
 
 import (
