@@ -11,8 +11,15 @@ import (
 	"github.com/voronka/voronka/engine/store"
 )
 
-func dueKey(j *store.Job) []byte {
-	return append(ts(j.DueAt), j.ID...)
+// claimKey orders pending jobs by when they can next be claimed: the due
+// time, or the lease expiry while a lease runs. A claim then reads only
+// claimable jobs, however many are leased.
+func claimKey(j *store.Job) []byte {
+	at := j.DueAt
+	if j.LeaseOwner != "" && j.LeaseUntil.After(at) {
+		at = j.LeaseUntil
+	}
+	return append(ts(at), j.ID...)
 }
 
 // ScheduleJob implements store.Jobs.
@@ -35,7 +42,7 @@ func (s *Store) ScheduleJob(ctx context.Context, j store.Job) error {
 		if err := put(b, []byte(j.ID), &j); err != nil {
 			return err
 		}
-		return tx.Bucket(bJobsDue).Put(dueKey(&j), nil)
+		return tx.Bucket(bJobsDue).Put(claimKey(&j), nil)
 	})
 	if err != nil {
 		return fmt.Errorf("schedule job %s: %w", j.ID, err)
@@ -63,27 +70,35 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, now time.Time, limi
 	var claimed []store.Job
 	err := s.write(ctx, func(tx *bolt.Tx) error {
 		claimed = claimed[:0]
-		jobs := tx.Bucket(bJobs)
-		c := tx.Bucket(bJobsDue).Cursor()
+		jobs, due := tx.Bucket(bJobs), tx.Bucket(bJobsDue)
 		end := ts(now)
-		for k, _ := c.First(); k != nil && len(claimed) < limit; k, _ = c.Next() {
-			if bytes.Compare(k[:8], end) > 0 {
-				break
-			}
+		var keys [][]byte
+		c := due.Cursor()
+		for k, _ := c.First(); k != nil && len(claimed) < limit && bytes.Compare(k[:8], end) <= 0; k, _ = c.Next() {
 			j, err := get[store.Job](jobs, k[8:])
 			if err != nil {
 				return fmt.Errorf("due entry %q: %w", k, err)
 			}
 			if j.Status != store.JobPending || j.Leased(now) {
-				continue
+				continue // cannot happen while the index is right; stay safe
 			}
+			keys = append(keys, bytes.Clone(k))
+			claimed = append(claimed, *j)
+		}
+		for i := range claimed {
+			j := &claimed[i]
 			j.LeaseOwner, j.LeaseUntil = owner, now.Add(lease)
-			j.UpdatedAt = now
+			j.UpdatedAt = time.Now().UTC()
 			j.Rev++
+			if err := due.Delete(keys[i]); err != nil {
+				return err
+			}
+			if err := due.Put(claimKey(j), nil); err != nil {
+				return err
+			}
 			if err := put(jobs, []byte(j.ID), j); err != nil {
 				return err
 			}
-			claimed = append(claimed, *j)
 		}
 		return nil
 	})
@@ -107,16 +122,16 @@ func (s *Store) finishJob(ctx context.Context, id, owner string, change func(j *
 		if j.Status != store.JobPending {
 			return nil
 		}
-		oldDue := dueKey(j)
+		oldKey := claimKey(j)
 		change(j)
 		j.UpdatedAt = time.Now().UTC()
 		j.Rev++
 		due := tx.Bucket(bJobsDue)
-		if err := due.Delete(oldDue); err != nil {
+		if err := due.Delete(oldKey); err != nil {
 			return err
 		}
 		if j.Status == store.JobPending {
-			if err := due.Put(dueKey(j), nil); err != nil {
+			if err := due.Put(claimKey(j), nil); err != nil {
 				return err
 			}
 		}
