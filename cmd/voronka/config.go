@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -16,18 +17,21 @@ import (
 // serveConfig is everything `voronka serve` is told, from (lowest to
 // highest precedence) defaults, voronka.yaml, environment variables and flags.
 type serveConfig struct {
-	Listen      string      `yaml:"listen"`
-	Data        string      `yaml:"data"`
-	MongoURI    string      `yaml:"mongo_uri"`
-	MongoDB     string      `yaml:"mongo_db"`
-	Flows       string      `yaml:"flows"`
-	Flow        string      `yaml:"flow"`
-	PublicURL   string      `yaml:"public_url"`
-	APIToken    string      `yaml:"api_token"`
-	TelegramAPI string      `yaml:"telegram_api"`
-	Telegram    string      `yaml:"telegram_token"`
-	LogLevel    string      `yaml:"log_level"`
-	Bots        []botConfig `yaml:"bots"`
+	Listen      string `yaml:"listen"`
+	Data        string `yaml:"data"`
+	MongoURI    string `yaml:"mongo_uri"`
+	MongoDB     string `yaml:"mongo_db"`
+	Flows       string `yaml:"flows"`
+	Flow        string `yaml:"flow"`
+	PublicURL   string `yaml:"public_url"`
+	APIToken    string `yaml:"api_token"`
+	TelegramAPI string `yaml:"telegram_api"`
+	Telegram    string `yaml:"telegram_token"`
+	LogLevel    string `yaml:"log_level"`
+	// TelegramRate is the bot-wide send rate in messages per second. Telegram
+	// allows about 30; bots with paid broadcasts up to 1000.
+	TelegramRate float64     `yaml:"telegram_rate"`
+	Bots         []botConfig `yaml:"bots"`
 
 	// telegramLimits overrides Telegram's rate limits; tests only.
 	telegramLimits *channel.Limits
@@ -80,6 +84,7 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	public := fs.String("public-url", "", "public base URL: Telegram webhooks when set, long polling otherwise [VORONKA_PUBLIC_URL]")
 	apiToken := fs.String("api-token", "", "bearer token for /api; without it only local clients may use the API [VORONKA_API_TOKEN]")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [VORONKA_LOG_LEVEL, info]")
+	rate := fs.String("telegram-rate", "", "bot-wide Telegram send rate, messages per second [VORONKA_TELEGRAM_RATE, 30]")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -121,6 +126,15 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	set(&cfg.PublicURL, *public, "VORONKA_PUBLIC_URL")
 	set(&cfg.APIToken, *apiToken, "VORONKA_API_TOKEN")
 	set(&cfg.LogLevel, *logLevel, "VORONKA_LOG_LEVEL")
+	var rateText string
+	set(&rateText, *rate, "VORONKA_TELEGRAM_RATE")
+	if rateText != "" {
+		r, err := strconv.ParseFloat(rateText, 64)
+		if err != nil || r <= 0 {
+			return cfg, fmt.Errorf("telegram rate %q must be a positive number of messages per second", rateText)
+		}
+		cfg.TelegramRate = r
+	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if strings.Count(cfg.TelegramAPI, "%s") != 2 {
 		return cfg, fmt.Errorf("telegram API endpoint %q must contain %%s twice: the token, then the method", cfg.TelegramAPI)

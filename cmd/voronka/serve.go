@@ -37,6 +37,7 @@ func cmdServe(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := newLogger(stderr, cfg.LogLevel)
+	startPprof(os.Getenv("VORONKA_PPROF"), log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := serve(ctx, cfg, log, nil); err != nil {
@@ -105,6 +106,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		adapters[b.ID] = a
 	}
 	tgLimits := channel.TelegramLimits
+	if cfg.TelegramRate > 0 {
+		tgLimits.PerSecond = cfg.TelegramRate
+		tgLimits.Burst = max(tgLimits.Burst, int(cfg.TelegramRate))
+	}
 	if cfg.telegramLimits != nil {
 		tgLimits = *cfg.telegramLimits
 	}
