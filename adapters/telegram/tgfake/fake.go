@@ -95,7 +95,11 @@ type Fake struct {
 	sentByChat   map[int64][]int
 	answers      []CallbackAnswer
 	notify       chan struct{}
-	closed       bool
+	// chatNotify wakes only the waiters of one chat: with thousands of
+	// chats waiting (a load test), a single broadcast would wake them all
+	// for every message.
+	chatNotify map[int64]chan struct{}
+	closed     bool
 }
 
 type methodFunc func(ctx context.Context, p params) (result []byte, desc string, err *apiError)
@@ -246,6 +250,7 @@ func (f *Fake) Close() error {
 	}
 	f.hook = nil
 	f.changedLocked()
+	f.everyChatChangedLocked()
 	f.mu.Unlock()
 	f.cancel()
 
@@ -381,6 +386,51 @@ func (f *Fake) changedLocked() {
 	if f.notify != nil {
 		close(f.notify)
 		f.notify = nil
+	}
+}
+
+// chatChangedLocked wakes the waiters of one chat; all waits on chat
+// channels also wake on Close and ClearSent (everyChatChangedLocked).
+func (f *Fake) chatChangedLocked(chat int64) {
+	if ch := f.chatNotify[chat]; ch != nil {
+		close(ch)
+		delete(f.chatNotify, chat)
+	}
+}
+
+func (f *Fake) everyChatChangedLocked() {
+	for chat, ch := range f.chatNotify {
+		close(ch)
+		delete(f.chatNotify, chat)
+	}
+}
+
+// waitForChat is waitFor woken only by changes to chat.
+func (f *Fake) waitForChat(ctx context.Context, chat int64, cond func() bool) error {
+	for {
+		f.mu.Lock()
+		if cond() {
+			f.mu.Unlock()
+			return nil
+		}
+		if f.closed {
+			f.mu.Unlock()
+			return errors.New("tgfake: closed")
+		}
+		if f.chatNotify == nil {
+			f.chatNotify = map[int64]chan struct{}{}
+		}
+		ch := f.chatNotify[chat]
+		if ch == nil {
+			ch = make(chan struct{})
+			f.chatNotify[chat] = ch
+		}
+		f.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("tgfake: wait: %w", ctx.Err())
+		}
 	}
 }
 

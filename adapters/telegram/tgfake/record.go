@@ -52,6 +52,7 @@ type Stats struct {
 // recordLocked appends a recorded call and wakes waiters.
 func (f *Fake) recordLocked(m SentMessage) {
 	f.sentByChat[m.ChatID] = append(f.sentByChat[m.ChatID], len(f.sent))
+	f.chatChangedLocked(m.ChatID)
 	f.sent = append(f.sent, m)
 	f.changedLocked()
 }
@@ -84,7 +85,7 @@ func (f *Fake) AllSent() []SentMessage {
 // polling.
 func (f *Fake) WaitSent(ctx context.Context, chatID int64, n int) ([]SentMessage, error) {
 	var out []SentMessage
-	err := f.waitFor(ctx, func() bool {
+	err := f.waitForChat(ctx, chatID, func() bool {
 		if len(f.sentByChat[chatID]) < n {
 			return false
 		}
@@ -118,6 +119,7 @@ func (f *Fake) ClearSent() {
 	f.sentByChat = map[int64][]int{}
 	f.answers = nil
 	f.changedLocked()
+	f.everyChatChangedLocked()
 }
 
 // CallbackAnswers returns the successful answerCallbackQuery calls.
