@@ -1,0 +1,175 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+
+	"github.com/voronka/voronka/engine/store"
+)
+
+// userJSON is a user as the API shows it: never the password hash.
+type userJSON struct {
+	ID        string     `json:"id"`
+	Login     string     `json:"login"`
+	Name      string     `json:"name,omitempty"`
+	Role      store.Role `json:"role"`
+	CreatedAt time.Time  `json:"created_at,omitzero"`
+}
+
+func toUserJSON(u store.User) userJSON {
+	return userJSON{ID: u.ID, Login: u.Login, Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt}
+}
+
+// ValidRole reports whether r is a known role.
+func ValidRole(r store.Role) bool {
+	return r == store.RoleAdmin || r == store.RoleMarketer || r == store.RoleOperator
+}
+
+// NewUser builds a user with a fresh id and the bcrypt hash of password.
+func NewUser(login, name string, role store.Role, password string) (store.User, error) {
+	login = strings.TrimSpace(login)
+	if login == "" || len(login) > 64 || strings.ContainsAny(login, " \t\r\n") {
+		return store.User{}, errors.New("the login must be 1–64 characters without spaces")
+	}
+	if !ValidRole(role) {
+		return store.User{}, fmt.Errorf("unknown role %q (admin, marketer or operator)", role)
+	}
+	hash, err := HashPassword(password)
+	if err != nil {
+		return store.User{}, err
+	}
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return store.User{}, fmt.Errorf("user id: %w", err)
+	}
+	return store.User{ID: "u-" + hex.EncodeToString(b), Login: login, Name: name, Role: role, PasswordHash: hash,
+		CreatedAt: time.Now().UTC()}, nil
+}
+
+// EnsureAdmin creates the first admin when the store has no users yet and
+// a login and password are given (VORONKA_ADMIN_LOGIN, VORONKA_ADMIN_PASSWORD).
+// It reports whether it created one.
+func EnsureAdmin(ctx context.Context, users store.Users, login, password string) (bool, error) {
+	if login == "" || password == "" {
+		return false, nil
+	}
+	existing, err := users.ListUsers(ctx)
+	if err != nil {
+		return false, fmt.Errorf("list users: %w", err)
+	}
+	if len(existing) > 0 {
+		return false, nil
+	}
+	u, err := NewUser(login, "", store.RoleAdmin, password)
+	if err != nil {
+		return false, fmt.Errorf("first admin: %w", err)
+	}
+	if err := users.PutUser(ctx, u); err != nil {
+		return false, fmt.Errorf("save the first admin: %w", err)
+	}
+	return true, nil
+}
+
+func (s *Server) mountUsers(api fiber.Router) {
+	admin := allow()
+	api.Get("/users", admin, s.listUsers)
+	api.Post("/users", admin, s.createUser)
+	api.Put("/users/:id", admin, s.updateUser)
+	api.Delete("/users/:id", admin, s.deleteUser)
+}
+
+func (s *Server) listUsers(c *fiber.Ctx) error {
+	us, err := s.cfg.Store.ListUsers(c.UserContext())
+	if err != nil {
+		return fmt.Errorf("list users: %w", err)
+	}
+	out := make([]userJSON, 0, len(us))
+	for _, u := range us {
+		out = append(out, toUserJSON(u))
+	}
+	return c.JSON(fiber.Map{"users": out})
+}
+
+type userRequest struct {
+	Login    string     `json:"login"`
+	Name     string     `json:"name"`
+	Role     store.Role `json:"role"`
+	Password string     `json:"password"`
+}
+
+func (s *Server) createUser(c *fiber.Ctx) error {
+	var req userRequest
+	if err := json.Unmarshal(c.Body(), &req); err != nil {
+		return badRequest(`the body must be {"login", "name", "role", "password"}`, err.Error())
+	}
+	u, err := NewUser(req.Login, req.Name, req.Role, req.Password)
+	if err != nil {
+		return badRequest(err.Error(), nil)
+	}
+	if err := s.cfg.Store.PutUser(c.UserContext(), u); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return &apiError{Status: fiber.StatusConflict, Msg: "a user with this login exists"}
+		}
+		return fmt.Errorf("save user %s: %w", u.Login, err)
+	}
+	s.log.Info("user created", "login", u.Login, "role", u.Role, "by", user(c))
+	return c.Status(fiber.StatusCreated).JSON(toUserJSON(u))
+}
+
+// updateUser changes a user's name, role or password; the user's sessions end.
+func (s *Server) updateUser(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	u, err := s.cfg.Store.GetUser(ctx, c.Params("id"))
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("user")
+		}
+		return err
+	}
+	var req userRequest
+	if err := json.Unmarshal(c.Body(), &req); err != nil {
+		return badRequest(`the body must be {"name", "role", "password"}`, err.Error())
+	}
+	if req.Name != "" {
+		u.Name = req.Name
+	}
+	if req.Role != "" {
+		if !ValidRole(req.Role) {
+			return badRequest(fmt.Sprintf("unknown role %q", req.Role), nil)
+		}
+		u.Role = req.Role
+	}
+	if req.Password != "" {
+		if u.PasswordHash, err = HashPassword(req.Password); err != nil {
+			return badRequest(err.Error(), nil)
+		}
+	}
+	if err := s.cfg.Store.PutUser(ctx, *u); err != nil {
+		return fmt.Errorf("save user %s: %w", u.Login, err)
+	}
+	s.sessions.dropUser(u.ID)
+	return c.JSON(toUserJSON(*u))
+}
+
+func (s *Server) deleteUser(c *fiber.Ctx) error {
+	id := c.Params("id")
+	if p, _ := c.Locals("principal").(*principal); p != nil && p.UserID == id {
+		return badRequest("you cannot delete yourself", nil)
+	}
+	if err := s.cfg.Store.DeleteUser(c.UserContext(), id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("user")
+		}
+		return err
+	}
+	s.sessions.dropUser(id)
+	return c.JSON(fiber.Map{"ok": true})
+}
