@@ -42,10 +42,11 @@ var allBuckets = [][]byte{bConvs, bConvIdx, bConvKeys, bMsgIDs, bMsgByConv, bEve
 
 // Options tunes the embedded store; the zero value is a good default.
 type Options struct {
-	// MaxBatchDelay bounds how long a write waits for others to share its
-	// fsync (default 1ms). Larger means fewer fsyncs and higher latency.
+	// MaxBatchDelay is how long a write that finds the writer idle waits
+	// for others to share its fsync (default 1ms). Under load writes queue
+	// behind the running transaction and share the next one without waiting.
 	MaxBatchDelay time.Duration
-	// MaxBatchSize starts a batch early once this many writes wait (default 1000).
+	// MaxBatchSize bounds the writes in one transaction (default 1000).
 	MaxBatchSize int
 	// NoSync skips fsync; only for throwaway data (a crash may corrupt the file).
 	NoSync bool
@@ -56,6 +57,7 @@ type Options struct {
 // Store is the bbolt implementation of store.Store; safe for concurrent use.
 type Store struct {
 	db *bolt.DB
+	w  *writer
 }
 
 var _ store.Store = (*Store)(nil)
@@ -87,8 +89,6 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
-	db.MaxBatchDelay = o.MaxBatchDelay
-	db.MaxBatchSize = o.MaxBatchSize
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -101,7 +101,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, w: newWriter(db, o.MaxBatchDelay, o.MaxBatchSize)}, nil
 }
 
 // Ping reports whether the file is open.
@@ -111,6 +111,7 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the file; pending batched writes finish first.
 func (s *Store) Close(context.Context) error {
+	s.w.close()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close bolt store: %w", err)
 	}
@@ -124,28 +125,17 @@ func isOutcome(err error) bool {
 		errors.Is(err, store.ErrDuplicate)
 }
 
-// write runs fn in a shared batch transaction so concurrent writers share
-// one fsync. fn may run more than once and must return a business error
-// (not found, conflict, duplicate) only before it changes anything: such an
-// error is handed back to the caller while the batch still commits.
+// write runs fn in a shared group transaction (see writer) so concurrent
+// writers share one fsync. fn may run more than once and must return a
+// business error (not found, conflict, duplicate) only before it changes
+// anything: such an error is handed back to the caller while the batch
+// still commits. Encode documents before calling write: fn runs on the one
+// writer goroutine, so every microsecond in it is taken from all writers.
 func (s *Store) write(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	var outcome error
-	err := s.db.Batch(func(tx *bolt.Tx) error {
-		outcome = nil
-		err := fn(tx)
-		if err != nil && isOutcome(err) {
-			outcome = err
-			return nil
-		}
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	return outcome
+	return s.w.do(fn)
 }
 
 func (s *Store) read(ctx context.Context, fn func(tx *bolt.Tx) error) error {
