@@ -138,6 +138,23 @@ func openMongoDB(tb testing.TB, db string) store.Store {
 	return s
 }
 
+// smallPool is the pool the FerretDB test server copes with (see the mongo
+// package doc): many concurrent requests slow it down sharply.
+var smallPool = &mongo.Options{MaxPoolSize: 4, OpTimeout: time.Minute}
+
+// openMongoDBWith is openMongoDB with store options.
+func openMongoDBWith(tb testing.TB, db string, o *mongo.Options) store.Store {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	s, err := mongo.Open(ctx, testmongo.URI(tb), db, o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close(context.Background()) })
+	return s
+}
+
 func openMongo(tb testing.TB) store.Store { return openMongoDB(tb, testmongo.DBName(tb)) }
 
 var backends = []backend{{"bolt", openBolt}, {"mongo", openMongo}}
