@@ -343,3 +343,127 @@ func TestFailingTimerIsRetriedWithBackoffThenRecordedAsFailed(t *testing.T) {
 		})
 	}
 }
+
+// hourDelay starts with a one-hour delay, so the delay's job is due an hour
+// after the first message unless quiet hours move it.
+const hourDelay = `
+voronka: 1
+id: hd
+start: pause
+nodes:
+  pause:
+    type: delay
+    for: 1h
+    next: later
+  later:
+    type: end
+    text: "Later!"
+`
+
+func mustZone(t *testing.T, name string) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+func TestQuietHoursMoveDelaysToTheNextAllowedMoment(t *testing.T) {
+	msk, berlin := mustZone(t, "Europe/Moscow"), mustZone(t, "Europe/Berlin")
+	for _, tc := range []struct {
+		name         string
+		zone         string
+		start, end   string
+		sent, wantAt time.Time // the first message, and when the delay fires
+	}{
+		// A window across midnight.
+		{"evening, across midnight", "Europe/Moscow", "21:00", "09:00",
+			time.Date(2026, 3, 2, 20, 30, 0, 0, msk), time.Date(2026, 3, 3, 9, 0, 0, 0, msk)},
+		{"after midnight, across midnight", "Europe/Moscow", "21:00", "09:00",
+			time.Date(2026, 3, 3, 1, 0, 0, 0, msk), time.Date(2026, 3, 3, 9, 0, 0, 0, msk)},
+		{"outside, across midnight", "Europe/Moscow", "21:00", "09:00",
+			time.Date(2026, 3, 3, 9, 0, 0, 0, msk), time.Date(2026, 3, 3, 10, 0, 0, 0, msk)},
+		{"the window's end is allowed", "Europe/Moscow", "21:00", "09:00",
+			time.Date(2026, 3, 3, 8, 0, 0, 0, msk), time.Date(2026, 3, 3, 9, 0, 0, 0, msk)},
+		// A window within one day.
+		{"inside, same day", "Europe/Moscow", "13:00", "15:00",
+			time.Date(2026, 3, 3, 12, 30, 0, 0, msk), time.Date(2026, 3, 3, 15, 0, 0, 0, msk)},
+		{"before, same day", "Europe/Moscow", "13:00", "15:00",
+			time.Date(2026, 3, 3, 11, 0, 0, 0, msk), time.Date(2026, 3, 3, 12, 0, 0, 0, msk)},
+		{"after, same day", "Europe/Moscow", "13:00", "15:00",
+			time.Date(2026, 3, 3, 14, 30, 0, 0, msk), time.Date(2026, 3, 3, 15, 30, 0, 0, msk)},
+		// Daylight saving time: the window is local wall-clock time on
+		// the night the clocks move (Berlin: 29 March 02:00 → 03:00 and
+		// 25 October 03:00 → 02:00, 2026), not a fixed UTC offset.
+		{"spring forward", "Europe/Berlin", "22:00", "07:00",
+			time.Date(2026, 3, 28, 22, 30, 0, 0, berlin), time.Date(2026, 3, 29, 5, 0, 0, 0, time.UTC)},
+		{"fall back", "Europe/Berlin", "22:00", "07:00",
+			time.Date(2026, 10, 24, 22, 30, 0, 0, berlin), time.Date(2026, 10, 25, 6, 0, 0, 0, time.UTC)},
+		{"ends in the skipped hour", "Europe/Berlin", "23:00", "02:30",
+			time.Date(2026, 3, 28, 23, 30, 0, 0, berlin), time.Date(2026, 3, 29, 1, 30, 0, 0, time.UTC)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newHarness(t, openBolt(t))
+			h.prog = compile(t, "hd.yaml", []byte(hourDelay))
+			if err := h.st.PutBot(ctx, store.Bot{ID: bot, Name: "b", Settings: store.BotSettings{
+				TimeZone: tc.zone, QuietHours: &store.QuietHours{Start: tc.start, End: tc.end}}}); err != nil {
+				t.Fatal(err)
+			}
+			h.clock.Set(tc.sent)
+			rt := h.newRuntime()
+			h.run(rt)
+			h.text(rt, "1", "u1", "hello")
+			h.settle(rt)
+			j, err := h.st.GetJob(ctx, timerJob("1", 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !j.DueAt.Equal(tc.wantAt) {
+				t.Fatalf("delay due %v, want %v", j.DueAt.In(mustZone(t, tc.zone)), tc.wantAt.In(mustZone(t, tc.zone)))
+			}
+			h.clock.Set(tc.wantAt.Add(-time.Minute))
+			h.settle(rt)
+			if got := h.snd.texts("1"); len(got) != 0 {
+				t.Fatalf("sent %q before the allowed moment", got)
+			}
+			h.clock.Set(tc.wantAt)
+			h.settle(rt)
+			h.waitTexts("1", "Later!")
+		})
+	}
+}
+
+func TestQuietHoursMoveReplyTimeoutsButNotAnswers(t *testing.T) {
+	ctx := context.Background()
+	msk := mustZone(t, "Europe/Moscow")
+	h := newHarness(t, openBolt(t))
+	if err := h.st.PutBot(ctx, store.Bot{ID: bot, Name: "b", Settings: store.BotSettings{
+		TimeZone: "Europe/Moscow", QuietHours: &store.QuietHours{Start: "21:00", End: "09:00"}}}); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Set(time.Date(2026, 3, 2, 20, 30, 0, 0, msk))
+	rt := h.newRuntime()
+	h.run(rt)
+	h.text(rt, "1", "u1", "hello") // answered at once, at 20:30
+	h.waitTexts("1", "Hi Anna")
+	h.settle(rt)
+	// The greeting's one-hour reply timeout would nudge at 21:30.
+	j, err := h.st.GetJob(ctx, timerJob("1", 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	morning := time.Date(2026, 3, 3, 9, 0, 0, 0, msk)
+	if !j.DueAt.Equal(morning) {
+		t.Fatalf("reply timeout due %v, want %v", j.DueAt.In(msk), morning)
+	}
+	h.clock.Set(time.Date(2026, 3, 2, 23, 0, 0, 0, msk))
+	h.settle(rt)
+	h.text(rt, "2", "u1", "hello") // another person at 23:00 is answered at once
+	h.waitTexts("2", "Hi Anna")
+	h.waitTexts("1", "Hi Anna")
+	h.clock.Set(morning)
+	h.settle(rt)
+	h.waitTexts("1", "Hi Anna", "Still there?")
+}
