@@ -15,20 +15,28 @@ import (
 	"github.com/voronka/voronka/engine/store"
 )
 
+// mountAPI registers the API routes with the roles that may use each:
+// marketers work on flows, operators on conversations, admins on everything.
 func (s *Server) mountAPI(api fiber.Router) {
-	api.Get("/spec", s.spec)
-	api.Post("/validate", s.validate)
-	api.Get("/bots", s.listBots)
-	api.Get("/bots/:bot", s.getBot)
-	api.Get("/bots/:bot/flows", s.listFlows)
-	api.Get("/bots/:bot/flows/:flow/draft", s.getDraft)
-	api.Put("/bots/:bot/flows/:flow/draft", s.putDraft)
-	api.Post("/bots/:bot/flows/:flow/publish", s.publish)
-	api.Get("/bots/:bot/flows/:flow/versions", s.listVersions)
-	api.Get("/bots/:bot/flows/:flow/versions/:version", s.getVersion)
-	api.Get("/bots/:bot/conversations", s.inbox)
-	api.Get("/conversations/:id", s.getConversation)
-	api.Post("/conversations/:id/handback", s.handback)
+	flows := allow(store.RoleMarketer)
+	people := allow(store.RoleOperator)
+	anyone := allow(store.RoleMarketer, store.RoleOperator)
+	api.Get("/spec", flows, s.spec)
+	api.Post("/validate", flows, s.validate)
+	api.Post("/import", flows, s.importFlow)
+	api.Get("/bots", anyone, s.listBots)
+	api.Get("/bots/:bot", anyone, s.getBot)
+	api.Get("/bots/:bot/flows", flows, s.listFlows)
+	api.Get("/bots/:bot/flows/:flow/draft", flows, s.getDraft)
+	api.Put("/bots/:bot/flows/:flow/draft", flows, s.putDraft)
+	api.Post("/bots/:bot/flows/:flow/publish", flows, s.publish)
+	api.Get("/bots/:bot/flows/:flow/export", flows, s.exportFlow)
+	api.Get("/bots/:bot/flows/:flow/versions", flows, s.listVersions)
+	api.Get("/bots/:bot/flows/:flow/versions/:version", flows, s.getVersion)
+	api.Get("/bots/:bot/conversations", people, s.inbox)
+	api.Get("/conversations/:id", conversationAccess, s.getConversation)
+	api.Post("/conversations/:id/handback", people, s.handback)
+	s.mountUsers(api)
 	api.Use(func(c *fiber.Ctx) error { return notFound("API route") })
 }
 
@@ -176,9 +184,9 @@ func (s *Server) getDraft(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	_, ps := flow.Load(d.FlowID+".yaml", d.Doc)
+	f, ps := flow.Load(d.FlowID+".yaml", d.Doc)
 	return c.JSON(fiber.Map{"bot": d.Bot, "flow": d.FlowID, "doc": string(d.Doc), "updated_at": d.UpdatedAt,
-		"updated_by": d.UpdatedBy, "ok": !ps.HasErrors(), "problems": problemsJSON(ps)})
+		"updated_by": d.UpdatedBy, "ok": !ps.HasErrors(), "problems": problemsJSON(ps), "json": flowJSON(f)})
 }
 
 // putDraft saves a draft even when it has errors — a marketer saves work in
@@ -280,7 +288,8 @@ func (s *Server) getVersion(c *fiber.Ctx) error {
 		}
 		return err
 	}
-	return c.JSON(fiber.Map{"bot": v.Bot, "flow": v.FlowID, "version": v.Version, "doc": string(v.Doc),
+	f, _ := flow.Parse(v.FlowID+".yaml", v.Doc)
+	return c.JSON(fiber.Map{"bot": v.Bot, "flow": v.FlowID, "version": v.Version, "doc": string(v.Doc), "json": flowJSON(f),
 		"note": v.Note, "published_at": v.PublishedAt, "published_by": v.PublishedBy})
 }
 
@@ -340,4 +349,96 @@ func (s *Server) handback(c *fiber.Ctx) error {
 		return err
 	}
 	return c.JSON(fiber.Map{"ok": true})
+}
+
+// flowJSON is the canonical JSON form of a flow, the form the builder edits,
+// or null when the document did not decode.
+func flowJSON(f *flow.Flow) json.RawMessage {
+	if f == nil {
+		return json.RawMessage("null")
+	}
+	js, err := flow.EncodeJSON(f)
+	if err != nil {
+		return json.RawMessage("null")
+	}
+	return js
+}
+
+// exportFlow writes a flow as canonical YAML (format=yaml, the default) or
+// JSON: the draft, or a published version with ?version=N.
+func (s *Server) exportFlow(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	bot, id := c.Params("bot"), c.Params("flow")
+	var doc []byte
+	if n := c.QueryInt("version"); n > 0 {
+		v, err := s.cfg.Store.GetFlowVersion(ctx, bot, id, n)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return notFound("version")
+			}
+			return err
+		}
+		doc = v.Doc
+	} else {
+		d, err := s.cfg.Store.GetDraft(ctx, bot, id)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return notFound("draft")
+			}
+			return err
+		}
+		doc = d.Doc
+	}
+	f, ps := flow.Parse(id+".yaml", doc)
+	if f == nil || (ps.HasErrors() && len(f.Nodes) == 0) {
+		return &apiError{Status: fiber.StatusUnprocessableEntity, Msg: "the flow does not decode", Details: problemsJSON(ps)}
+	}
+	if c.Query("format") == "json" {
+		js, err := flow.EncodeJSON(f)
+		if err != nil {
+			return err
+		}
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSONCharsetUTF8)
+		return c.Send(js)
+	}
+	out, err := flow.Encode(f)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderContentType, "application/yaml; charset=utf-8")
+	if c.QueryBool("download") {
+		c.Set(fiber.HeaderContentDisposition, `attachment; filename="`+id+`.yaml"`)
+	}
+	return c.Send(out)
+}
+
+// importFlow reads a YAML (or JSON) flow and answers its canonical YAML and
+// JSON forms with every problem. With ?bot=ID it also saves it as the draft
+// of its flow in that bot, in canonical YAML.
+func (s *Server) importFlow(c *fiber.Ctx) error {
+	doc, err := flowDoc(c)
+	if err != nil {
+		return err
+	}
+	f, ps := flow.Load(fileName(c, "import.yaml"), doc)
+	if f == nil || f.ID == "" {
+		return &apiError{Status: fiber.StatusUnprocessableEntity, Msg: "the document is not a flow with an id", Details: problemsJSON(ps)}
+	}
+	canon, err := flow.Encode(f)
+	if err != nil {
+		return err
+	}
+	resp := fiber.Map{"id": f.ID, "ok": !ps.HasErrors(), "problems": problemsJSON(ps), "yaml": string(canon), "json": flowJSON(f)}
+	if bot := c.Query("bot"); bot != "" {
+		ctx := c.UserContext()
+		if _, err := s.cfg.Store.GetBot(ctx, bot); err != nil {
+			return botErr(err)
+		}
+		d := store.FlowDraft{Bot: bot, FlowID: f.ID, Doc: canon, UpdatedAt: time.Now().UTC(), UpdatedBy: user(c)}
+		if err := s.cfg.Store.PutDraft(ctx, d); err != nil {
+			return fmt.Errorf("save imported draft %s/%s: %w", bot, f.ID, err)
+		}
+		resp["saved"] = true
+	}
+	return c.JSON(resp)
 }

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,27 +39,36 @@ type Config struct {
 	// WebChat serves the chat socket at /ws/chat; nil switches web chat off.
 	WebChat *webchat.Hub
 	Logger  *slog.Logger
-	// APIToken guards /api with "Authorization: Bearer <token>". Without a
-	// token the API answers only clients on the loopback interface, so a
-	// fresh install never exposes customer conversations to the network.
+	// APIToken lets automation use /api with "Authorization: Bearer <token>"
+	// and admin rights; people sign in with a session cookie instead. Without
+	// a token and without users, the API lets nobody in.
 	APIToken string
-	Version  string
+	// PublicURL is where users reach the server; an https URL makes session
+	// cookies Secure even behind a TLS-terminating proxy.
+	PublicURL string
+	// SessionTTL is how long an unused session lives [12h].
+	SessionTTL time.Duration
+	Version    string
 	// BodyLimit bounds every request body [1 MiB]: Telegram updates and API
 	// documents are far smaller, a 100 MB body is refused before it is read.
 	BodyLimit int
 	// ReadTimeout, WriteTimeout and IdleTimeout bound slow clients [30s, 30s, 120s].
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
-	// UI is an extra file system served at / (the builder); the web chat demo
-	// page is served at / when UI is nil.
+	// UI is the built builder (builder-ui), served at /app/; the web chat
+	// demo page stays at /.
 	UI fs.FS
 }
 
 // Server is the HTTP server of one Voronka process.
 type Server struct {
-	cfg  Config
-	app  *fiber.App
-	log  *slog.Logger
-	reqs struct {
+	cfg      Config
+	app      *fiber.App
+	log      *slog.Logger
+	sessions *sessions
+	// dummyHash is checked for unknown logins, made once on first use.
+	dummyOnce sync.Once
+	dummyHash []byte
+	reqs      struct {
 		ok, clientErr, serverErr atomic.Uint64
 	}
 }
@@ -83,7 +93,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 120 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger}
+	s := &Server{cfg: cfg, log: cfg.Logger, sessions: newSessions(cfg.SessionTTL)}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "voronka",
 		BodyLimit:             cfg.BodyLimit,
@@ -133,14 +143,12 @@ func (s *Server) routes() {
 	if s.cfg.WebChat != nil {
 		s.mountWebChat()
 	}
+	s.mountAuth(app)
 	api := app.Group("/api", s.guard)
 	s.mountAPI(api)
 	app.Use("/widget", filesystem.New(filesystem.Config{Root: http.FS(webchat.Static()), MaxAge: 300}))
-	if s.cfg.UI != nil {
-		app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(s.cfg.UI), Index: "index.html", NotFoundFile: "index.html"}))
-	} else {
-		app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(webchat.Static()), Index: "index.html"}))
-	}
+	s.mountUI()
+	app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(webchat.Static()), Index: "index.html"}))
 }
 
 // ready reports whether the store answers: a load balancer stops sending
@@ -224,20 +232,4 @@ func (s *Server) errorHandler(c *fiber.Ctx, err error) error {
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "status", status, "err", err)
 	}
 	return c.Status(status).JSON(body)
-}
-
-// guard lets API requests through with the right bearer token, or from the
-// loopback interface when no token is configured.
-func (s *Server) guard(c *fiber.Ctx) error {
-	if tok := s.cfg.APIToken; tok != "" {
-		got, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
-		if !ok || !constantTimeEqual(got, tok) {
-			return &apiError{Status: fiber.StatusUnauthorized, Msg: "missing or wrong API token"}
-		}
-		return c.Next()
-	}
-	if ip := net.ParseIP(c.Context().RemoteIP().String()); ip == nil || !ip.IsLoopback() {
-		return &apiError{Status: fiber.StatusForbidden, Msg: "the API answers only local clients until VORONKA_API_TOKEN is set"}
-	}
-	return c.Next()
 }

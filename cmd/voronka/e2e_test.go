@@ -57,6 +57,7 @@ func startStack(t *testing.T, kind string, o stackOpts) *stack {
 	cfg.Telegram = fake.Token()
 	cfg.TelegramAPI = fake.APIEndpoint()
 	cfg.LogLevel = "warn"
+	cfg.APIToken = testAPIToken
 	cfg.telegramLimits = o.ourLimits
 	switch kind {
 	case "bolt":
@@ -104,6 +105,9 @@ func startStack(t *testing.T, kind string, o stackOpts) *stack {
 	t.Cleanup(s.stop)
 	return s
 }
+
+// testAPIToken is the bearer token the tests call /api with.
+const testAPIToken = "e2e-api-token"
 
 type testWriter struct{ t *testing.T }
 
@@ -375,8 +379,11 @@ func TestBrokenInputGetsClearErrors(t *testing.T) {
 		{"webhook without secret", "POST", "/telegram/lead-qualification", `{"update_id":1}`, nil, 401},
 		{"malformed webhook", "POST", "/telegram/lead-qualification", `{"update_id":`, map[string]string{"X-Telegram-Bot-Api-Secret-Token": webhookSecret(s.fake.Token())}, 400},
 		{"webhook for an unknown bot", "POST", "/telegram/nobody", `{}`, nil, 404},
-		{"flow with errors cannot be published", "POST", "/api/bots/faq-bot/flows/faq-bot/publish", "voronka: 1\nid: faq-bot\nstart: nowhere\nnodes:\n  a: {type: end}\n", map[string]string{"Content-Type": "application/yaml"}, 422},
-		{"unknown API route", "GET", "/api/nothing", "", nil, 404},
+		{"flow with errors cannot be published", "POST", "/api/bots/faq-bot/flows/faq-bot/publish", "voronka: 1\nid: faq-bot\nstart: nowhere\nnodes:\n  a: {type: end}\n", map[string]string{"Content-Type": "application/yaml", "Authorization": "Bearer " + testAPIToken}, 422},
+		{"unknown API route", "GET", "/api/nothing", "", map[string]string{"Authorization": "Bearer " + testAPIToken}, 404},
+		{"API without a session or token", "GET", "/api/bots", "", nil, 401},
+		{"API with a wrong token", "GET", "/api/bots", "", map[string]string{"Authorization": "Bearer wrong"}, 401},
+		{"API with an unknown session", "GET", "/api/bots", "", map[string]string{"Cookie": "voronka_session=forged"}, 401},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -415,7 +422,9 @@ func TestBrokenInputGetsClearErrors(t *testing.T) {
 
 func getJSON(t *testing.T, s *stack, path string) map[string]any {
 	t.Helper()
-	resp, err := http.Get("http://" + s.addr + path)
+	req, _ := http.NewRequest("GET", "http://"+s.addr+path, nil)
+	req.Header.Set("Authorization", "Bearer "+testAPIToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

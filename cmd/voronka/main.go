@@ -4,6 +4,7 @@
 //	voronka validate FILE...   check flow files, print every problem as file:line:col
 //	voronka test DIR           run every *.test.yaml under DIR
 //	voronka schema             print the JSON Schema of the flow format
+//	voronka user add LOGIN     add a builder user (admin, marketer or operator)
 //	voronka version            print the version
 package main
 
@@ -27,6 +28,8 @@ commands:
   validate FILE...   check flow files; print every problem as file:line:col: message
   test [DIR]         run every *.test.yaml under DIR (default ./flows)
   schema             print the JSON Schema of the flow format
+  user add LOGIN     add a user of the builder: --role admin|marketer|operator, password on stdin or --password
+  user list          list the users of the builder
   health [URL]       exit 0 if the server at URL (default http://127.0.0.1:8080/readyz) is ready
   version            print the version
 `
@@ -44,6 +47,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdValidate(args[1:], stdout, stderr)
 	case "test":
 		return cmdTest(args[1:], stdout, stderr)
+	case "user":
+		return cmdUser(args[1:], os.Stdin, stdout, stderr)
 	case "schema":
 		return cmdSchema(stdout, stderr)
 	case "health":

@@ -21,6 +21,7 @@ import (
 
 	"github.com/voronka/voronka/adapters/telegram"
 	"github.com/voronka/voronka/adapters/webchat"
+	builderui "github.com/voronka/voronka/builder-ui"
 	"github.com/voronka/voronka/engine/channel"
 	"github.com/voronka/voronka/engine/flow"
 	"github.com/voronka/voronka/engine/runtime"
@@ -115,7 +116,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}
 	rt, err := runtime.New(runtime.Config{
 		Store: st,
-		Flows: runtime.NewStoreFlows(st, 0),
+		Flows: newPreviewFlows(runtime.NewStoreFlows(st, 0), st),
 		Channels: map[string]runtime.Channel{
 			"telegram": {Sender: server.TelegramSender(adapters), Limits: tgLimits},
 			"web":      {Sender: hub, Limits: webchat.Limits(), IsGroup: webchat.IsGroup},
@@ -126,8 +127,11 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		return fmt.Errorf("start runtime: %w", err)
 	}
 	hub.SetHandler(rt)
+	if err := setUpAccounts(ctx, st, cfg, log); err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{Store: st, Handler: rt, Runtime: rt, Telegram: adapters, WebChat: hub,
-		Logger: log, APIToken: cfg.APIToken, Version: version})
+		Logger: log, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, Version: version, UI: builderui.FS()})
 	if err != nil {
 		return err
 	}
@@ -170,7 +174,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}
 	addr := ln.Addr().String()
 	log.Info("voronka is serving", "addr", addr, "store", storeName(cfg), "bots", len(bots),
-		"web_chat", "http://"+displayAddr(addr)+"/")
+		"web_chat", "http://"+displayAddr(addr)+"/", "builder", "http://"+displayAddr(addr)+"/app/")
 	if ready != nil {
 		ready <- addr
 	}
@@ -387,6 +391,28 @@ func setUpBot(ctx context.Context, st store.Store, b botConfig, files map[string
 		if err := st.PutDraft(ctx, store.FlowDraft{Bot: b.ID, FlowID: b.Flow, Doc: f.Doc, UpdatedAt: time.Now().UTC(), UpdatedBy: "voronka serve"}); err != nil {
 			return fmt.Errorf("bot %s: draft of %s: %w", b.ID, b.Flow, err)
 		}
+	}
+	return nil
+}
+
+// setUpAccounts creates the first admin from VORONKA_ADMIN_LOGIN and
+// VORONKA_ADMIN_PASSWORD when the store has no users, and says so when
+// nobody can sign in.
+func setUpAccounts(ctx context.Context, st store.Store, cfg serveConfig, log *slog.Logger) error {
+	login := os.Getenv("VORONKA_ADMIN_LOGIN")
+	created, err := server.EnsureAdmin(ctx, st, login, os.Getenv("VORONKA_ADMIN_PASSWORD"))
+	if err != nil {
+		return fmt.Errorf("accounts: %w", err)
+	}
+	if created {
+		log.Info("first admin created", "login", login)
+	}
+	users, err := st.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("accounts: %w", err)
+	}
+	if len(users) == 0 && cfg.APIToken == "" {
+		log.Warn("nobody can sign in to the builder: set VORONKA_ADMIN_LOGIN and VORONKA_ADMIN_PASSWORD, or run voronka user add LOGIN --role admin")
 	}
 	return nil
 }

@@ -1,0 +1,99 @@
+// The builder app: the sign-in page until a session exists, then the builder.
+import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import * as api from './api';
+import { Builder } from './Builder';
+import { I18nContext, dictionaries, translate, useI18n, type I18n, type Lang } from './i18n';
+
+function initialLang(): Lang {
+  try {
+    const l = localStorage.getItem('voronka-lang');
+    if (l === 'en' || l === 'ru') return l;
+  } catch {
+    /* storage unavailable */
+  }
+  return 'ru';
+}
+
+export function App() {
+  const [lang, setLangState] = useState<Lang>(initialLang);
+  const [user, setUser] = useState<api.User | null | undefined>(undefined);
+  const i18n = useMemo<I18n>(
+    () => ({
+      lang,
+      t: (k) => dictionaries[lang][k],
+      tr: (k) => translate(lang, k),
+      setLang: (l) => {
+        setLangState(l);
+        try {
+          localStorage.setItem('voronka-lang', l);
+        } catch {
+          /* storage unavailable */
+        }
+      },
+    }),
+    [lang],
+  );
+  useEffect(() => {
+    document.documentElement.lang = lang;
+    document.title = dictionaries[lang].title;
+  }, [lang]);
+  useEffect(() => {
+    api.session().then(setUser, () => setUser(null));
+  }, []);
+
+  return (
+    <I18nContext.Provider value={i18n}>
+      {user === undefined ? (
+        <div className="pad">{dictionaries[lang].loading}</div>
+      ) : user === null ? (
+        <SignIn onSignedIn={setUser} />
+      ) : (
+        <Builder
+          user={user}
+          onSignOut={() => {
+            api.logout().finally(() => setUser(null));
+          }}
+        />
+      )}
+    </I18nContext.Provider>
+  );
+}
+
+function SignIn({ onSignedIn }: { onSignedIn: (u: api.User) => void }) {
+  const [login, setLogin] = useState('');
+  const [password, setPassword] = useState('');
+  const [error, setError] = useState('');
+  const lang = useI18n();
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    setError('');
+    try {
+      onSignedIn(await api.login(login, password));
+    } catch {
+      setError(dictionaries[lang.lang].wrongLogin);
+    }
+  };
+  const t = dictionaries[lang.lang];
+  return (
+    <div className="signin">
+      <form onSubmit={submit} data-testid="signin">
+        <h1>Voronka</h1>
+        <label>
+          {t.login}
+          <input name="login" autoComplete="username" value={login} onChange={(e) => setLogin(e.target.value)} autoFocus />
+        </label>
+        <label>
+          {t.password}
+          <input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+        </label>
+        {error && <div className="err">{error}</div>}
+        <button className="primary" type="submit">
+          {t.signIn}
+        </button>
+        <button type="button" className="link" onClick={() => lang.setLang(lang.lang === 'ru' ? 'en' : 'ru')}>
+          {t.language}
+        </button>
+      </form>
+    </div>
+  );
+}

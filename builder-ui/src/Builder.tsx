@@ -1,0 +1,669 @@
+// The builder: palette, canvas, properties, settings, versions and preview
+// around one flow draft. The flow document is the single source of truth;
+// the canvas keeps its own node objects only so that a drag re-renders one
+// node, and writes positions back when the drag ends.
+import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  ReactFlowProvider,
+  applyEdgeChanges,
+  applyNodeChanges,
+  useReactFlow,
+  type Connection,
+  type Edge as RFEdge,
+  type EdgeChange,
+  type NodeChange,
+} from '@xyflow/react';
+import '@xyflow/react/dist/style.css';
+import * as api from './api';
+import { FlowNode, type FlowNodeType } from './FlowNode';
+import { Properties } from './Properties';
+import { Settings } from './Settings';
+import { Versions } from './Versions';
+import { Preview } from './Preview';
+import { layout } from './layout';
+import { useI18n } from './i18n';
+import {
+  addNode,
+  connect,
+  copyNodes,
+  defaultNode,
+  edges as docEdges,
+  emptyFlow,
+  hasErrors,
+  needsLayout,
+  newNodeID,
+  outputs,
+  problemsByNode,
+  record,
+  redo,
+  removeNodes,
+  renameNode,
+  round,
+  undo,
+  type FlowDoc,
+  type History,
+  type NodeDoc,
+  type NodeSpec,
+  type Problem,
+  type Spec,
+} from './model';
+
+const nodeTypes = { flow: FlowNode };
+const noProblems: Problem[] = [];
+
+type SaveState = 'saved' | 'dirty' | 'saving' | 'failed';
+
+interface Props {
+  user: api.User;
+  onSignOut: () => void;
+}
+
+export function Builder(props: Props) {
+  return (
+    <ReactFlowProvider>
+      <Editor {...props} />
+    </ReactFlowProvider>
+  );
+}
+
+function readHash(): { bot?: string; flow?: string } {
+  const [, bot, flow] = location.hash.replace(/^#\/?/, '/').split('/');
+  return { bot: bot ? decodeURIComponent(bot) : undefined, flow: flow ? decodeURIComponent(flow) : undefined };
+}
+
+function Editor({ user, onSignOut }: Props) {
+  const { t, tr, lang, setLang } = useI18n();
+  const rf = useReactFlow<FlowNodeType, RFEdge>();
+  const [spec, setSpec] = useState<Spec | null>(null);
+  const specs = useMemo(() => new Map<string, NodeSpec>((spec?.nodes ?? []).map((s) => [s.type, s])), [spec]);
+  const [bots, setBots] = useState<api.BotInfo[]>([]);
+  const [bot, setBot] = useState('');
+  const [flows, setFlows] = useState<api.FlowInfo[]>([]);
+  const [flowId, setFlowId] = useState('');
+  const [hist, setHist] = useState<History | null>(null);
+  const doc = hist?.present ?? null;
+  const [problems, setProblems] = useState<Problem[]>([]);
+  const [save, setSave] = useState<SaveState>('saved');
+  const [message, setMessage] = useState('');
+  const [panel, setPanel] = useState<'props' | 'settings' | 'versions'>('props');
+  const [showPreview, setShowPreview] = useState(false);
+  const [activeNode, setActiveNode] = useState<string | undefined>();
+  const [versionsTick, setVersionsTick] = useState(0);
+  const [yamlBox, setYamlBox] = useState<{ mode: 'export' | 'import'; text: string } | null>(null);
+  const [nodes, setNodes] = useState<FlowNodeType[]>([]);
+  const [rfEdges, setRfEdges] = useState<RFEdge[]>([]);
+  const savedDoc = useRef<FlowDoc | null>(null);
+  const saving = useRef<Promise<void> | null>(null);
+  const clipboard = useRef<Record<string, NodeDoc>>({});
+
+  // Spec and bots once.
+  useEffect(() => {
+    api.getSpec().then(setSpec, (e: unknown) => setMessage(String(e)));
+    api.listBots().then(
+      (bs) => {
+        setBots(bs);
+        const h = readHash();
+        const b = bs.find((x) => x.id === h.bot) ?? bs[0];
+        if (b) {
+          setBot(b.id);
+          setFlowId(h.flow ?? b.flow_id ?? '');
+        }
+      },
+      (e: unknown) => setMessage(String(e)),
+    );
+  }, []);
+
+  useEffect(() => {
+    if (!bot) return;
+    api.listFlows(bot).then(setFlows, () => setFlows([]));
+  }, [bot, versionsTick]);
+
+  // Load a flow: the draft, or the latest version; lay out nodes without positions.
+  useEffect(() => {
+    if (!bot || !flowId || specs.size === 0) return;
+    let gone = false;
+    location.hash = `#/${encodeURIComponent(bot)}/${encodeURIComponent(flowId)}`;
+    (async () => {
+      let d: FlowDoc | null = null;
+      let ps: Problem[] = [];
+      try {
+        const got = await api.getDraft(bot, flowId);
+        d = got.json;
+        ps = got.problems;
+      } catch (e) {
+        if (!(e instanceof api.ApiError && e.status === 404)) throw e;
+        const vs = await api.listVersions(bot, flowId);
+        if (vs.length > 0) d = (await api.getVersion(bot, flowId, vs[vs.length - 1].version)).json;
+      }
+      if (gone) return;
+      d = d ?? emptyFlow(flowId, flowId);
+      if (needsLayout(d)) d = layout(d, specs, true);
+      savedDoc.current = d;
+      setHist({ past: [], present: d, future: [] });
+      setProblems(ps);
+      setSave('saved');
+      setTimeout(() => rf.fitView({ maxZoom: 1 }), 50);
+    })().catch((e: unknown) => setMessage(String(e)));
+    return () => {
+      gone = true;
+    };
+  }, [bot, flowId, specs, rf]);
+
+  const change = useCallback((next: FlowDoc, key?: string) => {
+    setHist((h) => (h ? record(h, next, key) : h));
+  }, []);
+
+  // Validation (debounced) and autosave (debounced longer) on every change.
+  useEffect(() => {
+    if (!doc || doc === savedDoc.current) return;
+    setSave('dirty');
+    const v = window.setTimeout(() => {
+      api.validate(doc).then((r) => setProblems(r.problems), () => {});
+    }, 250);
+    const s = window.setTimeout(() => void flush(), 900);
+    return () => {
+      window.clearTimeout(v);
+      window.clearTimeout(s);
+    };
+    // flush reads the latest doc through the ref below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [doc]);
+
+  const docRef = useRef(doc);
+  docRef.current = doc;
+  const flush = useCallback(async (): Promise<void> => {
+    if (saving.current) await saving.current;
+    const d = docRef.current;
+    if (!d || d === savedDoc.current || !bot || !flowId) return;
+    setSave('saving');
+    const p = api
+      .putDraft(bot, flowId, d)
+      .then((r) => {
+        savedDoc.current = d;
+        setProblems(r.problems);
+        setSave(docRef.current === d ? 'saved' : 'dirty');
+      })
+      .catch((e: unknown) => {
+        setSave('failed');
+        setMessage(String(e));
+      })
+      .finally(() => {
+        saving.current = null;
+      });
+    saving.current = p;
+    await p;
+  }, [bot, flowId]);
+
+  const byNode = useMemo(() => problemsByNode(problems), [problems]);
+  const errors = hasErrors(problems);
+
+  // Canvas nodes and edges follow the document; selection is kept.
+  useEffect(() => {
+    if (!doc) return;
+    setNodes((prev) => {
+      const sel = new Set(prev.filter((n) => n.selected).map((n) => n.id));
+      const old = new Map(prev.map((n) => [n.id, n]));
+      return Object.entries(doc.nodes).map(([id, n]) => {
+        const o = old.get(id);
+        const data = {
+          doc: n,
+          outputs: outputs(n, specs.get(n.type)),
+          problems: byNode.get(id) ?? noProblems,
+          start: doc.start === id,
+          active: activeNode === id,
+        };
+        if (
+          o &&
+          o.data.doc === n &&
+          o.data.problems === data.problems &&
+          o.data.start === data.start &&
+          o.data.active === data.active &&
+          o.position.x === n.ui?.x &&
+          o.position.y === n.ui?.y
+        ) {
+          return o;
+        }
+        return { id, type: 'flow' as const, position: n.ui ?? { x: 0, y: 0 }, data, selected: sel.has(id) };
+      });
+    });
+    setRfEdges((prev) => {
+      const sel = new Set(prev.filter((e) => e.selected).map((e) => e.id));
+      return docEdges(doc, specs).map((e) => ({
+        id: e.id,
+        source: e.source,
+        sourceHandle: e.handle,
+        target: e.target,
+        targetHandle: 'in',
+        selected: sel.has(e.id),
+        animated: activeNode === e.source,
+      }));
+    });
+  }, [doc, specs, byNode, activeNode]);
+
+  const onNodesChange = useCallback((changes: NodeChange<FlowNodeType>[]) => {
+    setNodes((ns) => applyNodeChanges(changes, ns));
+  }, []);
+  const onEdgesChange = useCallback((changes: EdgeChange<RFEdge>[]) => {
+    setRfEdges((es) => applyEdgeChanges(changes, es));
+  }, []);
+
+  const onNodeDragStop = useCallback(
+    (_: unknown, __: unknown, moved: FlowNodeType[]) => {
+      const d = docRef.current;
+      if (!d) return;
+      const nodesNext = { ...d.nodes };
+      for (const m of moved) if (nodesNext[m.id]) nodesNext[m.id] = { ...nodesNext[m.id], ui: round(m.position) };
+      change({ ...d, nodes: nodesNext });
+    },
+    [change],
+  );
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      const d = docRef.current;
+      if (!d || !c.sourceHandle) return;
+      change(connect(d, c.source, c.sourceHandle, c.target));
+    },
+    [change],
+  );
+
+  const onDelete = useCallback(
+    ({ nodes: ns, edges: es }: { nodes: FlowNodeType[]; edges: RFEdge[] }) => {
+      let d = docRef.current;
+      if (!d) return;
+      for (const e of es) if (e.sourceHandle && !ns.some((n) => n.id === e.source)) d = connect(d, e.source, e.sourceHandle, undefined);
+      if (ns.length) d = removeNodes(d, ns.map((n) => n.id), specs);
+      change(d);
+    },
+    [change, specs],
+  );
+
+  const dropNode = useCallback(
+    (type: string, pos: { x: number; y: number }) => {
+      const d = docRef.current;
+      if (!d) return;
+      const id = newNodeID(d, type);
+      change(addNode(d, id, defaultNode(type, lang), pos));
+      setNodes((ns) => ns.map((n) => ({ ...n, selected: false })));
+      setTimeout(() => setNodes((ns) => ns.map((n) => (n.id === id ? { ...n, selected: true } : n))), 0);
+      setPanel('props');
+    },
+    [change, lang],
+  );
+
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    const type = e.dataTransfer.getData('application/voronka-node');
+    if (!type) return;
+    const p = rf.screenToFlowPosition({ x: e.clientX, y: e.clientY });
+    dropNode(type, { x: p.x - 110, y: p.y - 30 });
+  };
+
+  const selected = nodes.filter((n) => n.selected).map((n) => n.id);
+  const sel = selected.length === 1 && doc?.nodes[selected[0]] ? selected[0] : null;
+
+  // Keyboard shortcuts.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const mod = e.ctrlKey || e.metaKey;
+      const el = e.target as HTMLElement | null;
+      const typing = el && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.tagName === 'SELECT' || el.isContentEditable);
+      if (mod && e.key.toLowerCase() === 's') {
+        e.preventDefault();
+        void flush();
+        return;
+      }
+      if (typing || !mod) return;
+      const k = e.key.toLowerCase();
+      if (k === 'z' && !e.shiftKey) {
+        e.preventDefault();
+        setHist((h) => (h ? undo(h) : h));
+      } else if ((k === 'z' && e.shiftKey) || k === 'y') {
+        e.preventDefault();
+        setHist((h) => (h ? redo(h) : h));
+      } else if (k === 'c' && docRef.current) {
+        const d = docRef.current;
+        const ids = nodesRef.current.filter((n) => n.selected).map((n) => n.id);
+        if (ids.length) {
+          clipboard.current = Object.fromEntries(ids.filter((id) => d.nodes[id]).map((id) => [id, d.nodes[id]]));
+          try {
+            localStorage.setItem('voronka-clipboard', JSON.stringify(clipboard.current));
+          } catch {
+            /* private mode */
+          }
+        }
+      } else if (k === 'v' && docRef.current) {
+        let clip = clipboard.current;
+        if (Object.keys(clip).length === 0) {
+          try {
+            clip = JSON.parse(localStorage.getItem('voronka-clipboard') ?? '{}') as Record<string, NodeDoc>;
+          } catch {
+            clip = {};
+          }
+        }
+        if (Object.keys(clip).length === 0) return;
+        const r = copyNodes(docRef.current, clip, { x: 40, y: 40 }, specs);
+        change(r.doc);
+        const fresh = new Set(r.ids);
+        setTimeout(() => setNodes((ns) => ns.map((n) => ({ ...n, selected: fresh.has(n.id) }))), 0);
+      } else if (k === 'a') {
+        e.preventDefault();
+        setNodes((ns) => ns.map((n) => ({ ...n, selected: true })));
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [flush, specs, change]);
+  const nodesRef = useRef(nodes);
+  nodesRef.current = nodes;
+
+  const doPublish = async () => {
+    setMessage('');
+    await flush();
+    try {
+      const r = await api.publish(bot, flowId);
+      setMessage(`${t('published')} v${r.version}`);
+      setVersionsTick((x) => x + 1);
+    } catch (e) {
+      if (e instanceof api.ApiError && Array.isArray(e.details)) setProblems(e.details as Problem[]);
+      setMessage(e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  const newFlow = async () => {
+    const id = window.prompt(t('newFlowPrompt'), 'funnel');
+    if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return;
+    await api.putDraft(bot, id, emptyFlow(id, id));
+    setFlows(await api.listFlows(bot));
+    setFlowId(id);
+  };
+
+  const doExport = async () => {
+    await flush();
+    setYamlBox({ mode: 'export', text: await api.exportYaml(bot, flowId) });
+  };
+
+  const doImport = async (text: string) => {
+    try {
+      const r = await api.importYaml(bot, text);
+      setYamlBox(null);
+      setMessage(`${t('importDone')}: ${r.id}`);
+      setFlows(await api.listFlows(bot));
+      if (r.id === flowId && r.json) {
+        let d = r.json;
+        if (needsLayout(d)) d = layout(d, specs, true);
+        change(d);
+        setProblems(r.problems);
+      } else {
+        setFlowId(r.id);
+      }
+    } catch (e) {
+      setMessage(e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  const arrange = () => {
+    if (doc) change(layout(doc, specs));
+    setTimeout(() => rf.fitView({ maxZoom: 1 }), 50);
+  };
+
+  const errorCount = problems.filter((p) => p.severity === 'error').length;
+  const warnCount = problems.length - errorCount;
+  const nodeIds = doc ? Object.keys(doc.nodes) : [];
+  const vars = doc?.vars ? Object.keys(doc.vars) : [];
+
+  return (
+    <div className="builder">
+      <header className="topbar">
+        <span className="logo">Voronka</span>
+        <label>
+          {t('bot')}{' '}
+          <select value={bot} onChange={(e) => setBot(e.target.value)} data-field="bot">
+            {bots.map((b) => (
+              <option key={b.id} value={b.id}>
+                {b.name || b.id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('flow')}{' '}
+          <select value={flowId} onChange={(e) => setFlowId(e.target.value)} data-field="flow">
+            {flowId && !flows.some((f) => f.id === flowId) && <option value={flowId}>{flowId}</option>}
+            {flows.map((f) => (
+              <option key={f.id} value={f.id}>
+                {f.name ? `${f.name} (${f.id})` : f.id}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button onClick={newFlow} data-action="new-flow">
+          + {t('newFlow')}
+        </button>
+        <span className="spacer" />
+        <button onClick={() => setHist((h) => (h ? undo(h) : h))} disabled={!hist?.past.length} title="Ctrl+Z">
+          ↶ {t('undo')}
+        </button>
+        <button onClick={() => setHist((h) => (h ? redo(h) : h))} disabled={!hist?.future.length} title="Ctrl+Shift+Z">
+          ↷ {t('redo')}
+        </button>
+        <button onClick={arrange} data-action="arrange">
+          {t('arrange')}
+        </button>
+        <button onClick={doExport} data-action="export">
+          {t('exportYaml')}
+        </button>
+        <button onClick={() => setYamlBox({ mode: 'import', text: '' })} data-action="import">
+          {t('importYaml')}
+        </button>
+        <span className={`save-state ${save}`} data-testid="save-state" data-state={save}>
+          {save === 'saved' ? t('saved') : save === 'saving' ? t('saving') : save === 'dirty' ? t('unsaved') : t('saveFailed')}
+        </span>
+        <button
+          className="primary"
+          onClick={doPublish}
+          disabled={errors || !doc || save === 'failed'}
+          title={errors ? t('publishBlocked') : ''}
+          data-action="publish"
+        >
+          {t('publish')}
+        </button>
+        <button onClick={() => setShowPreview((x) => !x)} className={showPreview ? 'on' : ''} data-action="preview">
+          💬 {t('preview')}
+        </button>
+        <button onClick={() => setLang(lang === 'ru' ? 'en' : 'ru')} data-action="lang">
+          {t('language')}
+        </button>
+        <span className="who">
+          {user.login} ({user.role})
+        </span>
+        <button onClick={onSignOut}>{t('signOut')}</button>
+      </header>
+      {message && (
+        <div className="message" data-testid="message" onClick={() => setMessage('')}>
+          {message}
+        </div>
+      )}
+      <div className="main">
+        <aside className="palette" data-testid="palette">
+          <h3>{t('palette')}</h3>
+          <div className="muted small">{t('paletteHint')}</div>
+          {(spec?.nodes ?? []).map((s) => (
+            <div
+              key={s.type}
+              className={`palette-item t-${s.type}`}
+              draggable
+              data-type={s.type}
+              title={s.doc}
+              onDragStart={(e) => {
+                e.dataTransfer.setData('application/voronka-node', s.type);
+                e.dataTransfer.effectAllowed = 'move';
+              }}
+              onClick={() => {
+                const c = rf.screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 });
+                dropNode(s.type, { x: c.x - 110 + Math.random() * 40, y: c.y - 30 + Math.random() * 40 });
+              }}
+            >
+              {tr('type_' + s.type)}
+            </div>
+          ))}
+          <div className="muted small shortcuts">{t('shortcuts')}</div>
+        </aside>
+        <div className="canvas" onDragOver={(e) => e.preventDefault()} onDrop={onDrop} data-testid="canvas">
+          <ReactFlow<FlowNodeType, RFEdge>
+            nodes={nodes}
+            edges={rfEdges}
+            nodeTypes={nodeTypes}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            onNodeDragStop={onNodeDragStop}
+            onSelectionDragStop={(e, ns) => onNodeDragStop(e, null, ns)}
+            onConnect={onConnect}
+            onDelete={onDelete}
+            deleteKeyCode={['Delete', 'Backspace']}
+            multiSelectionKeyCode={['Meta', 'Control']}
+            selectionKeyCode="Shift"
+            onlyRenderVisibleElements={nodes.length > 150}
+            minZoom={0.05}
+            maxZoom={2}
+            fitView
+            proOptions={{ hideAttribution: true }}
+          >
+            <Background />
+            <MiniMap pannable zoomable nodeStrokeWidth={3} />
+            <Controls />
+          </ReactFlow>
+        </div>
+        <aside className="side">
+          <div className="tabs">
+            <button className={panel === 'props' ? 'on' : ''} onClick={() => setPanel('props')}>
+              {t('properties')}
+            </button>
+            <button className={panel === 'settings' ? 'on' : ''} onClick={() => setPanel('settings')} data-action="settings">
+              {t('settings')}
+            </button>
+            <button className={panel === 'versions' ? 'on' : ''} onClick={() => setPanel('versions')} data-action="versions">
+              {t('versions')}
+            </button>
+          </div>
+          <div className="problems" data-testid="problems" data-errors={errorCount}>
+            {problems.length === 0 ? (
+              <span className="ok">✓ {t('noProblems')}</span>
+            ) : (
+              <>
+                <b className={errorCount ? 'err' : 'warn'}>
+                  {t('errors')}: {errorCount} · {t('warnings')}: {warnCount}
+                </b>
+                <ul>
+                  {problems.slice(0, 30).map((p, i) => (
+                    <li
+                      key={i}
+                      className={p.severity === 'error' ? 'err' : 'warn'}
+                      onClick={() => {
+                        if (p.node && doc?.nodes[p.node]) {
+                          setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === p.node })));
+                          setPanel('props');
+                          const n = doc.nodes[p.node];
+                          if (n.ui) rf.setCenter(n.ui.x + 110, n.ui.y + 40, { duration: 200, zoom: rf.getZoom() });
+                        } else setPanel('settings');
+                      }}
+                    >
+                      {p.node ? <b>{p.node}: </b> : null}
+                      {p.message}
+                    </li>
+                  ))}
+                </ul>
+              </>
+            )}
+          </div>
+          {doc && panel === 'props' && sel && (
+            <Properties
+              key={sel}
+              id={sel}
+              node={doc.nodes[sel]}
+              spec={specs.get(doc.nodes[sel].type)}
+              nodeIds={nodeIds}
+              vars={vars}
+              expectKinds={spec?.expect ?? []}
+              methods={spec?.methods ?? []}
+              problems={byNode.get(sel) ?? noProblems}
+              isStart={doc.start === sel}
+              onChange={(n, field) => change({ ...doc, nodes: { ...doc.nodes, [sel]: n } }, `${sel}.${field}`)}
+              onRename={(to) => {
+                change(renameNode(doc, sel, to, specs));
+                setTimeout(() => setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === to }))), 0);
+              }}
+              onMakeStart={() => change({ ...doc, start: sel })}
+              onDelete={() => change(removeNodes(doc, [sel], specs))}
+            />
+          )}
+          {doc && panel === 'props' && !sel && <div className="muted pad">{t('noSelection')}</div>}
+          {doc && panel === 'settings' && <Settings doc={doc} problems={byNode.get('') ?? noProblems} onChange={(d, f) => change(d, `flow.${f}`)} />}
+          {doc && panel === 'versions' && (
+            <Versions
+              bot={bot}
+              flow={flowId}
+              draft={doc}
+              refresh={versionsTick}
+              onRolledBack={(d) => {
+                change(d);
+                setVersionsTick((x) => x + 1);
+              }}
+            />
+          )}
+        </aside>
+        {showPreview && doc && (
+          <aside className="preview-pane">
+            <Preview bot={bot} flow={flowId} enabled={!errors} prepare={flush} onNode={setActiveNode} />
+          </aside>
+        )}
+      </div>
+      {yamlBox && (
+        <div className="modal" data-testid="yaml-modal">
+          <div className="modal-box">
+            <h3>{yamlBox.mode === 'export' ? t('exportYaml') : t('importYaml')}</h3>
+            <textarea
+              rows={24}
+              value={yamlBox.text}
+              readOnly={yamlBox.mode === 'export'}
+              data-testid="yaml"
+              onChange={(e) => setYamlBox({ ...yamlBox, text: e.target.value })}
+            />
+            <div className="row">
+              {yamlBox.mode === 'export' ? (
+                <a
+                  href={URL.createObjectURL(new Blob([yamlBox.text], { type: 'application/yaml' }))}
+                  download={`${flowId}.yaml`}
+                  className="button"
+                >
+                  ⬇ {flowId}.yaml
+                </a>
+              ) : (
+                <>
+                  <input
+                    type="file"
+                    accept=".yaml,.yml,.json"
+                    onChange={async (e) => {
+                      const f = e.target.files?.[0];
+                      if (f) setYamlBox({ mode: 'import', text: await f.text() });
+                    }}
+                  />
+                  <button className="primary" onClick={() => doImport(yamlBox.text)} data-action="do-import">
+                    {t('importYaml')}
+                  </button>
+                </>
+              )}
+              <button onClick={() => setYamlBox(null)} data-action="close-modal">
+                ✕
+              </button>
+            </div>
+          </div>
+        </div>
+      )}
+    </div>
+  );
+}
