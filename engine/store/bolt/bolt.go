@@ -23,7 +23,7 @@ import (
 var (
 	bConvs      = []byte("conversations")
 	bConvIdx    = []byte("conversations_idx")  // see convIndexKeys
-	bConvKeys   = []byte("conversations_keys") // id -> the index keys of the stored version
+	bConvKeys   = []byte("conversations_keys") // id -> index keys, for values written before they moved inline
 	bMsgIDs     = []byte("messages")           // id -> key in bMsgByConv
 	bMsgByConv  = []byte("messages_by_conv")   // conv \0 at id -> message
 	bEventIDs   = []byte("events")             // id -> key in bEventByBot

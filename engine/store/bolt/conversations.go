@@ -51,19 +51,61 @@ func convIndexKeys(c *store.Conversation) [][]byte {
 	return keys
 }
 
-// Conversation values are the stored version (8 bytes, big-endian) and the
-// JSON document, and bConvKeys keeps each conversation's index keys: a
-// conditional replace checks the version and updates the indexes without
-// decoding the stored document, which is most of the hot path's CPU.
+// Conversation values carry what a conditional replace needs ahead of the
+// JSON document: the stored version (8 bytes, big-endian), a format byte
+// (convKeysInline), and the conversation's index keys (uvarint length, then
+// encodeKeys). A replace checks the version and moves the index entries
+// without decoding the stored document, which is most of the hot path's
+// CPU, and without touching a second bucket. Values written before the
+// format byte existed have the JSON right after the version ('{') and their
+// index keys in bConvKeys; the next write moves them inline.
+const convKeysInline = 1
 
-func encodeConv(c *store.Conversation) ([]byte, error) {
+// encodedConv is a conversation ready to store: encoding happens before the
+// write transaction, which runs on the store's one writer goroutine.
+type encodedConv struct {
+	id   []byte
+	val  []byte   // see convKeysInline
+	keys [][]byte // index keys
+	list []byte   // encodeKeys(keys), inside val
+}
+
+func encodeConvWrite(c *store.Conversation) (*encodedConv, error) {
 	doc, err := json.Marshal(c)
 	if err != nil {
 		return nil, fmt.Errorf("encode: %w", err)
 	}
-	v := make([]byte, 8, 8+len(doc))
+	keys := convIndexKeys(c)
+	n := 0
+	for _, k := range keys {
+		n += binary.MaxVarintLen32 + len(k)
+	}
+	v := make([]byte, 9, 9+binary.MaxVarintLen32+n+len(doc))
 	binary.BigEndian.PutUint64(v, uint64(c.Version))
-	return append(v, doc...), nil
+	v[8] = convKeysInline
+	list := encodeKeys(keys)
+	v = binary.AppendUvarint(v, uint64(len(list)))
+	at := len(v)
+	v = append(append(v, list...), doc...)
+	return &encodedConv{id: []byte(c.ID), val: v, keys: keys, list: v[at : at+len(list)]}, nil
+}
+
+// splitConv returns a stored value's version, its index key list (nil for
+// the old format: see bConvKeys) and its JSON document.
+func splitConv(v []byte) (version int64, list, doc []byte, inline bool, err error) {
+	if len(v) < 9 {
+		return 0, nil, nil, false, fmt.Errorf("decode: value of %d bytes", len(v))
+	}
+	version = int64(binary.BigEndian.Uint64(v))
+	if v[8] != convKeysInline {
+		return version, nil, v[8:], false, nil
+	}
+	n, w := binary.Uvarint(v[9:])
+	if w <= 0 || uint64(len(v)-9-w) < n {
+		return 0, nil, nil, false, fmt.Errorf("decode: corrupt index key list")
+	}
+	list = v[9+w : 9+w+int(n)]
+	return version, list, v[9+w+int(n):], true, nil
 }
 
 func getConv(b *bolt.Bucket, id []byte) (*store.Conversation, error) {
@@ -71,11 +113,12 @@ func getConv(b *bolt.Bucket, id []byte) (*store.Conversation, error) {
 	if v == nil {
 		return nil, store.ErrNotFound
 	}
-	if len(v) < 8 {
-		return nil, fmt.Errorf("decode: value of %d bytes", len(v))
+	_, _, doc, _, err := splitConv(v)
+	if err != nil {
+		return nil, err
 	}
 	var c store.Conversation
-	if err := json.Unmarshal(v[8:], &c); err != nil {
+	if err := json.Unmarshal(doc, &c); err != nil {
 		return nil, fmt.Errorf("decode: %w", err)
 	}
 	return &c, nil
@@ -91,6 +134,7 @@ func encodeKeys(keys [][]byte) []byte {
 	return out
 }
 
+// decodeKeys unpacks encodeKeys; the keys alias b.
 func decodeKeys(b []byte) ([][]byte, error) {
 	var keys [][]byte
 	for len(b) > 0 {
@@ -98,38 +142,52 @@ func decodeKeys(b []byte) ([][]byte, error) {
 		if w <= 0 || uint64(len(b)-w) < n {
 			return nil, fmt.Errorf("corrupt index key list")
 		}
-		keys = append(keys, bytes.Clone(b[w:w+int(n)]))
+		keys = append(keys, b[w:w+int(n):w+int(n)])
 		b = b[w+int(n):]
 	}
 	return keys, nil
 }
 
-// putConv stores c and moves its index entries from oldKeys to its own.
-func putConv(tx *bolt.Tx, c *store.Conversation, oldKeys [][]byte) error {
-	v, err := encodeConv(c)
+// putConv stores e and moves its index entries from the stored list old (as
+// encodeKeys wrote it) to its own. old must stay valid until putConv
+// returns: it is read before anything is written.
+func putConv(tx *bolt.Tx, e *encodedConv, old []byte) error {
+	if bytes.Equal(old, e.list) {
+		return tx.Bucket(bConvs).Put(e.id, e.val)
+	}
+	oldKeys, err := decodeKeys(old)
 	if err != nil {
 		return err
 	}
-	if err := tx.Bucket(bConvs).Put([]byte(c.ID), v); err != nil {
+	// Copy what is to be deleted: old points into the stored value, which
+	// the puts below may move.
+	var doomed [][]byte
+	for _, k := range oldKeys {
+		if !slices.ContainsFunc(e.keys, func(x []byte) bool { return bytes.Equal(x, k) }) {
+			doomed = append(doomed, bytes.Clone(k))
+		}
+	}
+	var fresh [][]byte
+	for _, k := range e.keys {
+		if !slices.ContainsFunc(oldKeys, func(x []byte) bool { return bytes.Equal(x, k) }) {
+			fresh = append(fresh, k)
+		}
+	}
+	if err := tx.Bucket(bConvs).Put(e.id, e.val); err != nil {
 		return err
 	}
-	newKeys := convIndexKeys(c)
 	idx := tx.Bucket(bConvIdx)
-	for _, k := range oldKeys {
-		if !slices.ContainsFunc(newKeys, func(x []byte) bool { return bytes.Equal(x, k) }) {
-			if err := idx.Delete(k); err != nil {
-				return err
-			}
+	for _, k := range doomed {
+		if err := idx.Delete(k); err != nil {
+			return err
 		}
 	}
-	for _, k := range newKeys {
-		if !slices.ContainsFunc(oldKeys, func(x []byte) bool { return bytes.Equal(x, k) }) {
-			if err := idx.Put(k, nil); err != nil {
-				return err
-			}
+	for _, k := range fresh {
+		if err := idx.Put(k, nil); err != nil {
+			return err
 		}
 	}
-	return tx.Bucket(bConvKeys).Put([]byte(c.ID), encodeKeys(newKeys))
+	return nil
 }
 
 // GetConversation implements store.Conversations.
@@ -152,11 +210,15 @@ func (s *Store) CreateConversation(ctx context.Context, c *store.Conversation) e
 	}
 	doc := *c
 	doc.Version = 1
-	err := s.write(ctx, func(tx *bolt.Tx) error {
-		if tx.Bucket(bConvs).Get([]byte(doc.ID)) != nil {
+	e, err := encodeConvWrite(&doc)
+	if err != nil {
+		return fmt.Errorf("create conversation %s: %w", c.ID, err)
+	}
+	err = s.write(ctx, func(tx *bolt.Tx) error {
+		if tx.Bucket(bConvs).Get(e.id) != nil {
 			return store.ErrDuplicate
 		}
-		return putConv(tx, &doc, nil)
+		return putConv(tx, e, nil)
 	})
 	if err != nil {
 		return fmt.Errorf("create conversation %s: %w", c.ID, err)
@@ -169,22 +231,32 @@ func (s *Store) CreateConversation(ctx context.Context, c *store.Conversation) e
 func (s *Store) ReplaceConversation(ctx context.Context, c *store.Conversation) error {
 	doc := *c
 	doc.Version = c.Version + 1
-	err := s.write(ctx, func(tx *bolt.Tx) error {
-		v := tx.Bucket(bConvs).Get([]byte(doc.ID))
+	e, err := encodeConvWrite(&doc)
+	if err != nil {
+		return fmt.Errorf("replace conversation %s: %w", c.ID, err)
+	}
+	err = s.write(ctx, func(tx *bolt.Tx) error {
+		v := tx.Bucket(bConvs).Get(e.id)
 		if v == nil {
 			return store.ErrNotFound
 		}
-		if len(v) < 8 {
-			return fmt.Errorf("decode: value of %d bytes", len(v))
-		}
-		if stored := int64(binary.BigEndian.Uint64(v)); stored != c.Version {
-			return fmt.Errorf("stored version %d, have %d: %w", stored, c.Version, store.ErrVersionConflict)
-		}
-		oldKeys, err := decodeKeys(tx.Bucket(bConvKeys).Get([]byte(doc.ID)))
+		stored, old, _, inline, err := splitConv(v)
 		if err != nil {
 			return err
 		}
-		return putConv(tx, &doc, oldKeys)
+		if stored != c.Version {
+			return fmt.Errorf("stored version %d, have %d: %w", stored, c.Version, store.ErrVersionConflict)
+		}
+		if !inline {
+			// Written before the keys moved inline: take them from
+			// bConvKeys, which this write leaves behind.
+			keys := tx.Bucket(bConvKeys)
+			old = bytes.Clone(keys.Get(e.id))
+			if err := keys.Delete(e.id); err != nil {
+				return err
+			}
+		}
+		return putConv(tx, e, old)
 	})
 	if err != nil {
 		return fmt.Errorf("replace conversation %s: %w", c.ID, err)

@@ -1,0 +1,85 @@
+package bolt
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/voronka/voronka/engine/store"
+)
+
+// A conversation stored before its index keys moved into the value (version,
+// then JSON; keys in bConvKeys) reads and replaces as before, and the replace
+// moves its index entries and keys over to the new format.
+func TestOldConversationFormat(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "v.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	c := store.Conversation{ID: "b:telegram:1", Bot: "b", Channel: "telegram", Chat: "1",
+		Status: store.StatusHandoff, UpdatedAt: time.Unix(1000, 0).UTC(), Version: 3}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		doc, err := json.Marshal(&c)
+		if err != nil {
+			return err
+		}
+		v := binary.BigEndian.AppendUint64(nil, uint64(c.Version))
+		if err := tx.Bucket(bConvs).Put([]byte(c.ID), append(v, doc...)); err != nil {
+			return err
+		}
+		keys := convIndexKeys(&c)
+		for _, k := range keys {
+			if err := tx.Bucket(bConvIdx).Put(k, nil); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bConvKeys).Put([]byte(c.ID), encodeKeys(keys))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetConversation(ctx, c.ID)
+	if err != nil || got.Status != store.StatusHandoff || got.Version != 3 {
+		t.Fatalf("old value: %+v, %v", got, err)
+	}
+	got.Status = store.StatusBot
+	got.UpdatedAt = time.Unix(2000, 0).UTC()
+	if err := s.ReplaceConversation(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		status store.Status
+		want   int
+	}{{store.StatusHandoff, 0}, {store.StatusBot, 1}, {"", 1}} {
+		items, _, err := s.ListInbox(ctx, store.InboxQuery{Bot: "b", Status: tc.status})
+		if err != nil || len(items) != tc.want {
+			t.Errorf("inbox %q after replace: %d items, %v; want %d", tc.status, len(items), err, tc.want)
+		}
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if tx.Bucket(bConvKeys).Get([]byte(c.ID)) != nil {
+			t.Error("bConvKeys entry left after the replace")
+		}
+		if n := tx.Bucket(bConvIdx).Stats().KeyN; n != 3 {
+			t.Errorf("%d index entries, want 3 (bot, inbox *, inbox bot)", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Status = store.StatusWaiting
+	if err := s.ReplaceConversation(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if items, _, err := s.ListInbox(ctx, store.InboxQuery{Bot: "b", Status: store.StatusWaiting}); err != nil || len(items) != 1 || items[0].Version != 5 {
+		t.Fatalf("inbox after a second replace: %+v, %v", items, err)
+	}
+}
