@@ -173,7 +173,6 @@ func (r *Runtime) commit(ctx context.Context, o op) (*result, error) {
 	s := r.locks.of(o.convID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	inLogged := false
 	for attempt := 0; ; attempt++ {
 		if attempt > r.opts.ConflictRetries {
 			return nil, fmt.Errorf("%w: %d conflicts", ErrBusy, attempt-1)
@@ -193,8 +192,7 @@ func (r *Runtime) commit(ctx context.Context, o op) (*result, error) {
 			res.conv = cur
 			return res, nil
 		}
-		err = r.write(ctx, s, next, fresh, res, !inLogged)
-		inLogged = true
+		err = r.write(ctx, s, next, fresh, res)
 		if errors.Is(err, store.ErrVersionConflict) || errors.Is(err, store.ErrDuplicate) {
 			r.stats.conflicts.Add(1)
 			s.drop(o.convID)
@@ -240,11 +238,13 @@ func (r *Runtime) loadLocked(ctx context.Context, s *stripe, o op) (*store.Conve
 }
 
 // write stores next: create or conditional replace, in parallel with the
-// resend job that guards its outbox and the inbound transcript line, so all
-// of them share one round trip (and, with bolt, one fsync).
-func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation, fresh bool, res *result, logIn bool) error {
+// resend job that guards its outbox, so both share one round trip (and,
+// with bolt, one fsync). The transcript lines wait for finish, where the
+// inbound line and the replies go in one append: with bolt that is one
+// transaction touching the conversation's transcript pages once, not twice.
+func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation, fresh bool, res *result) error {
 	var wg sync.WaitGroup
-	var jobErr, lineErr error
+	var jobErr error
 	now := r.clock.Now()
 	e := s.get(next.ID)
 	needResend := len(next.Outbox) > 0 && (e == nil || !e.resendDue.After(now))
@@ -263,13 +263,6 @@ func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation
 			}
 		}()
 	}
-	if logIn && res.inLine != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			lineErr = r.st.AppendMessages(ctx, *res.inLine)
-		}()
-	}
 	var err error
 	if fresh {
 		err = r.st.CreateConversation(ctx, next)
@@ -279,10 +272,6 @@ func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation
 	wg.Wait()
 	if err != nil {
 		return fmt.Errorf("write conversation: %w", err)
-	}
-	if lineErr != nil {
-		// The state is committed; the transcript line is not worth failing for.
-		r.log.Warn("append inbound message", "conversation", next.ID, "err", lineErr)
 	}
 	e = s.put(next.ID, next, r.opts.CachePerStripe)
 	e.own(res.added)
@@ -525,11 +514,15 @@ func (r *Runtime) program(ctx context.Context, cur *store.Conversation, o op) (*
 // appends), cancelled timer jobs, and delivery of the outbox.
 func (r *Runtime) finish(ctx context.Context, res *result) {
 	var wg sync.WaitGroup
-	if len(res.lines) > 0 {
+	lines := res.lines
+	if res.inLine != nil {
+		lines = append(append(make([]store.Message, 0, len(lines)+1), *res.inLine), lines...)
+	}
+	if len(lines) > 0 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.st.AppendMessages(ctx, res.lines...); err != nil {
+			if err := r.st.AppendMessages(ctx, lines...); err != nil {
 				r.log.Warn("append transcript", "conversation", res.conv.ID, "err", err)
 				r.stats.errors.Add(1)
 			}

@@ -300,18 +300,27 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 		if len(done) == 0 && !markBlocked && !touch {
 			return
 		}
+		// The delivery events do not depend on the removal (ids are
+		// deterministic, a resend writes nothing twice), so both go in
+		// parallel and share a round trip.
+		var wg sync.WaitGroup
+		if len(events) > 0 {
+			wg.Add(1)
+			go func(events []store.Event) {
+				defer wg.Done()
+				if err := r.st.AppendEvents(ctx, events...); err != nil {
+					r.log.Warn("append delivery events", "conversation", id, "err", err)
+					r.stats.errors.Add(1)
+				}
+			}(events)
+		}
 		if err := r.removeDone(ctx, id, done, markBlocked); err != nil {
 			// Left in the outbox, the items are sent again by the resend
 			// job: at-least-once rather than lost.
 			r.log.Warn("remove delivered messages", "conversation", id, "err", err)
 			r.stats.errors.Add(1)
 		}
-		if len(events) > 0 {
-			if err := r.st.AppendEvents(ctx, events...); err != nil {
-				r.log.Warn("append delivery events", "conversation", id, "err", err)
-				r.stats.errors.Add(1)
-			}
-		}
+		wg.Wait()
 		done, events, markBlocked = nil, nil, false
 	}
 	defer flush(false)
@@ -490,11 +499,16 @@ func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, block
 			next.Blocked = true
 			next.Outbox = dropMessages(next.Outbox)
 		}
-		// Delivering is activity: UpdatedAt tells the resend job that the
-		// outbox has a live sender.
-		next.UpdatedAt = r.clock.Now()
 		if len(next.Outbox) == 0 {
+			// Nothing left for the resend job to judge, so UpdatedAt (the
+			// inbox order: the person's or an operator's activity) stays as
+			// it is, and with it the inbox index entries: the write touches
+			// only the document.
 			next.Outbox = nil
+		} else {
+			// Delivering is activity: UpdatedAt tells the resend job that
+			// what is left in the outbox has a live sender.
+			next.UpdatedAt = r.clock.Now()
 		}
 		err = r.st.ReplaceConversation(ctx, &next)
 		if errors.Is(err, store.ErrVersionConflict) {
