@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/voronka/voronka/engine/store"
@@ -43,6 +44,15 @@ func (s *Store) GetJob(ctx context.Context, id string) (*store.Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get job %s: %w", id, err)
 	}
+	if s.guard && j.Status == store.JobPending {
+		l, err := s.getLease(ctx, j.ID, j.Rev)
+		if err != nil {
+			return nil, fmt.Errorf("get job %s: %w", id, err)
+		}
+		if l != nil {
+			j.LeaseOwner, j.LeaseUntil = l.Owner, l.Until
+		}
+	}
 	return j, nil
 }
 
@@ -72,11 +82,10 @@ func (s *Store) writeJob(ctx context.Context, j *store.Job) (bool, error) {
 }
 
 // ClaimJobs implements store.Jobs: read a window of due candidates through
-// the (status, due_at) index, then lease them one by one with a conditional
-// write, so replicas racing for the same job cannot both get it. Without
-// contention the earliest due win; once a lease is lost to another replica
-// the rest of the window is tried in random order, so N replicas polling at
-// once spread over the queue instead of colliding on its head.
+// the (status, due_at) index, then lease them. Without contention the
+// earliest due win; once a lease is lost to another replica the rest of the
+// window is tried in random order, so N replicas polling at once spread over
+// the queue instead of colliding on its head.
 func (s *Store) ClaimJobs(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]store.Job, error) {
 	limit = store.ClampLimit(limit)
 	s.claimMu.Lock()
@@ -92,6 +101,27 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, now time.Time, limi
 		return nil, fmt.Errorf("claim jobs for %s: %w", owner, err)
 	}
 	var claimed []store.Job
+	if s.guard {
+		claimed, err = s.claimByLease(ctx, owner, now, limit, lease, candidates)
+	} else {
+		claimed, err = s.claimByWrite(ctx, owner, now, limit, lease, candidates)
+	}
+	slices.SortFunc(claimed, func(a, b store.Job) int {
+		if c := a.DueAt.Compare(b.DueAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	if err != nil {
+		return claimed, fmt.Errorf("claim jobs for %s: %w", owner, err)
+	}
+	return claimed, nil
+}
+
+// claimByWrite leases each candidate with a conditional write of the job:
+// one atomic filtered replace on MongoDB.
+func (s *Store) claimByWrite(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration, candidates []store.Job) ([]store.Job, error) {
+	var claimed []store.Job
 	shuffled := false
 	for i := range candidates {
 		if len(claimed) == limit {
@@ -101,7 +131,7 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, now time.Time, limi
 		j.LeaseOwner, j.LeaseUntil = owner, now.Add(lease)
 		ok, err := s.writeJob(ctx, j)
 		if err != nil {
-			return claimed, fmt.Errorf("claim job %s for %s: %w", j.ID, owner, err)
+			return claimed, fmt.Errorf("claim job %s: %w", j.ID, err)
 		}
 		if ok {
 			claimed = append(claimed, *j)
@@ -113,13 +143,135 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, now time.Time, limi
 			shuffled = true
 		}
 	}
-	slices.SortFunc(claimed, func(a, b store.Job) int {
-		if c := a.DueAt.Compare(b.DueAt); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
 	return claimed, nil
+}
+
+// lease is the lease of a job at one revision, kept as its own document when
+// conditional writes are guarded (FerretDB). There every write to a job
+// costs time in proportion to the jobs collection, while an insert costs
+// the same at any size: leasing by a unique insert takes one cheap request
+// per job (and one round trip per batch) instead of a guard, a read and a
+// replace. The lease of a revision belongs to whoever inserted it first; a
+// job's write (complete, retry, fail, cancel, or taking over an expired
+// lease) moves its revision on, so a stale holder's lease stops counting.
+// Leases live with the write guards, so Purge removes them after an hour:
+// leases must be shorter than that, as they are by far (minutes).
+type lease struct {
+	ID    string    `bson:"_id"`
+	Owner string    `bson:"owner"`
+	Until time.Time `bson:"until"` // on the claimer's clock
+	At    time.Time `bson:"at"`    // wall clock, for Purge
+}
+
+func leaseKey(id string, rev int64) string { return fmt.Sprintf("jobs-lease/%s/%d", id, rev) }
+
+// getLease returns the lease of job id at revision rev, or nil.
+func (s *Store) getLease(ctx context.Context, id string, rev int64) (*lease, error) {
+	var l lease
+	err := s.guards.FindOne(ctx, bson.M{"_id": leaseKey(id, rev)}).Decode(&l)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read lease: %w", err)
+	}
+	return &l, nil
+}
+
+// claimByLease leases candidates by inserting their lease documents, a
+// batch per round trip. A candidate whose lease document exists is held by
+// another owner, unless that lease has expired: then the job's revision is
+// moved on (one conditional write) and the new revision's lease inserted.
+func (s *Store) claimByLease(ctx context.Context, owner string, now time.Time, limit int, dur time.Duration, candidates []store.Job) ([]store.Job, error) {
+	var claimed []store.Job
+	until := now.Add(dur)
+	for len(candidates) > 0 && len(claimed) < limit {
+		batch := candidates[:min(limit-len(claimed), len(candidates))]
+		candidates = candidates[len(batch):]
+		docs := make([]any, len(batch))
+		for i, j := range batch {
+			docs[i] = lease{ID: leaseKey(j.ID, j.Rev), Owner: owner, Until: until, At: time.Now()}
+		}
+		held, err := s.insertLeases(ctx, docs)
+		if err != nil {
+			return claimed, err
+		}
+		lost := false
+		for i := range batch {
+			j := &batch[i]
+			if held[i] {
+				lost = true
+				ok, err := s.takeOver(ctx, j, owner, now, until)
+				if err != nil {
+					return claimed, fmt.Errorf("claim job %s: %w", j.ID, err)
+				}
+				if !ok {
+					continue
+				}
+			}
+			// The candidate was read before the lease: a write without a
+			// lease (CancelJob) may have moved the job on since.
+			cur, err := s.getJob(ctx, j.ID)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return claimed, fmt.Errorf("claim job %s: %w", j.ID, err)
+			}
+			if cur.Rev != j.Rev || cur.Status != store.JobPending {
+				continue
+			}
+			cur.LeaseOwner, cur.LeaseUntil = owner, until
+			claimed = append(claimed, *cur)
+		}
+		if lost {
+			// Another replica is claiming the same head of the queue: spread
+			// out over the rest instead of colliding on every candidate.
+			rand.Shuffle(len(candidates), func(a, b int) { candidates[a], candidates[b] = candidates[b], candidates[a] })
+		}
+	}
+	return claimed, nil
+}
+
+// insertLeases inserts lease documents in one unordered request and
+// reports which of them existed already (held[i]).
+func (s *Store) insertLeases(ctx context.Context, docs []any) ([]bool, error) {
+	held := make([]bool, len(docs))
+	_, err := s.guards.InsertMany(ctx, docs, options.InsertMany().SetOrdered(false))
+	if err == nil {
+		return held, nil
+	}
+	var bwe mongo.BulkWriteException
+	if !errors.As(err, &bwe) || bwe.WriteConcernError != nil {
+		return nil, fmt.Errorf("insert leases: %w", err)
+	}
+	for _, we := range bwe.WriteErrors {
+		if !mongo.IsDuplicateKeyError(we) || we.Index < 0 || we.Index >= len(docs) {
+			return nil, fmt.Errorf("insert leases: %w", err)
+		}
+		held[we.Index] = true
+	}
+	return held, nil
+}
+
+// takeOver claims j, whose lease document exists, if that lease expired at
+// now: it moves the job to a new revision (so the old holder can no longer
+// complete it) and inserts the lease of that revision.
+func (s *Store) takeOver(ctx context.Context, j *store.Job, owner string, now, until time.Time) (bool, error) {
+	l, err := s.getLease(ctx, j.ID, j.Rev)
+	if err != nil || l == nil || l.Until.After(now) {
+		// Held, or purged meanwhile (the next claim tries it again).
+		return false, err
+	}
+	ok, err := s.writeJob(ctx, j)
+	if err != nil || !ok {
+		return false, err
+	}
+	held, err := s.insertLeases(ctx, []any{lease{ID: leaseKey(j.ID, j.Rev), Owner: owner, Until: until, At: time.Now()}})
+	if err != nil {
+		return false, err
+	}
+	return !held[0], nil
 }
 
 // changeJob applies change to a pending job held by owner ("" skips the
@@ -131,6 +283,17 @@ func (s *Store) changeJob(ctx context.Context, id, owner string, change func(j *
 		j, err := s.getJob(ctx, id)
 		if err != nil {
 			return err
+		}
+		if owner != "" && j.Status == store.JobPending && s.guard {
+			// Guarded, the lease is a document of its own (see lease).
+			l, err := s.getLease(ctx, j.ID, j.Rev)
+			if err != nil {
+				return err
+			}
+			j.LeaseOwner = ""
+			if l != nil {
+				j.LeaseOwner, j.LeaseUntil = l.Owner, l.Until
+			}
 		}
 		if owner != "" && (j.Status != store.JobPending || j.LeaseOwner != owner) {
 			return fmt.Errorf("job is %s, leased by %q: %w", j.Status, j.LeaseOwner, store.ErrVersionConflict)
