@@ -30,23 +30,37 @@ func inboxPrefix(bot string, status store.Status) []byte {
 	return append([]byte{idxInbox}, prefix(bot, string(status))...)
 }
 
-// convIndexKeys lists every index entry c needs.
+// convIndexKeys lists every index entry c needs. The keys share one
+// buffer (a key already cut stays valid if it grows): this runs for every
+// conversation write.
 func convIndexKeys(c *store.Conversation) [][]byte {
-	keys := make([][]byte, 0, 4+len(c.Tags))
-	keys = append(keys, append(append([]byte{idxBot}, prefix(c.Bot)...), c.ID...))
 	updated := ts(c.UpdatedAt)
-	for _, st := range []store.Status{allStatuses, c.Status} {
-		if st == "" {
-			continue
+	keys := make([][]byte, 0, 4+len(c.Tags))
+	buf := make([]byte, 0, (4+len(c.Tags))*(len(c.Bot)+len(c.ID)+24))
+	// key appends kind bot \0 [mid \0] tail id.
+	key := func(kind byte, bot string, mid *string, tail ...[]byte) {
+		at := len(buf)
+		buf = append(append(append(buf, kind), bot...), 0)
+		if mid != nil {
+			buf = append(append(buf, *mid...), 0)
 		}
-		k := inboxPrefix(c.Bot, st)
-		keys = append(keys, append(append(k, updated...), c.ID...))
+		for _, t := range tail {
+			buf = append(buf, t...)
+		}
+		buf = append(buf, c.ID...)
+		keys = append(keys, buf[at:len(buf):len(buf)])
+	}
+	key(idxBot, c.Bot, nil)
+	for _, st := range [2]string{allStatuses, string(c.Status)} {
+		if st != "" {
+			key(idxInbox, c.Bot, &st, updated)
+		}
 	}
 	if c.Segment != "" {
-		keys = append(keys, append(append([]byte{idxSeg}, prefix(c.Bot, c.Segment)...), c.ID...))
+		key(idxSeg, c.Bot, &c.Segment)
 	}
-	for _, t := range c.Tags {
-		keys = append(keys, append(append([]byte{idxTag}, prefix(c.Bot, t)...), c.ID...))
+	for i := range c.Tags {
+		key(idxTag, c.Bot, &c.Tags[i])
 	}
 	return keys
 }

@@ -83,3 +83,27 @@ func TestOldConversationFormat(t *testing.T) {
 		t.Fatalf("inbox after a second replace: %+v, %v", items, err)
 	}
 }
+
+// The index keys are the documented layouts (see the idx constants).
+func TestConvIndexKeys(t *testing.T) {
+	c := store.Conversation{ID: "b:telegram:1", Bot: "b", Status: store.StatusBot, Segment: "hot",
+		Tags: []string{"vip", ""}, UpdatedAt: time.Unix(1000, 5).UTC()}
+	u := string(ts(c.UpdatedAt))
+	want := []string{
+		"bb\x00b:telegram:1",
+		"ib\x00*\x00" + u + "b:telegram:1",
+		"ib\x00bot\x00" + u + "b:telegram:1",
+		"sb\x00hot\x00b:telegram:1",
+		"tb\x00vip\x00b:telegram:1",
+		"tb\x00\x00b:telegram:1",
+	}
+	got := convIndexKeys(&c)
+	if len(got) != len(want) {
+		t.Fatalf("%d keys, want %d: %q", len(got), len(want), got)
+	}
+	for i := range want {
+		if string(got[i]) != want[i] {
+			t.Errorf("key %d: %q, want %q", i, got[i], want[i])
+		}
+	}
+}
