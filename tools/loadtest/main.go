@@ -136,6 +136,19 @@ func run() error {
 	defer cancel()
 	start := time.Now()
 	measureFrom := start.Add(*warmup)
+	// The server's CPU time over the measured window: on a shared machine
+	// replies/s depends on the neighbours, CPU per message much less.
+	var cpuFrom, cpuTo time.Duration
+	cpuSampled := make(chan struct{})
+	go func() {
+		defer close(cpuSampled)
+		if !sleepCtx(ctx, *warmup) {
+			return
+		}
+		cpuFrom = processCPU(cmd.Process.Pid)
+		<-ctx.Done()
+		cpuTo = processCPU(cmd.Process.Pid)
+	}()
 	var (
 		mu       sync.Mutex
 		results  = make([]result, 0, *chats*int((*duration+*warmup)/(*interval)+1))
@@ -182,6 +195,7 @@ func run() error {
 	}
 	wg.Wait()
 	end := time.Now()
+	<-cpuSampled
 	var lat []time.Duration
 	for _, r := range results {
 		if r.at.After(measureFrom) {
@@ -198,6 +212,9 @@ func run() error {
 	fmt.Printf("latency to the reply: p50 %s  p90 %s  p99 %s  max %s\n",
 		round(pct(0.50)), round(pct(0.90)), round(pct(0.99)), round(lat[len(lat)-1]))
 	fmt.Printf("failures: %d; fake Telegram saw %d sendMessage calls\n", failures.Load(), fake.Stats().Requests["sendMessage"])
+	if cpu := cpuTo - cpuFrom; cpuFrom > 0 && cpu > 0 {
+		fmt.Printf("server CPU: %.2f cores, %s per reply\n", cpu.Seconds()/secs, round(cpu/time.Duration(len(lat))))
+	}
 	serverMetrics("http://" + addr + "/metrics")
 	return nil
 }
@@ -249,6 +266,26 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// processCPU is the user+system CPU time of a process so far (Linux; 0
+// elsewhere or on error).
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; fields count from after its ')'.
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0
+	}
+	var utime, stime int64
+	fmt.Sscan(f[11], &utime)
+	fmt.Sscan(f[12], &stime)
+	// USER_HZ is 100 on every Linux this runs on.
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }
 
 func freePort() (int, error) {
