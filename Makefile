@@ -5,15 +5,16 @@ GO    ?= go
 BIN   := bin
 GODIRS := cmd engine adapters server internal flows tools
 
-.PHONY: run test build check unit flows bench fuzz schema clean
+.PHONY: run test build check unit flows bench fuzz schema clean ui ui-deps ui-test ui-e2e ui-bench
 
-build:
+# The builder (builder-ui) is built first and embedded into the binary.
+build: ui
 	$(GO) build -o $(BIN)/voronka ./cmd/voronka
 
 run: build
 	$(BIN)/voronka serve
 
-test: check unit flows
+test: check unit flows ui-test
 	@echo "make test: all checks passed"
 
 # gofmt and go vet, for the main module and the test-server module.
@@ -49,4 +50,29 @@ schema:
 	$(GO) run ./cmd/voronka schema > engine/flow/schema.json
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) builder-ui/node_modules builder-ui/dist/assets builder-ui/dist/index.html
+
+# The builder: npm ci from the committed package-lock, then a Vite build
+# into builder-ui/dist, which builder-ui/embed.go embeds.
+ui: ui-deps
+	cd builder-ui && npm run build
+
+ui-deps: builder-ui/node_modules/.package-lock.json
+
+builder-ui/node_modules/.package-lock.json: builder-ui/package-lock.json
+	cd builder-ui && npm ci --no-audit --no-fund
+
+# The builder's type check, Vitest unit tests and the browser end-to-end
+# test (playwright-core with the machine's Chromium; in CI a missing
+# Chromium fails the run). Screenshots: artifacts/screenshots.
+ui-test: ui-deps build
+	cd builder-ui && npm run typecheck && npm test
+	cd builder-ui && npm run e2e
+
+ui-e2e: build
+	cd builder-ui && npm run e2e
+
+# Opens a generated 500-node flow in headless Chromium and measures the
+# time to open it and the frame times while dragging a node.
+ui-bench: build
+	cd builder-ui && npm run bench

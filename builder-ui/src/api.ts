@@ -148,4 +148,7 @@ export interface Conversation {
   vars?: Record<string, unknown>;
 }
 export const getConversation = (id: string) =>
-  call<{ conversation: Conversation }>('GET', `/api/conversations/${enc(id)}?limit=1`).then((r) => r.conversation);
+  // Colons stay as they are: the server does not unescape path parameters.
+  call<{ conversation: Conversation }>('GET', `/api/conversations/${id.split(':').map(enc).join(':')}?limit=1`).then(
+    (r) => r.conversation,
+  );

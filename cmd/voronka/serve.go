@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
@@ -127,7 +128,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		return fmt.Errorf("start runtime: %w", err)
 	}
 	hub.SetHandler(rt)
-	if err := setUpAccounts(ctx, st, cfg, log); err != nil {
+	if err := setUpAccounts(ctx, st, log); err != nil {
 		return err
 	}
 	srv, err := server.New(server.Config{Store: st, Handler: rt, Runtime: rt, Telegram: adapters, WebChat: hub,
@@ -395,24 +396,37 @@ func setUpBot(ctx context.Context, st store.Store, b botConfig, files map[string
 	return nil
 }
 
-// setUpAccounts creates the first admin from VORONKA_ADMIN_LOGIN and
-// VORONKA_ADMIN_PASSWORD when the store has no users, and says so when
-// nobody can sign in.
-func setUpAccounts(ctx context.Context, st store.Store, cfg serveConfig, log *slog.Logger) error {
-	login := os.Getenv("VORONKA_ADMIN_LOGIN")
-	created, err := server.EnsureAdmin(ctx, st, login, os.Getenv("VORONKA_ADMIN_PASSWORD"))
+// setUpAccounts makes sure somebody can sign in to the builder. When the
+// store has no users, it creates the first admin from VORONKA_ADMIN_LOGIN
+// and VORONKA_ADMIN_PASSWORD, or else an "admin" with a random password
+// that it logs once (change it, or add users with voronka user add).
+func setUpAccounts(ctx context.Context, st store.Store, log *slog.Logger) error {
+	login, password := os.Getenv("VORONKA_ADMIN_LOGIN"), os.Getenv("VORONKA_ADMIN_PASSWORD")
+	generated := false
+	if login == "" || password == "" {
+		users, err := st.ListUsers(ctx)
+		if err != nil {
+			return fmt.Errorf("accounts: %w", err)
+		}
+		if len(users) > 0 {
+			return nil
+		}
+		b := make([]byte, 12)
+		if _, err := rand.Read(b); err != nil {
+			return fmt.Errorf("accounts: %w", err)
+		}
+		login, password, generated = "admin", base64.RawURLEncoding.EncodeToString(b), true
+	}
+	created, err := server.EnsureAdmin(ctx, st, login, password)
 	if err != nil {
 		return fmt.Errorf("accounts: %w", err)
 	}
-	if created {
+	switch {
+	case created && generated:
+		log.Warn("first admin created with a random password: sign in to the builder with it and keep it safe (or set VORONKA_ADMIN_LOGIN/VORONKA_ADMIN_PASSWORD before the first start)",
+			"login", login, "password", password)
+	case created:
 		log.Info("first admin created", "login", login)
-	}
-	users, err := st.ListUsers(ctx)
-	if err != nil {
-		return fmt.Errorf("accounts: %w", err)
-	}
-	if len(users) == 0 && cfg.APIToken == "" {
-		log.Warn("nobody can sign in to the builder: set VORONKA_ADMIN_LOGIN and VORONKA_ADMIN_PASSWORD, or run voronka user add LOGIN --role admin")
 	}
 	return nil
 }

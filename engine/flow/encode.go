@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -13,8 +14,10 @@ import (
 // Encode writes a flow as canonical YAML: top-level keys, node fields and
 // nested keys in a fixed order (the order of FLOWS.md and of NodeSpecs),
 // nodes in document order, builder positions included. Comments are not
-// kept. Encode(Parse(Encode(f))) is byte-identical to Encode(f), so an
-// export → import → export round trip never changes a byte.
+// kept, nor values equal to their defaults (expire 30d, expect text,
+// attempts 3, method POST), so a flow encodes the same whether or not it was validated.
+// Encode(Parse(Encode(f))) is byte-identical to Encode(f), so an export →
+// import → export round trip never changes a byte.
 func Encode(f *Flow) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)
@@ -103,8 +106,8 @@ func flowTree(f *Flow) *yaml.Node {
 	root.str("name", f.Name)
 	root.str("description", f.Desc)
 	root.str("start", f.Start)
-	if f.Expire != 0 {
-		root.add("expire", str(FormatDuration(f.Expire)))
+	if f.Expire != 0 && f.Expire != DefaultExpire { // the default is left out
+		root.add("expire", str(durationText(f.Expire)))
 	}
 	if len(f.Vars) > 0 {
 		vars := newMap(false)
@@ -203,7 +206,7 @@ func nodeField(m mapNode, n *Node, name string) {
 		}
 		t := newMap(true)
 		if n.Timeout.After != 0 {
-			t.add("after", str(FormatDuration(n.Timeout.After)))
+			t.add("after", str(durationText(n.Timeout.After)))
 		}
 		t.str("next", n.Timeout.Next)
 		m.add(name, t.n)
@@ -211,7 +214,7 @@ func nodeField(m mapNode, n *Node, name string) {
 		m.str(name, n.Save)
 	case "expect":
 		switch n.Expect.Kind {
-		case "":
+		case "", "text": // text is the default, which Validate fills in
 		case "regex":
 			e := newMap(true)
 			e.add("regex", str(n.Expect.Pattern))
@@ -224,7 +227,9 @@ func nodeField(m mapNode, n *Node, name string) {
 	case "invalid":
 		m.str(name, n.Invalid)
 	case "attempts":
-		m.num(name, float64(n.Attempts))
+		if n.Attempts != DefaultAttempts { // Validate fills the default in
+			m.num(name, float64(n.Attempts))
+		}
 	case "on_fail":
 		m.str(name, n.OnFail)
 	case "branches":
@@ -251,7 +256,7 @@ func nodeField(m mapNode, n *Node, name string) {
 		m.str(name, n.Resume)
 	case "for":
 		if n.For != 0 {
-			m.add(name, str(FormatDuration(n.For)))
+			m.add(name, str(durationText(n.For)))
 		}
 	case "variants":
 		if len(n.Variants) == 0 {
@@ -267,7 +272,9 @@ func nodeField(m mapNode, n *Node, name string) {
 		}
 		m.add(name, vs)
 	case "method":
-		m.str(name, n.Method)
+		if n.Method != "POST" { // the default, which Validate fills in
+			m.str(name, n.Method)
+		}
 	case "url":
 		m.str(name, n.URL)
 	case "headers":
@@ -299,6 +306,16 @@ func nodeField(m mapNode, n *Node, name string) {
 	case "value":
 		m.num(name, n.Value)
 	}
+}
+
+// durationText writes a duration as people write them in flows: days
+// rather than weeks and days (30d, not 4w2d), whole weeks as weeks.
+func durationText(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d%day == 0 && d%(7*day) != 0 {
+		return strconv.FormatInt(int64(d/day), 10) + "d"
+	}
+	return FormatDuration(d)
 }
 
 // valueTree writes a decoded webhook body; map keys are sorted, since the

@@ -36,6 +36,11 @@ func TestEncodeRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Validation fills in defaults; the encoding does not show them.
+			unvalidated, _ := Parse(path, src)
+			if raw, _ := Encode(unvalidated); !bytes.Equal(raw, first) {
+				t.Fatalf("parsed and loaded flows encode differently:\n%s\n---\n%s", raw, first)
+			}
 			g, ps := Load("encoded.yaml", first)
 			if ps.HasErrors() {
 				t.Fatalf("encoded flow has errors: %v\n%s", ps.Errors(), first)
@@ -90,7 +95,7 @@ func TestEncodeEveryField(t *testing.T) {
 	src := `voronka: 1
 id: all
 start: a
-expire: 1h30m
+expire: 45d
 vars: {n: number, s: string, o: object}
 scoring: {hot: 70, warm: 30.5}
 triggers:
@@ -127,7 +132,7 @@ nodes:
 	if !bytes.Equal(first, second) {
 		t.Fatalf("not byte-identical:\n%s\n---\n%s", first, second)
 	}
-	for _, want := range []string{"expire: 1h30m", "regex: ^a+$", "choices: [one, two]", "ui: {x: 1.5, y: -2}", "method: PUT", "reset: true", "weight: 1\n", "add: -5"} {
+	for _, want := range []string{"expire: 45d", "regex: ^a+$", "choices: [one, two]", "ui: {x: 1.5, y: -2}", "method: PUT", "reset: true", "weight: 1\n", "add: -5"} {
 		if !strings.Contains(string(first), want) {
 			t.Errorf("encoded flow lacks %q:\n%s", want, first)
 		}
