@@ -3,23 +3,11 @@
 // the canvas keeps its own node objects only so that a drag re-renders one
 // node, and writes positions back when the drag ends.
 import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
-import {
-  Background,
-  Controls,
-  MiniMap,
-  ReactFlow,
-  ReactFlowProvider,
-  applyEdgeChanges,
-  applyNodeChanges,
-  useReactFlow,
-  type Connection,
-  type Edge as RFEdge,
-  type EdgeChange,
-  type NodeChange,
-} from '@xyflow/react';
+import { ReactFlowProvider, useReactFlow, type Edge as RFEdge } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import * as api from './api';
-import { FlowNode, type FlowNodeType } from './FlowNode';
+import type { FlowNodeType } from './FlowNode';
+import { Canvas, sameIds, type SelectRequest } from './Canvas';
 import { Properties } from './Properties';
 import { Settings } from './Settings';
 import { Versions } from './Versions';
@@ -28,21 +16,17 @@ import { layout } from './layout';
 import { useI18n } from './i18n';
 import {
   addNode,
-  connect,
   copyNodes,
   defaultNode,
-  edges as docEdges,
   emptyFlow,
   hasErrors,
   needsLayout,
   newNodeID,
-  outputs,
   problemsByNode,
   record,
   redo,
   removeNodes,
   renameNode,
-  round,
   undo,
   type FlowDoc,
   type History,
@@ -52,7 +36,6 @@ import {
   type Spec,
 } from './model';
 
-const nodeTypes = { flow: FlowNode };
 const noProblems: Problem[] = [];
 
 type SaveState = 'saved' | 'dirty' | 'saving' | 'failed';
@@ -94,8 +77,11 @@ function Editor({ user, onSignOut }: Props) {
   const [activeNode, setActiveNode] = useState<string | undefined>();
   const [versionsTick, setVersionsTick] = useState(0);
   const [yamlBox, setYamlBox] = useState<{ mode: 'export' | 'import'; text: string } | null>(null);
-  const [nodes, setNodes] = useState<FlowNodeType[]>([]);
-  const [rfEdges, setRfEdges] = useState<RFEdge[]>([]);
+  // The selection as the canvas reports it, and selections the editor asks for.
+  const [selected, setSelected] = useState<string[]>([]);
+  const [selectReq, setSelectReq] = useState<SelectRequest | null>(null);
+  const select = useCallback((ids: string[]) => setSelectReq({ ids, tick: Date.now() + Math.random() }), []);
+  const onSelection = useCallback((ids: string[]) => setSelected((old) => (sameIds(old, ids) ? old : ids)), []);
   const savedDoc = useRef<FlowDoc | null>(null);
   const saving = useRef<Promise<void> | null>(null);
   const clipboard = useRef<Record<string, NodeDoc>>({});
@@ -201,95 +187,13 @@ function Editor({ user, onSignOut }: Props) {
   const byNode = useMemo(() => problemsByNode(problems), [problems]);
   const errors = hasErrors(problems);
 
-  // Canvas nodes and edges follow the document; selection is kept.
-  useEffect(() => {
-    if (!doc) return;
-    setNodes((prev) => {
-      const sel = new Set(prev.filter((n) => n.selected).map((n) => n.id));
-      const old = new Map(prev.map((n) => [n.id, n]));
-      return Object.entries(doc.nodes).map(([id, n]) => {
-        const o = old.get(id);
-        const data = {
-          doc: n,
-          outputs: outputs(n, specs.get(n.type)),
-          problems: byNode.get(id) ?? noProblems,
-          start: doc.start === id,
-          active: activeNode === id,
-        };
-        if (
-          o &&
-          o.data.doc === n &&
-          o.data.problems === data.problems &&
-          o.data.start === data.start &&
-          o.data.active === data.active &&
-          o.position.x === n.ui?.x &&
-          o.position.y === n.ui?.y
-        ) {
-          return o;
-        }
-        return { id, type: 'flow' as const, position: n.ui ?? { x: 0, y: 0 }, data, selected: sel.has(id) };
-      });
-    });
-    setRfEdges((prev) => {
-      const sel = new Set(prev.filter((e) => e.selected).map((e) => e.id));
-      return docEdges(doc, specs).map((e) => ({
-        id: e.id,
-        source: e.source,
-        sourceHandle: e.handle,
-        target: e.target,
-        targetHandle: 'in',
-        selected: sel.has(e.id),
-        animated: activeNode === e.source,
-      }));
-    });
-  }, [doc, specs, byNode, activeNode]);
-
-  const onNodesChange = useCallback((changes: NodeChange<FlowNodeType>[]) => {
-    setNodes((ns) => applyNodeChanges(changes, ns));
-  }, []);
-  const onEdgesChange = useCallback((changes: EdgeChange<RFEdge>[]) => {
-    setRfEdges((es) => applyEdgeChanges(changes, es));
-  }, []);
-
-  const onNodeDragStop = useCallback(
-    (_: unknown, __: unknown, moved: FlowNodeType[]) => {
-      const d = docRef.current;
-      if (!d) return;
-      const nodesNext = { ...d.nodes };
-      for (const m of moved) if (nodesNext[m.id]) nodesNext[m.id] = { ...nodesNext[m.id], ui: round(m.position) };
-      change({ ...d, nodes: nodesNext });
-    },
-    [change],
-  );
-
-  const onConnect = useCallback(
-    (c: Connection) => {
-      const d = docRef.current;
-      if (!d || !c.sourceHandle) return;
-      change(connect(d, c.source, c.sourceHandle, c.target));
-    },
-    [change],
-  );
-
-  const onDelete = useCallback(
-    ({ nodes: ns, edges: es }: { nodes: FlowNodeType[]; edges: RFEdge[] }) => {
-      let d = docRef.current;
-      if (!d) return;
-      for (const e of es) if (e.sourceHandle && !ns.some((n) => n.id === e.source)) d = connect(d, e.source, e.sourceHandle, undefined);
-      if (ns.length) d = removeNodes(d, ns.map((n) => n.id), specs);
-      change(d);
-    },
-    [change, specs],
-  );
-
   const dropNode = useCallback(
     (type: string, pos: { x: number; y: number }) => {
       const d = docRef.current;
       if (!d) return;
       const id = newNodeID(d, type);
       change(addNode(d, id, defaultNode(type, lang), pos));
-      setNodes((ns) => ns.map((n) => ({ ...n, selected: false })));
-      setTimeout(() => setNodes((ns) => ns.map((n) => (n.id === id ? { ...n, selected: true } : n))), 0);
+      select([id]);
       setPanel('props');
     },
     [change, lang],
@@ -303,7 +207,6 @@ function Editor({ user, onSignOut }: Props) {
     dropNode(type, { x: p.x - 110, y: p.y - 30 });
   };
 
-  const selected = nodes.filter((n) => n.selected).map((n) => n.id);
   const sel = selected.length === 1 && doc?.nodes[selected[0]] ? selected[0] : null;
 
   // Keyboard shortcuts.
@@ -327,7 +230,7 @@ function Editor({ user, onSignOut }: Props) {
         setHist((h) => (h ? redo(h) : h));
       } else if (k === 'c' && docRef.current) {
         const d = docRef.current;
-        const ids = nodesRef.current.filter((n) => n.selected).map((n) => n.id);
+        const ids = selectedRef.current;
         if (ids.length) {
           clipboard.current = Object.fromEntries(ids.filter((id) => d.nodes[id]).map((id) => [id, d.nodes[id]]));
           try {
@@ -348,18 +251,17 @@ function Editor({ user, onSignOut }: Props) {
         if (Object.keys(clip).length === 0) return;
         const r = copyNodes(docRef.current, clip, { x: 40, y: 40 }, specs);
         change(r.doc);
-        const fresh = new Set(r.ids);
-        setTimeout(() => setNodes((ns) => ns.map((n) => ({ ...n, selected: fresh.has(n.id) }))), 0);
+        select(r.ids);
       } else if (k === 'a') {
         e.preventDefault();
-        setNodes((ns) => ns.map((n) => ({ ...n, selected: true })));
+        if (docRef.current) select(Object.keys(docRef.current.nodes));
       }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [flush, specs, change]);
-  const nodesRef = useRef(nodes);
-  nodesRef.current = nodes;
+  const selectedRef = useRef(selected);
+  selectedRef.current = selected;
 
   const doPublish = async () => {
     setMessage('');
@@ -514,29 +416,7 @@ function Editor({ user, onSignOut }: Props) {
           <div className="muted small shortcuts">{t('shortcuts')}</div>
         </aside>
         <div className="canvas" onDragOver={(e) => e.preventDefault()} onDrop={onDrop} data-testid="canvas">
-          <ReactFlow<FlowNodeType, RFEdge>
-            nodes={nodes}
-            edges={rfEdges}
-            nodeTypes={nodeTypes}
-            onNodesChange={onNodesChange}
-            onEdgesChange={onEdgesChange}
-            onNodeDragStop={onNodeDragStop}
-            onSelectionDragStop={(e, ns) => onNodeDragStop(e, null, ns)}
-            onConnect={onConnect}
-            onDelete={onDelete}
-            deleteKeyCode={['Delete', 'Backspace']}
-            multiSelectionKeyCode={['Meta', 'Control']}
-            selectionKeyCode="Shift"
-            onlyRenderVisibleElements={nodes.length > 150}
-            minZoom={0.05}
-            maxZoom={2}
-            fitView
-            proOptions={{ hideAttribution: true }}
-          >
-            <Background />
-            <MiniMap pannable zoomable nodeStrokeWidth={3} />
-            <Controls />
-          </ReactFlow>
+          <Canvas doc={doc} specs={specs} byNode={byNode} activeNode={activeNode} change={change} selectReq={selectReq} onSelection={onSelection} />
         </div>
         <aside className="side">
           <div className="tabs">
@@ -565,7 +445,7 @@ function Editor({ user, onSignOut }: Props) {
                       className={p.severity === 'error' ? 'err' : 'warn'}
                       onClick={() => {
                         if (p.node && doc?.nodes[p.node]) {
-                          setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === p.node })));
+                          select([p.node]);
                           setPanel('props');
                           const n = doc.nodes[p.node];
                           if (n.ui) rf.setCenter(n.ui.x + 110, n.ui.y + 40, { duration: 200, zoom: rf.getZoom() });
@@ -595,7 +475,7 @@ function Editor({ user, onSignOut }: Props) {
               onChange={(n, field) => change({ ...doc, nodes: { ...doc.nodes, [sel]: n } }, `${sel}.${field}`)}
               onRename={(to) => {
                 change(renameNode(doc, sel, to, specs));
-                setTimeout(() => setNodes((ns) => ns.map((n) => ({ ...n, selected: n.id === to }))), 0);
+                select([to]);
               }}
               onMakeStart={() => change({ ...doc, start: sel })}
               onDelete={() => change(removeNodes(doc, [sel], specs))}

@@ -1,0 +1,170 @@
+// The canvas: React Flow over the flow document. It keeps its own node
+// objects so that dragging re-renders only the dragged node and the canvas,
+// never the panels around it, and writes positions back when a drag ends.
+import { memo, useCallback, useEffect, useRef, useState } from 'react';
+import {
+  Background,
+  Controls,
+  MiniMap,
+  ReactFlow,
+  applyEdgeChanges,
+  applyNodeChanges,
+  type Connection,
+  type Edge as RFEdge,
+  type EdgeChange,
+  type NodeChange,
+  type OnSelectionChangeParams,
+} from '@xyflow/react';
+import { FlowNode, type FlowNodeType } from './FlowNode';
+import { connect, edges as docEdges, outputs, removeNodes, round, type FlowDoc, type NodeSpec, type Problem } from './model';
+
+const nodeTypes = { flow: FlowNode };
+const noProblems: Problem[] = [];
+
+/** SelectRequest asks the canvas to select exactly these nodes. */
+export interface SelectRequest {
+  ids: string[];
+  tick: number;
+}
+
+export function sameIds(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+interface Props {
+  doc: FlowDoc | null;
+  specs: Map<string, NodeSpec>;
+  byNode: Map<string, Problem[]>;
+  activeNode: string | undefined;
+  change: (doc: FlowDoc, key?: string) => void;
+  selectReq: SelectRequest | null;
+  onSelection: (ids: string[]) => void;
+}
+
+function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelection }: Props) {
+  const [nodes, setNodes] = useState<FlowNodeType[]>([]);
+  const [rfEdges, setRfEdges] = useState<RFEdge[]>([]);
+  const docRef = useRef(doc);
+  docRef.current = doc;
+
+  // Nodes and edges follow the document; selection is kept.
+  useEffect(() => {
+    if (!doc) return;
+    setNodes((prev) => {
+      const old = new Map(prev.map((n) => [n.id, n]));
+      return Object.entries(doc.nodes).map(([id, n]) => {
+        const o = old.get(id);
+        const problems = byNode.get(id) ?? noProblems;
+        const start = doc.start === id;
+        const active = activeNode === id;
+        const pos = n.ui ?? { x: 0, y: 0 };
+        if (o && o.data.doc === n && o.data.problems === problems && o.data.start === start && o.data.active === active) {
+          return o.position.x === pos.x && o.position.y === pos.y ? o : { ...o, position: pos };
+        }
+        return {
+          id,
+          type: 'flow' as const,
+          position: pos,
+          data: { doc: n, outputs: outputs(n, specs.get(n.type)), problems, start, active },
+          selected: o?.selected ?? false,
+        };
+      });
+    });
+    setRfEdges((prev) => {
+      const sel = new Set(prev.filter((e) => e.selected).map((e) => e.id));
+      return docEdges(doc, specs).map((e) => ({
+        id: e.id,
+        source: e.source,
+        sourceHandle: e.handle,
+        target: e.target,
+        targetHandle: 'in',
+        selected: sel.has(e.id),
+        animated: activeNode === e.source,
+      }));
+    });
+  }, [doc, specs, byNode, activeNode]);
+
+  useEffect(() => {
+    if (!selectReq) return;
+    const want = new Set(selectReq.ids);
+    setNodes((ns) => ns.map((n) => (n.selected === want.has(n.id) ? n : { ...n, selected: want.has(n.id) })));
+  }, [selectReq, doc]);
+
+  const onNodesChange = useCallback((changes: NodeChange<FlowNodeType>[]) => {
+    setNodes((ns) => applyNodeChanges(changes, ns));
+  }, []);
+  const onEdgesChange = useCallback((changes: EdgeChange<RFEdge>[]) => {
+    setRfEdges((es) => applyEdgeChanges(changes, es));
+  }, []);
+  const onSelectionChange = useCallback(
+    ({ nodes: ns }: OnSelectionChangeParams<FlowNodeType, RFEdge>) => onSelection(ns.map((n) => n.id).sort()),
+    [onSelection],
+  );
+
+  const onDragStop = useCallback(
+    (moved: FlowNodeType[]) => {
+      const d = docRef.current;
+      if (!d) return;
+      const next = { ...d.nodes };
+      let changed = false;
+      for (const m of moved) {
+        const n = next[m.id];
+        if (!n) continue;
+        const p = round(m.position);
+        if (n.ui?.x === p.x && n.ui?.y === p.y) continue;
+        next[m.id] = { ...n, ui: p };
+        changed = true;
+      }
+      if (changed) change({ ...d, nodes: next });
+    },
+    [change],
+  );
+
+  const onConnect = useCallback(
+    (c: Connection) => {
+      const d = docRef.current;
+      if (!d || !c.sourceHandle) return;
+      change(connect(d, c.source, c.sourceHandle, c.target));
+    },
+    [change],
+  );
+
+  const onDelete = useCallback(
+    ({ nodes: ns, edges: es }: { nodes: FlowNodeType[]; edges: RFEdge[] }) => {
+      let d = docRef.current;
+      if (!d) return;
+      for (const e of es) if (e.sourceHandle && !ns.some((n) => n.id === e.source)) d = connect(d, e.source, e.sourceHandle, undefined);
+      if (ns.length) d = removeNodes(d, ns.map((n) => n.id), specs);
+      change(d);
+    },
+    [change, specs],
+  );
+
+  return (
+    <ReactFlow<FlowNodeType, RFEdge>
+      nodes={nodes}
+      edges={rfEdges}
+      nodeTypes={nodeTypes}
+      onNodesChange={onNodesChange}
+      onEdgesChange={onEdgesChange}
+      onSelectionChange={onSelectionChange}
+      onNodeDragStop={(_, __, ns) => onDragStop(ns)}
+      onSelectionDragStop={(_, ns) => onDragStop(ns)}
+      onConnect={onConnect}
+      onDelete={onDelete}
+      deleteKeyCode={['Delete', 'Backspace']}
+      multiSelectionKeyCode={['Meta', 'Control']}
+      selectionKeyCode="Shift"
+      onlyRenderVisibleElements={nodes.length > 150}
+      minZoom={0.05}
+      maxZoom={2}
+      proOptions={{ hideAttribution: true }}
+    >
+      <Background />
+      <MiniMap pannable zoomable nodeStrokeWidth={3} />
+      <Controls />
+    </ReactFlow>
+  );
+}
+
+export const Canvas = memo(CanvasView);
