@@ -155,7 +155,11 @@ func (s *Store) claimByWrite(ctx context.Context, owner string, now time.Time, l
 // job's write (complete, retry, fail, cancel, or taking over an expired
 // lease) moves its revision on, so a stale holder's lease stops counting.
 // Leases live with the write guards, so Purge removes them after an hour:
-// leases must be shorter than that, as they are by far (minutes).
+// leases must be shorter than that, as they are by far (minutes). As the job
+// documents do not show their leases, the candidate query returns leased
+// jobs too; they cost a failed insert each, and claims find nothing new
+// while more jobs are leased than fit in the candidate window (10 × limit +
+// 50, at most 1,000), until some complete or their leases expire.
 type lease struct {
 	ID    string    `bson:"_id"`
 	Owner string    `bson:"owner"`
