@@ -31,6 +31,7 @@ func (s *Server) mountAPI(api fiber.Router) {
 	api.Put("/bots/:bot/flows/:flow/draft", flows, s.putDraft)
 	api.Post("/bots/:bot/flows/:flow/publish", flows, s.publish)
 	api.Get("/bots/:bot/flows/:flow/export", flows, s.exportFlow)
+	api.Get("/bots/:bot/flows/:flow/preview", flows, s.previewID)
 	api.Get("/bots/:bot/flows/:flow/versions", flows, s.listVersions)
 	api.Get("/bots/:bot/flows/:flow/versions/:version", flows, s.getVersion)
 	api.Get("/bots/:bot/conversations", people, s.inbox)

@@ -203,3 +203,23 @@ func TestBuilderServedAtApp(t *testing.T) {
 		t.Fatalf("demo page: %d %.200s", code, body)
 	}
 }
+
+func TestPreviewBotIDs(t *testing.T) {
+	p, err := NewPreviewBots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := p.ID("shop", "f")
+	if b, f, ok := p.Parse(id); !ok || b != "shop" || f != "f" {
+		t.Fatalf("Parse(%q) = %q %q %v", id, b, f, ok)
+	}
+	for _, forged := range []string{"preview~shop~f", "preview~shop~f~AAAAAAAAAAAA", "preview~shop~g~" + id[len("preview~shop~f~"):], "shop"} {
+		if _, _, ok := p.Parse(forged); ok {
+			t.Errorf("Parse(%q) accepted a forged id", forged)
+		}
+	}
+	other, _ := NewPreviewBots()
+	if _, _, ok := other.Parse(id); ok {
+		t.Error("another process's key accepted the id")
+	}
+}

@@ -54,6 +54,8 @@ type Config struct {
 	BodyLimit int
 	// ReadTimeout, WriteTimeout and IdleTimeout bound slow clients [30s, 30s, 120s].
 	ReadTimeout, WriteTimeout, IdleTimeout time.Duration
+	// Preview issues the bot ids of the builder's preview; nil switches the preview off.
+	Preview *PreviewBots
 	// UI is the built builder (builder-ui), served at /app/; the web chat
 	// demo page stays at /.
 	UI fs.FS

@@ -1,9 +1,10 @@
 // The preview: a chat with the draft over the web chat socket (the same
-// protocol as the widget), bot "preview~<bot>~<flow>", which the server runs
+// protocol as the widget), with the signed bot id "preview~<bot>~<flow>~<sig>"
+// the API hands out, which the server runs
 // through the real engine. It polls the conversation to highlight the
 // current node and show variables, score and tags.
 import { useEffect, useRef, useState } from 'react';
-import { getConversation, type Conversation } from './api';
+import { getConversation, previewBot as getPreviewBot, type Conversation } from './api';
 import { useI18n } from './i18n';
 
 interface Line {
@@ -39,7 +40,6 @@ export function Preview({ bot, flow, enabled, prepare, onNode }: Props) {
   const ws = useRef<WebSocket | null>(null);
   const session = useRef('');
   const seq = useRef(0);
-  const previewBot = `preview~${bot}~${flow}`;
 
   useEffect(() => {
     if (!enabled) return;
@@ -51,6 +51,7 @@ export function Preview({ bot, flow, enabled, prepare, onNode }: Props) {
     session.current = '';
     const start = async () => {
       await prepare();
+      const previewBot = await getPreviewBot(bot, flow);
       if (closed) return;
       const proto = location.protocol === 'https:' ? 'wss' : 'ws';
       const sock = new WebSocket(`${proto}://${location.host}/ws/chat`);
@@ -89,7 +90,7 @@ export function Preview({ bot, flow, enabled, prepare, onNode }: Props) {
     };
     // prepare and onNode change every render; a new run restarts on purpose only.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [enabled, previewBot, run]);
+  }, [enabled, bot, flow, run]);
 
   const sendText = (text: string) => {
     if (!ws.current || !text.trim()) return;

@@ -152,3 +152,7 @@ export const getConversation = (id: string) =>
   call<{ conversation: Conversation }>('GET', `/api/conversations/${id.split(':').map(enc).join(':')}?limit=1`).then(
     (r) => r.conversation,
   );
+
+/** previewBot asks for the signed bot id that runs the draft of a flow. */
+export const previewBot = (bot: string, flow: string) =>
+  call<{ bot: string }>('GET', `/api/bots/${enc(bot)}/flows/${enc(flow)}/preview`).then((r) => r.bot);

@@ -15,13 +15,14 @@ import (
 	"github.com/voronka/voronka/server"
 )
 
-// previewFlows serves the builder's preview: a bot id
-// "preview~<bot>~<flow>" runs the draft of that flow through the real
+// previewFlows serves the builder's preview: a signed bot id
+// "preview~<bot>~<flow>~<signature>" (server.PreviewBots) runs the draft of that flow through the real
 // engine, compiled again whenever the draft changes. Every other bot id
 // goes to the published versions (next).
 type previewFlows struct {
 	next runtime.Flows
 	st   store.Store
+	ids  *server.PreviewBots
 
 	mu    sync.Mutex
 	cache map[string]previewProgram
@@ -33,24 +34,23 @@ type previewProgram struct {
 	prog    *engine.Program
 }
 
-func newPreviewFlows(next runtime.Flows, st store.Store) *previewFlows {
-	return &previewFlows{next: next, st: st, cache: map[string]previewProgram{}}
+func newPreviewFlows(next runtime.Flows, st store.Store, ids *server.PreviewBots) *previewFlows {
+	return &previewFlows{next: next, st: st, ids: ids, cache: map[string]previewProgram{}}
 }
 
-// parsePreviewBot splits "preview~bot~flow".
-func parsePreviewBot(bot string) (string, string, bool) {
-	rest, ok := strings.CutPrefix(bot, server.PreviewBotPrefix)
-	if !ok {
+// parsePreviewBot checks a signed preview bot id; a forged or unsigned one
+// is an ordinary (unknown) bot.
+func (p *previewFlows) parsePreviewBot(bot string) (string, string, bool) {
+	if !strings.HasPrefix(bot, server.PreviewBotPrefix) {
 		return "", "", false
 	}
-	b, f, ok := strings.Cut(rest, "~")
-	return b, f, ok && b != "" && f != ""
+	return p.ids.Parse(bot)
 }
 
 // Program implements runtime.Flows. A preview conversation always runs the
 // newest draft, whatever version it started on.
 func (p *previewFlows) Program(ctx context.Context, bot, flowID string, version int) (*engine.Program, error) {
-	if _, _, ok := parsePreviewBot(bot); ok {
+	if _, _, ok := p.parsePreviewBot(bot); ok {
 		return p.Current(ctx, bot)
 	}
 	return p.next.Program(ctx, bot, flowID, version)
@@ -58,7 +58,7 @@ func (p *previewFlows) Program(ctx context.Context, bot, flowID string, version 
 
 // Current implements runtime.Flows.
 func (p *previewFlows) Current(ctx context.Context, bot string) (*engine.Program, error) {
-	b, f, ok := parsePreviewBot(bot)
+	b, f, ok := p.parsePreviewBot(bot)
 	if !ok {
 		return p.next.Current(ctx, bot)
 	}

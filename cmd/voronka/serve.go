@@ -115,9 +115,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if cfg.telegramLimits != nil {
 		tgLimits = *cfg.telegramLimits
 	}
+	previews, err := server.NewPreviewBots()
+	if err != nil {
+		return err
+	}
 	rt, err := runtime.New(runtime.Config{
 		Store: st,
-		Flows: newPreviewFlows(runtime.NewStoreFlows(st, 0), st),
+		Flows: newPreviewFlows(runtime.NewStoreFlows(st, 0), st, previews),
 		Channels: map[string]runtime.Channel{
 			"telegram": {Sender: server.TelegramSender(adapters), Limits: tgLimits},
 			"web":      {Sender: hub, Limits: webchat.Limits(), IsGroup: webchat.IsGroup},
@@ -132,7 +136,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		return err
 	}
 	srv, err := server.New(server.Config{Store: st, Handler: rt, Runtime: rt, Telegram: adapters, WebChat: hub,
-		Logger: log, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, Version: version, UI: builderui.FS()})
+		Logger: log, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, Version: version, UI: builderui.FS(), Preview: previews})
 	if err != nil {
 		return err
 	}
