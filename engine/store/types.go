@@ -301,3 +301,35 @@ func (c *Conversation) MatchesAudience(q AudienceQuery) bool {
 		(q.Phone == "" || c.Contact.Phone == q.Phone) &&
 		(q.Username == "" || c.Contact.Username == q.Username)
 }
+
+// The transitions below are the meaning of the Jobs methods; every store
+// applies them, so the stores cannot disagree on what "retry" or "fail" does.
+
+// MarkDone is CompleteJob's change: done, lease released.
+func (j *Job) MarkDone() {
+	j.Status = JobDone
+	j.LeaseUntil = time.Time{}
+}
+
+// MarkRetry is RetryJobLater's change: one more attempt, due again at at,
+// the lease released for anyone to claim.
+func (j *Job) MarkRetry(at time.Time, errText string) {
+	j.Attempts++
+	j.DueAt = at
+	j.LastError = errText
+	j.LeaseOwner, j.LeaseUntil = "", time.Time{}
+}
+
+// MarkFailed is FailJob's change: one more attempt, kept as failed.
+func (j *Job) MarkFailed(errText string) {
+	j.Attempts++
+	j.Status = JobFailed
+	j.LastError = errText
+	j.LeaseUntil = time.Time{}
+}
+
+// MarkCancelled is CancelJob's change: cancelled, lease released.
+func (j *Job) MarkCancelled() {
+	j.Status = JobCancelled
+	j.LeaseOwner, j.LeaseUntil = "", time.Time{}
+}

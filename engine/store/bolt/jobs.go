@@ -141,10 +141,7 @@ func (s *Store) finishJob(ctx context.Context, id, owner string, change func(j *
 
 // CompleteJob implements store.Jobs.
 func (s *Store) CompleteJob(ctx context.Context, id, owner string) error {
-	err := s.finishJob(ctx, id, owner, func(j *store.Job) {
-		j.Status = store.JobDone
-		j.LeaseUntil = time.Time{}
-	})
+	err := s.finishJob(ctx, id, owner, (*store.Job).MarkDone)
 	if err != nil {
 		return fmt.Errorf("complete job %s: %w", id, err)
 	}
@@ -153,12 +150,7 @@ func (s *Store) CompleteJob(ctx context.Context, id, owner string) error {
 
 // RetryJobLater implements store.Jobs.
 func (s *Store) RetryJobLater(ctx context.Context, id, owner string, at time.Time, errText string) error {
-	err := s.finishJob(ctx, id, owner, func(j *store.Job) {
-		j.Attempts++
-		j.DueAt = at
-		j.LastError = errText
-		j.LeaseOwner, j.LeaseUntil = "", time.Time{}
-	})
+	err := s.finishJob(ctx, id, owner, func(j *store.Job) { j.MarkRetry(at, errText) })
 	if err != nil {
 		return fmt.Errorf("retry job %s: %w", id, err)
 	}
@@ -167,12 +159,7 @@ func (s *Store) RetryJobLater(ctx context.Context, id, owner string, at time.Tim
 
 // FailJob implements store.Jobs.
 func (s *Store) FailJob(ctx context.Context, id, owner, errText string) error {
-	err := s.finishJob(ctx, id, owner, func(j *store.Job) {
-		j.Attempts++
-		j.Status = store.JobFailed
-		j.LastError = errText
-		j.LeaseUntil = time.Time{}
-	})
+	err := s.finishJob(ctx, id, owner, func(j *store.Job) { j.MarkFailed(errText) })
 	if err != nil {
 		return fmt.Errorf("fail job %s: %w", id, err)
 	}
@@ -181,10 +168,7 @@ func (s *Store) FailJob(ctx context.Context, id, owner, errText string) error {
 
 // CancelJob implements store.Jobs.
 func (s *Store) CancelJob(ctx context.Context, id string) error {
-	err := s.finishJob(ctx, id, "", func(j *store.Job) {
-		j.Status = store.JobCancelled
-		j.LeaseOwner, j.LeaseUntil = "", time.Time{}
-	})
+	err := s.finishJob(ctx, id, "", (*store.Job).MarkCancelled)
 	if err != nil {
 		return fmt.Errorf("cancel job %s: %w", id, err)
 	}
