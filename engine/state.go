@@ -98,7 +98,7 @@ type SplitChoice struct {
 // IsNew reports whether the conversation has never run.
 func (s *State) IsNew() bool { return s.Node == "" }
 
-// Segment returns the state's segment for a flow's scoring.
+// variant returns the A/B variant the conversation got at a split node.
 func (s *State) variant(node string) (string, bool) {
 	for _, c := range s.Splits {
 		if c.Node == node {

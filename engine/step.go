@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/voronka/voronka/engine/eval"
 	"github.com/voronka/voronka/engine/flow"
@@ -103,7 +104,7 @@ func (r *run) environment() *eval.Env {
 // changed drops cached expression values after the state changed.
 func (r *run) changed() { r.envOK = false }
 
-func (r *run) render(n *flow.Node, t *eval.Template) string {
+func (r *run) render(node string, t *eval.Template) string {
 	if t == nil {
 		return ""
 	}
@@ -115,7 +116,7 @@ func (r *run) render(n *flow.Node, t *eval.Template) string {
 	if err != nil {
 		// The message still goes out with the failing hole left empty: a
 		// customer waiting for an answer is better served by most of it.
-		r.fail(n.ID, fmt.Errorf("node %s: %w", n.ID, err))
+		r.fail(node, fmt.Errorf("node %s: %w", node, err))
 	}
 	return s
 }
@@ -314,7 +315,7 @@ func (r *run) answer(c *cnode, text string) {
 			return
 		}
 		if c.InvalidT != nil {
-			r.send(Message{Node: c.ID, Text: r.render(c.Node, c.InvalidT), Buttons: c.buttons})
+			r.send(Message{Node: c.ID, Text: r.render(c.ID, c.InvalidT), Buttons: c.buttons})
 		} else {
 			r.reprompt(c)
 		}
@@ -338,7 +339,8 @@ func (r *run) answer(c *cnode, text string) {
 func (r *run) convert(c *cnode, text string) (any, bool) {
 	switch c.Expect.Kind {
 	case "number":
-		return parseNumberAny(text)
+		f, ok := parseNumber(text)
+		return f, ok
 	case "email":
 		s, ok := parseEmail(text)
 		return s, ok
@@ -360,16 +362,11 @@ func (r *run) convert(c *cnode, text string) (any, bool) {
 		}
 		return nil, false
 	case "regex":
-		t := trimSpace(text)
+		t := strings.TrimSpace(text)
 		return t, c.Regex != nil && c.Regex.MatchString(t)
 	}
-	t := trimSpace(text)
+	t := strings.TrimSpace(text)
 	return t, t != ""
-}
-
-func parseNumberAny(s string) (any, bool) {
-	f, ok := parseNumber(s)
-	return f, ok
 }
 
 // faq answers free text from the flow's FAQ; it reports whether it did.
@@ -382,7 +379,7 @@ func (r *run) faq() bool {
 		for _, ph := range q.phrases {
 			if matchPhrase(words, ph, true) {
 				r.event(EvFAQAnswered, r.st.Node, q.faq.Keywords[0])
-				r.send(Message{Node: r.st.Node, Text: r.render(&flow.Node{ID: r.st.Node}, q.faq.AnswerT)})
+				r.send(Message{Node: r.st.Node, Text: r.render(r.st.Node, q.faq.AnswerT)})
 				return true
 			}
 		}
@@ -402,7 +399,7 @@ func (r *run) prompt(c *cnode) Message {
 	if c.static {
 		return c.prompt
 	}
-	return Message{Node: c.ID, Text: r.render(c.Node, c.TextT), Buttons: c.buttons}
+	return Message{Node: c.ID, Text: r.render(c.ID, c.TextT), Buttons: c.buttons}
 }
 
 func (r *run) addScore(node string, add float64) {
@@ -526,7 +523,7 @@ func (r *run) visit(c *cnode) string {
 		if n.TextT != nil {
 			r.send(r.prompt(c))
 		}
-		note := r.render(n, n.NoteT)
+		note := r.render(n.ID, n.NoteT)
 		st.Status = StatusHandoff
 		st.Wait = WaitHandoff
 		r.event(EvHandoffStarted, n.ID, n.Queue)
@@ -632,12 +629,17 @@ func (r *run) split(n *flow.Node) string {
 
 func (r *run) callWebhook(n *flow.Node) string {
 	st := r.st
-	call := &WebhookCall{Node: n.ID, Method: n.Method, URL: r.render(n, n.URLT)}
+	call := &WebhookCall{Node: n.ID, Method: n.Method, URL: r.render(n.ID, n.URLT)}
 	for _, h := range n.Headers {
-		call.Headers = append(call.Headers, [2]string{h.Name, r.render(n, h.T)})
+		call.Headers = append(call.Headers, [2]string{h.Name, r.render(n.ID, h.T)})
 	}
 	if n.BodyT != nil && n.Method != "GET" {
-		body, err := json.Marshal(r.renderBody(n, n.BodyT))
+		body, err := json.Marshal(flow.MapBody(n.BodyT, func(leaf any) any {
+			if t, ok := leaf.(*eval.Template); ok {
+				return r.render(n.ID, t)
+			}
+			return leaf
+		}))
 		if err != nil {
 			r.fail(n.ID, fmt.Errorf("node %s: body: %w", n.ID, err))
 			return r.orEnd(orElse(n.OnError, n.Next))
@@ -656,26 +658,6 @@ func (r *run) callWebhook(n *flow.Node) string {
 func orElse(a, b string) string {
 	if a != "" {
 		return a
-	}
-	return b
-}
-
-func (r *run) renderBody(n *flow.Node, b any) any {
-	switch x := b.(type) {
-	case *eval.Template:
-		return r.render(n, x)
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, v := range x {
-			out[k] = r.renderBody(n, v)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, v := range x {
-			out[i] = r.renderBody(n, v)
-		}
-		return out
 	}
 	return b
 }
@@ -786,15 +768,4 @@ func clip(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
-}
-
-func trimSpace(s string) string {
-	start, end := 0, len(s)
-	for start < end && (s[start] == ' ' || s[start] == '\t' || s[start] == '\n' || s[start] == '\r') {
-		start++
-	}
-	for end > start && (s[end-1] == ' ' || s[end-1] == '\t' || s[end-1] == '\n' || s[end-1] == '\r') {
-		end--
-	}
-	return s[start:end]
 }

@@ -370,7 +370,7 @@ func (d *decoder) triggers(f *Flow, n *yaml.Node) {
 
 func (d *decoder) faq(f *Flow, n *yaml.Node) {
 	for i, item := range d.sequence(n, "faq", "", "faq") {
-		field := "faq[" + itoa(i) + "]"
+		field := "faq[" + strconv.Itoa(i) + "]"
 		entries, ok := d.mapping(item, "a faq entry", "", field)
 		if !ok {
 			continue
@@ -512,7 +512,7 @@ func (d *decoder) field(node *Node, fs FieldSpec, v *yaml.Node) {
 		node.OnFail = d.str(v, "on_fail", id, name)
 	case "branches":
 		for i, item := range d.sequence(v, "branches", id, name) {
-			f := "branches[" + itoa(i) + "]"
+			f := "branches[" + strconv.Itoa(i) + "]"
 			entries, ok := d.mapping(item, "a branch", id, f)
 			if !ok {
 				continue
@@ -555,7 +555,7 @@ func (d *decoder) field(node *Node, fs FieldSpec, v *yaml.Node) {
 		}
 	case "variants":
 		for i, item := range d.sequence(v, "variants", id, name) {
-			f := "variants[" + itoa(i) + "]"
+			f := "variants[" + strconv.Itoa(i) + "]"
 			entries, ok := d.mapping(item, "a variant", id, f)
 			if !ok {
 				continue
@@ -626,7 +626,7 @@ func (d *decoder) scalarText(n *yaml.Node, field, id string) string {
 func (d *decoder) buttons(node *Node, v *yaml.Node) {
 	id := node.ID
 	for i, item := range d.sequence(v, "buttons", id, "buttons") {
-		f := "buttons[" + itoa(i) + "]"
+		f := "buttons[" + strconv.Itoa(i) + "]"
 		item = d.resolve(item)
 		node.pos[f] = pos(item)
 		if item.Kind == yaml.ScalarNode {

@@ -5,6 +5,7 @@ package flow
 
 import (
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/voronka/voronka/engine/eval"
@@ -268,12 +269,26 @@ type Edge struct {
 }
 
 func indexField(list string, i int, field string) string {
-	return list + "[" + itoa(i) + "]." + field
+	return list + "[" + strconv.Itoa(i) + "]." + field
 }
 
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
+// MapBody rebuilds a webhook body with every leaf (string, number, template…)
+// replaced by f(leaf). The validator compiles a body's strings with it and
+// the engine renders the compiled templates with it, over the same tree.
+func MapBody(b any, f func(leaf any) any) any {
+	switch x := b.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = MapBody(e, f)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = MapBody(e, f)
+		}
+		return out
 	}
-	return itoa(i/10) + string(rune('0'+i%10))
+	return f(b)
 }

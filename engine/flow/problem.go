@@ -35,9 +35,6 @@ type Problem struct {
 	Field string `json:"field,omitempty"`
 }
 
-// MarshalSeverity is the JSON spelling of the severity.
-func (p Problem) SeverityName() string { return p.Severity.String() }
-
 // String formats the problem as file:line:column: message, the form editors
 // and CI logs understand.
 func (p Problem) String() string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -108,7 +109,7 @@ func (v *validator) run() {
 	}
 	f.schema = eval.NewSchema(v.schemaVars())
 	for i, t := range f.Triggers {
-		field := "triggers[" + itoa(i) + "]"
+		field := "triggers[" + strconv.Itoa(i) + "]"
 		switch {
 		case t.Command == "" && len(t.Keywords) == 0:
 			v.r.errorf(t.Pos, "", field, "a trigger needs command: /name or keywords: [...]")
@@ -125,7 +126,7 @@ func (v *validator) run() {
 	}
 	for i := range f.FAQ {
 		q := &f.FAQ[i]
-		field := "faq[" + itoa(i) + "]"
+		field := "faq[" + strconv.Itoa(i) + "]"
 		if len(q.Keywords) == 0 {
 			v.r.errorf(q.Pos, "", field, "a faq entry needs keywords")
 		}
@@ -321,7 +322,7 @@ func (v *validator) node(n *Node) {
 			if b.When == "" {
 				continue
 			}
-			f := "branches[" + itoa(i) + "].when"
+			f := "branches[" + strconv.Itoa(i) + "].when"
 			c, err := v.f.schema.CompileCond(b.When)
 			if err != nil {
 				v.exprError(n, f, b.When, err)
@@ -339,7 +340,7 @@ func (v *validator) node(n *Node) {
 		}
 		names := map[string]bool{}
 		for i, vr := range n.Variants {
-			f := "variants[" + itoa(i) + "]"
+			f := "variants[" + strconv.Itoa(i) + "]"
 			if vr.Weight <= 0 {
 				v.r.errorf(n.PosOf(f+".weight"), id, f+".weight", "variant %q needs a weight above zero", vr.Name)
 			}
@@ -351,7 +352,7 @@ func (v *validator) node(n *Node) {
 	case "webhook":
 		if n.Method == "" {
 			n.Method = "POST"
-		} else if !contains(Methods, n.Method) {
+		} else if !slices.Contains(Methods, n.Method) {
 			v.r.errorf(n.PosOf("method"), id, "method", "method %q must be one of %s", n.Method, strings.Join(Methods, ", "))
 		}
 		if n.URL != "" {
@@ -361,7 +362,12 @@ func (v *validator) node(n *Node) {
 			h := &n.Headers[i]
 			h.T = v.template(h.Value, n.PosOf("headers."+h.Name), id, "headers."+h.Name)
 		}
-		n.BodyT = v.body(n, n.Body)
+		n.BodyT = MapBody(n.Body, func(leaf any) any {
+			if str, ok := leaf.(string); ok {
+				return v.template(str, n.PosOf("body"), n.ID, "body")
+			}
+			return leaf
+		})
 		if n.Save != "" {
 			v.saveVar(n, "save", n.Save, eval.TypeObject, eval.TypeList, eval.TypeString)
 		}
@@ -432,35 +438,6 @@ func isNumberKind(k reflect.Kind) bool {
 	return false
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func (v *validator) body(n *Node, b any) any {
-	switch x := b.(type) {
-	case string:
-		return v.template(x, n.PosOf("body"), n.ID, "body")
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = v.body(n, e)
-		}
-		return out
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = v.body(n, e)
-		}
-		return out
-	}
-	return b
-}
-
 func (v *validator) buttons(n *Node) {
 	id := n.ID
 	if len(n.Buttons) == 0 {
@@ -472,7 +449,7 @@ func (v *validator) buttons(n *Node) {
 	labels := map[string]int{}
 	longest := 0
 	for i, b := range n.Buttons {
-		f := "buttons[" + itoa(i) + "]"
+		f := "buttons[" + strconv.Itoa(i) + "]"
 		key := NormalizeText(b.Label)
 		if j, dup := labels[key]; dup && key != "" {
 			v.r.errorf(n.PosOf(f+".label"), id, f+".label", "button label %q repeats button %d: a typed answer could not tell them apart", b.Label, j+1)
