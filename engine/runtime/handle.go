@@ -68,6 +68,17 @@ type result struct {
 	inLine  *store.Message
 	cancels []string // timer job ids to cancel
 	added   []string // outbox items this op added
+	// logsPending: the write went through but the store could not append
+	// lines and events with it (store.ErrLogsNotWritten); finish retries.
+	logsPending bool
+}
+
+// transcript is the change's lines in order: the inbound one first.
+func (res *result) transcript() []store.Message {
+	if res.inLine == nil {
+		return res.lines
+	}
+	return append(append(make([]store.Message, 0, len(res.lines)+1), *res.inLine), res.lines...)
 }
 
 // Handle implements channel.Handler: it returns nil once the update is
@@ -237,11 +248,10 @@ func (r *Runtime) loadLocked(ctx context.Context, s *stripe, o op) (*store.Conve
 	}, true, nil
 }
 
-// write stores next: create or conditional replace, in parallel with the
-// resend job that guards its outbox, so both share one round trip (and,
-// with bolt, one fsync). The transcript lines wait for finish, where the
-// inbound line and the replies go in one append: with bolt that is one
-// transaction touching the conversation's transcript pages once, not twice.
+// write stores next with the transcript lines and events of the change
+// (one commit: with bolt, one transaction), in parallel with the resend
+// job that guards its outbox, so both share one round trip (and, with
+// bolt, one fsync).
 func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation, fresh bool, res *result) error {
 	var wg sync.WaitGroup
 	var jobErr error
@@ -263,13 +273,14 @@ func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation
 			}
 		}()
 	}
-	var err error
-	if fresh {
-		err = r.st.CreateConversation(ctx, next)
-	} else {
-		err = r.st.ReplaceConversation(ctx, next)
-	}
+	err := r.st.CommitConversation(ctx, store.ConversationChange{Conversation: next, Create: fresh,
+		Messages: res.transcript(), Events: res.events})
 	wg.Wait()
+	if errors.Is(err, store.ErrLogsNotWritten) {
+		// The change stands; finish appends the logs again.
+		r.log.Warn("append transcript and events", "conversation", next.ID, "err", err)
+		res.logsPending, err = true, nil
+	}
 	if err != nil {
 		return fmt.Errorf("write conversation: %w", err)
 	}
@@ -510,44 +521,35 @@ func (r *Runtime) program(ctx context.Context, cur *store.Conversation, o op) (*
 	return p, st, nil
 }
 
-// finish does what a committed op leaves: transcript and events (idempotent
-// appends), cancelled timer jobs, and delivery of the outbox.
+// finish does what a committed op leaves: cancelled timer jobs, logs the
+// write could not append, and delivery of the outbox.
 func (r *Runtime) finish(ctx context.Context, res *result) {
-	var wg sync.WaitGroup
-	lines := res.lines
-	if res.inLine != nil {
-		lines = append(append(make([]store.Message, 0, len(lines)+1), *res.inLine), lines...)
+	if res.logsPending {
+		r.appendLogs(ctx, res)
 	}
-	if len(lines) > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := r.st.AppendMessages(ctx, lines...); err != nil {
-				r.log.Warn("append transcript", "conversation", res.conv.ID, "err", err)
-				r.stats.errors.Add(1)
-			}
-		}()
-	}
-	if len(res.events) > 0 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := r.st.AppendEvents(ctx, res.events...); err != nil {
-				r.log.Warn("append events", "conversation", res.conv.ID, "err", err)
-				r.stats.errors.Add(1)
-			}
-		}()
+	if len(res.conv.Outbox) > 0 {
+		r.out.kick(res.conv.ID)
 	}
 	for _, id := range res.cancels {
 		// A cancelled timer that still fires is dropped by the engine as
-		// stale; cancelling only saves the work.
+		// stale; cancelling only saves the work, so it waits behind the
+		// replies.
 		if err := r.st.CancelJob(ctx, id); err != nil && !errors.Is(err, store.ErrNotFound) {
 			r.log.Warn("cancel timer job", "job", id, "err", err)
 		}
 	}
-	wg.Wait()
-	if len(res.conv.Outbox) > 0 {
-		r.out.kick(res.conv.ID)
+}
+
+// appendLogs appends a change's transcript lines and events on their own
+// (idempotent: ids are deterministic).
+func (r *Runtime) appendLogs(ctx context.Context, res *result) {
+	if err := r.st.AppendMessages(ctx, res.transcript()...); err != nil {
+		r.log.Warn("append transcript", "conversation", res.conv.ID, "err", err)
+		r.stats.errors.Add(1)
+	}
+	if err := r.st.AppendEvents(ctx, res.events...); err != nil {
+		r.log.Warn("append events", "conversation", res.conv.ID, "err", err)
+		r.stats.errors.Add(1)
 	}
 }
 

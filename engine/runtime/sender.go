@@ -300,27 +300,19 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 		if len(done) == 0 && !markBlocked && !touch {
 			return
 		}
-		// The delivery events do not depend on the removal (ids are
-		// deterministic, a resend writes nothing twice), so both go in
-		// parallel and share a round trip.
-		var wg sync.WaitGroup
-		if len(events) > 0 {
-			wg.Add(1)
-			go func(events []store.Event) {
-				defer wg.Done()
-				if err := r.st.AppendEvents(ctx, events...); err != nil {
-					r.log.Warn("append delivery events", "conversation", id, "err", err)
-					r.stats.errors.Add(1)
-				}
-			}(events)
-		}
-		if err := r.removeDone(ctx, id, done, markBlocked); err != nil {
+		// The delivery events go in the same commit as the removal; when
+		// the removal cannot be written they are appended on their own
+		// (ids are deterministic: a resend writes nothing twice).
+		if err := r.removeDone(ctx, id, done, markBlocked, events); err != nil {
 			// Left in the outbox, the items are sent again by the resend
 			// job: at-least-once rather than lost.
 			r.log.Warn("remove delivered messages", "conversation", id, "err", err)
 			r.stats.errors.Add(1)
+			if err := r.st.AppendEvents(ctx, events...); err != nil {
+				r.log.Warn("append delivery events", "conversation", id, "err", err)
+				r.stats.errors.Add(1)
+			}
 		}
-		wg.Wait()
 		done, events, markBlocked = nil, nil, false
 	}
 	defer flush(false)
@@ -482,9 +474,9 @@ func (r *Runtime) sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // removeDone takes delivered items off the outbox with a conditional write,
-// reloading on conflict; blocked also marks the chat blocked and drops the
-// messages still queued.
-func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, blocked bool) error {
+// reloading on conflict, and records the delivery events with it; blocked
+// also marks the chat blocked and drops the messages still queued.
+func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, blocked bool, events []store.Event) error {
 	s := r.locks.of(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -510,7 +502,12 @@ func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, block
 			// what is left in the outbox has a live sender.
 			next.UpdatedAt = r.clock.Now()
 		}
-		err = r.st.ReplaceConversation(ctx, &next)
+		err = r.st.CommitConversation(ctx, store.ConversationChange{Conversation: &next, Events: events})
+		if errors.Is(err, store.ErrLogsNotWritten) {
+			r.log.Warn("append delivery events", "conversation", id, "err", err)
+			r.stats.errors.Add(1)
+			err = nil
+		}
 		if errors.Is(err, store.ErrVersionConflict) {
 			r.stats.conflicts.Add(1)
 			s.drop(id)

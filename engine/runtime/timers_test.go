@@ -280,6 +280,13 @@ func (f *flaky) ReplaceConversation(ctx context.Context, c *store.Conversation) 
 	return f.Store.ReplaceConversation(ctx, c)
 }
 
+func (f *flaky) CommitConversation(ctx context.Context, ch store.ConversationChange) error {
+	if f.broken.Load() {
+		return errors.New("simulated store outage")
+	}
+	return f.Store.CommitConversation(ctx, ch)
+}
+
 func TestFailingTimerIsRetriedWithBackoffThenRecordedAsFailed(t *testing.T) {
 	for _, recovers := range []bool{false, true} {
 		name := "fails for good"

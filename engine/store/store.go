@@ -19,6 +19,10 @@ var (
 	ErrVersionConflict = errors.New("version conflict")
 	// ErrDuplicate means a document with the same id (or unique key) exists.
 	ErrDuplicate = errors.New("duplicate")
+	// ErrLogsNotWritten means CommitConversation wrote the conversation but
+	// not all of its transcript lines or events: the change stands, the
+	// caller may append the logs again (appends are idempotent).
+	ErrLogsNotWritten = errors.New("conversation written, transcript or events not written")
 )
 
 // Default and maximum page sizes for list and range queries.
@@ -49,12 +53,31 @@ type Conversations interface {
 	// ReplaceConversation writes c if the stored Version equals c.Version and
 	// then increments c.Version; otherwise ErrVersionConflict (or ErrNotFound).
 	ReplaceConversation(ctx context.Context, c *Conversation) error
+	// CommitConversation writes one change of a conversation: the document
+	// (created, or replaced as ReplaceConversation does) and then, only if
+	// that succeeded, the transcript lines and events the change produced,
+	// appended as AppendMessages and AppendEvents do. A store with
+	// transactions does it in one, so a message costs one commit; others
+	// append after the write and report a failure of only the appends as
+	// ErrLogsNotWritten.
+	CommitConversation(ctx context.Context, ch ConversationChange) error
 	// FindAudience pages, by id, through subscribed and not blocked
 	// conversations matching q (broadcast targeting). next is "" at the end.
 	FindAudience(ctx context.Context, q AudienceQuery) (items []Conversation, next string, err error)
 	// ListInbox pages through a bot's conversations, newest activity
 	// (UpdatedAt) first, for the operator inbox. next is "" at the end.
 	ListInbox(ctx context.Context, q InboxQuery) (items []Conversation, next string, err error)
+}
+
+// ConversationChange is what CommitConversation writes.
+type ConversationChange struct {
+	// Conversation is written; its Version is updated as by
+	// CreateConversation or ReplaceConversation.
+	Conversation *Conversation
+	// Create stores a new conversation (ErrDuplicate if it exists).
+	Create   bool
+	Messages []Message
+	Events   []Event
 }
 
 // Messages is the append-only transcript shown in the inbox and exports.

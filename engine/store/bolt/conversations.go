@@ -219,64 +219,91 @@ func (s *Store) GetConversation(ctx context.Context, id string) (*store.Conversa
 
 // CreateConversation implements store.Conversations.
 func (s *Store) CreateConversation(ctx context.Context, c *store.Conversation) error {
-	if c.ID == "" {
-		return fmt.Errorf("create conversation: empty id")
+	if err := s.CommitConversation(ctx, store.ConversationChange{Conversation: c, Create: true}); err != nil {
+		return fmt.Errorf("create %w", err)
 	}
-	doc := *c
-	doc.Version = 1
-	e, err := encodeConvWrite(&doc)
-	if err != nil {
-		return fmt.Errorf("create conversation %s: %w", c.ID, err)
-	}
-	err = s.write(ctx, func(tx *bolt.Tx) error {
-		if tx.Bucket(bConvs).Get(e.id) != nil {
-			return store.ErrDuplicate
-		}
-		return putConv(tx, e, nil)
-	})
-	if err != nil {
-		return fmt.Errorf("create conversation %s: %w", c.ID, err)
-	}
-	c.Version = 1
 	return nil
 }
 
 // ReplaceConversation implements store.Conversations.
 func (s *Store) ReplaceConversation(ctx context.Context, c *store.Conversation) error {
+	if err := s.CommitConversation(ctx, store.ConversationChange{Conversation: c}); err != nil {
+		return fmt.Errorf("replace %w", err)
+	}
+	return nil
+}
+
+// CommitConversation implements store.Conversations: the document, its
+// transcript lines and its events in one transaction (one group commit).
+func (s *Store) CommitConversation(ctx context.Context, ch store.ConversationChange) error {
+	c := ch.Conversation
+	if c.ID == "" {
+		return fmt.Errorf("conversation: empty id")
+	}
 	doc := *c
 	doc.Version = c.Version + 1
+	if ch.Create {
+		doc.Version = 1
+	}
 	e, err := encodeConvWrite(&doc)
 	if err != nil {
-		return fmt.Errorf("replace conversation %s: %w", c.ID, err)
+		return fmt.Errorf("conversation %s: %w", c.ID, err)
+	}
+	msgs, err := encodeMessages(ch.Messages)
+	if err != nil {
+		return fmt.Errorf("conversation %s: %w", c.ID, err)
+	}
+	events, err := encodeEvents(ch.Events)
+	if err != nil {
+		return fmt.Errorf("conversation %s: %w", c.ID, err)
 	}
 	err = s.write(ctx, func(tx *bolt.Tx) error {
-		v := tx.Bucket(bConvs).Get(e.id)
-		if v == nil {
-			return store.ErrNotFound
-		}
-		stored, old, _, inline, err := splitConv(v)
-		if err != nil {
+		if err := putConvIf(tx, e, ch.Create, c.Version); err != nil {
 			return err
 		}
-		if stored != c.Version {
-			return fmt.Errorf("stored version %d, have %d: %w", stored, c.Version, store.ErrVersionConflict)
+		if err := appendLog(tx, bMsgIDs, bMsgByConv, msgs); err != nil {
+			return err
 		}
-		if !inline {
-			// Written before the keys moved inline: take them from
-			// bConvKeys, which this write leaves behind.
-			keys := tx.Bucket(bConvKeys)
-			old = bytes.Clone(keys.Get(e.id))
-			if err := keys.Delete(e.id); err != nil {
-				return err
-			}
-		}
-		return putConv(tx, e, old)
+		return appendLog(tx, bEventIDs, bEventByBot, events)
 	})
 	if err != nil {
-		return fmt.Errorf("replace conversation %s: %w", c.ID, err)
+		return fmt.Errorf("conversation %s: %w", c.ID, err)
 	}
 	c.Version = doc.Version
 	return nil
+}
+
+// putConvIf stores e when the stored document is at version (or, with
+// create, absent). Its business errors come before any change, as write
+// requires.
+func putConvIf(tx *bolt.Tx, e *encodedConv, create bool, version int64) error {
+	v := tx.Bucket(bConvs).Get(e.id)
+	if create {
+		if v != nil {
+			return store.ErrDuplicate
+		}
+		return putConv(tx, e, nil)
+	}
+	if v == nil {
+		return store.ErrNotFound
+	}
+	stored, old, _, inline, err := splitConv(v)
+	if err != nil {
+		return err
+	}
+	if stored != version {
+		return fmt.Errorf("stored version %d, have %d: %w", stored, version, store.ErrVersionConflict)
+	}
+	if !inline {
+		// Written before the keys moved inline: take them from
+		// bConvKeys, which this write leaves behind.
+		keys := tx.Bucket(bConvKeys)
+		old = bytes.Clone(keys.Get(e.id))
+		if err := keys.Delete(e.id); err != nil {
+			return err
+		}
+	}
+	return putConv(tx, e, old)
 }
 
 // FindAudience implements store.Conversations.

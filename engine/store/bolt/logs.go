@@ -32,6 +32,32 @@ func encodeLog(id, owner string, at time.Time, doc any) (logEntry, error) {
 	return logEntry{id: []byte(id), key: k, val: v}, nil
 }
 
+func encodeMessages(msgs []store.Message) ([]logEntry, error) {
+	entries := make([]logEntry, len(msgs))
+	for i := range msgs {
+		m := &msgs[i]
+		e, err := encodeLog(m.ID, m.ConversationID, m.At, m)
+		if err != nil {
+			return nil, fmt.Errorf("message %s: %w", m.ID, err)
+		}
+		entries[i] = e
+	}
+	return entries, nil
+}
+
+func encodeEvents(events []store.Event) ([]logEntry, error) {
+	entries := make([]logEntry, len(events))
+	for i := range events {
+		e := &events[i]
+		le, err := encodeLog(e.ID, e.Bot, e.At, e)
+		if err != nil {
+			return nil, fmt.Errorf("event %s: %w", e.ID, err)
+		}
+		entries[i] = le
+	}
+	return entries, nil
+}
+
 // appendLog stores each entry under its ordered key unless its id is known.
 func appendLog(tx *bolt.Tx, ids, ordered []byte, entries []logEntry) error {
 	idb, ob := tx.Bucket(ids), tx.Bucket(ordered)
@@ -95,16 +121,11 @@ func (s *Store) AppendMessages(ctx context.Context, msgs ...store.Message) error
 	if len(msgs) == 0 {
 		return nil
 	}
-	entries := make([]logEntry, len(msgs))
-	for i := range msgs {
-		m := &msgs[i]
-		e, err := encodeLog(m.ID, m.ConversationID, m.At, m)
-		if err != nil {
-			return fmt.Errorf("append message %s: %w", m.ID, err)
-		}
-		entries[i] = e
+	entries, err := encodeMessages(msgs)
+	if err != nil {
+		return fmt.Errorf("append messages: %w", err)
 	}
-	err := s.write(ctx, func(tx *bolt.Tx) error {
+	err = s.write(ctx, func(tx *bolt.Tx) error {
 		return appendLog(tx, bMsgIDs, bMsgByConv, entries)
 	})
 	if err != nil {
@@ -143,16 +164,11 @@ func (s *Store) AppendEvents(ctx context.Context, events ...store.Event) error {
 	if len(events) == 0 {
 		return nil
 	}
-	entries := make([]logEntry, len(events))
-	for i := range events {
-		e := &events[i]
-		le, err := encodeLog(e.ID, e.Bot, e.At, e)
-		if err != nil {
-			return fmt.Errorf("append event %s: %w", e.ID, err)
-		}
-		entries[i] = le
+	entries, err := encodeEvents(events)
+	if err != nil {
+		return fmt.Errorf("append events: %w", err)
 	}
-	err := s.write(ctx, func(tx *bolt.Tx) error {
+	err = s.write(ctx, func(tx *bolt.Tx) error {
 		return appendLog(tx, bEventIDs, bEventByBot, entries)
 	})
 	if err != nil {

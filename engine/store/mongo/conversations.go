@@ -2,7 +2,9 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo/options"
@@ -57,6 +59,37 @@ func (s *Store) ReplaceConversation(ctx context.Context, c *store.Conversation) 
 		return fmt.Errorf("replace conversation %s: %w", c.ID, err)
 	}
 	c.Version = doc.Version
+	return nil
+}
+
+// CommitConversation implements store.Conversations. MongoDB is used
+// without transactions (DESIGN.md), so the transcript lines and events
+// follow the conversation write, both in parallel; they are idempotent, so
+// a caller that gets ErrLogsNotWritten may append them again.
+func (s *Store) CommitConversation(ctx context.Context, ch store.ConversationChange) error {
+	var err error
+	if ch.Create {
+		err = s.CreateConversation(ctx, ch.Conversation)
+	} else {
+		err = s.ReplaceConversation(ctx, ch.Conversation)
+	}
+	if err != nil {
+		return err
+	}
+	var wg sync.WaitGroup
+	var merr, eerr error
+	if len(ch.Messages) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			merr = s.AppendMessages(ctx, ch.Messages...)
+		}()
+	}
+	eerr = s.AppendEvents(ctx, ch.Events...)
+	wg.Wait()
+	if err := errors.Join(merr, eerr); err != nil {
+		return fmt.Errorf("conversation %s: %w: %w", ch.Conversation.ID, store.ErrLogsNotWritten, err)
+	}
 	return nil
 }
 

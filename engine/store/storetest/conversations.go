@@ -104,6 +104,77 @@ func (s *suite) conversations(t *testing.T) {
 		wantErr(t, st.ReplaceConversation(ctx, c), store.ErrNotFound, "replace unknown")
 	})
 
+	t.Run("commit writes the document with its transcript lines and events", func(t *testing.T) {
+		st, ctx := s.newStore(t), ctxFor(t)
+		c := sampleConversation("b1", "telegram", "42")
+		line := func(id string, sec int) store.Message {
+			return store.Message{ID: id, ConversationID: c.ID, Bot: "b1", Direction: store.DirectionBot,
+				Text: "line " + id, At: at(time.Duration(sec) * time.Second)}
+		}
+		event := func(id string, sec int) store.Event {
+			return store.Event{ID: id, Bot: "b1", Conversation: c.ID, Type: "node_entered",
+				At: at(time.Duration(sec) * time.Second)}
+		}
+		must(t, st.CommitConversation(ctx, store.ConversationChange{Conversation: c, Create: true,
+			Messages: []store.Message{line("in1", 1), line("out1", 1)}, Events: []store.Event{event("e1", 1)}}), "commit create")
+		if c.Version != 1 {
+			t.Fatalf("version after commit create = %d, want 1", c.Version)
+		}
+		c.Node = "next"
+		// The retried line out1 is not written twice.
+		must(t, st.CommitConversation(ctx, store.ConversationChange{Conversation: c,
+			Messages: []store.Message{line("out1", 1), line("in2", 2)}, Events: []store.Event{event("e2", 2)}}), "commit replace")
+		if c.Version != 2 {
+			t.Fatalf("version after commit replace = %d, want 2", c.Version)
+		}
+		got, err := st.GetConversation(ctx, c.ID)
+		must(t, err, "get")
+		sameJSON(t, "conversation", got, c)
+		msgs, _, err := st.ListMessages(ctx, c.ID, "", 0)
+		must(t, err, "list messages")
+		if g := ids(msgs, func(m store.Message) string { return m.ID }); !slices.Equal(g, []string{"in1", "out1", "in2"}) {
+			t.Fatalf("transcript %v, want [in1 out1 in2]", g)
+		}
+		evs, _, err := st.QueryEvents(ctx, store.EventQuery{Bot: "b1"})
+		must(t, err, "query events")
+		if g := ids(evs, func(e store.Event) string { return e.ID }); !slices.Equal(g, []string{"e1", "e2"}) {
+			t.Fatalf("events %v, want [e1 e2]", g)
+		}
+	})
+
+	t.Run("a commit that loses its conditional write writes no logs", func(t *testing.T) {
+		st, ctx := s.newStore(t), ctxFor(t)
+		c := sampleConversation("b1", "telegram", "42")
+		must(t, st.CreateConversation(ctx, c), "create")
+		stale := *c
+		must(t, st.ReplaceConversation(ctx, c), "replace")
+		logs := func(id string) store.ConversationChange {
+			return store.ConversationChange{
+				Messages: []store.Message{{ID: id, ConversationID: c.ID, Bot: "b1", Text: "lost", At: at(0)}},
+				Events:   []store.Event{{ID: id, Bot: "b1", Conversation: c.ID, Type: "lost", At: at(0)}},
+			}
+		}
+		ch := logs("stale")
+		ch.Conversation = &stale
+		wantErr(t, st.CommitConversation(ctx, ch), store.ErrVersionConflict, "commit stale")
+		ch = logs("dup")
+		ch.Conversation, ch.Create = sampleConversation("b1", "telegram", "42"), true
+		wantErr(t, st.CommitConversation(ctx, ch), store.ErrDuplicate, "commit create existing")
+		ch = logs("unknown")
+		ch.Conversation = sampleConversation("b1", "telegram", "nobody")
+		wantErr(t, st.CommitConversation(ctx, ch), store.ErrNotFound, "commit unknown")
+		msgs, _, err := st.ListMessages(ctx, c.ID, "", 0)
+		must(t, err, "list messages")
+		evs, _, err := st.QueryEvents(ctx, store.EventQuery{Bot: "b1"})
+		must(t, err, "query events")
+		if len(msgs) != 0 || len(evs) != 0 {
+			t.Fatalf("failed commits wrote %d lines and %d events, want none", len(msgs), len(evs))
+		}
+		if stale.Version != 1 {
+			t.Fatalf("a failed commit changed the caller's version to %d", stale.Version)
+		}
+	})
+
 	t.Run("two racing writers: exactly one wins", func(t *testing.T) {
 		st, ctx := s.newStore(t), ctxFor(t)
 		c := sampleConversation("b1", "telegram", "race")
