@@ -7,7 +7,7 @@
 // measured as it runs in production:
 //
 //	go build -o bin/voronka ./cmd/voronka
-//	go run ./tools/loadtest -chats 2500 -duration 20s              # bolt
+//	go run ./tools/loadtest                                         # bolt, 2,100 chats
 //	go run ./tools/loadtest -mongo mongodb://127.0.0.1:27017        # MongoDB
 //
 // Each chat behaves like a person bound by Telegram's limit of about one
@@ -52,7 +52,12 @@ type result struct {
 }
 
 func run() error {
-	chats := flag.Int("chats", 2500, "concurrent chats")
+	// A little above the target: a chat sends no sooner than -interval
+	// after its previous message, so the measured rate sits just under
+	// the offered one.
+	chats := flag.Int("chats", 2100, "concurrent chats (each sends about one message per -interval)")
+	wantRate := flag.Float64("target-rate", 2000, "throughput target to report against, messages/s")
+	wantP99 := flag.Duration("target-p99", 50*time.Millisecond, "p99 latency target to report against")
 	duration := flag.Duration("duration", 20*time.Second, "measured run time")
 	warmup := flag.Duration("warmup", 5*time.Second, "unmeasured ramp-up before the measured run")
 	interval := flag.Duration("interval", time.Second, "least time between two messages of one chat (Telegram allows about one a second)")
@@ -211,6 +216,12 @@ func run() error {
 	fmt.Printf("replies: %d in %.1f s = %.0f msg/s\n", len(lat), secs, float64(len(lat))/secs)
 	fmt.Printf("latency to the reply: p50 %s  p90 %s  p99 %s  max %s\n",
 		round(pct(0.50)), round(pct(0.90)), round(pct(0.99)), round(lat[len(lat)-1]))
+	rate, p99 := float64(len(lat))/secs, pct(0.99)
+	verdict := "met"
+	if rate < *wantRate || p99 >= *wantP99 || failures.Load() > 0 {
+		verdict = "NOT met"
+	}
+	fmt.Printf("target ≥ %.0f msg/s with p99 < %s and no failures: %s\n", *wantRate, *wantP99, verdict)
 	fmt.Printf("failures: %d; fake Telegram saw %d sendMessage calls\n", failures.Load(), fake.Stats().Requests["sendMessage"])
 	if cpu := cpuTo - cpuFrom; cpuFrom > 0 && cpu > 0 {
 		fmt.Printf("server CPU: %.2f cores, %s per reply\n", cpu.Seconds()/secs, round(cpu/time.Duration(len(lat))))
