@@ -195,7 +195,14 @@ try {
     await page.fill('[data-testid=yaml]', hand);
     await page.click('[data-action=do-import]');
     await page.waitForFunction(() => location.hash.endsWith('/hand-made'));
-    await page.waitForFunction(() => document.querySelectorAll('.fnode').length === 4);
+    // The builder lays the nodes out once it has measured them: wait for
+    // four nodes that no longer overlap, then check the arrangement (a
+    // layout that never separates them fails here by timeout).
+    await page.waitForFunction(() => {
+      const r = [...document.querySelectorAll('.fnode')].map((e) => e.getBoundingClientRect());
+      return r.length === 4 && r.every((p, i) => r.every((q, j) => i === j ||
+        !(p.left < q.right && q.left < p.right && p.top < q.bottom && q.top < p.bottom)));
+    }, null, { timeout: 10000 });
     const boxes = await Promise.all(['a', 'b', 'c', 'd'].map((id) => node(id).boundingBox()));
     for (let i = 0; i < boxes.length; i++)
       for (let j = i + 1; j < boxes.length; j++) {
