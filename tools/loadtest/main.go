@@ -30,6 +30,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -66,7 +67,19 @@ func run() error {
 	botFlow := flag.String("flow", "faq-bot", "flow the Telegram bot runs")
 	mongoURI := flag.String("mongo", "", "run the server on this MongoDB instead of a bolt file")
 	verbose := flag.Bool("v", false, "show the server's log")
+	cpuProfile := flag.String("cpuprofile", "", "write the load tool's own CPU profile (fake Telegram and chats) to this file")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 
 	fake := tgfake.New(tgfake.Options{Limits: tgfake.Limits{Unlimited: true}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if _, err := fake.Start(); err != nil {

@@ -142,7 +142,12 @@ func New(opts Options) *Fake {
 	}
 	client := opts.HTTPClient
 	if client == nil {
-		client = &http.Client{Timeout: opts.WebhookTimeout}
+		// Telegram keeps up to max_connections (at most 100) connections
+		// open to a webhook; Go's default keeps two idle per host, which
+		// would open a new connection for almost every update under load.
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.MaxIdleConns, t.MaxIdleConnsPerHost = 0, 100
+		client = &http.Client{Timeout: opts.WebhookTimeout, Transport: t}
 	}
 	botID := int64(123456789)
 	if head, _, ok := strings.Cut(opts.Token, ":"); ok {
