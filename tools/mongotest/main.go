@@ -37,6 +37,8 @@ func run() error {
 	uriFile := flag.String("uri-file", "", "also write the URI to this file once the server accepts connections")
 	dir := flag.String("dir", "", "data directory (default: a fresh temp dir, removed on exit)")
 	logLevel := flag.String("log-level", "error", "log level: debug, info, warn or error")
+	syncMode := flag.String("sqlite-synchronous", "off", "SQLite synchronous pragma: off (the default: a throwaway test server need not survive a power cut) or normal, full")
+	indexID := flag.Bool("index-id", true, "add an index on the _id path FerretDB queries by to every collection (see idIndexer)")
 	stdinEOF := flag.Bool("exit-on-stdin-eof", false, "also stop when stdin closes (so the server dies with the process that started it)")
 	flag.Parse()
 
@@ -67,11 +69,18 @@ func run() error {
 		return err
 	}
 
+	switch *syncMode {
+	case "off", "normal", "full":
+	default:
+		return fmt.Errorf("-sqlite-synchronous %q: want off, normal or full", *syncMode)
+	}
+	// FerretDB adds its own defaults (WAL, busy timeout) to these pragmas.
+	q := url.Values{"_pragma": {"synchronous(" + *syncMode + ")"}}
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: tcp},
 		Logger:    logger,
 		Handler:   "sqlite",
-		SQLiteURL: (&url.URL{Scheme: "file", Path: abs + "/"}).String(),
+		SQLiteURL: (&url.URL{Scheme: "file", Path: abs + "/", RawQuery: q.Encode()}).String(),
 	})
 	if err != nil {
 		return fmt.Errorf("start ferretdb: %w", err)
@@ -88,6 +97,9 @@ func run() error {
 
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()
+	if *indexID {
+		go newIDIndexer(abs, 20*time.Millisecond, logger).run(ctx)
+	}
 
 	uri := f.MongoDBURI()
 	if err := waitAccepting(ctx, uri, done); err != nil {
