@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
@@ -33,6 +34,7 @@ func (s *Store) ScheduleJob(ctx context.Context, j store.Job) error {
 	if _, err := s.jobs.InsertOne(ctx, &j); err != nil {
 		return fmt.Errorf("schedule job %s: %w", j.ID, duplicate(err))
 	}
+	s.cands.noteDue(j.DueAt)
 	return nil
 }
 
@@ -85,26 +87,24 @@ func (s *Store) writeJob(ctx context.Context, j *store.Job) (bool, error) {
 // the (status, due_at) index, then lease them. Without contention the
 // earliest due win; once a lease is lost to another replica the rest of the
 // window is tried in random order, so N replicas polling at once spread over
-// the queue instead of colliding on its head.
+// the queue instead of colliding on its head. Guarded (FerretDB), a wide
+// window serves several claims (see candidates).
 func (s *Store) ClaimJobs(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]store.Job, error) {
 	limit = store.ClampLimit(limit)
 	s.claimMu.Lock()
 	defer s.claimMu.Unlock()
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	candidates, err := findAll[store.Job](ctx, s.jobs, bson.M{
-		"status":      store.JobPending,
-		"due_at":      bson.M{"$lte": now},
-		"lease_until": bson.M{"$lte": now},
-	}, options.Find().SetSort(bson.D{{Key: "due_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(min(10*limit+50, store.MaxLimit))))
-	if err != nil {
-		return nil, fmt.Errorf("claim jobs for %s: %w", owner, err)
-	}
 	var claimed []store.Job
+	var err error
 	if s.guard {
-		claimed, err = s.claimByLease(ctx, owner, now, limit, lease, candidates)
+		claimed, err = s.claimGuarded(ctx, owner, now, limit, lease)
 	} else {
-		claimed, err = s.claimByWrite(ctx, owner, now, limit, lease, candidates)
+		var cands []store.Job
+		cands, err = s.dueJobs(ctx, now, min(10*limit+50, store.MaxLimit))
+		if err == nil {
+			claimed, err = s.claimByWrite(ctx, owner, now, limit, lease, cands)
+		}
 	}
 	slices.SortFunc(claimed, func(a, b store.Job) int {
 		if c := a.DueAt.Compare(b.DueAt); c != 0 {
@@ -114,6 +114,106 @@ func (s *Store) ClaimJobs(ctx context.Context, owner string, now time.Time, limi
 	})
 	if err != nil {
 		return claimed, fmt.Errorf("claim jobs for %s: %w", owner, err)
+	}
+	return claimed, nil
+}
+
+// dueJobs reads up to window claimable jobs due at now, earliest first.
+func (s *Store) dueJobs(ctx context.Context, now time.Time, window int) ([]store.Job, error) {
+	return findAll[store.Job](ctx, s.jobs, bson.M{
+		"status":      store.JobPending,
+		"due_at":      bson.M{"$lte": now},
+		"lease_until": bson.M{"$lte": now},
+	}, options.Find().SetSort(bson.D{{Key: "due_at", Value: 1}, {Key: "_id", Value: 1}}).SetLimit(int64(window)))
+}
+
+// candidates are the due jobs one scan of the jobs collection found and no
+// claim has tried yet, earliest due first. Guarded (FerretDB), a query on
+// anything but _id reads every document of the collection, so a scan with
+// a wide window (guardedWindow) serves the claims that follow: they lease
+// from the list, each lease still decided by its unique insert and each
+// leased job read back by _id, since a candidate may have been claimed,
+// completed or cancelled since the scan. The list is read again when it
+// runs out, when the claim time is earlier than the scan's, when this
+// process scheduled a job due by the scan's time, and when it is older
+// (in claim time or wall time) than ten scans took, at least
+// candidatesMinAge and at most candidatesMaxAge: scans then cost about a
+// tenth of the time spent claiming, and a job that fell due meanwhile, or
+// was scheduled by another replica, waits behind the list at most that long.
+// All fields but stale and dueBy belong to claimMu.
+type candidates struct {
+	jobs []store.Job
+	now  time.Time     // the claim time of the scan
+	at   time.Time     // the wall time of the scan
+	took time.Duration // how long the scan took
+	// dueBy is now in Unix nanoseconds while jobs are kept, else 0;
+	// scheduling a job due by then sets stale.
+	dueBy atomic.Int64
+	stale atomic.Bool
+}
+
+const (
+	guardedWindow    = 10 * store.MaxLimit
+	candidatesMinAge = 100 * time.Millisecond
+	candidatesMaxAge = 30 * time.Second
+)
+
+// noteDue tells the candidate list that a job due at due became claimable.
+func (c *candidates) noteDue(due time.Time) {
+	if by := c.dueBy.Load(); by != 0 && due.UnixNano() <= by {
+		c.stale.Store(true)
+	}
+}
+
+// usable reports whether the list can serve a claim at now.
+func (c *candidates) usable(now time.Time) bool {
+	if len(c.jobs) == 0 || now.Before(c.now) || c.stale.Load() {
+		return false
+	}
+	age := min(max(10*c.took, candidatesMinAge), candidatesMaxAge)
+	return now.Sub(c.now) <= age && time.Since(c.at) <= age
+}
+
+// set keeps jobs, read for now by a scan that started at start.
+func (c *candidates) set(jobs []store.Job, now, start time.Time) {
+	c.jobs, c.now, c.at, c.took = jobs, now, time.Now(), time.Since(start)
+	c.stale.Store(false)
+	c.dueBy.Store(now.UnixNano())
+}
+
+// claimGuarded leases up to limit jobs from the candidate list, reading it
+// again (once per claim) when it cannot serve or runs out.
+func (s *Store) claimGuarded(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]store.Job, error) {
+	c := &s.cands
+	var claimed []store.Job
+	scanned := false
+	for len(claimed) < limit {
+		if !c.usable(now) {
+			if scanned {
+				break
+			}
+			c.dueBy.Store(0)
+			c.jobs = nil
+			start := time.Now()
+			jobs, err := s.dueJobs(ctx, now, guardedWindow)
+			if err != nil {
+				return claimed, err
+			}
+			c.set(jobs, now, start)
+			scanned = true
+			if len(jobs) == 0 {
+				break
+			}
+		}
+		got, rest, err := s.claimByLease(ctx, owner, now, limit-len(claimed), lease, c.jobs)
+		c.jobs = rest
+		claimed = append(claimed, got...)
+		if err != nil {
+			return claimed, err
+		}
+	}
+	if len(c.jobs) == 0 {
+		c.dueBy.Store(0)
 	}
 	return claimed, nil
 }
@@ -186,8 +286,7 @@ func (s *Store) getLease(ctx context.Context, id string, rev int64) (*lease, err
 // batch per round trip. A candidate whose lease document exists is held by
 // another owner, unless that lease has expired: then the job's revision is
 // moved on (one conditional write) and the new revision's lease inserted.
-func (s *Store) claimByLease(ctx context.Context, owner string, now time.Time, limit int, dur time.Duration, candidates []store.Job) ([]store.Job, error) {
-	var claimed []store.Job
+func (s *Store) claimByLease(ctx context.Context, owner string, now time.Time, limit int, dur time.Duration, candidates []store.Job) (claimed, rest []store.Job, err error) {
 	until := now.Add(dur)
 	for len(candidates) > 0 && len(claimed) < limit {
 		batch := candidates[:min(limit-len(claimed), len(candidates))]
@@ -198,7 +297,7 @@ func (s *Store) claimByLease(ctx context.Context, owner string, now time.Time, l
 		}
 		held, err := s.insertLeases(ctx, docs)
 		if err != nil {
-			return claimed, err
+			return claimed, candidates, err
 		}
 		lost := false
 		for i := range batch {
@@ -207,7 +306,7 @@ func (s *Store) claimByLease(ctx context.Context, owner string, now time.Time, l
 				lost = true
 				ok, err := s.takeOver(ctx, j, owner, now, until)
 				if err != nil {
-					return claimed, fmt.Errorf("claim job %s: %w", j.ID, err)
+					return claimed, candidates, fmt.Errorf("claim job %s: %w", j.ID, err)
 				}
 				if !ok {
 					continue
@@ -220,7 +319,7 @@ func (s *Store) claimByLease(ctx context.Context, owner string, now time.Time, l
 				continue
 			}
 			if err != nil {
-				return claimed, fmt.Errorf("claim job %s: %w", j.ID, err)
+				return claimed, candidates, fmt.Errorf("claim job %s: %w", j.ID, err)
 			}
 			if cur.Rev != j.Rev || cur.Status != store.JobPending {
 				continue
@@ -234,7 +333,7 @@ func (s *Store) claimByLease(ctx context.Context, owner string, now time.Time, l
 			rand.Shuffle(len(candidates), func(a, b int) { candidates[a], candidates[b] = candidates[b], candidates[a] })
 		}
 	}
-	return claimed, nil
+	return claimed, candidates, nil
 }
 
 // insertLeases inserts lease documents in one unordered request and
@@ -307,6 +406,9 @@ func (s *Store) changeJob(ctx context.Context, id, owner string, change func(j *
 		}
 		change(j)
 		ok, err := s.writeJob(ctx, j)
+		if ok && j.Status == store.JobPending {
+			s.cands.noteDue(j.DueAt) // retried
+		}
 		if err != nil || ok {
 			return err
 		}

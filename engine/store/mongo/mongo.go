@@ -66,6 +66,9 @@ type Store struct {
 	// claimers in one replica would only scan the same queue head and
 	// collide; across replicas the conditional writes decide.
 	claimMu sync.Mutex
+	// cands keeps the due jobs one scan found for the next claims when
+	// guarded (FerretDB), where the scan reads the whole collection.
+	cands candidates
 
 	convs, msgs, events, flows, versions, jobs, users, bots, guards *mongo.Collection
 }
