@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -184,6 +185,7 @@ func (c *candidates) set(jobs []store.Job, now, start time.Time) {
 // claimGuarded leases up to limit jobs from the candidate list, reading it
 // again (once per claim) when it cannot serve or runs out.
 func (s *Store) claimGuarded(ctx context.Context, owner string, now time.Time, limit int, lease time.Duration) ([]store.Job, error) {
+	s.leased.expire(now)
 	c := &s.cands
 	var claimed []store.Job
 	scanned := false
@@ -299,41 +301,116 @@ func (s *Store) claimByLease(ctx context.Context, owner string, now time.Time, l
 		if err != nil {
 			return claimed, candidates, err
 		}
-		lost := false
+		// Check the batch's jobs a few at a time: one read each, and one
+		// more for a lease another owner holds.
+		got := make([]*store.Job, len(batch))
+		errs := make([]error, len(batch))
+		sem := make(chan struct{}, claimReaders)
+		var wg sync.WaitGroup
 		for i := range batch {
-			j := &batch[i]
-			if held[i] {
-				lost = true
-				ok, err := s.takeOver(ctx, j, owner, now, until)
-				if err != nil {
-					return claimed, candidates, fmt.Errorf("claim job %s: %w", j.ID, err)
-				}
-				if !ok {
-					continue
-				}
-			}
-			// The candidate was read before the lease: a write without a
-			// lease (CancelJob) may have moved the job on since.
-			cur, err := s.getJob(ctx, j.ID)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return claimed, candidates, fmt.Errorf("claim job %s: %w", j.ID, err)
-			}
-			if cur.Rev != j.Rev || cur.Status != store.JobPending {
-				continue
-			}
-			cur.LeaseOwner, cur.LeaseUntil = owner, until
-			claimed = append(claimed, *cur)
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				got[i], errs[i] = s.leasedJob(ctx, &batch[i], held[i], owner, now, until)
+			}()
 		}
-		if lost {
+		wg.Wait()
+		for i, j := range got {
+			if j != nil {
+				claimed = append(claimed, *j)
+				s.leased.put(*j, owner)
+			}
+			if err == nil && errs[i] != nil {
+				err = fmt.Errorf("claim job %s: %w", batch[i].ID, errs[i])
+			}
+		}
+		if err != nil {
+			return claimed, candidates, err
+		}
+		if slices.Contains(held, true) {
 			// Another replica is claiming the same head of the queue: spread
 			// out over the rest instead of colliding on every candidate.
 			rand.Shuffle(len(candidates), func(a, b int) { candidates[a], candidates[b] = candidates[b], candidates[a] })
 		}
 	}
 	return claimed, candidates, nil
+}
+
+// claimReaders bounds the reads one claim makes at once.
+const claimReaders = 4
+
+// leasedJob returns candidate j as leased to owner until until, or nil
+// when it cannot be had. held says the lease document of j's revision
+// existed already: then j is ours only if that lease expired (takeOver).
+func (s *Store) leasedJob(ctx context.Context, j *store.Job, held bool, owner string, now, until time.Time) (*store.Job, error) {
+	if held {
+		ok, err := s.takeOver(ctx, j, owner, now, until)
+		if err != nil || !ok {
+			return nil, err
+		}
+	}
+	// The candidate was read before the lease: a write without a lease
+	// (CancelJob) may have moved the job on since.
+	cur, err := s.getJob(ctx, j.ID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if cur.Rev != j.Rev || cur.Status != store.JobPending {
+		return nil, nil
+	}
+	cur.LeaseOwner, cur.LeaseUntil = owner, until
+	return cur, nil
+}
+
+// leasedJobs are the jobs this process holds by lease documents, as read
+// when it leased them: finishing one of them (changeJob) writes from this
+// copy instead of reading the job and its lease again. The copy is good
+// while the job's revision is still the leased one, which the conditional
+// write checks; a lease lost meanwhile moved the revision on (takeOver).
+type leasedJobs struct {
+	mu   sync.Mutex
+	jobs map[string]leasedJob
+}
+
+type leasedJob struct {
+	job   store.Job
+	owner string
+}
+
+func (l *leasedJobs) put(j store.Job, owner string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.jobs == nil {
+		l.jobs = map[string]leasedJob{}
+	}
+	l.jobs[j.ID] = leasedJob{job: j, owner: owner}
+}
+
+// take removes and returns the copy of job id if owner leased it.
+func (l *leasedJobs) take(id, owner string) (store.Job, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	e, ok := l.jobs[id]
+	if !ok || e.owner != owner {
+		return store.Job{}, false
+	}
+	delete(l.jobs, id)
+	return e.job, true
+}
+
+// expire forgets leases that ended before now (their jobs never finished here).
+func (l *leasedJobs) expire(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for id, e := range l.jobs {
+		if e.job.LeaseUntil.Before(now) {
+			delete(l.jobs, id)
+		}
+	}
 }
 
 // insertLeases inserts lease documents in one unordered request and
@@ -383,6 +460,20 @@ func (s *Store) changeJob(ctx context.Context, id, owner string, change func(j *
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	for attempt := 0; attempt < 20; attempt++ {
+		if attempt == 0 && owner != "" && s.guard {
+			// Leased here: try the write from the leased copy first.
+			if j, ok := s.leased.take(id, owner); ok {
+				change(&j)
+				ok, err := s.writeJob(ctx, &j)
+				if ok && j.Status == store.JobPending {
+					s.cands.noteDue(j.DueAt) // retried
+				}
+				if err != nil || ok {
+					return err
+				}
+				// Moved on since the lease: read it as below.
+			}
+		}
 		j, err := s.getJob(ctx, id)
 		if err != nil {
 			return err

@@ -69,6 +69,9 @@ type Store struct {
 	// cands keeps the due jobs one scan found for the next claims when
 	// guarded (FerretDB), where the scan reads the whole collection.
 	cands candidates
+	// leased keeps the jobs this process leased by lease documents, so
+	// finishing one need not read it and its lease again.
+	leased leasedJobs
 
 	convs, msgs, events, flows, versions, jobs, users, bots, guards *mongo.Collection
 }
