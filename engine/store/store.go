@@ -39,6 +39,7 @@ type Store interface {
 	Flows
 	Jobs
 	Users
+	Sessions
 	Bots
 	Maintenance
 }
