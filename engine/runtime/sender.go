@@ -300,18 +300,14 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 		if len(done) == 0 && !markBlocked && !touch {
 			return
 		}
-		// The delivery events go in the same commit as the removal; when
-		// the removal cannot be written they are appended on their own
-		// (ids are deterministic: a resend writes nothing twice).
+		// The delivery events go in the same commit as the removal, so an
+		// item is either still in the outbox or off it with its event.
 		if err := r.removeDone(ctx, id, done, markBlocked, events); err != nil {
 			// Left in the outbox, the items are sent again by the resend
-			// job: at-least-once rather than lost.
+			// job (at-least-once rather than lost), and that delivery
+			// records the events.
 			r.log.Warn("remove delivered messages", "conversation", id, "err", err)
 			r.stats.errors.Add(1)
-			if err := r.st.AppendEvents(ctx, events...); err != nil {
-				r.log.Warn("append delivery events", "conversation", id, "err", err)
-				r.stats.errors.Add(1)
-			}
 		}
 		done, events, markBlocked = nil, nil, false
 	}

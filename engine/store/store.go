@@ -83,8 +83,10 @@ type ConversationChange struct {
 
 // Messages is the append-only transcript shown in the inbox and exports.
 type Messages interface {
-	// AppendMessages stores msgs; a message whose ID is already stored is
-	// skipped without error, so a retried append never duplicates a line.
+	// AppendMessages stores msgs; a message already stored is skipped
+	// without error, so a retried append never duplicates a line. A message
+	// is known by its ID and At together: both are deterministic, so a
+	// retry repeats them (the embedded store checks the pair).
 	AppendMessages(ctx context.Context, msgs ...Message) error
 	// ListMessages pages through a conversation's messages in chronological
 	// order (At, then ID). next is "" at the end.
@@ -94,7 +96,8 @@ type Messages interface {
 // Events is the analytics log; appends are idempotent by deterministic ID so
 // a replay never counts anything twice.
 type Events interface {
-	// AppendEvents stores events; ids already stored are skipped without error.
+	// AppendEvents stores events; events already stored (same ID and At, as
+	// for messages) are skipped without error.
 	AppendEvents(ctx context.Context, events ...Event) error
 	// QueryEvents returns a bot's events in [From, To) ordered by (At, ID).
 	// next is "" at the end.

@@ -24,9 +24,9 @@ var (
 	bConvs      = []byte("conversations")
 	bConvIdx    = []byte("conversations_idx")  // see convIndexKeys
 	bConvKeys   = []byte("conversations_keys") // id -> index keys, for values written before they moved inline
-	bMsgIDs     = []byte("messages")           // id -> key in bMsgByConv
+	bMsgIDs     = []byte("messages")           // id -> key in bMsgByConv; older files only (see appendLog)
 	bMsgByConv  = []byte("messages_by_conv")   // conv \0 at id -> message
-	bEventIDs   = []byte("events")             // id -> key in bEventByBot
+	bEventIDs   = []byte("events")             // id -> key in bEventByBot, likewise
 	bEventByBot = []byte("events_by_bot")      // bot \0 at id -> event
 	bDrafts     = []byte("flow_drafts")        // bot \0 flow -> draft
 	bVersions   = []byte("flow_versions")      // bot \0 flow \0 version(4) -> version

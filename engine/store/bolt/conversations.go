@@ -261,10 +261,10 @@ func (s *Store) CommitConversation(ctx context.Context, ch store.ConversationCha
 		if err := putConvIf(tx, e, ch.Create, c.Version); err != nil {
 			return err
 		}
-		if err := appendLog(tx, bMsgIDs, bMsgByConv, msgs); err != nil {
+		if err := appendLog(tx, bMsgByConv, msgs); err != nil {
 			return err
 		}
-		return appendLog(tx, bEventIDs, bEventByBot, events)
+		return appendLog(tx, bEventByBot, events)
 	})
 	if err != nil {
 		return fmt.Errorf("conversation %s: %w", c.ID, err)

@@ -107,3 +107,51 @@ func TestConvIndexKeys(t *testing.T) {
 		}
 	}
 }
+
+// Lines appended when appends still indexed ids (an id bucket next to the
+// ordered one) are not duplicated by a retried append, and Purge removes
+// them from both buckets.
+func TestOldLogFormat(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "v.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	m := store.Message{ID: "b:telegram:1:u1:0", ConversationID: "b:telegram:1", Bot: "b", Text: "old", At: time.Unix(1000, 0).UTC()}
+	e, err := encodeLog(m.ID, m.ConversationID, m.At, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket(bMsgIDs).Put(e.id, e.key); err != nil {
+			return err
+		}
+		return tx.Bucket(bMsgByConv).Put(e.key, e.val)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	retry := m
+	retry.Text = "retried"
+	if err := s.AppendMessages(ctx, retry); err != nil {
+		t.Fatal(err)
+	}
+	items, _, err := s.ListMessages(ctx, m.ConversationID, "", 0)
+	if err != nil || len(items) != 1 || items[0].Text != "old" {
+		t.Fatalf("after a retried append: %+v, %v; want the one old line", items, err)
+	}
+	res, err := s.Purge(ctx, store.PurgeOptions{MessagesBefore: time.Unix(2000, 0)})
+	if err != nil || res.Messages != 1 {
+		t.Fatalf("purge: %+v, %v; want 1 message", res, err)
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		if n := tx.Bucket(bMsgIDs).Stats().KeyN + tx.Bucket(bMsgByConv).Stats().KeyN; n != 0 {
+			t.Errorf("%d entries left after the purge", n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

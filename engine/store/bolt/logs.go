@@ -13,8 +13,9 @@ import (
 	"github.com/voronka/voronka/engine/store"
 )
 
-// Messages and events share one layout: an id bucket for idempotency (id ->
-// ordered key) and an ordered bucket (owner \0 at(8) id -> document).
+// Messages and events share one layout: an ordered bucket (owner \0 at(8)
+// id -> document). Files written before appends stopped indexing ids also
+// have an id bucket (id -> ordered key), which Purge keeps in step.
 
 // logEntry is one document ready to append: encoded before the write
 // transaction, which runs on the store's one writer goroutine.
@@ -58,9 +59,14 @@ func encodeEvents(events []store.Event) ([]logEntry, error) {
 	return entries, nil
 }
 
-// appendLog stores each entry under its ordered key unless its id is known.
-func appendLog(tx *bolt.Tx, ids, ordered []byte, entries []logEntry) error {
-	idb, ob := tx.Bucket(ids), tx.Bucket(ordered)
+// appendLog stores each entry under its ordered key unless that key is
+// taken. An entry is identified by its id and time together (see
+// store.Messages): checking the ordered key, on the page the entry goes
+// to anyway, makes the append idempotent without an id index, whose random
+// pages would double what a message writes. The id bucket only serves
+// entries stored before (see purgeLog).
+func appendLog(tx *bolt.Tx, ordered []byte, entries []logEntry) error {
+	ob := tx.Bucket(ordered)
 	if bytes.Equal(ordered, bEventByBot) {
 		// A bot's events arrive in time order, so they go to the end of its
 		// range: full pages on a split leave nothing for later inserts to
@@ -68,11 +74,8 @@ func appendLog(tx *bolt.Tx, ids, ordered []byte, entries []logEntry) error {
 		ob.FillPercent = 1
 	}
 	for _, e := range entries {
-		if idb.Get(e.id) != nil {
+		if ob.Get(e.key) != nil {
 			continue
-		}
-		if err := idb.Put(e.id, e.key); err != nil {
-			return fmt.Errorf("%s: %w", e.id, err)
 		}
 		if err := ob.Put(e.key, e.val); err != nil {
 			return fmt.Errorf("%s: %w", e.id, err)
@@ -126,7 +129,7 @@ func (s *Store) AppendMessages(ctx context.Context, msgs ...store.Message) error
 		return fmt.Errorf("append messages: %w", err)
 	}
 	err = s.write(ctx, func(tx *bolt.Tx) error {
-		return appendLog(tx, bMsgIDs, bMsgByConv, entries)
+		return appendLog(tx, bMsgByConv, entries)
 	})
 	if err != nil {
 		return fmt.Errorf("append %d messages: %w", len(msgs), err)
@@ -169,7 +172,7 @@ func (s *Store) AppendEvents(ctx context.Context, events ...store.Event) error {
 		return fmt.Errorf("append events: %w", err)
 	}
 	err = s.write(ctx, func(tx *bolt.Tx) error {
-		return appendLog(tx, bEventIDs, bEventByBot, entries)
+		return appendLog(tx, bEventByBot, entries)
 	})
 	if err != nil {
 		return fmt.Errorf("append %d events: %w", len(events), err)
@@ -204,7 +207,8 @@ func (s *Store) QueryEvents(ctx context.Context, q store.EventQuery) ([]store.Ev
 	return out, next, nil
 }
 
-// purgeLog deletes documents older than before from an id/ordered pair.
+// purgeLog deletes documents older than before from an ordered bucket and
+// their entries, if any, from its id bucket (see appendLog).
 func purgeLog(tx *bolt.Tx, ids, ordered []byte, before time.Time) (int64, error) {
 	limit := ts(before)
 	idb := tx.Bucket(ids)
