@@ -14,12 +14,26 @@ import {
   type EdgeChange,
   type NodeChange,
   type OnSelectionChangeParams,
+  type ReactFlowState,
+  useStore,
 } from '@xyflow/react';
 import { FlowNode, type FlowNodeType } from './FlowNode';
 import { connect, edges as docEdges, outputs, removeNodes, round, type FlowDoc, type NodeSpec, type Problem } from './model';
 
 const nodeTypes = { flow: FlowNode };
 const noProblems: Problem[] = [];
+
+// Props of <ReactFlow> are kept identical between renders: it copies every
+// changed prop into its store, and each store update runs the selectors of
+// every node, handle, edge and minimap node (thousands in a big flow) — an
+// inline arrow here made each drag tick pay for that three times.
+const deleteKeys = ['Delete', 'Backspace'];
+const multiSelectKeys = ['Meta', 'Control'];
+const proOptions = { hideAttribution: true };
+
+/** Below this zoom the text is unreadable, so nodes draw less (CSS, class "far"). */
+const farZoom = 0.45;
+const isFar = (s: ReactFlowState) => s.transform[2] < farZoom;
 
 /** SelectRequest asks the canvas to select exactly these nodes. */
 export interface SelectRequest {
@@ -120,6 +134,11 @@ function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelec
     [change],
   );
 
+  const onNodeDragStop = useCallback((_: unknown, __: unknown, ns: FlowNodeType[]) => onDragStop(ns), [onDragStop]);
+  const onSelectionDragStop = useCallback((_: unknown, ns: FlowNodeType[]) => onDragStop(ns), [onDragStop]);
+  // One subscription to the zoom for the whole canvas rather than one per node.
+  const far = useStore(isFar);
+
   const onConnect = useCallback(
     (c: Connection) => {
       const d = docRef.current;
@@ -148,17 +167,18 @@ function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelec
       onNodesChange={onNodesChange}
       onEdgesChange={onEdgesChange}
       onSelectionChange={onSelectionChange}
-      onNodeDragStop={(_, __, ns) => onDragStop(ns)}
-      onSelectionDragStop={(_, ns) => onDragStop(ns)}
+      onNodeDragStop={onNodeDragStop}
+      onSelectionDragStop={onSelectionDragStop}
       onConnect={onConnect}
       onDelete={onDelete}
-      deleteKeyCode={['Delete', 'Backspace']}
-      multiSelectionKeyCode={['Meta', 'Control']}
+      deleteKeyCode={deleteKeys}
+      multiSelectionKeyCode={multiSelectKeys}
       selectionKeyCode="Shift"
       onlyRenderVisibleElements={nodes.length > 150}
       minZoom={0.05}
       maxZoom={2}
-      proOptions={{ hideAttribution: true }}
+      proOptions={proOptions}
+      className={far ? 'far' : undefined}
     >
       <Background />
       <MiniMap pannable zoomable nodeStrokeWidth={3} />

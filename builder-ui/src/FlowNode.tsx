@@ -1,7 +1,7 @@
 // A node on the canvas: its type, id, a line of text, an outgoing handle per
 // button, branch, variant, timeout, on_fail, else, on_error, and its problems.
 import { memo } from 'react';
-import { Handle, Position, useStore, type NodeProps, type Node } from '@xyflow/react';
+import { Handle, Position, type NodeProps, type Node } from '@xyflow/react';
 import type { NodeDoc, Output, Problem } from './model';
 import { useI18n } from './i18n';
 
@@ -24,13 +24,18 @@ function summary(doc: NodeDoc): string {
   return '';
 }
 
-/** zoomedOut: below this zoom the text is unreadable, so nodes draw less. */
-const farZoom = 0.45;
-const isFar = (s: { transform: [number, number, number] }) => s.transform[2] < farZoom;
+/**
+ * clip shortens a string to n characters. Labels and ids are cut here rather
+ * than by CSS (overflow: hidden + text-overflow), because every element that
+ * clips is a paint chunk of its own, and Chromium regroups all of them (a
+ * few thousand in a 500-node flow) on every frame of a drag.
+ */
+function clip(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n - 1) + '…' : s;
+}
 
 function FlowNodeView({ id, data, selected }: NodeProps<FlowNodeType>) {
   const { tr } = useI18n();
-  const far = useStore(isFar);
   const errors = data.problems.filter((p) => p.severity === 'error');
   const warnings = data.problems.filter((p) => p.severity !== 'error');
   const cls = [
@@ -39,7 +44,6 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowNodeType>) {
     selected ? 'selected' : '',
     errors.length ? 'has-error' : warnings.length ? 'has-warning' : '',
     data.active ? 'active' : '',
-    far ? 'far' : '',
   ].join(' ');
   const text = summary(data.doc);
   return (
@@ -48,10 +52,12 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowNodeType>) {
       <div className="fnode-head">
         <span className="fnode-type">{tr('type_' + data.doc.type)}</span>
         {data.start && <span className="fnode-start">▶</span>}
-        <span className="fnode-id">{id}</span>
+        <span className="fnode-id" title={id.length > 16 ? id : undefined}>
+          {clip(id, 16)}
+        </span>
       </div>
-      {text && !far && <div className="fnode-text">{text.length > 90 ? text.slice(0, 90) + '…' : text}</div>}
-      {errors.length > 0 && !far && (
+      {text && <div className="fnode-text">{clip(text, 91)}</div>}
+      {errors.length > 0 && (
         <div className="fnode-problem" data-testid="node-error">
           ⚠ {errors[0].message}
           {errors.length > 1 ? ` (+${errors.length - 1})` : ''}
@@ -61,7 +67,7 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowNodeType>) {
         <div className="fnode-outs">
           {data.outputs.map((o) => (
             <div className="fnode-out" key={o.handle}>
-              <span className="fnode-out-label">{far ? '\u00a0' : o.label}</span>
+              <span className="fnode-out-label">{clip(o.label, 24)}</span>
               <Handle type="source" position={Position.Bottom} id={o.handle} className="h-out" data-handle={o.handle} />
             </div>
           ))}
