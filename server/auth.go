@@ -1,11 +1,17 @@
 package server
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -33,97 +39,156 @@ type principal struct {
 	Name   string
 	Role   store.Role
 	CSRF   string // empty for the bearer token
+	// SessionID is the stored id (token hash) of the session; empty for the bearer token.
+	SessionID string
 }
 
-// session is a signed-in browser.
-type session struct {
-	principal
-	expires time.Time
-}
-
-// sessions keeps the sessions of one process in memory: a restart signs
-// everybody out, which is acceptable for one process. Tokens are 256 random
-// bits; only the server knows which are valid.
+// sessions keeps signed-in browsers in the store (store.Sessions), so a
+// restart or another replica keeps people signed in. The cookie carries a
+// token of 256 random bits; the store keeps only its SHA-256, so a copy of
+// the database signs nobody in. The user is read with every session, so a
+// role change or a deletion applies at once on every replica.
 type sessions struct {
-	ttl time.Duration
-	now func() time.Time
+	st    store.Store
+	ttl   time.Duration
+	now   func() time.Time
+	log   *slog.Logger
+	purge time.Duration // how often sign-in purges expired sessions
 
-	mu sync.Mutex
-	m  map[string]*session
+	mu         sync.Mutex
+	lastPurged time.Time
 }
 
-func newSessions(ttl time.Duration) *sessions {
+func newSessions(st store.Store, ttl time.Duration, now func() time.Time, log *slog.Logger) *sessions {
 	if ttl <= 0 {
 		ttl = DefaultSessionTTL
 	}
-	return &sessions{ttl: ttl, now: time.Now, m: map[string]*session{}}
+	return &sessions{st: st, ttl: ttl, now: now, log: log, purge: time.Hour}
 }
 
 func randomToken() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
-		return "", err
+		return "", fmt.Errorf("random token: %w", err)
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
-// create starts a session for p and returns its token.
-func (ss *sessions) create(p principal) (string, *session, error) {
+// sessionID is the stored id of a token.
+func sessionID(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// create starts a session for u and returns its token.
+func (ss *sessions) create(ctx context.Context, u *store.User, ip, userAgent string) (string, *principal, error) {
 	tok, err := randomToken()
 	if err != nil {
 		return "", nil, err
 	}
-	if p.CSRF, err = randomToken(); err != nil {
+	csrf, err := randomToken()
+	if err != nil {
 		return "", nil, err
 	}
-	s := &session{principal: p, expires: ss.now().Add(ss.ttl)}
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	now := ss.now()
-	for k, v := range ss.m { // sweep on sign-in: sessions are few
-		if now.After(v.expires) {
-			delete(ss.m, k)
-		}
+	now := ss.now().UTC()
+	rec := store.Session{ID: sessionID(tok), UserID: u.ID, CSRF: csrf, CreatedAt: now, ExpiresAt: now.Add(ss.ttl),
+		IP: ip, UserAgent: truncate(userAgent, 200)}
+	if err := ss.st.PutSession(ctx, rec); err != nil {
+		return "", nil, fmt.Errorf("start session of %s: %w", u.Login, err)
 	}
-	ss.m[tok] = s
-	return tok, s, nil
+	ss.purgeExpired(ctx, now)
+	return tok, principalOf(u, &rec), nil
 }
 
-// get returns the live session of a token and extends it.
-func (ss *sessions) get(tok string) (*session, bool) {
-	if tok == "" {
-		return nil, false
-	}
+// purgeExpired deletes expired sessions at most once per purge interval,
+// on sign-in: without a TTL index (DESIGN.md) something has to.
+func (ss *sessions) purgeExpired(ctx context.Context, now time.Time) {
 	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	s := ss.m[tok]
-	if s == nil {
-		return nil, false
+	due := now.Sub(ss.lastPurged) >= ss.purge
+	if due {
+		ss.lastPurged = now
 	}
-	now := ss.now()
-	if now.After(s.expires) {
-		delete(ss.m, tok)
-		return nil, false
-	}
-	s.expires = now.Add(ss.ttl)
-	return s, true
-}
-
-func (ss *sessions) remove(tok string) {
-	ss.mu.Lock()
-	delete(ss.m, tok)
 	ss.mu.Unlock()
+	if !due {
+		return
+	}
+	n, err := ss.st.PurgeSessions(ctx, now)
+	if err != nil {
+		ss.log.Warn("purge expired sessions", "err", err)
+		return
+	}
+	if n > 0 {
+		ss.log.Info("purged expired sessions", "sessions", n)
+	}
 }
 
-// dropUser ends every session of a user (deleted, or role changed).
-func (ss *sessions) dropUser(id string) {
-	ss.mu.Lock()
-	defer ss.mu.Unlock()
-	for k, v := range ss.m {
-		if v.UserID == id {
-			delete(ss.m, k)
+func principalOf(u *store.User, rec *store.Session) *principal {
+	return &principal{UserID: u.ID, Login: u.Login, Name: u.Name, Role: u.Role, CSRF: rec.CSRF, SessionID: rec.ID}
+}
+
+// get returns who a token signs in, or nil when it signs in nobody (unknown,
+// expired, or the user is gone). Using a session extends it; the extension
+// is written at most once a minute, not on every request.
+func (ss *sessions) get(ctx context.Context, tok string) (*principal, error) {
+	if tok == "" {
+		return nil, nil
+	}
+	id := sessionID(tok)
+	rec, err := ss.st.GetSession(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read session: %w", err)
+	}
+	now := ss.now().UTC()
+	if !now.Before(rec.ExpiresAt) {
+		if err := ss.st.DeleteSession(ctx, id); err != nil {
+			ss.log.Warn("delete expired session", "err", err)
+		}
+		return nil, nil
+	}
+	u, err := ss.st.GetUser(ctx, rec.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := ss.st.DeleteSession(ctx, id); err != nil {
+			ss.log.Warn("delete session of a deleted user", "err", err)
+		}
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read the user of a session: %w", err)
+	}
+	if next := now.Add(ss.ttl); next.Sub(rec.ExpiresAt) >= time.Minute {
+		rec.ExpiresAt = next
+		if err := ss.st.PutSession(ctx, *rec); err != nil {
+			// The session still works until its old expiry; say so and go on.
+			ss.log.Warn("extend session", "login", u.Login, "err", err)
 		}
 	}
+	return principalOf(u, rec), nil
+}
+
+func (ss *sessions) remove(ctx context.Context, tok string) error {
+	if err := ss.st.DeleteSession(ctx, sessionID(tok)); err != nil {
+		return fmt.Errorf("sign out: %w", err)
+	}
+	return nil
+}
+
+// dropUser ends every session of a user (deleted, role or password
+// changed) but keep, the session of an admin who changed their own account.
+func (ss *sessions) dropUser(ctx context.Context, userID, keep string) error {
+	if _, err := ss.st.DeleteUserSessions(ctx, userID, keep); err != nil {
+		return fmt.Errorf("end the sessions of user %s: %w", userID, err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
 }
 
 // HashPassword returns the bcrypt hash of a password.
@@ -147,7 +212,9 @@ func (s *Server) mountAuth(app *fiber.App) {
 	app.Get("/api/session", s.getSession)
 }
 
-// login checks a login and password and starts a session.
+// login checks a login and password and starts a session. Repeated
+// failures for one login or from one address are refused for a while
+// (signinLimiter) before the password is even checked.
 func (s *Server) login(c *fiber.Ctx) error {
 	var req struct {
 		Login    string `json:"login"`
@@ -156,9 +223,17 @@ func (s *Server) login(c *fiber.Ctx) error {
 	if err := json.Unmarshal(c.Body(), &req); err != nil {
 		return badRequest(`the body must be {"login": "…", "password": "…"}`, err.Error())
 	}
-	u, err := s.cfg.Store.GetUserByLogin(c.UserContext(), strings.TrimSpace(req.Login))
+	login, ip := strings.TrimSpace(req.Login), c.IP()
+	if wait := s.signins.blocked(login, ip); wait > 0 {
+		secs := int((wait + time.Second - 1) / time.Second)
+		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
+		s.log.Warn("sign-in refused: too many failures", "login", login, "ip", ip, "retry_after_s", secs)
+		return &apiError{Status: fiber.StatusTooManyRequests, Msg: "too many failed sign-ins, try again later",
+			Details: fiber.Map{"retry_after": secs}}
+	}
+	u, err := s.cfg.Store.GetUserByLogin(c.UserContext(), login)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
+		return fmt.Errorf("sign-in of %q: %w", login, err)
 	}
 	// An unknown login is compared against a dummy hash, so it takes as long
 	// as a wrong password and does not tell which logins exist.
@@ -170,17 +245,19 @@ func (s *Server) login(c *fiber.Ctx) error {
 		hash = []byte(u.PasswordHash)
 	}
 	if bcrypt.CompareHashAndPassword(hash, []byte(req.Password)) != nil || u == nil {
-		s.log.Info("sign-in refused", "login", req.Login, "ip", c.IP())
+		s.signins.fail(login, ip)
+		s.log.Info("sign-in refused", "login", login, "ip", ip)
 		return &apiError{Status: fiber.StatusUnauthorized, Msg: "wrong login or password"}
 	}
-	tok, sess, err := s.sessions.create(principal{UserID: u.ID, Login: u.Login, Name: u.Name, Role: u.Role})
+	s.signins.succeed(login)
+	tok, p, err := s.sessions.create(c.UserContext(), u, ip, c.Get(fiber.HeaderUserAgent))
 	if err != nil {
 		return err
 	}
 	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: tok, Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
-		Secure: s.secure(c), Expires: time.Now().Add(s.sessions.ttl)})
+		Secure: s.secure(c), Expires: s.sessions.now().Add(s.sessions.ttl)})
 	s.log.Info("signed in", "login", u.Login, "role", u.Role)
-	return c.JSON(sessionJSON(&sess.principal))
+	return c.JSON(sessionJSON(p))
 }
 
 // secure reports whether cookies must be Secure: the request came over
@@ -191,11 +268,17 @@ func (s *Server) secure(c *fiber.Ctx) bool {
 
 func (s *Server) logout(c *fiber.Ctx) error {
 	tok := c.Cookies(SessionCookie)
-	if sess, ok := s.sessions.get(tok); ok {
-		if !constantTimeEqual(c.Get(CSRFHeader), sess.CSRF) {
+	p, err := s.sessions.get(c.UserContext(), tok)
+	if err != nil {
+		return err
+	}
+	if p != nil {
+		if !constantTimeEqual(c.Get(CSRFHeader), p.CSRF) {
 			return &apiError{Status: fiber.StatusForbidden, Msg: "missing or wrong " + CSRFHeader}
 		}
-		s.sessions.remove(tok)
+		if err := s.sessions.remove(c.UserContext(), tok); err != nil {
+			return err
+		}
 	}
 	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: "", Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
 		Secure: s.secure(c), Expires: time.Unix(0, 0)})
@@ -204,11 +287,14 @@ func (s *Server) logout(c *fiber.Ctx) error {
 
 // getSession tells the builder who is signed in and the CSRF token to echo.
 func (s *Server) getSession(c *fiber.Ctx) error {
-	sess, ok := s.sessions.get(c.Cookies(SessionCookie))
-	if !ok {
+	p, err := s.sessions.get(c.UserContext(), c.Cookies(SessionCookie))
+	if err != nil {
+		return err
+	}
+	if p == nil {
 		return &apiError{Status: fiber.StatusUnauthorized, Msg: "not signed in"}
 	}
-	return c.JSON(sessionJSON(&sess.principal))
+	return c.JSON(sessionJSON(p))
 }
 
 func sessionJSON(p *principal) fiber.Map {
@@ -228,19 +314,21 @@ func (s *Server) guard(c *fiber.Ctx) error {
 		c.Locals("user", "api")
 		return c.Next()
 	}
-	sess, ok := s.sessions.get(c.Cookies(SessionCookie))
-	if !ok {
+	p, err := s.sessions.get(c.UserContext(), c.Cookies(SessionCookie))
+	if err != nil {
+		return err
+	}
+	if p == nil {
 		return &apiError{Status: fiber.StatusUnauthorized, Msg: "sign in or send the API token"}
 	}
 	switch c.Method() {
 	case fiber.MethodGet, fiber.MethodHead, fiber.MethodOptions:
 	default:
-		if !constantTimeEqual(c.Get(CSRFHeader), sess.CSRF) {
+		if !constantTimeEqual(c.Get(CSRFHeader), p.CSRF) {
 			return &apiError{Status: fiber.StatusForbidden, Msg: "missing or wrong " + CSRFHeader}
 		}
 	}
-	p := sess.principal
-	c.Locals("principal", &p)
+	c.Locals("principal", p)
 	c.Locals("user", p.Login)
 	return c.Next()
 }

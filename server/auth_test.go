@@ -22,7 +22,7 @@ type nopHandler struct{}
 
 func (nopHandler) Handle(context.Context, channel.Inbound) error { return nil }
 
-func newTestServer(t *testing.T) (*Server, store.Store) {
+func newTestServer(t *testing.T, opts ...func(*Config)) (*Server, store.Store) {
 	t.Helper()
 	st, err := bolt.Open(t.TempDir()+"/v.db", nil)
 	if err != nil {
@@ -47,12 +47,28 @@ func newTestServer(t *testing.T) (*Server, store.Store) {
 			t.Fatal(err)
 		}
 	}
-	s, err := New(Config{Store: st, Handler: nopHandler{}, APIToken: "tok", Logger: slog.New(slog.DiscardHandler),
-		UI: fstest.MapFS{"index.html": {Data: []byte("<p>builder</p>")}}})
+	return newServerOn(t, st, opts...), st
+}
+
+// newServerOn starts a server on an existing store: a restarted process or
+// another replica.
+func newServerOn(t *testing.T, st store.Store, opts ...func(*Config)) *Server {
+	t.Helper()
+	cfg := Config{Store: st, Handler: nopHandler{}, APIToken: "tok", Logger: slog.New(slog.DiscardHandler),
+		UI: fstest.MapFS{"index.html": {Data: []byte("<p>builder</p>")}}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	s, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return s, st
+	// Unknown logins are checked against a cheap hash too, or each one costs
+	// seconds under the race detector.
+	s.dummyOnce.Do(func() {
+		s.dummyHash, _ = bcrypt.GenerateFromPassword([]byte("voronka-no-such-user"), bcrypt.MinCost)
+	})
+	return s
 }
 
 type client struct {

@@ -48,7 +48,9 @@ type Config struct {
 	PublicURL string
 	// SessionTTL is how long an unused session lives [12h].
 	SessionTTL time.Duration
-	Version    string
+	// Now is the clock of sessions and sign-in limits [time.Now]; tests move it.
+	Now     func() time.Time
+	Version string
 	// BodyLimit bounds every request body [1 MiB]: Telegram updates and API
 	// documents are far smaller, a 100 MB body is refused before it is read.
 	BodyLimit int
@@ -67,6 +69,7 @@ type Server struct {
 	app      *fiber.App
 	log      *slog.Logger
 	sessions *sessions
+	signins  *signinLimiter
 	// dummyHash is checked for unknown logins, made once on first use.
 	dummyOnce sync.Once
 	dummyHash []byte
@@ -95,7 +98,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.IdleTimeout <= 0 {
 		cfg.IdleTimeout = 120 * time.Second
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, sessions: newSessions(cfg.SessionTTL)}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, sessions: newSessions(cfg.Store, cfg.SessionTTL, cfg.Now, cfg.Logger),
+		signins: newSigninLimiter(cfg.Now)}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "voronka",
 		BodyLimit:             cfg.BodyLimit,

@@ -124,7 +124,9 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(toUserJSON(u))
 }
 
-// updateUser changes a user's name, role or password; the user's sessions end.
+// updateUser changes a user's name, role or password. A changed role or
+// password ends the user's other sessions (an admin changing their own
+// account stays signed in); the last admin cannot stop being one.
 func (s *Server) updateUser(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	u, err := s.cfg.Store.GetUser(ctx, c.Params("id"))
@@ -132,7 +134,7 @@ func (s *Server) updateUser(c *fiber.Ctx) error {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("user")
 		}
-		return err
+		return fmt.Errorf("update user: %w", err)
 	}
 	var req userRequest
 	if err := json.Unmarshal(c.Body(), &req); err != nil {
@@ -141,35 +143,86 @@ func (s *Server) updateUser(c *fiber.Ctx) error {
 	if req.Name != "" {
 		u.Name = req.Name
 	}
-	if req.Role != "" {
+	changed := false
+	if req.Role != "" && req.Role != u.Role {
 		if !ValidRole(req.Role) {
 			return badRequest(fmt.Sprintf("unknown role %q", req.Role), nil)
 		}
-		u.Role = req.Role
+		if u.Role == store.RoleAdmin {
+			if err := s.keepAnAdmin(ctx, u.ID); err != nil {
+				return err
+			}
+		}
+		u.Role, changed = req.Role, true
 	}
 	if req.Password != "" {
 		if u.PasswordHash, err = HashPassword(req.Password); err != nil {
 			return badRequest(err.Error(), nil)
 		}
+		changed = true
 	}
 	if err := s.cfg.Store.PutUser(ctx, *u); err != nil {
 		return fmt.Errorf("save user %s: %w", u.Login, err)
 	}
-	s.sessions.dropUser(u.ID)
+	if changed {
+		if err := s.sessions.dropUser(ctx, u.ID, ownSession(c)); err != nil {
+			return err
+		}
+	}
+	s.log.Info("user changed", "login", u.Login, "role", u.Role, "password", req.Password != "", "by", user(c))
 	return c.JSON(toUserJSON(*u))
 }
 
+// ownSession is the session id of the caller, kept when they change their own account.
+func ownSession(c *fiber.Ctx) string {
+	if p, _ := c.Locals("principal").(*principal); p != nil {
+		return p.SessionID
+	}
+	return ""
+}
+
+// keepAnAdmin refuses to demote or delete the admin id when no other admin
+// exists: nobody could manage users any more.
+func (s *Server) keepAnAdmin(ctx context.Context, id string) error {
+	us, err := s.cfg.Store.ListUsers(ctx)
+	if err != nil {
+		return fmt.Errorf("count admins: %w", err)
+	}
+	for _, o := range us {
+		if o.ID != id && o.Role == store.RoleAdmin {
+			return nil
+		}
+	}
+	return &apiError{Status: fiber.StatusConflict, Msg: "this is the last admin; make someone else an admin first"}
+}
+
 func (s *Server) deleteUser(c *fiber.Ctx) error {
+	ctx := c.UserContext()
 	id := c.Params("id")
 	if p, _ := c.Locals("principal").(*principal); p != nil && p.UserID == id {
 		return badRequest("you cannot delete yourself", nil)
 	}
-	if err := s.cfg.Store.DeleteUser(c.UserContext(), id); err != nil {
+	u, err := s.cfg.Store.GetUser(ctx, id)
+	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("user")
 		}
+		return fmt.Errorf("delete user: %w", err)
+	}
+	if u.Role == store.RoleAdmin {
+		if err := s.keepAnAdmin(ctx, id); err != nil {
+			return err
+		}
+	}
+	if err := s.cfg.Store.DeleteUser(ctx, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("user")
+		}
+		return fmt.Errorf("delete user: %w", err)
+	}
+	if err := s.sessions.dropUser(ctx, id, ""); err != nil {
 		return err
 	}
-	s.sessions.dropUser(id)
+	s.log.Info("user deleted", "login", u.Login, "by", user(c))
 	return c.JSON(fiber.Map{"ok": true})
 }
