@@ -2,6 +2,7 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import * as api from './api';
 import { Builder } from './Builder';
+import { Users } from './Users';
 import { I18nContext, dictionaries, translate, useI18n, type I18n, type Lang } from './i18n';
 
 function initialLang(): Lang {
@@ -17,6 +18,9 @@ function initialLang(): Lang {
 export function App() {
   const [lang, setLangState] = useState<Lang>(initialLang);
   const [user, setUser] = useState<api.User | null | undefined>(undefined);
+  // The users page replaces the builder for a while; the builder keeps its
+  // place in the address (#/bot/flow), so coming back reopens the same flow.
+  const [page, setPage] = useState<'builder' | 'users'>('builder');
   const i18n = useMemo<I18n>(
     () => ({
       lang,
@@ -41,19 +45,23 @@ export function App() {
     api.session().then(setUser, () => setUser(null));
   }, []);
 
+  const signOut = () => {
+    api.logout().finally(() => {
+      setUser(null);
+      setPage('builder');
+    });
+  };
+
   return (
     <I18nContext.Provider value={i18n}>
       {user === undefined ? (
         <div className="pad">{dictionaries[lang].loading}</div>
       ) : user === null ? (
         <SignIn onSignedIn={setUser} />
+      ) : page === 'users' && user.role === 'admin' ? (
+        <Users me={user} onBack={() => setPage('builder')} onSignOut={signOut} />
       ) : (
-        <Builder
-          user={user}
-          onSignOut={() => {
-            api.logout().finally(() => setUser(null));
-          }}
-        />
+        <Builder user={user} onSignOut={signOut} onUsers={user.role === 'admin' ? () => setPage('users') : undefined} />
       )}
     </I18nContext.Provider>
   );
@@ -69,8 +77,12 @@ function SignIn({ onSignedIn }: { onSignedIn: (u: api.User) => void }) {
     setError('');
     try {
       onSignedIn(await api.login(login, password));
-    } catch {
-      setError(dictionaries[lang.lang].wrongLogin);
+    } catch (err) {
+      const d = dictionaries[lang.lang];
+      if (err instanceof api.ApiError && err.status === 429) {
+        const secs = (err.details as { retry_after?: number } | undefined)?.retry_after ?? 60;
+        setError(d.tooManyAttempts.replace('{s}', String(secs)));
+      } else setError(d.wrongLogin);
     }
   };
   const t = dictionaries[lang.lang];
@@ -86,7 +98,11 @@ function SignIn({ onSignedIn }: { onSignedIn: (u: api.User) => void }) {
           {t.password}
           <input name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
         </label>
-        {error && <div className="err">{error}</div>}
+        {error && (
+          <div className="err" data-testid="signin-error">
+            {error}
+          </div>
+        )}
         <button className="primary" type="submit">
           {t.signIn}
         </button>

@@ -13,7 +13,7 @@ import { Settings } from './Settings';
 import { Versions } from './Versions';
 import { Preview } from './Preview';
 import { layout } from './layout';
-import { useI18n } from './i18n';
+import { nodeDoc, useI18n } from './i18n';
 import {
   addNode,
   copyNodes,
@@ -43,6 +43,8 @@ type SaveState = 'saved' | 'dirty' | 'saving' | 'failed';
 interface Props {
   user: api.User;
   onSignOut: () => void;
+  /** onUsers opens the users page; given to admins only. */
+  onUsers?: () => void;
 }
 
 export function Builder(props: Props) {
@@ -58,7 +60,7 @@ function readHash(): { bot?: string; flow?: string } {
   return { bot: bot ? decodeURIComponent(bot) : undefined, flow: flow ? decodeURIComponent(flow) : undefined };
 }
 
-function Editor({ user, onSignOut }: Props) {
+function Editor({ user, onSignOut, onUsers }: Props) {
   const { t, tr, lang, setLang } = useI18n();
   const rf = useReactFlow<FlowNodeType, RFEdge>();
   const [spec, setSpec] = useState<Spec | null>(null);
@@ -380,8 +382,13 @@ function Editor({ user, onSignOut }: Props) {
         <button onClick={() => setLang(lang === 'ru' ? 'en' : 'ru')} data-action="lang">
           {t('language')}
         </button>
+        {onUsers && (
+          <button onClick={onUsers} data-action="users">
+            👥 {t('users')}
+          </button>
+        )}
         <span className="who">
-          {user.login} ({user.role})
+          {user.login} ({tr('role_' + user.role)})
         </span>
         <button onClick={onSignOut}>{t('signOut')}</button>
       </header>
@@ -400,7 +407,7 @@ function Editor({ user, onSignOut }: Props) {
               className={`palette-item t-${s.type}`}
               draggable
               data-type={s.type}
-              title={s.doc}
+              title={nodeDoc(lang, s.type, s.doc)}
               onDragStart={(e) => {
                 e.dataTransfer.setData('application/voronka-node', s.type);
                 e.dataTransfer.effectAllowed = 'move';

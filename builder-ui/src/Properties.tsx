@@ -2,7 +2,7 @@
 // field kind, problems under the fields they concern.
 import { useState, type ReactNode } from 'react';
 import { fieldProblems, templateVars, type FieldSpec, type NodeDoc, type NodeSpec, type Problem } from './model';
-import { useI18n } from './i18n';
+import { fieldDoc, nodeDoc, useI18n } from './i18n';
 
 interface Props {
   id: string;
@@ -82,7 +82,7 @@ function BodyEditor({ value, onChange }: { value: unknown; onChange: (v: unknown
 }
 
 export function Properties(p: Props) {
-  const { t, tr } = useI18n();
+  const { t, tr, lang } = useI18n();
   const [rename, setRename] = useState(p.id);
   const node = p.node;
   const set = (field: string, v: unknown) => {
@@ -302,7 +302,7 @@ export function Properties(p: Props) {
         input = <input value={(v as string) ?? ''} data-field={f.name} onChange={(e) => set(f.name, e.target.value)} />;
     }
     return (
-      <div className={`field${ps.some((x) => x.severity === 'error') ? ' field-error' : ''}`} key={f.name} title={f.doc}>
+      <div className={`field${ps.some((x) => x.severity === 'error') ? ' field-error' : ''}`} key={f.name} title={fieldDoc(lang, node.type, f.name, f.doc)}>
         <label>
           {tr('field_' + f.name)}
           {f.required ? ' *' : ''}
@@ -317,7 +317,7 @@ export function Properties(p: Props) {
   return (
     <div className="props" data-testid="properties">
       <h3>
-        {tr('type_' + node.type)} <small>{p.spec?.doc}</small>
+        {tr('type_' + node.type)} <small data-testid="node-doc">{p.spec ? nodeDoc(lang, node.type, p.spec.doc) : ''}</small>
       </h3>
       <div className="field">
         <label>{t('nodeId')}</label>

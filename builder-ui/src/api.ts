@@ -156,3 +156,20 @@ export const getConversation = (id: string) =>
 /** previewBot asks for the signed bot id that runs the draft of a flow. */
 export const previewBot = (bot: string, flow: string) =>
   call<{ bot: string }>('GET', `/api/bots/${enc(bot)}/flows/${enc(flow)}/preview`).then((r) => r.bot);
+
+export type Role = User['role'];
+export const roles: readonly Role[] = ['admin', 'marketer', 'operator'];
+
+export interface UserInfo extends User {
+  created_at?: string;
+}
+export const listUsers = () => call<{ users: UserInfo[] }>('GET', '/api/users').then((r) => r.users);
+
+export const createUser = (u: { login: string; name?: string; role: Role; password: string }) =>
+  call<UserInfo>('POST', '/api/users', JSON.stringify(u));
+
+/** updateUser changes the given fields; a new role or password signs the user out elsewhere. */
+export const updateUser = (id: string, change: { name?: string; role?: Role; password?: string }) =>
+  call<UserInfo>('PUT', `/api/users/${enc(id)}`, JSON.stringify(change));
+
+export const deleteUser = (id: string) => call<{ ok: boolean }>('DELETE', `/api/users/${enc(id)}`);

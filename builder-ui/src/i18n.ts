@@ -121,6 +121,30 @@ const ru = {
   type_goal: 'Цель',
   type_unsubscribe: 'Отписка',
   type_end: 'Конец',
+  users: 'Пользователи',
+  backToBuilder: 'К конструктору',
+  role: 'Роль',
+  created: 'Создан',
+  you: 'вы',
+  addUser: 'Новый пользователь',
+  userAdded: 'Пользователь добавлен',
+  userDeleted: 'Пользователь удалён',
+  passwordChanged: 'пароль изменён',
+  newPassword: 'Новый пароль',
+  save: 'Сохранить',
+  resetPassword: 'Сменить пароль',
+  cannotDeleteSelf: 'Нельзя удалить себя',
+  deleteUserConfirm: 'Удалить пользователя',
+  passwordRule: 'Пароль — от 8 до 72 символов. Смена роли или пароля завершает сеансы пользователя.',
+  roleHelpAdmin: 'всё, включая пользователей',
+  roleHelpMarketer: 'рисует, проверяет и публикует воронки',
+  roleHelpOperator: 'отвечает клиентам во входящих',
+  role_admin: 'Администратор',
+  role_marketer: 'Маркетолог',
+  role_operator: 'Оператор',
+  tooManyAttempts: 'Слишком много неудачных попыток. Попробуйте снова через {s} с.',
+  previewDraftChanged: 'Черновик изменён. Этот диалог идёт по версии, с которой начался.',
+  previewRestartNew: 'Перезапустить с изменениями',
 };
 
 export type Key = keyof typeof ru;
@@ -243,6 +267,30 @@ const en: Record<Key, string> = {
   type_goal: 'Goal',
   type_unsubscribe: 'Unsubscribe',
   type_end: 'End',
+  users: 'Users',
+  backToBuilder: 'Back to the builder',
+  role: 'Role',
+  created: 'Created',
+  you: 'you',
+  addUser: 'New user',
+  userAdded: 'User added',
+  userDeleted: 'User deleted',
+  passwordChanged: 'password changed',
+  newPassword: 'New password',
+  save: 'Save',
+  resetPassword: 'Reset password',
+  cannotDeleteSelf: 'You cannot delete yourself',
+  deleteUserConfirm: 'Delete the user',
+  passwordRule: 'Passwords have 8 to 72 characters. Changing a role or password signs the user out.',
+  roleHelpAdmin: 'everything, users included',
+  roleHelpMarketer: 'draws, tests and publishes funnels',
+  roleHelpOperator: 'answers customers in the inbox',
+  role_admin: 'Admin',
+  role_marketer: 'Marketer',
+  role_operator: 'Operator',
+  tooManyAttempts: 'Too many failed attempts. Try again in {s} s.',
+  previewDraftChanged: 'The draft changed. This conversation keeps the version it started on.',
+  previewRestartNew: 'Restart with the changes',
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { ru, en };
@@ -269,4 +317,74 @@ export const I18nContext = createContext<I18n>({
 
 export function useI18n(): I18n {
   return useContext(I18nContext);
+}
+
+/**
+ * Russian descriptions of the node types and their fields. The English ones
+ * come from the server (GET /api/spec, engine/flow/spec.go), which stays the
+ * single source; these translate them. A field's text is looked up as
+ * "<type>.<field>" first (where one field means something else in another
+ * node, like save), then as "<field>".
+ */
+export const ruNodeDocs: Record<string, string> = {
+  message: 'Отправляет сообщение и идёт дальше.',
+  buttons: 'Отправляет сообщение с кнопками и ждёт нажатия.',
+  question: 'Задаёт вопрос, проверяет и сохраняет ответ.',
+  condition: 'Переходит по первой ветке, условие которой выполнено.',
+  score: 'Добавляет баллы лида и теги.',
+  handoff: 'Передаёт чат живому оператору и ждёт, пока тот вернёт его боту.',
+  delay: 'Ждёт заданное время, затем идёт дальше.',
+  split: 'A/B-тест: один раз за диалог выбирает вариант по весам.',
+  webhook: 'Вызывает HTTP-адрес (например, CRM) и сохраняет JSON-ответ.',
+  set: 'Задаёт переменные по выражениям.',
+  goal: 'Засчитывает конверсию в аналитике.',
+  unsubscribe: 'Отключает согласие: рассылки больше не придут этому контакту.',
+  end: 'Завершает диалог; следующее сообщение начнёт его заново.',
+};
+
+export const ruFieldDocs: Record<string, string> = {
+  type: 'тип блока',
+  note: 'заметка для людей; у передачи оператору — заметка, которую увидит оператор',
+  ui: 'положение на холсте конструктора: {x, y}',
+  text: 'что говорит бот; можно вставлять {{ выражения }}',
+  next: 'блок, к которому перейти дальше; без него диалог здесь заканчивается',
+  'question.next': 'блок, к которому перейти дальше',
+  'delay.next': 'блок, к которому перейти дальше',
+  'webhook.next': 'блок, к которому перейти дальше',
+  timeout: 'нет ответа за {after} — переход к {next}',
+  buttons: 'кнопки: {надпись, дальше, баллы, теги}',
+  'question.save': 'переменная, в которую сохраняется ответ (приводится к её типу)',
+  expect: 'text | number | email | phone | date | choice | {regex: \'^...$\'}',
+  choices: 'допустимые ответы для expect: choice (показываются кнопками)',
+  invalid: 'текст повторного вопроса, если ответ не подходит',
+  attempts: 'сколько неверных ответов до on_fail (по умолчанию 3)',
+  on_fail: 'куда перейти после слишком многих неверных ответов',
+  branches: 'ветки: {условие, дальше}, проверяются по порядку',
+  else: 'куда перейти, если ни одно условие не выполнено; без него диалог заканчивается',
+  add: 'сколько баллов прибавить (отрицательное число вычитает)',
+  tags: 'теги, которые добавляются диалогу',
+  queue: 'очередь операторов, например sales',
+  resume: 'где бот продолжит, когда оператор вернёт чат (по умолчанию — со старта)',
+  for: 'сколько ждать: 30m, 2h, 1d',
+  variants: 'варианты: {название, вес, дальше}',
+  method: 'GET, POST, PUT, PATCH или DELETE (по умолчанию POST)',
+  url: 'адрес; можно вставлять {{ выражения }}',
+  headers: 'заголовки запроса; значения — шаблоны',
+  body: 'тело JSON; строки в нём — шаблоны',
+  'webhook.save': 'переменная, в которую сохраняется JSON-ответ',
+  on_error: 'куда перейти, если вызов не удался (по умолчанию — дальше)',
+  vars: 'переменная: выражение',
+  name: 'название цели, например qualified_lead',
+  value: 'ценность конверсии, например выручка',
+};
+
+/** nodeDoc is the description of a node type in lang; English comes from the spec. */
+export function nodeDoc(lang: Lang, type: string, specDoc: string): string {
+  return lang === 'ru' ? (ruNodeDocs[type] ?? specDoc) : specDoc;
+}
+
+/** fieldDoc is the description of a node's field in lang; English comes from the spec. */
+export function fieldDoc(lang: Lang, type: string, field: string, specDoc: string): string {
+  if (lang !== 'ru') return specDoc;
+  return ruFieldDocs[`${type}.${field}`] ?? ruFieldDocs[field] ?? specDoc;
 }

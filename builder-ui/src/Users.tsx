@@ -1,0 +1,226 @@
+// The users page, for admins only: list the people who sign in, add one,
+// change a role, reset a password, delete. The server refuses all of it to
+// anyone else (403); the builder does not even show the link to them.
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import * as api from './api';
+import { useI18n } from './i18n';
+
+interface Props {
+  me: api.User;
+  onBack: () => void;
+  onSignOut: () => void;
+}
+
+/** errorText turns an API failure into a line for the page. */
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export function Users({ me, onBack, onSignOut }: Props) {
+  const { t, tr, lang, setLang } = useI18n();
+  const [users, setUsers] = useState<api.UserInfo[]>([]);
+  const [error, setError] = useState('');
+  const [notice, setNotice] = useState('');
+  const [form, setForm] = useState({ login: '', name: '', role: 'marketer' as api.Role, password: '' });
+  const [resetFor, setResetFor] = useState<string | null>(null);
+  const [newPassword, setNewPassword] = useState('');
+
+  const reload = useCallback(() => {
+    api.listUsers().then(
+      (us) => setUsers(us),
+      (e: unknown) => setError(errorText(e)),
+    );
+  }, []);
+  useEffect(reload, [reload]);
+
+  const run = async (what: () => Promise<unknown>, done: string) => {
+    setError('');
+    setNotice('');
+    try {
+      await what();
+      setNotice(done);
+      reload();
+      return true;
+    } catch (e) {
+      setError(errorText(e));
+      return false;
+    }
+  };
+
+  const add = async (e: FormEvent) => {
+    e.preventDefault();
+    const ok = await run(() => api.createUser({ ...form, name: form.name || undefined }), `${t('userAdded')}: ${form.login}`);
+    if (ok) setForm({ login: '', name: '', role: form.role, password: '' });
+  };
+
+  return (
+    <div className="users-page" data-testid="users-page">
+      <header className="topbar">
+        <span className="logo">Voronka</span>
+        <button onClick={onBack} data-action="back">
+          ← {t('backToBuilder')}
+        </button>
+        <b>{t('users')}</b>
+        <span className="spacer" />
+        <button onClick={() => setLang(lang === 'ru' ? 'en' : 'ru')} data-action="lang">
+          {t('language')}
+        </button>
+        <span className="who">
+          {me.login} ({tr('role_' + me.role)})
+        </span>
+        <button onClick={onSignOut}>{t('signOut')}</button>
+      </header>
+      <div className="users-body">
+        {error && (
+          <div className="err" data-testid="users-error">
+            {error}
+          </div>
+        )}
+        {notice && (
+          <div className="ok" data-testid="users-notice">
+            {notice}
+          </div>
+        )}
+        <table className="users-table" data-testid="users-table">
+          <thead>
+            <tr>
+              <th>{t('login')}</th>
+              <th>{t('name')}</th>
+              <th>{t('role')}</th>
+              <th>{t('created')}</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {users.map((u) => (
+              <tr key={u.id} data-login={u.login}>
+                <td>
+                  <b>{u.login}</b> {u.id === me.id && <span className="muted">({t('you')})</span>}
+                </td>
+                <td>{u.name ?? ''}</td>
+                <td>
+                  <select
+                    value={u.role}
+                    data-field="role"
+                    onChange={(e) => {
+                      const role = e.target.value as api.Role;
+                      void run(() => api.updateUser(u.id, { role }), `${u.login}: ${tr('role_' + role)}`);
+                    }}
+                  >
+                    {api.roles.map((r) => (
+                      <option key={r} value={r}>
+                        {tr('role_' + r)}
+                      </option>
+                    ))}
+                  </select>
+                </td>
+                <td className="muted">{u.created_at ? new Date(u.created_at).toLocaleDateString(lang) : ''}</td>
+                <td className="row-actions">
+                  {resetFor === u.id ? (
+                    <form
+                      className="inline"
+                      onSubmit={async (e) => {
+                        e.preventDefault();
+                        if (await run(() => api.updateUser(u.id, { password: newPassword }), `${u.login}: ${t('passwordChanged')}`)) {
+                          setResetFor(null);
+                          setNewPassword('');
+                        }
+                      }}
+                    >
+                      <input
+                        type="password"
+                        autoComplete="new-password"
+                        placeholder={t('newPassword')}
+                        value={newPassword}
+                        onChange={(e) => setNewPassword(e.target.value)}
+                        data-field="new-password"
+                        autoFocus
+                      />
+                      <button className="primary" type="submit" data-action="save-password">
+                        {t('save')}
+                      </button>
+                      <button type="button" onClick={() => setResetFor(null)}>
+                        ✕
+                      </button>
+                    </form>
+                  ) : (
+                    <button
+                      onClick={() => {
+                        setResetFor(u.id);
+                        setNewPassword('');
+                      }}
+                      data-action="reset-password"
+                    >
+                      {t('resetPassword')}
+                    </button>
+                  )}
+                  <button
+                    className="danger"
+                    disabled={u.id === me.id}
+                    title={u.id === me.id ? t('cannotDeleteSelf') : ''}
+                    data-action="delete-user"
+                    onClick={() => {
+                      if (window.confirm(`${t('deleteUserConfirm')} ${u.login}?`)) {
+                        void run(() => api.deleteUser(u.id), `${t('userDeleted')}: ${u.login}`);
+                      }
+                    }}
+                  >
+                    {t('delete')}
+                  </button>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <form className="user-add" onSubmit={add} data-testid="user-add">
+          <h3>{t('addUser')}</h3>
+          <label>
+            {t('login')}
+            <input value={form.login} onChange={(e) => setForm({ ...form, login: e.target.value })} data-field="new-login" required />
+          </label>
+          <label>
+            {t('name')}
+            <input value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} data-field="new-name" />
+          </label>
+          <label>
+            {t('role')}
+            <select value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as api.Role })} data-field="new-role">
+              {api.roles.map((r) => (
+                <option key={r} value={r}>
+                  {tr('role_' + r)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            {t('password')}
+            <input
+              type="password"
+              autoComplete="new-password"
+              value={form.password}
+              minLength={8}
+              onChange={(e) => setForm({ ...form, password: e.target.value })}
+              data-field="new-password-add"
+              required
+            />
+          </label>
+          <div className="muted small">{t('passwordRule')}</div>
+          <button className="primary" type="submit" data-action="add-user">
+            {t('add')}
+          </button>
+        </form>
+        <div className="muted small roles-help">
+          <div>
+            <b>{tr('role_admin')}</b> — {t('roleHelpAdmin')}
+          </div>
+          <div>
+            <b>{tr('role_marketer')}</b> — {t('roleHelpMarketer')}
+          </div>
+          <div>
+            <b>{tr('role_operator')}</b> — {t('roleHelpOperator')}
+          </div>
+        </div>
+      </div>
+    </div>
+  );
+}
