@@ -24,9 +24,24 @@ type errPermanent struct{ err error }
 func (e errPermanent) Error() string { return e.err.Error() }
 func (e errPermanent) Unwrap() error { return e.err }
 
+// jobLoop claims due jobs and runs them on JobWorkers workers. It claims the
+// next batch as soon as the last jobs of a batch have a worker, so claiming
+// overlaps with running and no worker waits for a batch's slowest job. It
+// returns when ctx ends, once the jobs it claimed have run.
 func (r *Runtime) jobLoop(ctx context.Context) {
+	workers := make(chan struct{}, r.opts.JobWorkers)
+	var running sync.WaitGroup
+	defer running.Wait()
 	for {
-		n, err := r.RunDueJobs(ctx)
+		n, batch, err := r.startDueJobs(ctx, workers)
+		if batch != nil {
+			running.Add(1)
+			go func() {
+				defer running.Done()
+				batch.Wait()
+				r.jobsActive.Add(-1)
+			}()
+		}
 		if ctx.Err() != nil {
 			return
 		}
@@ -46,29 +61,40 @@ func (r *Runtime) jobLoop(ctx context.Context) {
 }
 
 // RunDueJobs claims the jobs due now (one batch) and runs them to the end,
-// returning how many it ran. The scheduler loop calls it; tests call it to
-// step the scheduler without waiting for a poll.
+// returning how many it ran. Tests call it to step the scheduler without
+// waiting for a poll.
 func (r *Runtime) RunDueJobs(ctx context.Context) (int, error) {
+	n, batch, err := r.startDueJobs(ctx, make(chan struct{}, r.opts.JobWorkers))
+	if batch != nil {
+		batch.Wait()
+		r.jobsActive.Add(-1)
+	}
+	return n, err
+}
+
+// startDueJobs claims a batch of due jobs and starts each on a worker
+// (a slot in workers), waiting for free workers as needed. Unless the claim
+// failed, the batch counts in jobsActive until the caller has seen it finish
+// (batch.Wait) and taken it off.
+func (r *Runtime) startDueJobs(ctx context.Context, workers chan struct{}) (int, *sync.WaitGroup, error) {
 	r.jobsActive.Add(1)
-	defer r.jobsActive.Add(-1)
 	jobs, err := r.st.ClaimJobs(ctx, r.opts.Owner, r.clock.Now(), r.opts.JobBatch, r.opts.JobLease)
 	if err != nil {
-		return 0, fmt.Errorf("claim jobs: %w", err)
+		r.jobsActive.Add(-1)
+		return 0, nil, fmt.Errorf("claim jobs: %w", err)
 	}
-	sem := make(chan struct{}, r.opts.JobWorkers)
-	var wg sync.WaitGroup
+	var batch sync.WaitGroup
 	for _, j := range jobs {
-		sem <- struct{}{}
-		wg.Add(1)
+		workers <- struct{}{}
+		batch.Add(1)
 		go func() {
-			defer func() { <-sem; wg.Done() }()
+			defer func() { <-workers; batch.Done() }()
 			// Claimed jobs run to the end even when the loop stops: only a
 			// Shutdown past its deadline cancels them (and the lease expires).
 			r.runJob(r.bg, j)
 		}()
 	}
-	wg.Wait()
-	return len(jobs), nil
+	return len(jobs), &batch, nil
 }
 
 func (r *Runtime) runJob(ctx context.Context, j store.Job) {
