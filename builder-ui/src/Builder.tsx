@@ -505,7 +505,7 @@ function Editor({ user, onSignOut, onUsers }: Props) {
         </aside>
         {showPreview && doc && (
           <aside className="preview-pane">
-            <Preview bot={bot} flow={flowId} enabled={!errors} prepare={flush} onNode={setActiveNode} />
+            <Preview bot={bot} flow={flowId} enabled={!errors} draft={doc} prepare={flush} onNode={setActiveNode} />
           </aside>
         )}
       </div>

@@ -3,9 +3,10 @@
 // the API hands out, which the server runs
 // through the real engine. It polls the conversation to highlight the
 // current node and show variables, score and tags.
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import { getConversation, previewBot as getPreviewBot, type Conversation } from './api';
 import { useI18n } from './i18n';
+import type { FlowDoc } from './model';
 
 interface Line {
   from: 'bot' | 'me';
@@ -18,6 +19,8 @@ interface Props {
   bot: string;
   flow: string;
   enabled: boolean;
+  /** draft is the document being edited; a change to it (other than moving nodes) is announced. */
+  draft: FlowDoc;
   /** prepare saves the draft before a conversation starts. */
   prepare: () => Promise<void>;
   onNode: (node: string | undefined) => void;
@@ -30,8 +33,24 @@ type ServerFrame =
   | { type: 'error'; code: string; message: string }
   | { type: 'pong' | 'typing' };
 
-export function Preview({ bot, flow, enabled, prepare, onNode }: Props) {
+/**
+ * behaviour is what a conversation can notice of a draft: all of it but the
+ * node positions, so moving nodes does not call for a restart.
+ */
+function behaviour(d: FlowDoc): string {
+  return JSON.stringify(d, (k, v: unknown) => (k === 'ui' ? undefined : v));
+}
+
+// The server keeps a preview conversation on the draft it started on (as a
+// published one keeps its version), so an edit never lands mid-conversation
+// on a node that is gone; the panel says the draft changed and offers a
+// restart, which starts a new conversation on the newest draft.
+export function Preview({ bot, flow, enabled, draft, prepare, onNode }: Props) {
   const { t } = useI18n();
+  const now = useMemo(() => behaviour(draft), [draft]);
+  const nowRef = useRef(now);
+  nowRef.current = now;
+  const [startedOn, setStartedOn] = useState('');
   const [lines, setLines] = useState<Line[]>([]);
   const [conv, setConv] = useState<Conversation | null>(null);
   const [input, setInput] = useState('');
@@ -49,8 +68,10 @@ export function Preview({ bot, flow, enabled, prepare, onNode }: Props) {
     setConv(null);
     setError('');
     session.current = '';
+    setStartedOn('');
     const start = async () => {
       await prepare();
+      setStartedOn(nowRef.current);
       const previewBot = await getPreviewBot(bot, flow);
       if (closed) return;
       const proto = location.protocol === 'https:' ? 'wss' : 'ws';
@@ -113,6 +134,14 @@ export function Preview({ bot, flow, enabled, prepare, onNode }: Props) {
         </button>
       </div>
       {!enabled && <div className="muted">{t('previewBlocked')}</div>}
+      {enabled && startedOn !== '' && startedOn !== now && (
+        <div className="preview-notice" data-testid="preview-stale">
+          <span>{t('previewDraftChanged')}</span>
+          <button className="primary" onClick={() => setRun((r) => r + 1)} data-action="restart-new">
+            ↺ {t('previewRestartNew')}
+          </button>
+        </div>
+      )}
       {error && <div className="err">{error}</div>}
       <div className="chat" data-testid="chat">
         {lines.map((l, i) => (

@@ -137,7 +137,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}
 	rt, err := runtime.New(runtime.Config{
 		Store: st,
-		Flows: newPreviewFlows(runtime.NewStoreFlows(st, 0), st, previews),
+		Flows: server.NewPreviewFlows(runtime.NewStoreFlows(st, 0), st, previews),
 		Channels: map[string]runtime.Channel{
 			"telegram": {Sender: server.TelegramSender(adapters), Limits: tgLimits},
 			"web":      {Sender: hub, Limits: webchat.Limits(), IsGroup: webchat.IsGroup},

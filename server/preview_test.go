@@ -1,0 +1,182 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/engine/runtime"
+	"github.com/voronka/voronka/engine/store"
+	"github.com/voronka/voronka/engine/store/bolt"
+)
+
+// recordingSender keeps what the runtime sends, per chat.
+type recordingSender struct {
+	mu   sync.Mutex
+	sent map[string][]string
+}
+
+func (r *recordingSender) Send(_ context.Context, m channel.Outbound) (channel.Sent, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent[m.Chat] = append(r.sent[m.Chat], m.Text)
+	return channel.Sent{PlatformID: m.ID}, nil
+}
+
+func (r *recordingSender) wait(t *testing.T, chat string, want ...string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.mu.Lock()
+		got := slices.Clone(r.sent[chat])
+		r.mu.Unlock()
+		if slices.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("chat %s got %q, want %q", chat, got, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func draftDoc(greeting string) []byte {
+	return []byte(`voronka: 1
+id: f
+start: ask
+vars: {name: string}
+nodes:
+  ask: {type: question, text: "Your name?", save: name, next: hi}
+  hi: {type: message, text: "` + greeting + ` {{ name }}", next: bye}
+  bye: {type: end, text: "Bye"}
+`)
+}
+
+// TestPreviewKeepsTheDraftItStartedOn: a marketer chats with the draft,
+// edits it mid-conversation, and the conversation goes on as it began; a new
+// conversation (the builder's restart) gets the edit.
+func TestPreviewKeepsTheDraftItStartedOn(t *testing.T) {
+	ctx := context.Background()
+	st, err := bolt.Open(t.TempDir()+"/v.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(ctx) })
+	ids, err := NewPreviewBots()
+	if err != nil {
+		t.Fatal(err)
+	}
+	put := func(greeting string, at time.Time) {
+		t.Helper()
+		if err := st.PutDraft(ctx, store.FlowDraft{Bot: "shop", FlowID: "f", Doc: draftDoc(greeting), UpdatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put("Hello", time.Unix(100, 0))
+	snd := &recordingSender{sent: map[string][]string{}}
+	rt, err := runtime.New(runtime.Config{Store: st, Flows: NewPreviewFlows(runtime.NewStoreFlows(st, 0), st, ids),
+		Channels: map[string]runtime.Channel{"web": {Sender: snd}}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rt.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		rt.Shutdown(c)
+	})
+	bot := ids.ID("shop", "f")
+	n := 0
+	say := func(chat, text string) {
+		t.Helper()
+		n++
+		in := channel.Inbound{Bot: bot, Channel: "web", Chat: chat, UpdateID: "u" + string(rune('a'+n)), Kind: channel.KindText,
+			Text: text, Time: time.Unix(1000, 0)}
+		if err := rt.Handle(ctx, in); err != nil {
+			t.Fatalf("say %q in %s: %v", text, chat, err)
+		}
+	}
+
+	say("one", "/start")
+	snd.wait(t, "one", "Your name?")
+	put("Howdy", time.Unix(200, 0)) // the marketer edits the greeting
+	say("one", "Bob")
+	snd.wait(t, "one", "Your name?", "Hello Bob", "Bye")
+
+	say("two", "/start") // the builder's restart: a new conversation
+	say("two", "Ann")
+	snd.wait(t, "two", "Your name?", "Howdy Ann", "Bye")
+
+	// The ended conversation starts over on the newest draft.
+	say("one", "again")
+	say("one", "Bob")
+	snd.wait(t, "one", "Your name?", "Hello Bob", "Bye", "Your name?", "Howdy Bob", "Bye")
+}
+
+func TestPreviewFlowsVersions(t *testing.T) {
+	ctx := context.Background()
+	st, err := bolt.Open(t.TempDir()+"/v.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(ctx) })
+	ids, _ := NewPreviewBots()
+	next := runtime.StaticFlows{}
+	pf := NewPreviewFlows(next, st, ids)
+	bot := ids.ID("shop", "f")
+	if _, err := pf.Current(ctx, bot); !errors.Is(err, runtime.ErrNoFlow) {
+		t.Fatalf("no draft: %v", err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(st.PutDraft(ctx, store.FlowDraft{Bot: "shop", FlowID: "f", Doc: draftDoc("Hello"), UpdatedAt: time.Unix(1, 0)}))
+	p1, err := pf.Current(ctx, bot)
+	must(err)
+	again, err := pf.Current(ctx, bot)
+	must(err)
+	if again != p1 || p1.Version <= 0 || p1.Version >= 1<<53 {
+		t.Fatalf("unchanged draft compiled again or odd version %d", p1.Version)
+	}
+	must(st.PutDraft(ctx, store.FlowDraft{Bot: "shop", FlowID: "f", Doc: draftDoc("Howdy"), UpdatedAt: time.Unix(2, 0)}))
+	p2, err := pf.Current(ctx, bot)
+	must(err)
+	if p2.Version == p1.Version {
+		t.Fatal("a changed draft kept its version")
+	}
+	got, err := pf.Program(ctx, bot, "f", p1.Version)
+	must(err)
+	if got != p1 {
+		t.Fatal("a conversation on the first draft got another program")
+	}
+	// Another process (a restart, a replica) numbers the same draft alike,
+	// and reports the dropped one as gone so the runtime carries on.
+	other := NewPreviewFlows(next, st, ids)
+	got, err = other.Program(ctx, bot, "f", p2.Version)
+	must(err)
+	if got.Version != p2.Version || !strings.Contains(got.Flow.ID, "f") {
+		t.Fatalf("another process: version %d, want %d", got.Version, p2.Version)
+	}
+	if _, err := other.Program(ctx, bot, "f", p1.Version); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("a draft no process has: %v", err)
+	}
+	// A draft with errors does not run; a forged id is an ordinary bot.
+	must(st.PutDraft(ctx, store.FlowDraft{Bot: "shop", FlowID: "f", Doc: []byte("voronka: 1\nid: f\nstart: nowhere\nnodes: {}\n"), UpdatedAt: time.Unix(3, 0)}))
+	if _, err := pf.Current(ctx, bot); !errors.Is(err, runtime.ErrNoFlow) {
+		t.Fatalf("draft with errors: %v", err)
+	}
+	if _, err := pf.Current(ctx, "preview~shop~f~forged"); !errors.Is(err, runtime.ErrNoFlow) {
+		t.Fatalf("forged id: %v", err)
+	}
+}
