@@ -249,19 +249,19 @@ func (s *Store) claimByWrite(ctx context.Context, owner string, now time.Time, l
 }
 
 // lease is the lease of a job at one revision, kept as its own document when
-// conditional writes are guarded (FerretDB). There every write to a job
-// costs time in proportion to the jobs collection, while an insert costs
-// the same at any size: leasing by a unique insert takes one cheap request
-// per job (and one round trip per batch) instead of a guard, a read and a
-// replace. The lease of a revision belongs to whoever inserted it first; a
+// conditional writes are guarded (FerretDB). There a write to a job takes
+// a guard, a read and a replace (and on a stock FerretDB v1, whose _id
+// lookups miss its own _id index, costs time in proportion to the jobs
+// collection; tools/mongotest adds the index they need), while leasing by a
+// unique insert takes one request per batch. The lease of a revision belongs to whoever inserted it first; a
 // job's write (complete, retry, fail, cancel, or taking over an expired
 // lease) moves its revision on, so a stale holder's lease stops counting.
 // Leases live with the write guards, so Purge removes them after an hour:
 // leases must be shorter than that, as they are by far (minutes). As the job
 // documents do not show their leases, the candidate query returns leased
 // jobs too; they cost a failed insert each, and claims find nothing new
-// while more jobs are leased than fit in the candidate window (10 × limit +
-// 50, at most 1,000), until some complete or their leases expire.
+// while more jobs are leased than fit in the candidate window
+// (guardedWindow), until some complete or their leases expire.
 type lease struct {
 	ID    string    `bson:"_id"`
 	Owner string    `bson:"owner"`

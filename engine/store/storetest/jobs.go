@@ -157,6 +157,34 @@ func (s *suite) jobs(t *testing.T) {
 		}
 	})
 
+	t.Run("a claim skips jobs another replica cancelled or claimed since the last", func(t *testing.T) {
+		st, ctx := s.newStore(t), ctxFor(t)
+		other := s.cfg.Replica(t, st)
+		for i := range 6 {
+			must(t, st.ScheduleJob(ctx, job(fmt.Sprint("j", i), at(time.Duration(i)*time.Millisecond))), "schedule")
+		}
+		now := at(time.Second)
+		if got := claimIDs(t, st, "w1", now, 2, time.Minute); !slices.Equal(got, []string{"j0", "j1"}) {
+			t.Fatalf("first claim %v, want j0 j1", got)
+		}
+		must(t, other.CancelJob(ctx, "j2"), "cancel on the replica")
+		if got := claimIDs(t, other, "w2", now, 1, time.Minute); !slices.Equal(got, []string{"j3"}) {
+			t.Fatalf("replica claimed %v, want j3", got)
+		}
+		if got := claimIDs(t, st, "w1", now, 10, time.Minute); !slices.Equal(got, []string{"j4", "j5"}) {
+			t.Fatalf("second claim %v, want j4 j5 (j2 is cancelled, j3 leased by w2)", got)
+		}
+		for _, id := range []string{"j0", "j1", "j4", "j5"} {
+			must(t, st.CompleteJob(ctx, id, "w1"), "complete "+id)
+		}
+		wantErr(t, st.CompleteJob(ctx, "j3", "w1"), store.ErrVersionConflict, "complete a job another owner holds")
+		must(t, other.CompleteJob(ctx, "j3", "w2"), "complete j3")
+		must(t, st.ScheduleJob(ctx, job("late", now)), "schedule another")
+		if got := claimIDs(t, st, "w1", now, 10, time.Minute); !slices.Equal(got, []string{"late"}) {
+			t.Fatalf("third claim %v, want the job scheduled since", got)
+		}
+	})
+
 	t.Run("50 workers on 5 replicas claim 1000 jobs, each exactly once", func(t *testing.T) {
 		st, ctx := s.newStore(t), ctxFor(t)
 		const jobs, workers, replicas = 1000, 50, 5
