@@ -15,9 +15,13 @@ import {
   type NodeChange,
   type OnSelectionChangeParams,
   type ReactFlowState,
+  getViewportForBounds,
   useStore,
+  useReactFlow,
+  useStoreApi,
 } from '@xyflow/react';
 import { FlowNode, type FlowNodeType } from './FlowNode';
+import { nodeHeight, nodeWidth } from './layout';
 import { connect, edges as docEdges, outputs, removeNodes, round, type FlowDoc, type NodeSpec, type Problem } from './model';
 
 const nodeTypes = { flow: FlowNode };
@@ -60,10 +64,28 @@ function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelec
   const [rfEdges, setRfEdges] = useState<RFEdge[]>([]);
   const docRef = useRef(doc);
   docRef.current = doc;
+  const store = useStoreApi<FlowNodeType, RFEdge>();
+  const rf = useReactFlow<FlowNodeType, RFEdge>();
+  const fitted = useRef<string | null>(null);
 
   // Nodes and edges follow the document; selection is kept.
   useEffect(() => {
     if (!doc) return;
+    if (fitted.current !== doc.id) {
+      // A flow just opened: show all of it from the first frame, from the
+      // positions and the usual node size, rather than draw the nodes at
+      // zoom 1 and mount most of them again when the editor fits the view
+      // after they are measured (which then only corrects the zoom a bit).
+      fitted.current = doc.id;
+      const ps = Object.values(doc.nodes).map((n) => n.ui ?? { x: 0, y: 0 });
+      const s = store.getState();
+      if (ps.length && s.width && s.height) {
+        const x = Math.min(...ps.map((p) => p.x));
+        const y = Math.min(...ps.map((p) => p.y));
+        const bounds = { x, y, width: Math.max(...ps.map((p) => p.x)) - x + nodeWidth, height: Math.max(...ps.map((p) => p.y)) - y + nodeHeight };
+        void rf.setViewport(getViewportForBounds(bounds, s.width, s.height, s.minZoom, 1, 0.1));
+      }
+    }
     setNodes((prev) => {
       const old = new Map(prev.map((n) => [n.id, n]));
       return Object.entries(doc.nodes).map(([id, n]) => {
@@ -96,7 +118,7 @@ function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelec
         animated: activeNode === e.source,
       }));
     });
-  }, [doc, specs, byNode, activeNode]);
+  }, [doc, specs, byNode, activeNode, store, rf]);
 
   useEffect(() => {
     if (!selectReq) return;
@@ -181,7 +203,7 @@ function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelec
       className={far ? 'far' : undefined}
     >
       <Background />
-      <MiniMap pannable zoomable nodeStrokeWidth={3} />
+      <MiniMap pannable zoomable nodeStrokeWidth={0} nodeBorderRadius={0} />
       <Controls />
     </ReactFlow>
   );
