@@ -11,6 +11,8 @@ import { launchBrowser, requireChromium, root, signIn, startServer } from './lib
 requireChromium('builder e2e');
 const shots = path.join(root, 'artifacts/screenshots');
 fs.mkdirSync(shots, { recursive: true });
+// Screenshots of an earlier run would mix with this one's under other numbers.
+for (const f of fs.readdirSync(shots)) if (f.endsWith('.png')) fs.rmSync(path.join(shots, f));
 
 const server = await startServer();
 const browser = await launchBrowser();
@@ -156,6 +158,34 @@ try {
     assert.equal(await page.locator('.bubble.me').count(), 0, 'restart starts a new conversation');
   });
 
+  await step('an edit mid-conversation keeps the preview on its draft and offers a restart', async () => {
+    await page.waitForSelector('[data-testid=current-node]:has-text("question_1")');
+    await node('buttons_1').click();
+    await page.fill('[data-testid=properties] textarea[data-field=text]', 'Хотите скидку 20%?');
+    await saved();
+    await page.waitForSelector('[data-testid=preview-stale]');
+    // Moving on in this conversation still runs the draft it started on.
+    await page.fill('[data-field=chat-input]', 'Борис');
+    await page.click('.chat-input button[type=submit]');
+    await page.waitForSelector('.bubble.bot:has-text("Хотите скидку?")');
+    assert.equal(await page.locator('.bubble.bot:has-text("20%")').count(), 0, 'no jump to the edited draft');
+    await page.click('[data-action=restart-new]');
+    await page.waitForSelector('[data-testid=preview-stale]', { state: 'detached' });
+    await page.waitForSelector('.bubble.bot:has-text("Как вас зовут?")');
+    await page.fill('[data-field=chat-input]', 'Вера');
+    await page.click('.chat-input button[type=submit]');
+    await page.waitForSelector('.bubble.bot:has-text("Хотите скидку 20%?")');
+    // Moving a node changes nothing a conversation notices: no notice.
+    const box = await node('end_1').boundingBox();
+    await page.mouse.move(box.x + 30, box.y + 10);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 90, box.y + 40, { steps: 5 });
+    await page.mouse.up();
+    await saved();
+    assert.equal(await page.locator('[data-testid=preview-stale]').count(), 0, 'moving a node is no change to announce');
+    await page.click('[data-action=preview]');
+  });
+
   let exported = '';
   await step('export YAML', async () => {
     await page.click('[data-action=export]');
@@ -177,6 +207,38 @@ try {
     await saved();
     const again = await page.evaluate(async () => (await fetch('/api/bots/faq-bot/flows/e2e-funnel/export?format=yaml')).text());
     assert.equal(again, exported);
+  });
+
+  await step('publish v2, roll back to v1', async () => {
+    const api = (p) => page.evaluate(async (u) => (await fetch(u)).json(), p);
+    await node('message_1').click();
+    await page.fill('[data-testid=properties] textarea[data-field=text]', 'Версия вторая.');
+    await saved();
+    await page.click('[data-action=publish]');
+    await page.waitForSelector('[data-testid=message]:has-text("v2")');
+    let v = await api('/api/bots/faq-bot/flows/e2e-funnel/versions');
+    assert.deepEqual(v.versions.map((x) => x.version), [2, 1]);
+    assert.ok((await api('/api/bots/faq-bot/flows/e2e-funnel/versions/2')).doc.includes('Версия вторая.'));
+
+    await page.click('[data-action=versions]');
+    await page.click('[data-testid=versions] [data-version="1"]');
+    await page.waitForSelector('[data-testid=diff]:has-text("message_1")');
+    await page.click('[data-testid=diff] [data-action=rollback]');
+    await page.waitForSelector('[data-testid=versions-message]:has-text("v3")');
+    v = await api('/api/bots/faq-bot/flows/e2e-funnel/versions');
+    assert.deepEqual(v.versions.map((x) => x.version), [3, 2, 1]);
+    const live = await api('/api/bots/faq-bot/flows/e2e-funnel/versions/3');
+    assert.ok(live.doc.includes('Привет! Это тестовая воронка.') && !live.doc.includes('Версия вторая.'), live.doc);
+    const flows = await api('/api/bots/faq-bot/flows');
+    assert.equal(flows.flows.find((f) => f.id === 'e2e-funnel').latest_version, 3);
+    // The draft is the rolled-back version again.
+    await page.click('.tabs button:first-child');
+    await node('message_1').click();
+    await page.waitForFunction(() => document.querySelector('[data-testid=properties] input[data-field=id]')?.value === 'message_1');
+    assert.equal(await page.inputValue('[data-testid=properties] textarea[data-field=text]'), 'Привет! Это тестовая воронка.');
+    await saved();
+    const draft = await api('/api/bots/faq-bot/flows/e2e-funnel/draft');
+    assert.equal(draft.json.nodes.message_1.text, 'Привет! Это тестовая воронка.');
   });
 
   await step('a hand-written flow without positions opens laid out', async () => {
@@ -224,10 +286,162 @@ try {
     await page.waitForFunction(() => document.querySelectorAll('.fnode').length === 3);
   });
 
+  await step('copy and paste nodes', async () => {
+    await page.locator('[data-testid=canvas]').click({ position: { x: 20, y: 20 } });
+    await node('b').click();
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('Control+v');
+    await page.waitForFunction(() => document.querySelectorAll('.fnode').length === 4);
+    const ids = await page.$$eval('.fnode', (ns) => ns.map((n) => n.getAttribute('data-node-id')));
+    const pasted = ids.find((id) => !['a', 'b', 'c'].includes(id));
+    assert.ok(pasted, `a new node among ${ids}`);
+    await saved();
+    const d = await page.evaluate(async () => (await fetch('/api/bots/faq-bot/flows/hand-made/draft')).json());
+    assert.equal(d.json.nodes[pasted].type, 'buttons');
+    assert.equal(d.json.nodes[pasted].text, 'two');
+    // Several at once: select all, copy, paste doubles the flow.
+    await page.locator('[data-testid=canvas]').click({ position: { x: 20, y: 20 } });
+    await page.keyboard.press('Control+a');
+    await page.keyboard.press('Control+c');
+    await page.keyboard.press('Control+v');
+    await page.waitForFunction(() => document.querySelectorAll('.fnode').length === 8);
+    await page.keyboard.press('Control+z');
+    await page.waitForFunction(() => document.querySelectorAll('.fnode').length === 4);
+  });
+
+  await step('node descriptions in Russian', async () => {
+    await node('a').click();
+    await page.waitForSelector('[data-testid=node-doc]:has-text("Отправляет сообщение и идёт дальше")');
+    assert.match(await page.getAttribute('.palette-item[data-type=delay]', 'title'), /Ждёт/);
+  });
+
   await step('English interface', async () => {
     await page.click('[data-action=lang]');
     await page.waitForSelector('[data-action=publish]:has-text("Publish")');
     await page.waitForSelector('.palette-item:has-text("Question")');
+    await page.waitForSelector('[data-testid=node-doc]:has-text("Sends a message and goes on")');
+    assert.match(await page.getAttribute('.palette-item[data-type=delay]', 'title'), /Waits/);
+  });
+
+  const users = { mira: 'mira-password-1', oleg: 'oleg-password-1' };
+  const row = (login) => page.locator(`[data-testid=users-table] tr[data-login="${login}"]`);
+  await step('users page: add users, change a role, reset a password (English)', async () => {
+    await page.click('[data-action=users]');
+    await page.waitForSelector('[data-testid=users-page]');
+    await row('admin').waitFor();
+    assert.ok(await row('admin').locator('[data-action=delete-user]').isDisabled(), 'an admin cannot delete themself');
+    for (const [login, role] of [['mira', 'marketer'], ['oleg', 'admin']]) {
+      await page.fill('[data-field=new-login]', login);
+      await page.selectOption('[data-field=new-role]', role);
+      await page.fill('[data-field=new-password-add]', users[login]);
+      await page.click('[data-action=add-user]');
+      await row(login).waitFor();
+    }
+    // A mistake corrected: oleg is an operator.
+    await row('oleg').locator('[data-field=role]').selectOption('operator');
+    await page.waitForSelector('[data-testid=users-notice]:has-text("oleg: Operator")');
+    await row('mira').locator('[data-action=reset-password]').click();
+    users.mira = 'mira-password-2';
+    await row('mira').locator('[data-field=new-password]').fill(users.mira);
+    await row('mira').locator('[data-action=save-password]').click();
+    await page.waitForSelector('[data-testid=users-notice]:has-text("mira: password changed")');
+    const list = await page.evaluate(async () => (await fetch('/api/users')).json());
+    assert.deepEqual(list.users.map((u) => `${u.login}:${u.role}`).sort(), ['admin:admin', 'mira:marketer', 'oleg:operator']);
+    // A duplicate login is refused with the server's message.
+    await page.fill('[data-field=new-login]', 'mira');
+    await page.fill('[data-field=new-password-add]', 'whatever-long');
+    await page.click('[data-action=add-user]');
+    await page.waitForSelector('[data-testid=users-error]:has-text("exists")');
+  });
+
+  await step('users page in Russian', async () => {
+    await page.click('[data-action=lang]');
+    await page.waitForSelector('[data-testid=users-page] th:has-text("Роль")');
+    const shown = await row('oleg').locator('select[data-field=role]').evaluate((el) => el.selectedOptions[0].textContent);
+    assert.equal(shown, 'Оператор');
+  });
+
+  await step('roles: a marketer and an operator get no admin things', async () => {
+    for (const login of ['mira', 'oleg']) {
+      const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      const p = await ctx.newPage();
+      p.setDefaultTimeout(15000);
+      await p.goto(`${server.url}/app/`);
+      await p.fill('input[name=login]', login);
+      await p.fill('input[name=password]', users[login]);
+      await p.click('[data-testid=signin] button[type=submit]');
+      await p.waitForSelector('.topbar');
+      assert.equal(await p.locator('[data-action=users]').count(), 0, `${login} sees no users link`);
+      const codes = await p.evaluate(async () => {
+        const csrf = (await (await fetch('/api/session')).json()).csrf;
+        const h = { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf };
+        return [
+          (await fetch('/api/users')).status,
+          (await fetch('/api/users', { method: 'POST', headers: h, body: JSON.stringify({ login: 'x', role: 'admin', password: 'long-enough' }) })).status,
+          (await fetch('/api/users/whoever', { method: 'DELETE', headers: h })).status,
+          (await fetch('/api/spec')).status,
+        ];
+      });
+      // Marketers use the builder (spec 200); operators do not (403).
+      assert.deepEqual(codes, [403, 403, 403, login === 'mira' ? 200 : 403], `${login}: ${codes}`);
+      if (login === 'mira') await p.waitForSelector('[data-testid=palette] .palette-item');
+      await p.screenshot({ path: path.join(shots, `${String(passed + failed + 1).padStart(2, '0')}-signed-in-as-${login}.png`) });
+      await ctx.close();
+    }
+  });
+
+  await step('deleting a user signs them out at once', async () => {
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await p.goto(`${server.url}/app/`);
+    await p.fill('input[name=login]', 'oleg');
+    await p.fill('input[name=password]', users.oleg);
+    await p.click('[data-testid=signin] button[type=submit]');
+    await p.waitForSelector('.topbar');
+    assert.equal(await p.evaluate(async () => (await fetch('/api/session')).status), 200);
+    page.once('dialog', (d) => d.accept());
+    await row('oleg').locator('[data-action=delete-user]').click();
+    await row('oleg').waitFor({ state: 'detached' });
+    assert.equal(await p.evaluate(async () => (await fetch('/api/session')).status), 401);
+    await ctx.close();
+    await page.click('[data-action=back]');
+    await page.waitForSelector('[data-testid=palette] .palette-item');
+  });
+
+  await step('sessions survive a server restart', async () => {
+    await server.restart();
+    // The same store, another process: the browser is still signed in and
+    // its CSRF token still works.
+    await page.reload();
+    await page.waitForSelector('[data-testid=palette] .palette-item');
+    await node('a').click();
+    await page.fill('[data-testid=properties] textarea[data-field=text]', 'После перезапуска.');
+    await saved();
+    const d = await page.evaluate(async () => (await fetch('/api/bots/faq-bot/flows/hand-made/draft')).json());
+    assert.equal(d.json.nodes.a.text, 'После перезапуска.');
+  });
+
+  await step('repeated wrong passwords are refused for a while', async () => {
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await p.goto(`${server.url}/app/`);
+    for (let i = 0; i < 6; i++) {
+      await p.fill('input[name=login]', 'mira');
+      await p.fill('input[name=password]', `wrong-${i}`);
+      await p.click('[data-testid=signin] button[type=submit]');
+      await p.waitForSelector(`[data-testid=signin-error]`);
+      if (i < 5) await p.waitForTimeout(50);
+    }
+    await p.waitForSelector('[data-testid=signin-error]:has-text("Слишком много")');
+    await p.fill('input[name=password]', users.mira);
+    await p.click('[data-testid=signin] button[type=submit]');
+    await p.waitForTimeout(300);
+    assert.equal(await p.locator('[data-testid=palette]').count(), 0, 'even the right password waits');
+    const r = await fetch(`${server.url}/api/login`, { method: 'POST', body: JSON.stringify({ login: 'mira', password: users.mira }) });
+    assert.equal(r.status, 429);
+    assert.ok(Number(r.headers.get('retry-after')) > 0, 'Retry-After says how long');
+    await p.screenshot({ path: path.join(shots, `${String(passed + failed + 1).padStart(2, '0')}-sign-in-refused.png`) });
+    await ctx.close();
   });
 
   assert.deepEqual(pageErrors, [], 'no errors in the page');

@@ -35,45 +35,61 @@ function freePort() {
   });
 }
 
-/** startServer runs bin/voronka serve and resolves once /readyz answers. */
+/**
+ * startServer runs bin/voronka serve and resolves once /readyz answers.
+ * restart stops it and starts another process on the same store and port,
+ * as a deployment does.
+ */
 export async function startServer() {
   const bin = path.join(root, 'bin/voronka');
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run make build first`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'voronka-e2e-'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const log = fs.openSync(path.join(dir, 'serve.log'), 'w');
-  const proc = spawn(bin, ['serve'], {
-    env: {
-      ...process.env,
-      VORONKA_LISTEN: `127.0.0.1:${port}`,
-      VORONKA_DATA: path.join(dir, 'voronka.db'),
-      VORONKA_FLOWS: path.join(root, 'flows'),
-      VORONKA_ADMIN_LOGIN: admin.login,
-      VORONKA_ADMIN_PASSWORD: admin.password,
-      VORONKA_LOG_LEVEL: 'warn',
-      VORONKA_TELEGRAM_TOKEN: '',
-    },
-    cwd: dir,
-    stdio: ['ignore', log, log],
-  });
-  for (let i = 0; i < 200; i++) {
-    try {
-      const r = await fetch(`${url}/readyz`);
-      if (r.ok) break;
-    } catch {
-      /* not yet */
+  const logPath = path.join(dir, 'serve.log');
+  const spawnServe = async () => {
+    const log = fs.openSync(logPath, 'a');
+    const proc = spawn(bin, ['serve'], {
+      env: {
+        ...process.env,
+        VORONKA_LISTEN: `127.0.0.1:${port}`,
+        VORONKA_DATA: path.join(dir, 'voronka.db'),
+        VORONKA_FLOWS: path.join(root, 'flows'),
+        VORONKA_ADMIN_LOGIN: admin.login,
+        VORONKA_ADMIN_PASSWORD: admin.password,
+        VORONKA_LOG_LEVEL: 'warn',
+        VORONKA_TELEGRAM_TOKEN: '',
+      },
+      cwd: dir,
+      stdio: ['ignore', log, log],
+    });
+    for (let i = 0; i < 200; i++) {
+      try {
+        const r = await fetch(`${url}/readyz`);
+        if (r.ok) break;
+      } catch {
+        /* not yet */
+      }
+      if (proc.exitCode !== null) throw new Error(`voronka serve exited: ${fs.readFileSync(logPath, 'utf8')}`);
+      await new Promise((r) => setTimeout(r, 100));
     }
-    if (proc.exitCode !== null) throw new Error(`voronka serve exited: ${fs.readFileSync(path.join(dir, 'serve.log'), 'utf8')}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+    return proc;
+  };
+  const stopProc = async (proc) => {
+    proc.kill('SIGTERM');
+    await new Promise((r) => (proc.exitCode !== null ? r() : proc.on('exit', r)));
+  };
+  let proc = await spawnServe();
   return {
     url,
     dir,
-    logText: () => fs.readFileSync(path.join(dir, 'serve.log'), 'utf8'),
+    logText: () => fs.readFileSync(logPath, 'utf8'),
+    restart: async () => {
+      await stopProc(proc);
+      proc = await spawnServe();
+    },
     stop: async () => {
-      proc.kill('SIGTERM');
-      await new Promise((r) => (proc.exitCode !== null ? r() : proc.on('exit', r)));
+      await stopProc(proc);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

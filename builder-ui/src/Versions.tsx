@@ -20,6 +20,7 @@ export function Versions({ bot, flow, draft, refresh, onRolledBack }: Props) {
   const [summary, setSummary] = useState<DiffSummary | null>(null);
   const [old, setOld] = useState<{ json: FlowDoc | null; doc: string } | null>(null);
   const [msg, setMsg] = useState('');
+  const [error, setError] = useState('');
 
   useEffect(() => {
     listVersions(bot, flow)
@@ -36,16 +37,27 @@ export function Versions({ bot, flow, draft, refresh, onRolledBack }: Props) {
 
   const rollback = async (v: number) => {
     if (!old) return;
-    const r = await publishDoc(bot, flow, old.doc);
-    setMsg(`${t('rollbackDone')}: v${r.version}`);
-    if (old.json) onRolledBack(old.json, v);
-    setVersions(await listVersions(bot, flow).then((vs) => [...vs].reverse()));
+    setMsg('');
+    setError('');
+    try {
+      const r = await publishDoc(bot, flow, old.doc);
+      setMsg(`${t('rollbackDone')}: v${v} → v${r.version}`);
+      if (old.json) onRolledBack(old.json, v);
+      setVersions(await listVersions(bot, flow).then((vs) => [...vs].reverse()));
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    }
   };
 
   return (
     <div className="versions" data-testid="versions">
       <h3>{t('versions')}</h3>
-      {msg && <div className="ok">{msg}</div>}
+      {msg && (
+        <div className="ok" data-testid="versions-message">
+          {msg}
+        </div>
+      )}
+      {error && <div className="err">{error}</div>}
       {versions.length === 0 && <div className="muted">{t('noVersions')}</div>}
       <ul>
         {versions.map((v) => (
@@ -73,7 +85,9 @@ export function Versions({ bot, flow, draft, refresh, onRolledBack }: Props) {
                   </div>
                 )}
                 {summary.settings && <div>~ {t('diffSettings')}</div>}
-                <button onClick={() => rollback(v.version)}>{t('rollback')}</button>
+                <button onClick={() => rollback(v.version)} data-action="rollback">
+                  {t('rollback')}
+                </button>
               </div>
             )}
           </li>
