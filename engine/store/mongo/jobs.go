@@ -175,11 +175,20 @@ func (c *candidates) usable(now time.Time) bool {
 	return now.Sub(c.now) <= age && time.Since(c.at) <= age
 }
 
-// set keeps jobs, read for now by a scan that started at start.
-func (c *candidates) set(jobs []store.Job, now, start time.Time) {
-	c.jobs, c.now, c.at, c.took = jobs, now, time.Now(), time.Since(start)
+// scan replaces the list by the due jobs read for now. A job scheduled
+// while the scan runs, which it may miss, marks the new list stale.
+func (c *candidates) scan(now time.Time, read func() ([]store.Job, error)) error {
+	c.jobs = nil
 	c.stale.Store(false)
 	c.dueBy.Store(now.UnixNano())
+	start := time.Now()
+	jobs, err := read()
+	if err != nil {
+		c.dueBy.Store(0)
+		return err
+	}
+	c.jobs, c.now, c.at, c.took = jobs, now, time.Now(), time.Since(start)
+	return nil
 }
 
 // claimGuarded leases up to limit jobs from the candidate list, reading it
@@ -194,16 +203,12 @@ func (s *Store) claimGuarded(ctx context.Context, owner string, now time.Time, l
 			if scanned {
 				break
 			}
-			c.dueBy.Store(0)
-			c.jobs = nil
-			start := time.Now()
-			jobs, err := s.dueJobs(ctx, now, guardedWindow)
+			err := c.scan(now, func() ([]store.Job, error) { return s.dueJobs(ctx, now, guardedWindow) })
 			if err != nil {
 				return claimed, err
 			}
-			c.set(jobs, now, start)
 			scanned = true
-			if len(jobs) == 0 {
+			if len(c.jobs) == 0 {
 				break
 			}
 		}
