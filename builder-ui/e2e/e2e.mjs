@@ -164,6 +164,7 @@ try {
     await page.fill('[data-testid=properties] textarea[data-field=text]', 'Хотите скидку 20%?');
     await saved();
     await page.waitForSelector('[data-testid=preview-stale]');
+    await page.screenshot({ path: path.join(shots, `${String(passed + failed + 1).padStart(2, '0')}-preview-draft-changed.png`) });
     // Moving on in this conversation still runs the draft it started on.
     await page.fill('[data-field=chat-input]', 'Борис');
     await page.click('.chat-input button[type=submit]');

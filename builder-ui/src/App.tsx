@@ -81,7 +81,8 @@ function SignIn({ onSignedIn }: { onSignedIn: (u: api.User) => void }) {
       const d = dictionaries[lang.lang];
       if (err instanceof api.ApiError && err.status === 429) {
         const secs = (err.details as { retry_after?: number } | undefined)?.retry_after ?? 60;
-        setError(d.tooManyAttempts.replace('{s}', String(secs)));
+        const wait = secs >= 60 ? `${Math.ceil(secs / 60)} ${d.minutesShort}` : `${secs} ${d.secondsShort}`;
+        setError(d.tooManyAttempts.replace('{t}', wait));
       } else setError(d.wrongLogin);
     }
   };

@@ -3,7 +3,7 @@
 // anyone else (403); the builder does not even show the link to them.
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import * as api from './api';
-import { useI18n } from './i18n';
+import { useI18n, type Key } from './i18n';
 
 interface Props {
   me: api.User;
@@ -11,8 +11,17 @@ interface Props {
   onSignOut: () => void;
 }
 
-/** errorText turns an API failure into a line for the page. */
-function errorText(e: unknown): string {
+/**
+ * errorText turns an API failure into a line for the page: the refusals a
+ * person can cause in their language, anything else as the server says it.
+ */
+function errorText(e: unknown, t: (k: Key) => string): string {
+  if (e instanceof api.ApiError) {
+    if (e.status === 409 && e.message.includes('login')) return t('loginTaken');
+    if (e.status === 409 && e.message.includes('last admin')) return t('lastAdmin');
+    if (e.status === 400 && e.message.includes('password')) return t('passwordRule');
+    if (e.status === 400 && e.message.includes('login')) return t('loginRule');
+  }
   return e instanceof Error ? e.message : String(e);
 }
 
@@ -27,10 +36,10 @@ export function Users({ me, onBack, onSignOut }: Props) {
 
   const reload = useCallback(() => {
     api.listUsers().then(
-      (us) => setUsers(us),
-      (e: unknown) => setError(errorText(e)),
+      (us) => setUsers([...us].sort((a, b) => a.login.localeCompare(b.login))),
+      (e: unknown) => setError(errorText(e, t)),
     );
-  }, []);
+  }, [t]);
   useEffect(reload, [reload]);
 
   const run = async (what: () => Promise<unknown>, done: string) => {
@@ -42,7 +51,7 @@ export function Users({ me, onBack, onSignOut }: Props) {
       reload();
       return true;
     } catch (e) {
-      setError(errorText(e));
+      setError(errorText(e, t));
       return false;
     }
   };
@@ -85,7 +94,7 @@ export function Users({ me, onBack, onSignOut }: Props) {
           <thead>
             <tr>
               <th>{t('login')}</th>
-              <th>{t('name')}</th>
+              <th>{t('fullName')}</th>
               <th>{t('role')}</th>
               <th>{t('created')}</th>
               <th />
@@ -179,7 +188,7 @@ export function Users({ me, onBack, onSignOut }: Props) {
             <input value={form.login} onChange={(e) => setForm({ ...form, login: e.target.value })} data-field="new-login" required />
           </label>
           <label>
-            {t('name')}
+            {t('fullName')}
             <input value={form.name} onChange={(e) => setForm({ ...form, name: e.target.value })} data-field="new-name" />
           </label>
           <label>

@@ -142,9 +142,15 @@ const ru = {
   role_admin: 'Администратор',
   role_marketer: 'Маркетолог',
   role_operator: 'Оператор',
-  tooManyAttempts: 'Слишком много неудачных попыток. Попробуйте снова через {s} с.',
+  tooManyAttempts: 'Слишком много неудачных попыток. Попробуйте снова через {t}.',
+  minutesShort: 'мин',
+  secondsShort: 'с',
   previewDraftChanged: 'Черновик изменён. Этот диалог идёт по версии, с которой начался.',
   previewRestartNew: 'Перезапустить с изменениями',
+  fullName: 'Имя',
+  loginTaken: 'Пользователь с таким логином уже есть',
+  lastAdmin: 'Это последний администратор: сначала назначьте администратором кого-то ещё',
+  loginRule: 'Логин — от 1 до 64 символов без пробелов',
 };
 
 export type Key = keyof typeof ru;
@@ -288,9 +294,15 @@ const en: Record<Key, string> = {
   role_admin: 'Admin',
   role_marketer: 'Marketer',
   role_operator: 'Operator',
-  tooManyAttempts: 'Too many failed attempts. Try again in {s} s.',
+  tooManyAttempts: 'Too many failed attempts. Try again in {t}.',
+  minutesShort: 'min',
+  secondsShort: 's',
   previewDraftChanged: 'The draft changed. This conversation keeps the version it started on.',
   previewRestartNew: 'Restart with the changes',
+  fullName: 'Name',
+  loginTaken: 'A user with this login exists',
+  lastAdmin: 'This is the last admin: make someone else an admin first',
+  loginRule: 'Logins have 1 to 64 characters without spaces',
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { ru, en };
