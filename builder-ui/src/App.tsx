@@ -58,6 +58,8 @@ export function App() {
         <div className="pad">{dictionaries[lang].loading}</div>
       ) : user === null ? (
         <SignIn onSignedIn={setUser} />
+      ) : user.role === 'operator' ? (
+        <NotForRole user={user} onSignOut={signOut} />
       ) : page === 'users' && user.role === 'admin' ? (
         <Users me={user} onBack={() => setPage('builder')} onSignOut={signOut} />
       ) : (
@@ -111,6 +113,32 @@ function SignIn({ onSignedIn }: { onSignedIn: (u: api.User) => void }) {
           {t.language}
         </button>
       </form>
+    </div>
+  );
+}
+
+/**
+ * NotForRole is what an operator sees here: the builder is for marketers
+ * and admins (the API refuses operators its routes), so say so plainly
+ * instead of showing a builder that fails on every request.
+ */
+function NotForRole({ user, onSignOut }: { user: api.User; onSignOut: () => void }) {
+  const { t, tr, lang, setLang } = useI18n();
+  return (
+    <div className="signin">
+      <div className="signin-box" data-testid="not-for-role">
+        <h1>Voronka</h1>
+        <p>
+          {user.login} ({tr('role_' + user.role)})
+        </p>
+        <p>{t('builderNotForRole')}</p>
+        <button className="primary" onClick={onSignOut}>
+          {t('signOut')}
+        </button>
+        <button type="button" className="link" onClick={() => setLang(lang === 'ru' ? 'en' : 'ru')}>
+          {t('language')}
+        </button>
+      </div>
     </div>
   );
 }
