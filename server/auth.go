@@ -159,8 +159,11 @@ func (ss *sessions) get(ctx context.Context, tok string) (*principal, error) {
 		return nil, fmt.Errorf("read the user of a session: %w", err)
 	}
 	if next := now.Add(ss.ttl); next.Sub(rec.ExpiresAt) >= time.Minute {
-		rec.ExpiresAt = next
-		if err := ss.st.PutSession(ctx, *rec); err != nil {
+		err := ss.st.ExtendSession(ctx, id, next)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, nil // signed out (or dropped) since it was read
+		case err != nil:
 			// The session still works until its old expiry; say so and go on.
 			ss.log.Warn("extend session", "login", u.Login, "err", err)
 		}

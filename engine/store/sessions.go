@@ -15,6 +15,10 @@ type Sessions interface {
 	// GetSession returns the session with id, expired or not (the caller
 	// compares ExpiresAt with its clock); ErrNotFound when it is unknown.
 	GetSession(ctx context.Context, id string) (*Session, error)
+	// ExtendSession moves the expiry of an existing session to expiresAt;
+	// ErrNotFound when it is gone. Unlike PutSession it never brings back a
+	// session that a sign-out deleted meanwhile.
+	ExtendSession(ctx context.Context, id string, expiresAt time.Time) error
 	// DeleteSession removes a session (sign-out); an unknown id is no error,
 	// so signing out twice is harmless.
 	DeleteSession(ctx context.Context, id string) error

@@ -58,6 +58,26 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 	return sess, nil
 }
 
+// ExtendSession implements store.Sessions.
+func (s *Store) ExtendSession(ctx context.Context, id string, expiresAt time.Time) error {
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bSessions)
+		if b == nil {
+			return store.ErrNotFound
+		}
+		sess, err := get[store.Session](b, []byte(id))
+		if err != nil {
+			return err
+		}
+		sess.ExpiresAt = expiresAt
+		return put(b, []byte(id), sess)
+	})
+	if err != nil {
+		return fmt.Errorf("extend session %.8s…: %w", id, err)
+	}
+	return nil
+}
+
 // DeleteSession implements store.Sessions.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	err := s.write(ctx, func(tx *bolt.Tx) error {

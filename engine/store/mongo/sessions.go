@@ -44,6 +44,21 @@ func (s *Store) GetSession(ctx context.Context, id string) (*store.Session, erro
 	return sess, nil
 }
 
+// ExtendSession implements store.Sessions: an update without upsert, so a
+// deleted session stays deleted.
+func (s *Store) ExtendSession(ctx context.Context, id string, expiresAt time.Time) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	res, err := s.sessions().UpdateOne(ctx, bson.M{"_id": id}, bson.M{"$set": bson.M{"expires_at": expiresAt}})
+	if err != nil {
+		return fmt.Errorf("extend session %.8s…: %w", id, err)
+	}
+	if res.MatchedCount == 0 {
+		return fmt.Errorf("extend session %.8s…: %w", id, store.ErrNotFound)
+	}
+	return nil
+}
+
 // DeleteSession implements store.Sessions.
 func (s *Store) DeleteSession(ctx context.Context, id string) error {
 	ctx, cancel := s.ctx(ctx)

@@ -13,6 +13,7 @@ func (s *suite) sessions(t *testing.T) {
 		_, err := st.GetSession(ctx, "none")
 		wantErr(t, err, store.ErrNotFound, "get from an empty store")
 		must(t, st.DeleteSession(ctx, "none"), "delete from an empty store")
+		wantErr(t, st.ExtendSession(ctx, "none", at(0)), store.ErrNotFound, "extend in an empty store")
 		a := store.Session{ID: "5e55a", UserID: "u1", CSRF: "c1", CreatedAt: at(0), ExpiresAt: at(12 * time.Hour),
 			IP: "192.0.2.1", UserAgent: "Firefox"}
 		must(t, st.PutSession(ctx, a), "put")
@@ -28,17 +29,24 @@ func (s *suite) sessions(t *testing.T) {
 		must(t, err, "get from a replica")
 		sameJSON(t, "session on a replica", got, a)
 
-		a.ExpiresAt = at(13 * time.Hour)
-		must(t, st.PutSession(ctx, a), "extend")
+		must(t, st.ExtendSession(ctx, a.ID, at(13*time.Hour)), "extend")
 		got, err = st.GetSession(ctx, a.ID)
 		must(t, err, "get extended")
-		if !got.ExpiresAt.Equal(at(13 * time.Hour)) {
-			t.Fatalf("extended session expires %v", got.ExpiresAt)
-		}
+		a.ExpiresAt = at(13 * time.Hour)
+		sameJSON(t, "extended session", got, a)
+		a.CSRF = "c2"
+		must(t, st.PutSession(ctx, a), "replace")
+		got, err = st.GetSession(ctx, a.ID)
+		must(t, err, "get replaced")
+		sameJSON(t, "replaced session", got, a)
 		must(t, st.DeleteSession(ctx, a.ID), "delete")
 		_, err = st.GetSession(ctx, a.ID)
 		wantErr(t, err, store.ErrNotFound, "get deleted")
 		must(t, st.DeleteSession(ctx, a.ID), "delete twice")
+		// A request that read the session before a sign-out cannot bring it back.
+		wantErr(t, st.ExtendSession(ctx, a.ID, at(14*time.Hour)), store.ErrNotFound, "extend a deleted session")
+		_, err = st.GetSession(ctx, a.ID)
+		wantErr(t, err, store.ErrNotFound, "get after extending a deleted session")
 	})
 
 	t.Run("delete a user's sessions but one", func(t *testing.T) {
