@@ -24,22 +24,36 @@ import (
 // meanwhile is scanned until the next poll indexes it, which is slower but
 // otherwise the same.
 //
-// FerretDB keeps its own connections open; the indexer opens a database
-// only when its files changed since it last looked, and closes it again.
-// Tests give every database a name of its own, so a database dropped while
-// the indexer looks at it is not created again under the same file name.
+// Tables start empty, so indexing one a little late costs little: the
+// indexer looks at a new database at once and then ever less often (up to
+// once every maxWait), and only when its files changed, so hundreds of test
+// databases cost an idle server next to nothing. FerretDB keeps its own
+// connections open; the indexer opens a database only to index it, and
+// closes it again. Tests give every database a name of its own, so a
+// database dropped while the indexer looks at it is not created again under
+// the same file name.
 type idIndexer struct {
-	dir    string
-	every  time.Duration
-	log    *slog.Logger
-	stamps map[string]string // database file → stamp of its files when last indexed
+	dir   string
+	every time.Duration
+	log   *slog.Logger
+	dbs   map[string]*dbWatch // by database file
 }
+
+// dbWatch is when the indexer looks at a database next.
+type dbWatch struct {
+	stamp string // of its files when last indexed
+	next  time.Time
+	wait  time.Duration
+}
+
+// maxWait is the longest a database goes unchecked.
+const maxWait = time.Second
 
 // idIndexSuffix names the added index after its table.
 const idIndexSuffix = "__ferretdb_id_path"
 
 func newIDIndexer(dir string, every time.Duration, log *slog.Logger) *idIndexer {
-	return &idIndexer{dir: dir, every: every, log: log, stamps: map[string]string{}}
+	return &idIndexer{dir: dir, every: every, log: log, dbs: map[string]*dbWatch{}}
 }
 
 // run polls until ctx ends.
@@ -56,31 +70,43 @@ func (x *idIndexer) run(ctx context.Context) {
 	}
 }
 
-// poll indexes the tables of every database whose files changed.
+// poll indexes the tables of the databases due for a look whose files
+// changed.
 func (x *idIndexer) poll(ctx context.Context) {
 	files, err := filepath.Glob(filepath.Join(x.dir, "*.sqlite"))
 	if err != nil {
 		x.log.WarnContext(ctx, "list databases", "err", err)
 		return
 	}
+	now := time.Now()
 	seen := make(map[string]bool, len(files))
 	for _, f := range files {
 		seen[f] = true
+		w := x.dbs[f]
+		if w == nil {
+			w = &dbWatch{wait: x.every}
+			x.dbs[f] = w
+		}
+		if now.Before(w.next) {
+			continue
+		}
+		w.next = now.Add(w.wait)
+		w.wait = min(2*w.wait, maxWait)
 		st := stamp(f)
-		if st == "" || st == x.stamps[f] {
+		if st == "" || st == w.stamp {
 			continue
 		}
 		if err := x.index(ctx, f); err != nil {
 			if ctx.Err() == nil {
 				x.log.DebugContext(ctx, "index _id path", "db", f, "err", err)
 			}
-			continue // try again at the next poll
+			continue // try again next time
 		}
-		x.stamps[f] = st
+		w.stamp = st
 	}
-	for f := range x.stamps {
+	for f := range x.dbs {
 		if !seen[f] {
-			delete(x.stamps, f) // dropped
+			delete(x.dbs, f) // dropped
 		}
 	}
 }

@@ -104,7 +104,7 @@ func run() error {
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()
 	if *indexID {
-		go newIDIndexer(abs, 20*time.Millisecond, logger).run(ctx)
+		go newIDIndexer(abs, 100*time.Millisecond, logger).run(ctx)
 	}
 
 	uri := f.MongoDBURI()
