@@ -31,10 +31,28 @@ type PreviewBots struct {
 }
 
 // NewPreviewBots makes a signer with a random key: preview ids live as
-// long as the process.
+// long as the process (tests; servers use SharedPreviewBots).
 func NewPreviewBots() (*PreviewBots, error) {
 	key := make([]byte, 32)
 	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("preview key: %w", err)
+	}
+	return &PreviewBots{key: key}, nil
+}
+
+// previewKeySecret names the signing key in the store's secrets.
+const previewKeySecret = "preview-bot-ids"
+
+// SharedPreviewBots makes a signer with the key kept in the store, made on
+// first use: ids one replica hands out are good on the others (the web
+// chat socket may land on any) and after a restart.
+func SharedPreviewBots(ctx context.Context, st store.Secrets) (*PreviewBots, error) {
+	fresh := make([]byte, 32)
+	if _, err := rand.Read(fresh); err != nil {
+		return nil, fmt.Errorf("preview key: %w", err)
+	}
+	key, err := st.Secret(ctx, previewKeySecret, fresh)
+	if err != nil {
 		return nil, fmt.Errorf("preview key: %w", err)
 	}
 	return &PreviewBots{key: key}, nil

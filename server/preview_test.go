@@ -180,3 +180,27 @@ func TestPreviewFlowsVersions(t *testing.T) {
 		t.Fatalf("forged id: %v", err)
 	}
 }
+
+func TestSharedPreviewBotsAgreeAcrossProcesses(t *testing.T) {
+	ctx := context.Background()
+	st, err := bolt.Open(t.TempDir()+"/v.db", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close(ctx) })
+	a, err := SharedPreviewBots(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := SharedPreviewBots(ctx, st) // another replica, or after a restart
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bot, f, ok := b.Parse(a.ID("shop", "f")); !ok || bot != "shop" || f != "f" {
+		t.Fatalf("an id from one process refused by another: %q %q %v", bot, f, ok)
+	}
+	other, _ := NewPreviewBots()
+	if _, _, ok := other.Parse(a.ID("shop", "f")); ok {
+		t.Fatal("a signer with another key accepted the id")
+	}
+}

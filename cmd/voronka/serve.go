@@ -131,7 +131,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if cfg.telegramLimits != nil {
 		tgLimits = *cfg.telegramLimits
 	}
-	previews, err := server.NewPreviewBots()
+	previews, err := server.SharedPreviewBots(ctx, st)
 	if err != nil {
 		return err
 	}

@@ -40,6 +40,7 @@ type Store interface {
 	Jobs
 	Users
 	Sessions
+	Secrets
 	Bots
 	Maintenance
 }

@@ -60,6 +60,7 @@ func RunSized(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config)
 	t.Run("Jobs", s.jobs)
 	t.Run("Users", s.users)
 	t.Run("Sessions", s.sessions)
+	t.Run("Secrets", s.secrets)
 	t.Run("Bots", s.bots)
 	t.Run("Purge", s.purge)
 }
