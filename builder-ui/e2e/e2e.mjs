@@ -47,6 +47,11 @@ async function drag(from, to) {
   await page.mouse.move(b.x + b.width / 2, b.y + b.height / 2, { steps: 12 });
   await page.mouse.up();
 }
+/** select clicks a node and waits until the properties panel shows it. */
+async function select(id) {
+  await node(id).click();
+  await page.waitForFunction((want) => document.querySelector('[data-testid=properties] input[data-field=id]')?.value === want, id);
+}
 const saved = () => page.waitForSelector('[data-testid=save-state][data-state=saved]');
 const edgeCount = () => page.locator('.react-flow__edge').count();
 /**
@@ -160,7 +165,7 @@ try {
 
   await step('an edit mid-conversation keeps the preview on its draft and offers a restart', async () => {
     await page.waitForSelector('[data-testid=current-node]:has-text("question_1")');
-    await node('buttons_1').click();
+    await select('buttons_1');
     await page.fill('[data-testid=properties] textarea[data-field=text]', 'Хотите скидку 20%?');
     await saved();
     await page.waitForSelector('[data-testid=preview-stale]');
@@ -212,7 +217,7 @@ try {
 
   await step('publish v2, roll back to v1', async () => {
     const api = (p) => page.evaluate(async (u) => (await fetch(u)).json(), p);
-    await node('message_1').click();
+    await select('message_1');
     await page.fill('[data-testid=properties] textarea[data-field=text]', 'Версия вторая.');
     await saved();
     await page.click('[data-action=publish]');
@@ -234,8 +239,7 @@ try {
     assert.equal(flows.flows.find((f) => f.id === 'e2e-funnel').latest_version, 3);
     // The draft is the rolled-back version again.
     await page.click('.tabs button:first-child');
-    await node('message_1').click();
-    await page.waitForFunction(() => document.querySelector('[data-testid=properties] input[data-field=id]')?.value === 'message_1');
+    await select('message_1');
     assert.equal(await page.inputValue('[data-testid=properties] textarea[data-field=text]'), 'Привет! Это тестовая воронка.');
     await saved();
     const draft = await api('/api/bots/faq-bot/flows/e2e-funnel/draft');
@@ -311,7 +315,7 @@ try {
   });
 
   await step('node descriptions in Russian', async () => {
-    await node('a').click();
+    await select('a');
     await page.waitForSelector('[data-testid=node-doc]:has-text("Отправляет сообщение и идёт дальше")');
     assert.match(await page.getAttribute('.palette-item[data-type=delay]', 'title'), /Ждёт/);
   });
@@ -416,7 +420,7 @@ try {
     // its CSRF token still works.
     await page.reload();
     await page.waitForSelector('[data-testid=palette] .palette-item');
-    await node('a').click();
+    await select('a');
     await page.fill('[data-testid=properties] textarea[data-field=text]', 'После перезапуска.');
     await saved();
     const d = await page.evaluate(async () => (await fetch('/api/bots/faq-bot/flows/hand-made/draft')).json());
