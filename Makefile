@@ -25,9 +25,11 @@ check:
 	cd tools/mongotest && $(GO) vet ./...
 
 # Unit, integration and end-to-end tests, with the race detector. Mongo-backed
-# tests run against $$MONGO_URI or a FerretDB test server started for them.
+# tests run against $$MONGO_URI or a FerretDB test server started for them;
+# then the test server's own tests (its module is separate).
 unit:
 	tools/with-mongo.sh $(GO) test -race -count=1 ./...
+	cd tools/mongotest && $(GO) test -count=1 ./...
 
 # The example funnels validate and pass their conversation tests.
 flows: build
