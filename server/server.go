@@ -46,6 +46,11 @@ type Config struct {
 	// PublicURL is where users reach the server; an https URL makes session
 	// cookies Secure even behind a TLS-terminating proxy.
 	PublicURL string
+	// TrustedProxies are reverse proxies (IPs or CIDRs) whose
+	// X-Forwarded-For names the client: the sign-in limit per address and
+	// the logs then see the person, not the proxy. Without them the header
+	// is ignored, as anyone could send it.
+	TrustedProxies []string
 	// SessionTTL is how long an unused session lives [12h].
 	SessionTTL time.Duration
 	// Now is the clock of sessions and sign-in limits [time.Now]; tests move it.
@@ -61,6 +66,14 @@ type Config struct {
 	// UI is the built builder (builder-ui), served at /app/; the web chat
 	// demo page stays at /.
 	UI fs.FS
+}
+
+// proxyHeader is X-Forwarded-For when there are proxies to believe it from.
+func proxyHeader(trusted []string) string {
+	if len(trusted) == 0 {
+		return ""
+	}
+	return fiber.HeaderXForwardedFor
 }
 
 // Server is the HTTP server of one Voronka process.
@@ -114,6 +127,10 @@ func New(cfg Config) (*Server, error) {
 		// Behind a load balancer the client address comes from the proxy;
 		// without one, X-Forwarded-For must not be trusted.
 		EnableTrustedProxyCheck: true,
+		TrustedProxies:          cfg.TrustedProxies,
+		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
+		// The header's first valid address, not whatever text it holds.
+		EnableIPValidation: true,
 	})
 	s.app.Use(recover.New(recover.Config{EnableStackTrace: false}))
 	s.app.Use(s.count)

@@ -260,3 +260,38 @@ func TestUserChangesEndSessions(t *testing.T) {
 		t.Fatalf("operator changed own role: %+v", u)
 	}
 }
+
+// Behind a trusted reverse proxy the per-address limit counts the client
+// the proxy names in X-Forwarded-For; from anyone else the header is
+// ignored, or a guesser would pick a new address for every try.
+func TestSignInRateLimitPerAddressBehindAProxy(t *testing.T) {
+	for _, trusted := range []bool{true, false} {
+		t.Run("trusted "+strconv.FormatBool(trusted), func(t *testing.T) {
+			clock := newClock()
+			opts := []func(*Config){withClock(clock)}
+			if trusted {
+				// App.Test's requests come from 0.0.0.0.
+				opts = append(opts, func(c *Config) { c.TrustedProxies = []string{"0.0.0.0/8"} })
+			}
+			s, _ := newTestServer(t, opts...)
+			anon := &client{t: t, s: s}
+			from := func(ip string) map[string]string {
+				return map[string]string{"Content-Type": "application/json", "X-Forwarded-For": ip}
+			}
+			for i := range 20 {
+				body := `{"login":"user` + strconv.Itoa(i) + `","password":"Summer2030!"}`
+				if code, _, _ := anon.do("POST", "/api/login", body, from("203.0.113.7")); code != 401 {
+					t.Fatalf("failure %d: %d", i, code)
+				}
+			}
+			login := `{"login":"alice","password":"password-alice"}`
+			if code, _, _ := anon.do("POST", "/api/login", login, from("203.0.113.7")); code != 429 {
+				t.Fatalf("the guessing client: %d, want 429", code)
+			}
+			code, _, _ := anon.do("POST", "/api/login", login, from("198.51.100.2"))
+			if want := map[bool]int{true: 200, false: 429}[trusted]; code != want {
+				t.Fatalf("another client through the same proxy: %d, want %d", code, want)
+			}
+		})
+	}
+}

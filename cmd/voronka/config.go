@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"regexp"
 	"strconv"
@@ -28,6 +29,9 @@ type serveConfig struct {
 	TelegramAPI string `yaml:"telegram_api"`
 	Telegram    string `yaml:"telegram_token"`
 	LogLevel    string `yaml:"log_level"`
+	// TrustedProxies are the addresses or CIDR ranges of reverse proxies
+	// whose X-Forwarded-For names the client (sign-in limits, logs).
+	TrustedProxies string `yaml:"trusted_proxies"`
 	// TelegramRate is the bot-wide send rate in messages per second. Telegram
 	// allows about 30; bots with paid broadcasts up to 1000.
 	TelegramRate float64     `yaml:"telegram_rate"`
@@ -50,6 +54,23 @@ type botConfig struct {
 	TimeZone   string   `yaml:"time_zone"`
 	QuietHours string   `yaml:"quiet_hours"` // "21:00-09:00"
 	Env        []string `yaml:"env"`         // environment variables flows may read as env.NAME
+}
+
+// trustedProxies splits TrustedProxies and checks each entry.
+func (c serveConfig) trustedProxies() ([]string, error) {
+	var out []string
+	for _, p := range strings.Split(c.TrustedProxies, ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		_, _, cidrErr := net.ParseCIDR(p)
+		if net.ParseIP(p) == nil && cidrErr != nil {
+			return nil, fmt.Errorf("trusted proxy %q is neither an IP address nor a CIDR range", p)
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 const defaultTelegramAPI = "https://api.telegram.org/bot%s/%s"
@@ -84,6 +105,7 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	public := fs.String("public-url", "", "public base URL: Telegram webhooks when set, long polling otherwise [VORONKA_PUBLIC_URL]")
 	apiToken := fs.String("api-token", "", "bearer token for /api; without it only local clients may use the API [VORONKA_API_TOKEN]")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [VORONKA_LOG_LEVEL, info]")
+	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed [VORONKA_TRUSTED_PROXIES]")
 	rate := fs.String("telegram-rate", "", "bot-wide Telegram send rate, messages per second [VORONKA_TELEGRAM_RATE, 30]")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -126,6 +148,10 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	set(&cfg.PublicURL, *public, "VORONKA_PUBLIC_URL")
 	set(&cfg.APIToken, *apiToken, "VORONKA_API_TOKEN")
 	set(&cfg.LogLevel, *logLevel, "VORONKA_LOG_LEVEL")
+	set(&cfg.TrustedProxies, *proxies, "VORONKA_TRUSTED_PROXIES")
+	if _, err := cfg.trustedProxies(); err != nil {
+		return cfg, err
+	}
 	var rateText string
 	set(&rateText, *rate, "VORONKA_TELEGRAM_RATE")
 	if rateText != "" {

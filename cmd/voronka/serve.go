@@ -151,8 +151,12 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if err := setUpAccounts(ctx, st, log); err != nil {
 		return err
 	}
+	proxies, err := cfg.trustedProxies()
+	if err != nil {
+		return err
+	}
 	srv, err := server.New(server.Config{Store: st, Handler: rt, Runtime: rt, Telegram: adapters, WebChat: hub,
-		Logger: log, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, Version: version, UI: builderui.FS(), Preview: previews})
+		Logger: log, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, TrustedProxies: proxies, Version: version, UI: builderui.FS(), Preview: previews})
 	if err != nil {
 		return err
 	}
