@@ -362,6 +362,8 @@ try {
   await step('users page in Russian', async () => {
     await page.click('[data-action=lang]');
     await page.waitForSelector('[data-testid=users-page] th:has-text("Роль")');
+    // The refusal already on the page follows the language.
+    await page.waitForSelector('[data-testid=users-error]:has-text("уже есть")');
     const shown = await row('oleg').locator('select[data-field=role]').evaluate((el) => el.selectedOptions[0].textContent);
     assert.equal(shown, 'Оператор');
   });

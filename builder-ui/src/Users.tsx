@@ -28,7 +28,9 @@ function errorText(e: unknown, t: (k: Key) => string): string {
 export function Users({ me, onBack, onSignOut }: Props) {
   const { t, tr, lang, setLang } = useI18n();
   const [users, setUsers] = useState<api.UserInfo[]>([]);
-  const [error, setError] = useState('');
+  // The failure itself, put into words at render: switching the language
+  // translates a refusal already on the page.
+  const [failure, setFailure] = useState<unknown>(null);
   const [notice, setNotice] = useState('');
   const [form, setForm] = useState({ login: '', name: '', role: 'marketer' as api.Role, password: '' });
   const [resetFor, setResetFor] = useState<string | null>(null);
@@ -37,13 +39,13 @@ export function Users({ me, onBack, onSignOut }: Props) {
   const reload = useCallback(() => {
     api.listUsers().then(
       (us) => setUsers([...us].sort((a, b) => a.login.localeCompare(b.login))),
-      (e: unknown) => setError(errorText(e, t)),
+      (e: unknown) => setFailure(e),
     );
-  }, [t]);
+  }, []);
   useEffect(reload, [reload]);
 
   const run = async (what: () => Promise<unknown>, done: string) => {
-    setError('');
+    setFailure(null);
     setNotice('');
     try {
       await what();
@@ -51,7 +53,7 @@ export function Users({ me, onBack, onSignOut }: Props) {
       reload();
       return true;
     } catch (e) {
-      setError(errorText(e, t));
+      setFailure(e);
       return false;
     }
   };
@@ -80,9 +82,9 @@ export function Users({ me, onBack, onSignOut }: Props) {
         <button onClick={onSignOut}>{t('signOut')}</button>
       </header>
       <div className="users-body">
-        {error && (
+        {failure != null && (
           <div className="err" data-testid="users-error">
-            {error}
+            {errorText(failure, t)}
           </div>
         )}
         {notice && (
