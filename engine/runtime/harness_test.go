@@ -423,3 +423,19 @@ func (h *harness) events(typ string) []store.Event {
 	}
 	return evs
 }
+
+// delayFlow starts with a ten-minute delay, so a conversation's first update
+// sets one timer: the scale test and the timer benchmark use it.
+const delayFlow = `
+voronka: 1
+id: d
+start: pause
+nodes:
+  pause:
+    type: delay
+    for: 10m
+    next: later
+  later:
+    type: end
+    text: "Later!"
+`

@@ -85,19 +85,7 @@ func twoRuntimesFireEachTimerOnce(t *testing.T, n int, stA, stB store.Store) {
 	start := time.Now()
 	h := newHarness(t, stA)
 	// A flow that starts with the delay keeps the set-up to one update per chat.
-	h.prog = compile(t, "delay.yaml", []byte(`
-voronka: 1
-id: d
-start: pause
-nodes:
-  pause:
-    type: delay
-    for: 10m
-    next: later
-  later:
-    type: end
-    text: "Later!"
-`))
+	h.prog = compile(t, "delay.yaml", []byte(delayFlow))
 	// Small claims, so both replicas' loops get a share of the due timers;
 	// few workers, because the store, not the runtime, is the bottleneck;
 	// a lease far longer than the test, so a slow machine never lets a lease

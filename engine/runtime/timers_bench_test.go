@@ -35,19 +35,7 @@ func benchTimers(b *testing.B, open func(testing.TB) store.Store, pending, due i
 		b.StopTimer()
 		st := open(b)
 		h := newHarness(b, st)
-		h.prog = compile(b, "delay.yaml", []byte(`
-voronka: 1
-id: d
-start: pause
-nodes:
-  pause:
-    type: delay
-    for: 10m
-    next: later
-  later:
-    type: end
-    text: "Later!"
-`))
+		h.prog = compile(b, "delay.yaml", []byte(delayFlow))
 		// Resend sweeps fall due long after the measurement: with real time
 		// they would have run ten seconds after each write of the set-up,
 		// not at the moment the clock jumps to the timers.
