@@ -50,13 +50,16 @@ type problemJSON struct {
 	Node     string `json:"node,omitempty"`
 	Field    string `json:"field,omitempty"`
 	Text     string `json:"text"` // file:line:col: message, as voronka validate prints it
+	// Format and Args let the builder say the message in its own language.
+	Format string `json:"format,omitempty"`
+	Args   []any  `json:"args,omitempty"`
 }
 
 func problemsJSON(ps flow.Problems) []problemJSON {
 	out := make([]problemJSON, 0, len(ps))
 	for _, p := range ps {
 		out = append(out, problemJSON{Line: p.Line, Col: p.Col, Severity: p.Severity.String(), Message: p.Message,
-			Node: p.Node, Field: p.Field, Text: p.String()})
+			Node: p.Node, Field: p.Field, Text: p.String(), Format: p.Format, Args: p.Args})
 	}
 	return out
 }

@@ -114,6 +114,9 @@ try {
   await step('the builder shows the validation errors and blocks publishing', async () => {
     await page.waitForSelector('.fnode[data-node-id=question_1].has-error');
     await node('question_1').locator('[data-testid=node-error]').waitFor();
+    // The interface is in Russian, and so are the validator's words.
+    const said = await node('question_1').locator('[data-testid=node-error]').innerText();
+    assert.match(said, /[а-яё]{3}/i, `the problem on the node is worded in Russian: ${said}`);
     assert.ok(await page.locator('[data-action=publish]').isDisabled(), 'publish is disabled while there are errors');
     await node('question_1').click();
     await page.waitForSelector('[data-testid=properties] [data-testid=field-problem]');

@@ -13,7 +13,7 @@ import { Settings } from './Settings';
 import { Versions } from './Versions';
 import { Preview } from './Preview';
 import { layout } from './layout';
-import { nodeDoc, useI18n } from './i18n';
+import { nodeDoc, problemText, useI18n } from './i18n';
 import {
   addNode,
   copyNodes,
@@ -460,7 +460,7 @@ function Editor({ user, onSignOut, onUsers }: Props) {
                       }}
                     >
                       {p.node ? <b>{p.node}: </b> : null}
-                      {p.message}
+                      {problemText(lang, p)}
                     </li>
                   ))}
                 </ul>

@@ -3,7 +3,7 @@
 import { memo } from 'react';
 import { Handle, Position, type NodeProps, type Node } from '@xyflow/react';
 import type { NodeDoc, Output, Problem } from './model';
-import { useI18n } from './i18n';
+import { problemText, useI18n } from './i18n';
 
 export interface FlowNodeData extends Record<string, unknown> {
   doc: NodeDoc;
@@ -35,7 +35,7 @@ function clip(s: string, n: number): string {
 }
 
 function FlowNodeView({ id, data, selected }: NodeProps<FlowNodeType>) {
-  const { tr } = useI18n();
+  const { tr, lang } = useI18n();
   const errors = data.problems.filter((p) => p.severity === 'error');
   const warnings = data.problems.filter((p) => p.severity !== 'error');
   const cls = [
@@ -47,7 +47,7 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowNodeType>) {
   ].join(' ');
   const text = summary(data.doc);
   return (
-    <div className={cls} data-node-id={id} title={data.problems.map((p) => p.message).join('\n')}>
+    <div className={cls} data-node-id={id} title={data.problems.map((p) => problemText(lang, p)).join('\n')}>
       <Handle type="target" position={Position.Top} id="in" className="h-in" />
       <div className="fnode-head">
         <span className="fnode-type">{tr('type_' + data.doc.type)}</span>
@@ -59,7 +59,7 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowNodeType>) {
       {text && <div className="fnode-text">{clip(text, 91)}</div>}
       {errors.length > 0 && (
         <div className="fnode-problem" data-testid="node-error">
-          ⚠ {errors[0].message}
+          ⚠ {problemText(lang, errors[0])}
           {errors.length > 1 ? ` (+${errors.length - 1})` : ''}
         </div>
       )}

@@ -2,7 +2,7 @@
 // field kind, problems under the fields they concern.
 import { useState, type ReactNode } from 'react';
 import { fieldProblems, templateVars, type FieldSpec, type NodeDoc, type NodeSpec, type Problem } from './model';
-import { fieldDoc, nodeDoc, useI18n } from './i18n';
+import { fieldDoc, nodeDoc, problemText, useI18n } from './i18n';
 
 interface Props {
   id: string;
@@ -23,12 +23,13 @@ interface Props {
 type Rec = Record<string, unknown>;
 
 function Problems({ ps }: { ps: Problem[] }) {
+  const { lang } = useI18n();
   if (ps.length === 0) return null;
   return (
     <ul className="field-problems">
       {ps.map((p, i) => (
         <li key={i} className={p.severity === 'error' ? 'err' : 'warn'} data-testid="field-problem">
-          {p.message}
+          {problemText(lang, p)}
         </li>
       ))}
     </ul>

@@ -2,7 +2,7 @@
 // triggers and FAQ.
 import { useState } from 'react';
 import type { FlowDoc, Problem, Trigger, FAQ } from './model';
-import { useI18n } from './i18n';
+import { problemText, useI18n } from './i18n';
 
 interface Props {
   doc: FlowDoc;
@@ -48,7 +48,7 @@ const splitList = (s: string) =>
     .filter(Boolean);
 
 export function Settings({ doc, problems, onChange }: Props) {
-  const { t } = useI18n();
+  const { t, lang } = useI18n();
   const set = (key: keyof FlowDoc, v: unknown) => {
     const d = { ...doc } as Record<string, unknown>;
     if (v === undefined || v === '' || (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v && Object.keys(v).length === 0)) delete d[key];
@@ -60,7 +60,7 @@ export function Settings({ doc, problems, onChange }: Props) {
     <ul className="field-problems">
       {fp(f).map((p, i) => (
         <li key={i} className={p.severity === 'error' ? 'err' : 'warn'} data-testid="field-problem">
-          {p.message}
+          {problemText(lang, p)}
         </li>
       ))}
     </ul>

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dictionaries, fieldDoc, nodeDoc, ruFieldDocs, ruNodeDocs } from './i18n';
+import { dictionaries, fieldDoc, goFormat, nodeDoc, problemText, ruFieldDocs, ruNodeDocs, ruProblems } from './i18n';
 
 // The node types and fields the interface names (type_* and field_* keys)
 // mirror engine/flow/spec.go; each needs a Russian description too.
@@ -36,5 +36,41 @@ describe('node and field descriptions', () => {
     for (const r of ['admin', 'marketer', 'operator']) {
       for (const l of ['ru', 'en'] as const) expect((dictionaries[l] as Record<string, string>)['role_' + r]).toBeTruthy();
     }
+  });
+});
+
+describe('validation problems in Russian', () => {
+  const noNode = {
+    message: 'buttons[0].next: no node "oferr" (did you mean "offer"?)',
+    format: '%s: no node %q%s',
+    args: ['buttons[0].next', 'oferr', ' (did you mean "offer"?)'],
+  };
+
+  it('words a known problem in Russian, suggestion included', () => {
+    expect(problemText('ru', noNode)).toBe('buttons[0].next: нет блока "oferr" (может быть, "offer"?)');
+  });
+
+  it('says an undeclared variable in an expression in Russian', () => {
+    const p = { message: 'variable budgt is used but not declared under vars', format: '%s', args: ['variable budgt is used but not declared under vars'] };
+    expect(problemText('ru', p)).toBe('переменная budgt используется, но не объявлена в vars');
+  });
+
+  it('keeps English in English, and the validator words where no translation exists', () => {
+    expect(problemText('en', noNode)).toBe(noNode.message);
+    expect(problemText('ru', { message: 'something new', format: 'something %s', args: ['new'] })).toBe('something new');
+    expect(problemText('ru', { message: 'old server' })).toBe('old server');
+  });
+
+  it('falls back to the message when the arguments do not fit the format', () => {
+    expect(problemText('ru', { ...noNode, args: ['only one'] })).toBe(noNode.message);
+  });
+
+  it('keeps every translation’s verbs in the order of the original', () => {
+    const verbs = (f: string) => f.match(/%[sdqv]/g)?.join('') ?? '';
+    for (const [en, ru] of Object.entries(ruProblems)) expect(verbs(ru), en).toBe(verbs(en));
+  });
+
+  it('formats like Go for plain values', () => {
+    expect(goFormat('%s has %d, %q and 100%%', ['a', 3, 'b"c'])).toBe('a has 3, "b\\"c" and 100%');
   });
 });

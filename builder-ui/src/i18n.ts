@@ -402,3 +402,96 @@ export function fieldDoc(lang: Lang, type: string, field: string, specDoc: strin
   if (lang !== 'ru') return specDoc;
   return ruFieldDocs[`${type}.${field}`] ?? ruFieldDocs[field] ?? specDoc;
 }
+
+/**
+ * ruProblems words the validator's messages in Russian, keyed by the Go
+ * format the server sends with each problem (Problem.format); the verbs
+ * (%s, %q, %d) stay in the same order, as the arguments come in it. A
+ * message without an entry is shown as the validator said it.
+ */
+export const ruProblems: Record<string, string> = {
+  '%s': '%s',
+  'missing voronka: %d (the format version)': 'нет voronka: %d (версия формата)',
+  'unsupported format version %d (this release reads voronka: %d)': 'версия формата %d не поддерживается (эта версия читает voronka: %d)',
+  "missing id: the flow's name in lowercase letters, digits and -": 'нет id: имя воронки из строчных латинских букв, цифр и -',
+  'flow id %q must use only a-z, 0-9 and -': 'id воронки %q может состоять только из a-z, 0-9 и -',
+  'the flow has no nodes': 'в воронке нет блоков',
+  'missing start: the node a new conversation begins at': 'нет start: блока, с которого начинается новый диалог',
+  'start: no node %q%s': 'start: нет блока %q%s',
+  'segment name %q must be a plain word': 'название сегмента %q должно быть одним словом',
+  'a trigger needs command: /name or keywords: [...]': 'триггеру нужна команда (command: /имя) или ключевые слова (keywords: [...])',
+  'a trigger has either command or keywords, not both': 'у триггера либо команда, либо ключевые слова, но не то и другое',
+  'command %q must start with / and have no spaces': 'команда %q должна начинаться с / и не содержать пробелов',
+  'a trigger needs goto: the node to jump to': 'триггеру нужен goto: блок, куда перейти',
+  'goto: no node %q%s': 'goto: нет блока %q%s',
+  'a faq entry needs keywords': 'вопросу FAQ нужны ключевые слова',
+  'a faq entry needs an answer': 'вопросу FAQ нужен ответ',
+  'variable name %q must start with a letter and use letters, digits and _':
+    'имя переменной %q должно начинаться с буквы и состоять из букв, цифр и _',
+  '%s is a built-in name; choose another variable name': '%s — встроенное имя; выберите другое имя переменной',
+  '%s: no node %q%s': '%s: нет блока %q%s',
+  '%s: variable %s is not declared under vars': '%s: переменная %s не объявлена в vars',
+  '%s: variable %s is a %s, but this node saves a %s': '%s: переменная %s имеет тип %s, а этот блок сохраняет %s',
+  'condition %s needs at least one branch': 'условию %s нужна хотя бы одна ветка',
+  'delay must be longer than zero': 'пауза должна быть длиннее нуля',
+  'split %s needs variants': 'A/B-тесту %s нужны варианты',
+  'variant %q needs a weight above zero': 'варианту %q нужен вес больше нуля',
+  'variant name %q is used twice': 'название варианта %q использовано дважды',
+  'method %q must be one of %s': 'метод %q должен быть одним из: %s',
+  'set: variable %s is not declared under vars': 'set: переменная %s не объявлена в vars',
+  'goal needs a name': 'цели нужно название',
+  '%s is a %s, but %q gives a %s': '%s имеет тип %s, а %q даёт %s',
+  'buttons node %s has no buttons': 'в блоке кнопок %s нет кнопок',
+  'node %s is unreachable: nothing leads to it from start or a trigger': 'к блоку %s ничто не ведёт: ни старт, ни триггер',
+  'loop with no waiting node: %s; add a buttons, question or delay node to it':
+    'цикл без ожидания: %s; добавьте в него кнопки, вопрос или паузу',
+  '%s shows at most %d buttons; this node has %d': '%s показывает не больше %d кнопок, а здесь их %d',
+  '%s cuts button labels to %d characters; the longest here has %d': '%s обрезает надписи кнопок до %d символов, а самая длинная здесь — %d',
+  'choices are used only with expect: choice': 'варианты (choices) нужны только при expect: choice',
+  '%s node %s needs %s': '%s %s: не заполнено поле %s',
+  'timeout needs after: a duration such as 2h': 'тайм-ауту нужна длительность after, например 2h',
+  'timeout needs next: the node to go to': 'тайм-ауту нужен next: блок, куда перейти',
+  'branch needs when: a condition': 'ветке нужно условие when',
+  'branch needs next: the node to go to': 'ветке нужен next: блок, куда перейти',
+  'variant needs a name': 'варианту нужно название',
+  'variant needs next: the node to go to': 'варианту нужен next: блок, куда перейти',
+  'button needs a label': 'кнопке нужна надпись',
+  'button %q needs next: the node to go to': 'кнопке %q нужен next: блок, куда перейти',
+  'node id %q must be 1–64 letters, digits, _ or -': 'id блока %q: от 1 до 64 букв, цифр, _ или -',
+  '%s must be an expression': '%s должно быть выражением',
+  'duplicate key %q in %s': 'ключ %q повторяется в %s',
+};
+
+// Messages the validator builds inside an argument: a suggestion for a
+// misspelt node and the wording of an undeclared variable in an expression.
+const ruArgs: [RegExp, string][] = [
+  [/^ \(did you mean "(.*)"\?\)$/, ' (может быть, "$1"?)'],
+  [/^variable (\S+) is used but not declared under vars$/, 'переменная $1 используется, но не объявлена в vars'],
+];
+
+/** goFormat fills %s, %q, %d and %v as Go's fmt does for plain values; null when the arguments do not fit. */
+export function goFormat(format: string, args: readonly unknown[]): string | null {
+  let i = 0;
+  let fits = true;
+  const out = format.replace(/%([sdqv%])/g, (_m, verb: string) => {
+    if (verb === '%') return '%';
+    if (i >= args.length) {
+      fits = false;
+      return '';
+    }
+    const a = args[i++];
+    return verb === 'q' ? JSON.stringify(String(a)) : String(a);
+  });
+  return fits && i === args.length ? out : null;
+}
+
+/** problemText is a validation problem's message in lang. */
+export function problemText(lang: Lang, p: { message: string; format?: string; args?: unknown[] }): string {
+  if (lang !== 'ru' || !p.format) return p.message;
+  const ruFormat = ruProblems[p.format];
+  if (ruFormat === undefined) return p.message;
+  const args = (p.args ?? []).map((a) =>
+    typeof a === 'string' ? ruArgs.reduce((s, [re, to]) => s.replace(re, to), a) : a,
+  );
+  return goFormat(ruFormat, args) ?? p.message;
+}

@@ -96,6 +96,9 @@ export interface Problem {
   node?: string;
   field?: string;
   text: string;
+  /** The message before formatting, for other languages (see problemText). */
+  format?: string;
+  args?: (string | number | boolean)[];
 }
 
 /** An outgoing connection point of a node: the field path it sets. */

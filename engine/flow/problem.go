@@ -33,6 +33,12 @@ type Problem struct {
 	// builder can show it in place ("buttons[1].next").
 	Node  string `json:"node,omitempty"`
 	Field string `json:"field,omitempty"`
+	// Format and Args are Message before fmt.Sprintf, so an interface in
+	// another language can say the same with its own words (the builder's
+	// Russian catalog is keyed by Format). Args are strings, numbers or
+	// booleans.
+	Format string `json:"format,omitempty"`
+	Args   []any  `json:"args,omitempty"`
 }
 
 // String formats the problem as file:line:column: message, the form editors
@@ -97,9 +103,23 @@ type reporter struct {
 }
 
 func (r *reporter) errorf(p Pos, node, field, format string, args ...any) {
-	r.ps = append(r.ps, Problem{File: r.file, Line: p.Line, Col: p.Col, Message: fmt.Sprintf(format, args...), Node: node, Field: field})
+	r.add(SevError, p, node, field, format, args)
 }
 
 func (r *reporter) warnf(p Pos, node, field, format string, args ...any) {
-	r.ps = append(r.ps, Problem{File: r.file, Line: p.Line, Col: p.Col, Severity: SevWarning, Message: fmt.Sprintf(format, args...), Node: node, Field: field})
+	r.add(SevWarning, p, node, field, format, args)
+}
+
+func (r *reporter) add(sev Severity, p Pos, node, field, format string, args []any) {
+	plain := make([]any, len(args))
+	for i, a := range args {
+		switch a.(type) {
+		case string, bool, int, int32, int64, uint, uint32, uint64, float32, float64:
+			plain[i] = a
+		default: // errors and the like: as the message shows them
+			plain[i] = fmt.Sprint(a)
+		}
+	}
+	r.ps = append(r.ps, Problem{File: r.file, Line: p.Line, Col: p.Col, Severity: sev, Message: fmt.Sprintf(format, args...),
+		Node: node, Field: field, Format: format, Args: plain})
 }

@@ -285,3 +285,34 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// Each problem carries its message unformatted, so the builder can word it
+// in Russian: the format with the arguments is the message, and the
+// arguments are plain values that survive JSON.
+func TestProblemsCarryTheirFormat(t *testing.T) {
+	doc := strings.NewReplacer(
+		"    next: check\n", "    next: chek\n",
+		"budget > 1000", "budjet > 1000",
+		"    type: end\n", "    type: end\n    colour: red\n",
+	).Replace(base)
+	_, ps := Load("shop.yaml", []byte(doc))
+	if len(ps) < 3 {
+		t.Fatalf("%d problems, want at least 3: %v", len(ps), ps)
+	}
+	for _, p := range ps {
+		if p.Format == "" {
+			t.Errorf("%v: no format", p)
+			continue
+		}
+		if got := fmt.Sprintf(p.Format, p.Args...); got != p.Message {
+			t.Errorf("format %q with %q gives %q, want the message %q", p.Format, p.Args, got, p.Message)
+		}
+		for _, a := range p.Args {
+			switch a.(type) {
+			case string, bool, int, int32, int64, uint, uint32, uint64, float32, float64:
+			default:
+				t.Errorf("%v: argument %#v is not a plain value", p, a)
+			}
+		}
+	}
+}
