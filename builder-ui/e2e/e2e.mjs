@@ -133,11 +133,13 @@ try {
   });
 
   await step('texts edited in the properties panel', async () => {
-    await node('message_1').click();
+    // select waits for the panel to show the node: typing right after the
+    // click went into the previously selected node now and then.
+    await select('message_1');
     await page.fill('[data-testid=properties] textarea[data-field=text]', 'Привет! Это тестовая воронка.');
-    await node('question_1').click();
+    await select('question_1');
     await page.fill('[data-testid=properties] textarea[data-field=text]', 'Как вас зовут?');
-    await node('buttons_1').click();
+    await select('buttons_1');
     await page.fill('[data-testid=properties] textarea[data-field=text]', 'Хотите скидку?');
     await saved();
   });
@@ -285,7 +287,7 @@ try {
 
   await step('undo and redo', async () => {
     await page.locator('[data-testid=canvas]').click({ position: { x: 20, y: 20 } });
-    await node('d').click();
+    await select('d');
     await page.keyboard.press('Delete');
     await page.waitForFunction(() => document.querySelectorAll('.fnode').length === 3);
     await page.keyboard.press('Control+z');
@@ -296,7 +298,7 @@ try {
 
   await step('copy and paste nodes', async () => {
     await page.locator('[data-testid=canvas]').click({ position: { x: 20, y: 20 } });
-    await node('b').click();
+    await select('b');
     await page.keyboard.press('Control+c');
     await page.keyboard.press('Control+v');
     await page.waitForFunction(() => document.querySelectorAll('.fnode').length === 4);
