@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -180,12 +181,18 @@ func (s *Server) listFlows(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"flows": out})
 }
 
+// draft loads the draft of (bot, id); a missing one is the API's 404.
+func (s *Server) draft(ctx context.Context, bot, id string) (*store.FlowDraft, error) {
+	d, err := s.cfg.Store.GetDraft(ctx, bot, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, notFound("draft")
+	}
+	return d, err
+}
+
 func (s *Server) getDraft(c *fiber.Ctx) error {
-	d, err := s.cfg.Store.GetDraft(c.UserContext(), c.Params("bot"), c.Params("flow"))
+	d, err := s.draft(c.UserContext(), c.Params("bot"), c.Params("flow"))
 	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return notFound("draft")
-		}
 		return err
 	}
 	f, ps := flow.Load(d.FlowID+".yaml", d.Doc)
@@ -246,11 +253,8 @@ func (s *Server) publish(c *fiber.Ctx) error {
 			}
 		}
 		note = req.Note
-		d, err := s.cfg.Store.GetDraft(ctx, bot, id)
+		d, err := s.draft(ctx, bot, id)
 		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return notFound("draft")
-			}
 			return err
 		}
 		doc = d.Doc
@@ -384,11 +388,8 @@ func (s *Server) exportFlow(c *fiber.Ctx) error {
 		}
 		doc = v.Doc
 	} else {
-		d, err := s.cfg.Store.GetDraft(ctx, bot, id)
+		d, err := s.draft(ctx, bot, id)
 		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				return notFound("draft")
-			}
 			return err
 		}
 		doc = d.Doc

@@ -92,12 +92,18 @@ func TestEachRuleReportsItsPosition(t *testing.T) {
 	}
 }
 
-func TestAllProblemsAreReportedAtOnce(t *testing.T) {
-	doc := strings.NewReplacer(
+// threeMistakes is the base flow with a missing node, an undeclared variable
+// and an unknown key.
+func threeMistakes() string {
+	return strings.NewReplacer(
 		"    next: check\n", "    next: chek\n",
 		"budget > 1000", "budjet > 1000",
 		"    type: end\n", "    type: end\n    colour: red\n",
 	).Replace(base)
+}
+
+func TestAllProblemsAreReportedAtOnce(t *testing.T) {
+	doc := threeMistakes()
 	_, ps := Load("shop.yaml", []byte(doc))
 	var got []string
 	for _, p := range ps.Errors() {
@@ -290,11 +296,7 @@ func FuzzLoad(f *testing.F) {
 // in Russian: the format with the arguments is the message, and the
 // arguments are plain values that survive JSON.
 func TestProblemsCarryTheirFormat(t *testing.T) {
-	doc := strings.NewReplacer(
-		"    next: check\n", "    next: chek\n",
-		"budget > 1000", "budjet > 1000",
-		"    type: end\n", "    type: end\n    colour: red\n",
-	).Replace(base)
+	doc := threeMistakes()
 	_, ps := Load("shop.yaml", []byte(doc))
 	if len(ps) < 3 {
 		t.Fatalf("%d problems, want at least 3: %v", len(ps), ps)

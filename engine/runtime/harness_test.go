@@ -126,17 +126,7 @@ func openBolt(tb testing.TB) store.Store {
 
 // openMongoDB opens db on the test server; two calls with one name give two
 // clients of one database, like two replicas.
-func openMongoDB(tb testing.TB, db string) store.Store {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	s, err := mongo.Open(ctx, testmongo.URI(tb), db, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close(context.Background()) })
-	return s
-}
+func openMongoDB(tb testing.TB, db string) store.Store { return openMongoDBWith(tb, db, nil) }
 
 // smallPool is the pool the FerretDB test server copes with (see the mongo
 // package doc): many concurrent requests slow it down sharply.
