@@ -619,3 +619,46 @@ func messagesIn(c *store.Conversation) int {
 	}
 	return n
 }
+
+// logless writes conversations but none of their lines or events, as a
+// store without transactions may when only the appends after the write fail.
+type logless struct{ store.Store }
+
+func (s logless) CommitConversation(ctx context.Context, ch store.ConversationChange) error {
+	if err := s.Store.CommitConversation(ctx, store.ConversationChange{Conversation: ch.Conversation, Create: ch.Create}); err != nil {
+		return err
+	}
+	if len(ch.Messages)+len(ch.Events) == 0 {
+		return nil
+	}
+	return fmt.Errorf("simulated: %w", store.ErrLogsNotWritten)
+}
+
+// A step or a delivery whose transcript lines and events did not go in with
+// its commit still gets them: the customer's message is in the transcript
+// and the analytics count the step and the delivery.
+func TestLogsNotWrittenWithTheCommitAreAppendedAfter(t *testing.T) {
+	st := logless{openBolt(t)}
+	h := newHarness(t, st, withStore(st))
+	h.run(h.rt)
+	h.text(h.rt, "1", "u1", "hello")
+	h.waitTexts("1", "Hi Anna")
+	h.settle(h.rt)
+	msgs, _, err := st.ListMessages(context.Background(), h.conv("1").ID, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, m := range msgs {
+		lines = append(lines, string(m.Direction)+":"+m.Text)
+	}
+	if want := []string{"in:hello", "bot:Hi Anna"}; !slices.Equal(lines, want) {
+		t.Errorf("transcript %q, want %q", lines, want)
+	}
+	if len(h.events("node_entered")) == 0 {
+		t.Error("no node_entered event: the step's events were lost")
+	}
+	if n := len(h.events("sent")); n != 1 {
+		t.Errorf("%d sent events, want 1: the delivery's event was lost", n)
+	}
+}

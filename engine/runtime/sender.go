@@ -500,9 +500,13 @@ func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, block
 		}
 		err = r.st.CommitConversation(ctx, store.ConversationChange{Conversation: &next, Events: events})
 		if errors.Is(err, store.ErrLogsNotWritten) {
-			r.log.Warn("append delivery events", "conversation", id, "err", err)
-			r.stats.errors.Add(1)
+			// The removal stands; the events get a second try on their own,
+			// as a step's logs do (appends are idempotent).
 			err = nil
+			if aerr := r.st.AppendEvents(ctx, events...); aerr != nil {
+				r.log.Warn("append delivery events", "conversation", id, "err", aerr)
+				r.stats.errors.Add(1)
+			}
 		}
 		if errors.Is(err, store.ErrVersionConflict) {
 			r.stats.conflicts.Add(1)
