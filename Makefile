@@ -5,7 +5,7 @@ GO    ?= go
 BIN   := bin
 GODIRS := cmd engine adapters server internal flows tools
 
-.PHONY: run test build check unit flows bench fuzz schema clean ui ui-deps ui-test ui-e2e ui-bench
+.PHONY: run test build check unit flows chaos bench fuzz schema clean ui ui-deps ui-test ui-e2e ui-bench
 
 # The builder (builder-ui) is built first and embedded into the binary.
 build: ui
@@ -46,6 +46,12 @@ fuzz:
 	$(GO) test -run XXX -fuzz FuzzCompileAndEval -fuzztime $(FUZZTIME) ./engine/eval
 	$(GO) test -run XXX -fuzz FuzzStep -fuzztime $(FUZZTIME) ./engine
 	$(GO) test -run XXX -fuzz FuzzDecodeState -fuzztime $(FUZZTIME) ./engine
+
+# The crash-and-outage test's short plan, on bolt and on the MongoDB test
+# server (README "Crash and outage test"; -plan long for the full storms).
+chaos: build
+	$(GO) run ./tools/chaostest -plan short
+	tools/with-mongo.sh sh -c '$(GO) run ./tools/chaostest -plan short -mongo "$$MONGO_URI"'
 
 # Regenerates engine/flow/schema.json after a change to the node specs.
 schema:
