@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -34,8 +35,13 @@ type serveConfig struct {
 	TrustedProxies string `yaml:"trusted_proxies"`
 	// TelegramRate is the bot-wide send rate in messages per second. Telegram
 	// allows about 30; bots with paid broadcasts up to 1000.
-	TelegramRate float64     `yaml:"telegram_rate"`
-	Bots         []botConfig `yaml:"bots"`
+	TelegramRate float64 `yaml:"telegram_rate"`
+	// SendHorizon is how long a message that fails to send with a passing
+	// error (5xx, 429, timeout, reset) is retried before it is recorded as
+	// failed; "" is the runtime's default, an hour.
+	SendHorizon string `yaml:"send_horizon"`
+	sendHorizon time.Duration
+	Bots        []botConfig `yaml:"bots"`
 
 	// telegramLimits overrides Telegram's rate limits; tests only.
 	telegramLimits *channel.Limits
@@ -107,6 +113,7 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [VORONKA_LOG_LEVEL, info]")
 	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed [VORONKA_TRUSTED_PROXIES]")
 	rate := fs.String("telegram-rate", "", "bot-wide Telegram send rate, messages per second [VORONKA_TELEGRAM_RATE, 30]")
+	horizon := fs.String("send-horizon", "", "how long a send failing with 5xx, 429, a timeout or a reset is retried before the message is marked failed [VORONKA_SEND_HORIZON, 1h]")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -160,6 +167,14 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 			return cfg, fmt.Errorf("telegram rate %q must be a positive number of messages per second", rateText)
 		}
 		cfg.TelegramRate = r
+	}
+	set(&cfg.SendHorizon, *horizon, "VORONKA_SEND_HORIZON")
+	if cfg.SendHorizon != "" {
+		d, err := time.ParseDuration(cfg.SendHorizon)
+		if err != nil || d <= 0 {
+			return cfg, fmt.Errorf("send horizon %q must be a positive duration such as 1h or 30m", cfg.SendHorizon)
+		}
+		cfg.sendHorizon = d
 	}
 	cfg.PublicURL = strings.TrimRight(cfg.PublicURL, "/")
 	if strings.Count(cfg.TelegramAPI, "%s") != 2 {

@@ -142,7 +142,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 			"telegram": {Sender: server.TelegramSender(adapters), Limits: tgLimits},
 			"web":      {Sender: hub, Limits: webchat.Limits(), IsGroup: webchat.IsGroup},
 		},
-		Logger: log,
+		Logger:  log,
+		Options: runtime.Options{SendHorizon: cfg.sendHorizon},
 	})
 	if err != nil {
 		return fmt.Errorf("start runtime: %w", err)

@@ -5,6 +5,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestServeRaisesTheGCTargetUnlessGOGCIsSet(t *testing.T) {
@@ -45,5 +46,39 @@ func TestTrustedProxiesConfig(t *testing.T) {
 	if _, err := loadServeConfig([]string{"-trusted-proxies", "loadbalancer"}, env(""), io.Discard); err == nil ||
 		!strings.Contains(err.Error(), `"loadbalancer"`) {
 		t.Fatalf("a host name as trusted proxy: %v, want an error naming it", err)
+	}
+}
+
+func TestSendHorizonConfig(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == "VORONKA_SEND_HORIZON" {
+				return v
+			}
+			return ""
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want time.Duration
+		bad  bool
+	}{
+		{nil, "", 0, false}, // the runtime's default
+		{nil, "30m", 30 * time.Minute, false},
+		{[]string{"-send-horizon", "2h"}, "30m", 2 * time.Hour, false},
+		{nil, "soon", 0, true},
+		{[]string{"-send-horizon", "-5m"}, "", 0, true},
+	} {
+		cfg, err := loadServeConfig(tc.args, env(tc.env), io.Discard)
+		if tc.bad {
+			if err == nil || !strings.Contains(err.Error(), "send horizon") {
+				t.Errorf("%v %q: %v, want a send horizon error", tc.args, tc.env, err)
+			}
+			continue
+		}
+		if err != nil || cfg.sendHorizon != tc.want {
+			t.Errorf("%v %q: horizon %s, %v; want %s", tc.args, tc.env, cfg.sendHorizon, err, tc.want)
+		}
 	}
 }

@@ -328,6 +328,11 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 			res.inLine = &line
 		case channel.KindBlocked:
 			next.Blocked = true
+			for _, m := range cur.Outbox {
+				if isMessage(m.Kind) {
+					res.lines = append(res.lines, failedLine(cur, m, "not sent: the chat has blocked the bot"))
+				}
+			}
 			next.Outbox = dropMessages(cur.Outbox)
 			res.events = append(res.events, r.event(cur, o.key, 0, "blocked", cur.Node, now, nil))
 		case channel.KindUnblocked:
@@ -337,7 +342,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	}
 	if o.opText != "" {
 		id := o.convID + ":" + o.key + ":0"
-		next.Outbox = append(slices.Clip(cur.Outbox), store.OutMessage{ID: id, Kind: kindOperator, Text: o.opText})
+		next.Outbox = append(slices.Clip(cur.Outbox), store.OutMessage{ID: id, Kind: kindOperator, Text: o.opText, At: now})
 		res.added = append(res.added, id)
 		res.lines = append(res.lines, store.Message{ID: id, ConversationID: o.convID, Bot: cur.Bot,
 			Direction: store.DirectionOperator, Text: o.opText, Operator: o.operator, At: now})
@@ -406,7 +411,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	for i, m := range out.Messages {
 		id := o.convID + ":" + o.key + ":" + strconv.Itoa(i)
 		bs := storeButtons(m.Buttons)
-		outbox = append(outbox, store.OutMessage{ID: id, Text: m.Text, Buttons: bs})
+		outbox = append(outbox, store.OutMessage{ID: id, Text: m.Text, Buttons: bs, At: now})
 		res.lines = append(res.lines, store.Message{ID: id, ConversationID: o.convID, Bot: cur.Bot,
 			Direction: store.DirectionBot, Text: m.Text, Buttons: bs, At: now})
 	}
@@ -444,6 +449,11 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 		res.added = append(res.added, m.ID)
 	}
 	if next.Blocked {
+		for _, m := range outbox[keep:] {
+			if isMessage(m.Kind) {
+				res.lines = append(res.lines, failedLine(&next, m, "not sent: the chat has blocked the bot"))
+			}
+		}
 		outbox = dropMessages(outbox)
 	}
 	next.Outbox = outbox

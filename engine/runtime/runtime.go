@@ -85,8 +85,10 @@ type Options struct {
 	// ConflictRetries bounds reload-and-step-again on a version conflict [16].
 	ConflictRetries int
 
-	// SendAttempts bounds tries of one message on retryable errors [5].
-	SendAttempts int
+	// SendHorizon is how long a message is retried after its first
+	// retryable failure (429, 5xx, timeout, connection reset) before it is
+	// recorded as failed [1h]. The chat's later messages wait behind it.
+	SendHorizon time.Duration
 	// SendBackoff is the first retry delay, doubled each time [500ms], up to
 	// SendMaxBackoff [30s]. A platform's RetryAfter overrides it.
 	SendBackoff    time.Duration
@@ -151,7 +153,7 @@ func (o *Options) defaults() {
 	def(&o.CachePerStripe, 64)
 	def(&o.RecentUpdates, 32)
 	def(&o.ConflictRetries, 16)
-	def(&o.SendAttempts, 5)
+	dur(&o.SendHorizon, time.Hour)
 	dur(&o.SendBackoff, 500*time.Millisecond)
 	dur(&o.SendMaxBackoff, 30*time.Second)
 	dur(&o.SendTimeout, 30*time.Second)

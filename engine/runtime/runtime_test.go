@@ -219,20 +219,29 @@ func TestRetryAfterIsHonouredAndNothingIsLostOrDuplicated(t *testing.T) {
 	})
 }
 
-func TestRetryableErrorsGiveUpWithAFailedEvent(t *testing.T) {
+func TestRetryableErrorsGiveUpAtTheHorizonWithAFailedEvent(t *testing.T) {
 	h := newHarness(t, openBolt(t))
+	rt := h.newRuntime(func(c *runtime.Config) { c.Options.SendHorizon = 10 * time.Minute })
 	h.snd.fail = func(msg channel.Outbound, call int) error {
 		return &channel.SendError{Retryable: true, Code: 502, Err: errors.New("Bad Gateway")}
 	}
-	h.run(h.rt)
-	h.text(h.rt, "1", "u1", "hello")
-	eventually(t, "a failed event", func() { h.clock.Advance(time.Minute) }, func() bool {
+	h.run(rt)
+	h.text(rt, "1", "u1", "hello")
+	eventually(t, "a failed event", func() {
+		time.Sleep(2 * time.Millisecond) // let the retry happen before the next step
+		h.clock.Advance(5 * time.Second)
+	}, func() bool {
 		return len(h.events("failed")) == 1
 	})
-	if h.snd.n != 5 {
-		t.Errorf("%d attempts, want 5", h.snd.n)
+	if h.clock.Now().Before(t0.Add(10 * time.Minute)) {
+		t.Errorf("gave up after %s, before the horizon", h.clock.Now().Sub(t0))
 	}
-	if c := h.conv("1"); len(c.Outbox) != 0 {
+	// Backoff doubles up to 30 s: about 25 tries in ten minutes, not one
+	// a second (and not the five a send used to get).
+	if h.snd.n < 10 || h.snd.n > 40 {
+		t.Errorf("%d attempts in ten minutes", h.snd.n)
+	}
+	if c := h.conv("1"); messagesIn(c) != 0 {
 		t.Errorf("outbox still holds %v", c.Outbox)
 	}
 }

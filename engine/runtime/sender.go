@@ -23,11 +23,28 @@ type bucket struct {
 	burst  float64
 	tokens float64
 	last   time.Time
+	// paused is when the platform allows sending again after a 429;
+	// probing says one send is testing whether it really does, and the
+	// others wait for its answer rather than all collecting 429s at once.
+	paused  time.Time
+	probing bool
 }
+
+// probeWait is how often a send waiting for a probe looks again.
+const probeWait = 200 * time.Millisecond
 
 // wait reports how long until a token is available (0 when one is now).
 func (b *bucket) wait(now time.Time) time.Duration {
-	if b == nil || b.rate <= 0 {
+	if b == nil {
+		return 0
+	}
+	if b.paused.After(now) {
+		return b.paused.Sub(now)
+	}
+	if b.probing {
+		return probeWait
+	}
+	if b.rate <= 0 {
 		return 0
 	}
 	if b.last.IsZero() {
@@ -45,6 +62,29 @@ func (b *bucket) wait(now time.Time) time.Duration {
 func (b *bucket) take() {
 	if b != nil && b.rate > 0 {
 		b.tokens--
+	}
+}
+
+// pause makes the bot's bucket wait until at: a 429's retry_after applies
+// to the bot as a whole, so its other chats wait too instead of collecting
+// 429s of their own.
+func (c *outChannel) pause(bot string, at time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if bb := c.bots[bot]; bb != nil {
+		if at.After(bb.paused) {
+			bb.paused = at
+		}
+		bb.probing = false
+	}
+}
+
+// answered ends a probe: the platform answered something other than 429.
+func (c *outChannel) answered(bot string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if bb := c.bots[bot]; bb != nil {
+		bb.probing = false
 	}
 }
 
@@ -111,6 +151,10 @@ func (c *outChannel) reserve(now time.Time, bot, chat string) time.Duration {
 	}
 	bb.take()
 	cb.take()
+	if !bb.paused.IsZero() {
+		// The first send after a pause is the probe.
+		bb.paused, bb.probing = time.Time{}, true
+	}
 	return 0
 }
 
@@ -294,6 +338,7 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 	ch := r.channels[conv.Channel]
 	var done []string
 	var events []store.Event
+	var lines []store.Message
 	blocked := conv.Blocked
 	markBlocked := false
 	flush := func(touch bool) {
@@ -302,20 +347,18 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 		}
 		// The delivery events go in the same commit as the removal, so an
 		// item is either still in the outbox or off it with its event.
-		if err := r.removeDone(ctx, id, done, markBlocked, events); err != nil {
+		if err := r.removeDone(ctx, id, done, markBlocked, events, lines); err != nil {
 			// Left in the outbox, the items are sent again by the resend
 			// job (at-least-once rather than lost), and that delivery
 			// records the events.
 			r.log.Warn("remove delivered messages", "conversation", id, "err", err)
 			r.stats.errors.Add(1)
 		}
-		done, events, markBlocked = nil, nil, false
+		done, events, lines, markBlocked = nil, nil, nil, false
 	}
 	defer flush(false)
 	ev := func(m store.OutMessage, typ string, data map[string]any) {
-		events = append(events, store.Event{ID: m.ID + "/" + typ, Bot: conv.Bot, Flow: conv.FlowID,
-			FlowVersion: conv.FlowVersion, Node: conv.Node, Type: typ, Conversation: conv.ID,
-			Channel: conv.Channel, At: r.clock.Now(), Data: data})
+		events = append(events, r.deliveryEvent(conv, m, typ, data))
 	}
 	for i, m := range conv.Outbox {
 		if ctx.Err() != nil {
@@ -336,12 +379,15 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 		}
 		if blocked {
 			done = append(done, m.ID) // a blocked chat gets nothing
+			lines = append(lines, failedLine(conv, m, "not sent: the chat has blocked the bot"))
 			continue
 		}
 		if ch == nil {
 			r.stats.sendFailed.Add(1)
 			r.log.Error("no sender for channel", "channel", conv.Channel, "conversation", id)
-			ev(m, "failed", map[string]any{"error": "no sender for channel " + conv.Channel})
+			reason := "no sender for channel " + conv.Channel
+			ev(m, "failed", map[string]any{"error": reason})
+			lines = append(lines, failedLine(conv, m, reason))
 			done = append(done, m.ID)
 			continue
 		}
@@ -353,13 +399,39 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 			ev(m, "sent", map[string]any{"platform_id": sent.PlatformID, "attempts": attempts})
 		case outFailed:
 			ev(m, "failed", map[string]any{"error": errText(serr), "attempts": attempts})
+			lines = append(lines, failedLine(conv, m, errText(serr)))
 		case outBlocked:
 			blocked, markBlocked = true, true
 			ev(m, "blocked", map[string]any{"error": errText(serr)})
+			lines = append(lines, failedLine(conv, m, errText(serr)))
 		}
 		done = append(done, m.ID)
 	}
 	return false
+}
+
+// deliveryEvent is the event recording what became of outbox item m. Its id
+// derives from the item and its time is the item's, so a repeated delivery
+// (after a crash) records nothing twice.
+func (r *Runtime) deliveryEvent(conv *store.Conversation, m store.OutMessage, typ string, data map[string]any) store.Event {
+	at := m.At
+	if at.IsZero() {
+		at = r.clock.Now() // an item queued before items carried their time
+	}
+	return store.Event{ID: m.ID + "/" + typ, Bot: conv.Bot, Flow: conv.FlowID,
+		FlowVersion: conv.FlowVersion, Node: conv.Node, Type: typ, Conversation: conv.ID,
+		Channel: conv.Channel, At: at, Data: data}
+}
+
+// failedLine is the transcript line that shows message m was never
+// delivered; it sorts right after the message's own line.
+func failedLine(conv *store.Conversation, m store.OutMessage, reason string) store.Message {
+	dir := store.DirectionBot
+	if m.Kind == kindOperator {
+		dir = store.DirectionOperator
+	}
+	return store.Message{ID: m.ID + "/failed", ConversationID: conv.ID, Bot: conv.Bot, Direction: dir,
+		Text: m.Text, Buttons: m.Buttons, At: m.At, Status: store.MessageFailed, Error: reason}
 }
 
 func engineButton(b store.Button) engine.Button {
@@ -374,10 +446,12 @@ func errText(err error) string {
 }
 
 // deliver sends one message under the rate limits, retrying what may
-// succeed later. flush is called before any wait, so what was delivered so
-// far is off the outbox should the process die while waiting.
+// succeed later until SendHorizon after its first failure. flush is called
+// before any wait, so what was delivered so far is off the outbox should the
+// process die while waiting; the retry state (when the failures began) is
+// written to the outbox item, so a restart keeps the horizon.
 func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conversation, m store.OutMessage, flush func(touch bool)) (outcome, channel.Sent, int, error) {
-	attempts, paused := 0, 0
+	attempts, since := m.Attempts, m.FailingSince
 	msg := channel.Outbound{ID: m.ID, Bot: conv.Bot, Chat: conv.Chat, Text: m.Text}
 	for _, b := range m.Buttons {
 		msg.Buttons = append(msg.Buttons, engineButton(b))
@@ -397,6 +471,16 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 		sctx, cancel := context.WithTimeout(ctx, r.opts.SendTimeout)
 		sent, err := ch.sender.Send(sctx, msg)
 		cancel()
+		var se *channel.SendError
+		if err != nil {
+			se = channel.AsSendError(err)
+		}
+		if se != nil && se.Retryable && se.Code == 429 && se.RetryAfter > 0 {
+			// retry_after applies to the bot as a whole.
+			ch.pause(conv.Bot, r.clock.Now().Add(se.RetryAfter))
+		} else {
+			ch.answered(conv.Bot)
+		}
 		if err == nil {
 			r.stats.sent.Add(1)
 			return outSent, sent, attempts, nil
@@ -404,7 +488,6 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 		if ctx.Err() != nil {
 			return outAborted, channel.Sent{}, attempts, ctx.Err()
 		}
-		se := channel.AsSendError(err)
 		switch {
 		case se.Blocked:
 			r.stats.blocked.Add(1)
@@ -412,26 +495,27 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 			return outBlocked, channel.Sent{}, attempts, err
 		case se.Retryable:
 			r.stats.sendRetries.Add(1)
-			var wait time.Duration
-			if se.RetryAfter > 0 {
-				// The platform said when; that wait is not our failure, but
-				// a platform that keeps saying it must not hold the chat forever.
-				paused++
-				attempts--
-				if paused > 10 {
-					return r.failed(conv, m, attempts, err)
-				}
-				wait = se.RetryAfter
-			} else {
-				if attempts >= r.opts.SendAttempts {
-					return r.failed(conv, m, attempts, err)
-				}
-				wait = r.backoff(r.opts.SendBackoff, r.opts.SendMaxBackoff, attempts)
+			now := r.clock.Now()
+			if since.IsZero() {
+				since = now
 			}
+			deadline := since.Add(r.opts.SendHorizon)
+			if !now.Before(deadline) {
+				return r.failed(conv, m, attempts, fmt.Errorf("gave up after retrying for %s: %w", r.opts.SendHorizon, err))
+			}
+			wait := se.RetryAfter
+			if wait <= 0 {
+				wait = r.backoff(r.opts.SendBackoff, r.opts.SendMaxBackoff, attempts-m.Attempts)
+			}
+			// The last try comes at the horizon, not after it.
+			wait = min(wait, deadline.Sub(now))
 			r.log.Debug("send retry", "conversation", conv.ID, "message", m.ID, "wait", wait, "err", err)
-			// A long wait writes the document anyway: the fresh UpdatedAt
-			// tells the resend job this sender is alive.
-			flush(wait >= r.opts.SweepAge/2)
+			flush(false)
+			// Retries are rare: a write each keeps the retry state (and,
+			// with UpdatedAt, tells the resend job this sender is alive).
+			if err := r.noteRetry(ctx, conv.ID, m.ID, since, attempts, errText(err)); err != nil {
+				r.log.Warn("record send retry", "conversation", conv.ID, "message", m.ID, "err", err)
+			}
 			if !r.sleep(ctx, wait) {
 				return outAborted, channel.Sent{}, attempts, ctx.Err()
 			}
@@ -470,9 +554,54 @@ func (r *Runtime) sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // removeDone takes delivered items off the outbox with a conditional write,
-// reloading on conflict, and records the delivery events with it; blocked
-// also marks the chat blocked and drops the messages still queued.
-func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, blocked bool, events []store.Event) error {
+// reloading on conflict, and records the delivery events and transcript
+// lines with it; blocked also marks the chat blocked and drops the messages
+// still queued, each recorded as failed in the transcript.
+func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, blocked bool, events []store.Event, lines []store.Message) error {
+	return r.rewrite(ctx, id, events, lines, func(cur, next *store.Conversation) []store.Message {
+		next.Outbox = slices.DeleteFunc(slices.Clone(cur.Outbox), func(m store.OutMessage) bool { return slices.Contains(ids, m.ID) })
+		var dropped []store.Message
+		if blocked {
+			next.Blocked = true
+			for _, m := range next.Outbox {
+				if isMessage(m.Kind) {
+					dropped = append(dropped, failedLine(cur, m, "not sent: the chat has blocked the bot"))
+				}
+			}
+			next.Outbox = dropMessages(next.Outbox)
+		}
+		if len(next.Outbox) == 0 {
+			// Nothing left for the resend job to judge, so UpdatedAt (the
+			// inbox order: the person's or an operator's activity) stays as
+			// it is, and with it the inbox index entries: the write touches
+			// only the document.
+			next.Outbox = nil
+			next.UpdatedAt = cur.UpdatedAt
+		}
+		return dropped
+	})
+}
+
+// noteRetry records on outbox item itemID that its sends have been failing
+// since since, so the horizon survives a restart.
+func (r *Runtime) noteRetry(ctx context.Context, id, itemID string, since time.Time, attempts int, lastErr string) error {
+	return r.rewrite(ctx, id, nil, nil, func(cur, next *store.Conversation) []store.Message {
+		i := slices.IndexFunc(cur.Outbox, func(m store.OutMessage) bool { return m.ID == itemID })
+		if i < 0 {
+			return nil
+		}
+		next.Outbox = slices.Clone(cur.Outbox)
+		it := &next.Outbox[i]
+		it.FailingSince, it.Attempts, it.LastError = since, attempts, lastErr
+		return nil
+	})
+}
+
+// rewrite changes the conversation outside a step with a conditional write,
+// reloading on conflict: change edits next (a copy of cur with UpdatedAt
+// now) and returns extra transcript lines. events and lines go with the
+// write.
+func (r *Runtime) rewrite(ctx context.Context, id string, events []store.Event, lines []store.Message, change func(cur, next *store.Conversation) []store.Message) error {
 	s := r.locks.of(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -482,31 +611,14 @@ func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, block
 			return err
 		}
 		next := *cur
-		next.Outbox = slices.DeleteFunc(slices.Clone(cur.Outbox), func(m store.OutMessage) bool { return slices.Contains(ids, m.ID) })
-		if blocked {
-			next.Blocked = true
-			next.Outbox = dropMessages(next.Outbox)
-		}
-		if len(next.Outbox) == 0 {
-			// Nothing left for the resend job to judge, so UpdatedAt (the
-			// inbox order: the person's or an operator's activity) stays as
-			// it is, and with it the inbox index entries: the write touches
-			// only the document.
-			next.Outbox = nil
-		} else {
-			// Delivering is activity: UpdatedAt tells the resend job that
-			// what is left in the outbox has a live sender.
-			next.UpdatedAt = r.clock.Now()
-		}
-		err = r.st.CommitConversation(ctx, store.ConversationChange{Conversation: &next, Events: events})
+		next.UpdatedAt = r.clock.Now()
+		msgs := append(slices.Clip(lines), change(cur, &next)...)
+		err = r.st.CommitConversation(ctx, store.ConversationChange{Conversation: &next, Messages: msgs, Events: events})
 		if errors.Is(err, store.ErrLogsNotWritten) {
-			// The removal stands; the events get a second try on their own,
+			// The change stands; the logs get a second try on their own,
 			// as a step's logs do (appends are idempotent).
 			err = nil
-			if aerr := r.st.AppendEvents(ctx, events...); aerr != nil {
-				r.log.Warn("append delivery events", "conversation", id, "err", aerr)
-				r.stats.errors.Add(1)
-			}
+			r.appendLogs(ctx, &result{conv: &next, lines: msgs, events: events})
 		}
 		if errors.Is(err, store.ErrVersionConflict) {
 			r.stats.conflicts.Add(1)
@@ -515,12 +627,12 @@ func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, block
 			continue
 		}
 		if err != nil {
-			return fmt.Errorf("remove delivered from outbox: %w", err)
+			return fmt.Errorf("rewrite conversation: %w", err)
 		}
 		s.put(id, &next, r.opts.CachePerStripe)
 		return nil
 	}
-	return fmt.Errorf("remove delivered from outbox: %w", ErrBusy)
+	return fmt.Errorf("rewrite conversation: %w", ErrBusy)
 }
 
 // scheduleItem turns an effect item of the outbox into its durable job.

@@ -77,7 +77,7 @@ type Consent struct {
 	Source     string    `json:"source,omitempty" bson:"source"`
 }
 
-// OutMessage is one message waiting in a conversation's outbox.
+// OutMessage is one message (or effect) waiting in a conversation's outbox.
 type OutMessage struct {
 	ID        string    `json:"id" bson:"id"`
 	Kind      string    `json:"kind,omitempty" bson:"kind"`
@@ -85,6 +85,15 @@ type OutMessage struct {
 	Buttons   []Button  `json:"buttons,omitempty" bson:"buttons"`
 	Attempts  int       `json:"attempts,omitempty" bson:"attempts"`
 	NotBefore time.Time `json:"not_before,omitzero" bson:"not_before"`
+	// At is when the item was queued: its transcript line's time, and the
+	// time of its delivery events, so a repeated delivery's event has the
+	// same identity (ID and At) and is stored once.
+	At time.Time `json:"at,omitzero" bson:"at,omitempty"`
+	// FailingSince is when the first attempt to send it failed with an
+	// error worth retrying; retries stop a horizon after it.
+	FailingSince time.Time `json:"failing_since,omitzero" bson:"failing_since,omitempty"`
+	// LastError is the last retryable failure, for the inbox and logs.
+	LastError string `json:"last_error,omitempty" bson:"last_error,omitempty"`
 }
 
 // Button is a reply button: what the contact sees and what comes back.
@@ -139,7 +148,16 @@ type Message struct {
 	// Operator is the user who wrote an operator message.
 	Operator string    `json:"operator,omitempty" bson:"operator,omitempty"`
 	At       time.Time `json:"at" bson:"at"`
+	// Status is "failed" on the line that records a message the platform
+	// never took (given up after the send horizon, refused for good, or
+	// dropped because the chat blocked the bot); Error says why.
+	Status string `json:"status,omitempty" bson:"status,omitempty"`
+	Error  string `json:"error,omitempty" bson:"error,omitempty"`
 }
+
+// MessageFailed is the Status of a transcript line recording a message that
+// was never delivered.
+const MessageFailed = "failed"
 
 // Event is one analytics fact; ID is deterministic (e.g. derived from the
 // update id and the step) so a replay appends nothing twice.
