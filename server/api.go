@@ -36,7 +36,7 @@ func (s *Server) mountAPI(api fiber.Router) {
 	api.Get("/bots/:bot/flows/:flow/versions", flows, s.listVersions)
 	api.Get("/bots/:bot/flows/:flow/versions/:version", flows, s.getVersion)
 	api.Get("/bots/:bot/conversations", people, s.inbox)
-	api.Get("/conversations/:id", conversationAccess, s.getConversation)
+	api.Get("/conversations/:id", s.conversationAccess, s.getConversation)
 	api.Post("/conversations/:id/handback", people, s.handback)
 	s.mountUsers(api)
 	api.Use(func(c *fiber.Ctx) error { return notFound("API route") })
@@ -316,6 +316,9 @@ func (s *Server) getConversation(c *fiber.Ctx) error {
 		}
 		return err
 	}
+	if err := validCursor(c); err != nil {
+		return err
+	}
 	limit := c.QueryInt("limit", 100)
 	msgs, next, err := s.cfg.Store.ListMessages(ctx, conv.ID, c.Query("cursor"), limit)
 	if err != nil {
@@ -326,6 +329,9 @@ func (s *Server) getConversation(c *fiber.Ctx) error {
 }
 
 func (s *Server) inbox(c *fiber.Ctx) error {
+	if err := validCursor(c); err != nil {
+		return err
+	}
 	q := store.InboxQuery{Bot: c.Params("bot"), Status: store.Status(c.Query("status")), Cursor: c.Query("cursor"), Limit: c.QueryInt("limit", 50)}
 	items, next, err := s.cfg.Store.ListInbox(c.UserContext(), q)
 	if err != nil {

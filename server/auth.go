@@ -219,6 +219,9 @@ func (s *Server) mountAuth(app *fiber.App) {
 // failures for one login or from one address are refused for a while
 // (signinLimiter) before the password is even checked.
 func (s *Server) login(c *fiber.Ctx) error {
+	if !jsonBody(c) {
+		return &apiError{Status: fiber.StatusUnsupportedMediaType, Msg: "send the sign-in as Content-Type: application/json"}
+	}
 	var req struct {
 		Login    string `json:"login"`
 		Password string `json:"password"`
@@ -337,6 +340,8 @@ func (s *Server) guard(c *fiber.Ctx) error {
 }
 
 // allow lets a route through for the given roles; admins pass everywhere.
+// Every API route goes through it, so it also refuses malformed ids in the
+// route (checkIDs) before a handler or the store sees them.
 func allow(roles ...store.Role) fiber.Handler {
 	return func(c *fiber.Ctx) error {
 		p, _ := c.Locals("principal").(*principal)
@@ -344,22 +349,32 @@ func allow(roles ...store.Role) fiber.Handler {
 			return &apiError{Status: fiber.StatusUnauthorized, Msg: "sign in or send the API token"}
 		}
 		if p.Role == store.RoleAdmin || slices.Contains(roles, p.Role) {
-			return c.Next()
+			return checkIDs(c)
 		}
 		return &apiError{Status: fiber.StatusForbidden, Msg: "your role (" + string(p.Role) + ") may not do this"}
 	}
 }
 
-// PreviewBotPrefix starts the bot id of a builder preview:
-// "preview~<bot>~<flow>" runs the draft of that flow.
+// PreviewBotPrefix starts the bot id of a builder preview (PreviewBots).
 const PreviewBotPrefix = "preview~"
 
 // conversationAccess lets operators and admins read any conversation and
-// marketers only the preview conversations of the builder.
-func conversationAccess(c *fiber.Ctx) error {
+// marketers only the preview conversations they started themselves; another
+// marketer's preview is "not found", as if it did not exist.
+func (s *Server) conversationAccess(c *fiber.Ctx) error {
 	p, _ := c.Locals("principal").(*principal)
-	if p != nil && p.Role == store.RoleMarketer && strings.HasPrefix(c.Params("id"), PreviewBotPrefix) {
-		return c.Next()
+	if p == nil || p.Role != store.RoleMarketer {
+		return allow(store.RoleOperator)(c)
 	}
-	return allow(store.RoleOperator)(c)
+	bot, _, _ := strings.Cut(c.Params("id"), ":")
+	if !strings.HasPrefix(bot, PreviewBotPrefix) {
+		return allow(store.RoleOperator)(c)
+	}
+	if s.cfg.Preview == nil {
+		return notFound("conversation")
+	}
+	if pv, ok := s.cfg.Preview.Parse(bot); !ok || pv.User != p.UserID {
+		return notFound("conversation")
+	}
+	return checkIDs(c)
 }

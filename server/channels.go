@@ -9,8 +9,8 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/voronka/voronka/adapters/telegram"
+	"github.com/voronka/voronka/adapters/webchat"
 	"github.com/voronka/voronka/engine/channel"
-	"github.com/voronka/voronka/engine/store"
 )
 
 func constantTimeEqual(a, b string) bool {
@@ -70,8 +70,8 @@ func (s *Server) mountWebChat() {
 		if bot == "" {
 			return c.Next()
 		}
-		if _, err := s.cfg.Store.GetBot(c.UserContext(), bot); err != nil {
-			if errors.Is(err, store.ErrNotFound) {
+		if err := WebChatBots(s.cfg.Store, s.cfg.Preview)(c.UserContext(), bot); err != nil {
+			if errors.Is(err, webchat.ErrUnknownBot) {
 				return notFound("bot")
 			}
 			return err

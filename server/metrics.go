@@ -12,6 +12,19 @@ import (
 	"github.com/voronka/voronka/engine/runtime"
 )
 
+// metricsAuth lets a scraper through with the metrics token, when one is
+// set; without one, only ServeMetrics' own listener serves /metrics.
+func (s *Server) metricsAuth(c *fiber.Ctx) error {
+	if tok := s.cfg.MetricsToken; tok != "" {
+		got, ok := strings.CutPrefix(c.Get(fiber.HeaderAuthorization), "Bearer ")
+		if !ok || !constantTimeEqual(got, tok) {
+			c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="metrics"`)
+			return &apiError{Status: fiber.StatusUnauthorized, Msg: "send the metrics token"}
+		}
+	}
+	return c.Next()
+}
+
 // metrics serves the counters in the Prometheus text format. It is written
 // by hand: a dozen counters do not justify a client library.
 func (s *Server) metrics(c *fiber.Ctx) error {

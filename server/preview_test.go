@@ -68,7 +68,7 @@ func TestPreviewKeepsTheDraftItStartedOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close(ctx) })
-	ids, err := NewPreviewBots()
+	ids, err := NewPreviewBots(st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestPreviewKeepsTheDraftItStartedOn(t *testing.T) {
 		defer cancel()
 		rt.Shutdown(c)
 	})
-	bot := ids.ID("shop", "f")
+	bot, _ := issuePreview(t, st, ids, "u-mark", store.RoleMarketer)
 	n := 0
 	say := func(chat, text string) {
 		t.Helper()
@@ -128,10 +128,10 @@ func TestPreviewFlowsVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close(ctx) })
-	ids, _ := NewPreviewBots()
+	ids, _ := NewPreviewBots(st, nil)
 	next := runtime.StaticFlows{}
 	pf := NewPreviewFlows(next, st, ids)
-	bot := ids.ID("shop", "f")
+	bot, _ := issuePreview(t, st, ids, "u-mark", store.RoleMarketer)
 	if _, err := pf.Current(ctx, bot); !errors.Is(err, runtime.ErrNoFlow) {
 		t.Fatalf("no draft: %v", err)
 	}
@@ -188,19 +188,45 @@ func TestSharedPreviewBotsAgreeAcrossProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close(ctx) })
-	a, err := SharedPreviewBots(ctx, st)
+	a, err := SharedPreviewBots(ctx, st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := SharedPreviewBots(ctx, st) // another replica, or after a restart
+	b, err := SharedPreviewBots(ctx, st, nil) // another replica, or after a restart
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bot, f, ok := b.Parse(a.ID("shop", "f")); !ok || bot != "shop" || f != "f" {
-		t.Fatalf("an id from one process refused by another: %q %q %v", bot, f, ok)
+	id, _ := issuePreview(t, st, a, "u-mark", store.RoleMarketer)
+	if pv, err := b.Check(ctx, id); err != nil || pv.Bot != "shop" || pv.Flow != "f" || pv.User != "u-mark" {
+		t.Fatalf("an id from one process refused by another: %+v %v", pv, err)
 	}
-	other, _ := NewPreviewBots()
-	if _, _, ok := other.Parse(a.ID("shop", "f")); ok {
-		t.Fatal("a signer with another key accepted the id")
+	other, _ := NewPreviewBots(st, nil)
+	if _, err := other.Check(ctx, id); !errors.Is(err, ErrPreviewRefused) {
+		t.Fatalf("a signer with another key: %v", err)
 	}
+}
+
+// issuePreview signs userID (created with role when missing) in with a
+// fresh session and returns the preview id of shop/f it gets, and the token.
+func issuePreview(t *testing.T, st store.Store, ids *PreviewBots, userID string, role store.Role) (string, string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := st.GetUser(ctx, userID); errors.Is(err, store.ErrNotFound) {
+		if err := st.PutUser(ctx, store.User{ID: userID, Login: userID, Role: role, PasswordHash: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tok, err := randomToken()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := ids.now()
+	if err := st.PutSession(ctx, store.Session{ID: sessionID(tok), UserID: userID, CreatedAt: now, ExpiresAt: now.Add(12 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	id, _, err := ids.Issue("shop", "f", userID, sessionID(tok))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id, tok
 }

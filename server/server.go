@@ -66,6 +66,11 @@ type Config struct {
 	// UI is the built builder (builder-ui), served at /app/; the web chat
 	// demo page stays at /.
 	UI fs.FS
+	// MetricsToken puts /metrics on the public port, for scrapers that send
+	// "Authorization: Bearer <token>". Without it the public port has no
+	// /metrics; ServeMetrics serves them on a listener of their own (with
+	// the token too, when one is set).
+	MetricsToken string
 }
 
 // proxyHeader is X-Forwarded-For when there are proxies to believe it from.
@@ -78,11 +83,12 @@ func proxyHeader(trusted []string) string {
 
 // Server is the HTTP server of one Voronka process.
 type Server struct {
-	cfg      Config
-	app      *fiber.App
-	log      *slog.Logger
-	sessions *sessions
-	signins  *signinLimiter
+	cfg        Config
+	app        *fiber.App
+	metricsApp *fiber.App // ServeMetrics' own listener
+	log        *slog.Logger
+	sessions   *sessions
+	signins    *signinLimiter
 	// dummyHash is checked for unknown logins, made once on first use.
 	dummyOnce sync.Once
 	dummyHash []byte
@@ -134,7 +140,11 @@ func New(cfg Config) (*Server, error) {
 	})
 	s.app.Use(recover.New(recover.Config{EnableStackTrace: false}))
 	s.app.Use(s.count)
+	s.app.Use(securityHeaders)
 	s.routes()
+	s.metricsApp = fiber.New(fiber.Config{AppName: "voronka-metrics", DisableStartupMessage: true,
+		ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout, IdleTimeout: cfg.IdleTimeout, ErrorHandler: s.errorHandler})
+	s.metricsApp.Get("/metrics", s.metricsAuth, s.metrics)
 	return s, nil
 }
 
@@ -149,8 +159,20 @@ func (s *Server) Serve(ln net.Listener) error {
 	return nil
 }
 
+// ServeMetrics serves /metrics alone on ln (VORONKA_METRICS_LISTEN), an
+// address scrapers reach and the public does not, until Shutdown.
+func (s *Server) ServeMetrics(ln net.Listener) error {
+	if err := s.metricsApp.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("serve metrics: %w", err)
+	}
+	return nil
+}
+
 // Shutdown stops accepting connections and waits for requests in flight.
 func (s *Server) Shutdown(ctx context.Context) error {
+	if err := s.metricsApp.ShutdownWithContext(ctx); err != nil {
+		return fmt.Errorf("shut down metrics: %w", err)
+	}
 	if err := s.app.ShutdownWithContext(ctx); err != nil {
 		return fmt.Errorf("shut down http: %w", err)
 	}
@@ -164,11 +186,14 @@ func (s *Server) routes() {
 	})
 	app.Get("/readyz", s.ready)
 	app.Get("/favicon.ico", func(c *fiber.Ctx) error { return c.SendStatus(fiber.StatusNoContent) })
-	app.Get("/metrics", s.metrics)
+	if s.cfg.MetricsToken != "" {
+		app.Get("/metrics", s.metricsAuth, s.metrics)
+	}
 	app.Post("/telegram/:bot", s.telegramWebhook)
 	if s.cfg.WebChat != nil {
 		s.mountWebChat()
 	}
+	app.Use("/api", noFraming(apiCSP), s.sameOrigin)
 	s.mountAuth(app)
 	api := app.Group("/api", s.guard)
 	s.mountAPI(api)

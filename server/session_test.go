@@ -34,7 +34,7 @@ func withClock(c *fakeClock) func(*Config) { return func(cfg *Config) { cfg.Now 
 func newClock() *fakeClock { return &fakeClock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)} }
 
 func tryLogin(c *client, login, password string) (int, string, string) {
-	code, body, h := c.do("POST", "/api/login", `{"login":"`+login+`","password":"`+password+`"}`, nil)
+	code, body, h := c.do("POST", "/api/login", `{"login":"`+login+`","password":"`+password+`"}`, jsonType)
 	return code, body, h.Get("Retry-After")
 }
 

@@ -80,6 +80,13 @@ type Options struct {
 	MaxSessions int
 	// Typing sends a typing frame while Handle runs.
 	Typing bool
+	// CheckBot, when set, is asked whether a hello's bot may chat: an error
+	// wrapping ErrUnknownBot refuses the hello with an unknown_bot error
+	// frame and a close, any other error (the store is down) closes with
+	// "try again later". It runs again when Handle fails, so a bot that went
+	// away mid-connection (a revoked preview) closes the connection instead
+	// of failing every message.
+	CheckBot func(ctx context.Context, bot string) error
 }
 
 // DefaultOptions are the defaults for zero Options fields.
@@ -138,8 +145,12 @@ func (o Options) withDefaults() Options {
 		d.MaxSessions = o.MaxSessions
 	}
 	d.Typing = o.Typing
+	d.CheckBot = o.CheckBot
 	return d
 }
+
+// ErrUnknownBot is what Options.CheckBot wraps when a bot does not chat here.
+var ErrUnknownBot = errors.New("webchat: unknown bot")
 
 // Hub serves web chat connections and is the web channel's Sender. One Hub
 // serves every bot of a process; a session id names one conversation.
@@ -433,9 +444,13 @@ func (s *serving) run(ctx context.Context) (code int, reason string, err error) 
 			if !errors.As(derr, &fe) {
 				fe = &FrameError{Code: CodeBadFrame, Reason: derr.Error()}
 			}
-			if fe.Code == CodeBadHello {
+			switch fe.Code {
+			case CodeBadHello:
 				s.send(ServerFrame{Type: TypeError, Code: fe.Code, Message: fe.Reason})
 				return closePolicyViolation, "bad hello", fmt.Errorf("%w: %s", ErrBadHello, fe.Reason)
+			case CodeUnsupportedVersion:
+				s.send(ServerFrame{Type: TypeError, Code: fe.Code, Message: fe.Reason})
+				return closePolicyViolation, "unsupported protocol version", fmt.Errorf("%w: %s", ErrBadHello, fe.Reason)
 			}
 			id := fe.ID
 			if id == "" {
@@ -452,21 +467,56 @@ func (s *serving) run(ctx context.Context) (code int, reason string, err error) 
 				s.send(ServerFrame{Type: TypeError, Code: CodeBadFrame, Message: "hello was already said"})
 				continue
 			}
-			if err := s.hello(f); err != nil {
-				s.send(ServerFrame{Type: TypeError, Code: CodeBadHello, Message: err.Error()})
-				return closePolicyViolation, "bad hello", fmt.Errorf("%w: %w", ErrBadHello, err)
+			if err := s.hello(ctx, f); err != nil {
+				return s.refuse(err)
 			}
 		case TypeText, TypePress:
 			if s.sess == nil {
 				s.send(ServerFrame{Type: TypeError, Code: CodeNoHello, ID: f.ID, Message: "say hello first"})
 				continue
 			}
-			s.handle(ctx, f)
+			if err := s.handle(ctx, f); err != nil {
+				return s.refuse(err)
+			}
 		}
 		if err := s.c.killed(); err != nil {
 			return closeNormal, "", err
 		}
 	}
+}
+
+// refuse answers a hello the hub will not take and says how to close.
+func (s *serving) refuse(err error) (int, string, error) {
+	var fe *FrameError
+	switch {
+	case errors.Is(err, ErrUnknownBot):
+		s.send(ServerFrame{Type: TypeError, Code: CodeUnknownBot, Message: err.Error()})
+		return closePolicyViolation, "unknown bot", fmt.Errorf("%w: %w", ErrBadHello, err)
+	case errors.As(err, &fe):
+		// The bot could not be checked (the store is down): not the
+		// client's fault, it may come back.
+		s.send(ServerFrame{Type: TypeError, Code: fe.Code, Message: fe.Reason})
+		return closeTryAgainLater, "try again later", err
+	}
+	s.send(ServerFrame{Type: TypeError, Code: CodeBadHello, Message: err.Error()})
+	return closePolicyViolation, "bad hello", fmt.Errorf("%w: %w", ErrBadHello, err)
+}
+
+// checkBot asks Options.CheckBot about bot; a failure to check is a
+// retryable FrameError, a refusal wraps ErrUnknownBot.
+func (s *serving) checkBot(ctx context.Context, bot string) error {
+	h := s.hub
+	if h.opts.CheckBot == nil {
+		return nil
+	}
+	cctx, cancel := context.WithTimeout(ctx, h.opts.HandleTimeout)
+	defer cancel()
+	err := h.opts.CheckBot(cctx, bot)
+	if err == nil || errors.Is(err, ErrUnknownBot) {
+		return err
+	}
+	h.log.Warn("web chat: cannot check the bot of a hello", "bot", clip(bot, 80), "err", err)
+	return &FrameError{Code: CodeFailed, Reason: "the server cannot take new chats right now; try again later"}
 }
 
 func (s *serving) sessionID() string {
@@ -486,7 +536,7 @@ func (s *serving) send(f ServerFrame) {
 // resumes. The welcome and the replay of missed messages are queued under
 // the hub's lock together with registering the connection, so a concurrent
 // Send is neither missed nor delivered twice.
-func (s *serving) hello(f ClientFrame) error {
+func (s *serving) hello(ctx context.Context, f ClientFrame) error {
 	h := s.hub
 	bot := s.bot
 	switch {
@@ -497,6 +547,9 @@ func (s *serving) hello(f ClientFrame) error {
 	}
 	if bot == "" {
 		return errors.New("no bot: name it in hello")
+	}
+	if err := s.checkBot(ctx, bot); err != nil {
+		return err
 	}
 	s.bot = bot
 	if p := f.Profile; p != nil {
@@ -555,8 +608,10 @@ func (s *serving) hello(f ClientFrame) error {
 
 // handle passes a text or a press to the Handler and acks it only once the
 // Handler has recorded it. The update id is derived from the client's own
-// message id, so a resend after a reconnect is dropped as a duplicate.
-func (s *serving) handle(ctx context.Context, f ClientFrame) {
+// message id, so a resend after a reconnect is dropped as a duplicate. It
+// returns an error wrapping ErrUnknownBot when the Handler failed because
+// the bot is gone (CheckBot): the connection then ends.
+func (s *serving) handle(ctx context.Context, f ClientFrame) error {
 	h := s.hub
 	in := channel.Inbound{
 		Bot:      s.bot,
@@ -583,14 +638,20 @@ func (s *serving) handle(ctx context.Context, f ClientFrame) {
 		cancel()
 	}
 	if err != nil {
+		if cerr := s.checkBot(ctx, s.bot); errors.Is(cerr, ErrUnknownBot) {
+			h.log.Info("web chat: the bot of a connection is gone", "session", s.sess.id, "bot", clip(s.bot, 80), "reason", cerr)
+			s.send(ServerFrame{Type: TypeError, Code: CodeUnknownBot, ID: f.ID, Message: cerr.Error()})
+			return cerr
+		}
 		h.log.Error("web chat: handle inbound", "session", s.sess.id, "update", in.UpdateID, "err", err)
 		s.send(ServerFrame{Type: TypeError, Code: CodeFailed, ID: f.ID, Message: "the message was not accepted; it will be sent again"})
-		return
+		return nil
 	}
 	h.mu.Lock()
 	s.sess.touched = h.clock.Now()
 	h.mu.Unlock()
 	s.send(ServerFrame{Type: TypeAck, ID: f.ID})
+	return nil
 }
 
 // bucket is a token bucket on the hub's clock.

@@ -43,7 +43,13 @@ const (
 	CodeTooLarge    = "too_large"    // text over the limit
 	CodeRateLimited = "rate_limited" // too many frames per second: retry later
 	CodeNoHello     = "no_hello"     // text or press before hello
-	CodeBadHello    = "bad_hello"    // hello refused (version, bot, session id); the hub closes
+	CodeBadHello    = "bad_hello"    // hello refused (session id, a malformed bot id); the hub closes
+	// CodeUnknownBot: the hello names no bot this server runs (or a preview
+	// that expired or was revoked); the hub closes (1008, "unknown bot").
+	CodeUnknownBot = "unknown_bot"
+	// CodeUnsupportedVersion: the hello's v is newer than ProtocolVersion;
+	// the hub closes (1008, "unsupported protocol version").
+	CodeUnsupportedVersion = "unsupported_version"
 	CodeFailed      = "handler_failed"
 )
 
@@ -55,7 +61,7 @@ const (
 	maxLabelLen    = 256
 	maxNameLen     = 128
 	maxLangLen     = 16
-	maxBotLen      = 64
+	maxBotLen      = 256 // a preview bot id carries its signature and binding
 	sessionIDLen   = 22 // 16 random bytes, unpadded base64url
 )
 
@@ -134,6 +140,10 @@ func DecodeFrame(data []byte, maxText int) (ClientFrame, error) {
 	case TypeHello:
 		if f.V < 0 {
 			return f, badFrame("", "v must be a positive version")
+		}
+		if f.V > ProtocolVersion {
+			return f, &FrameError{Code: CodeUnsupportedVersion,
+				Reason: fmt.Sprintf("protocol version %d is not supported; this server speaks %d", f.V, ProtocolVersion)}
 		}
 		if f.Session != "" && !ValidSessionID(f.Session) {
 			return f, &FrameError{Code: CodeBadHello, Reason: "session is not an id this server gave out"}

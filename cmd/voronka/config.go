@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/server"
 )
 
 // serveConfig is everything `voronka serve` is told, from (lowest to
@@ -42,6 +43,11 @@ type serveConfig struct {
 	SendHorizon string `yaml:"send_horizon"`
 	sendHorizon time.Duration
 	Bots        []botConfig `yaml:"bots"`
+	// MetricsToken puts /metrics on the public port behind a bearer token;
+	// MetricsListen serves /metrics on an address of its own. With neither,
+	// /metrics is not served at all.
+	MetricsToken  string `yaml:"metrics_token"`
+	MetricsListen string `yaml:"metrics_listen"`
 
 	// telegramLimits overrides Telegram's rate limits; tests only.
 	telegramLimits *channel.Limits
@@ -109,9 +115,10 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	token := fs.String("telegram-token", "", "Telegram bot token for the default bot [VORONKA_TELEGRAM_TOKEN]")
 	api := fs.String("telegram-api", "", "Bot API endpoint format, token then method [VORONKA_TELEGRAM_API]")
 	public := fs.String("public-url", "", "public base URL: Telegram webhooks when set, long polling otherwise [VORONKA_PUBLIC_URL]")
-	apiToken := fs.String("api-token", "", "bearer token for /api; without it only local clients may use the API [VORONKA_API_TOKEN]")
+	apiToken := fs.String("api-token", "", "bearer token for automation on /api, with admin rights; without it only signed-in users may use the API [VORONKA_API_TOKEN]")
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [VORONKA_LOG_LEVEL, info]")
 	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed [VORONKA_TRUSTED_PROXIES]")
+	metricsListen := fs.String("metrics-listen", "", "address to serve /metrics on, apart from the public port [VORONKA_METRICS_LISTEN; default: /metrics is off unless VORONKA_METRICS_TOKEN is set]")
 	rate := fs.String("telegram-rate", "", "bot-wide Telegram send rate, messages per second [VORONKA_TELEGRAM_RATE, 30]")
 	horizon := fs.String("send-horizon", "", "how long a send failing with 5xx, 429, a timeout or a reset is retried before the message is marked failed [VORONKA_SEND_HORIZON, 1h]")
 	if err := fs.Parse(args); err != nil {
@@ -156,6 +163,8 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	set(&cfg.APIToken, *apiToken, "VORONKA_API_TOKEN")
 	set(&cfg.LogLevel, *logLevel, "VORONKA_LOG_LEVEL")
 	set(&cfg.TrustedProxies, *proxies, "VORONKA_TRUSTED_PROXIES")
+	set(&cfg.MetricsToken, "", "VORONKA_METRICS_TOKEN")
+	set(&cfg.MetricsListen, *metricsListen, "VORONKA_METRICS_LISTEN")
 	if _, err := cfg.trustedProxies(); err != nil {
 		return cfg, err
 	}
@@ -183,6 +192,9 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	for i, b := range cfg.Bots {
 		if b.ID == "" || b.Flow == "" {
 			return cfg, fmt.Errorf("bots[%d]: id and flow are required", i)
+		}
+		if !server.ValidID(b.ID) {
+			return cfg, fmt.Errorf("bots[%d]: id %q: 1-64 Latin letters, digits, _ and -, starting with a letter or a digit", i, b.ID)
 		}
 	}
 	return cfg, nil

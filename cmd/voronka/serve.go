@@ -105,7 +105,12 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	// The hub and the runtime need each other: the hub hands inbound frames
 	// to the runtime, the runtime sends replies through the hub. The hub gets
 	// its handler once the runtime exists.
-	hub := webchat.New(nil, log.With("channel", "web"), webchat.SystemClock{}, webchat.Options{})
+	previews, err := server.SharedPreviewBots(ctx, st, nil)
+	if err != nil {
+		return err
+	}
+	hub := webchat.New(nil, log.With("channel", "web"), webchat.SystemClock{},
+		webchat.Options{CheckBot: server.WebChatBots(st, previews)})
 	adapters := map[string]*telegram.Adapter{}
 	for _, b := range bots {
 		if b.Telegram == nil || b.Telegram.Token == "" {
@@ -131,10 +136,6 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if cfg.telegramLimits != nil {
 		tgLimits = *cfg.telegramLimits
 	}
-	previews, err := server.SharedPreviewBots(ctx, st)
-	if err != nil {
-		return err
-	}
 	rt, err := runtime.New(runtime.Config{
 		Store: st,
 		Flows: server.NewPreviewFlows(runtime.NewStoreFlows(st, 0), st, previews),
@@ -157,7 +158,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		return err
 	}
 	srv, err := server.New(server.Config{Store: st, Handler: rt, Runtime: rt, Telegram: adapters, WebChat: hub,
-		Logger: log, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, TrustedProxies: proxies, Version: version, UI: builderui.FS(), Preview: previews})
+		Logger: log, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, TrustedProxies: proxies, Version: version, UI: builderui.FS(), Preview: previews,
+		MetricsToken: cfg.MetricsToken})
 	if err != nil {
 		return err
 	}
@@ -177,6 +179,19 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
+	if cfg.MetricsListen != "" {
+		mln, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			_ = srv.Shutdown(context.Background())
+			return fmt.Errorf("listen for metrics on %s: %w", cfg.MetricsListen, err)
+		}
+		log.Info("metrics are served", "addr", mln.Addr().String())
+		go func() {
+			if err := srv.ServeMetrics(mln); err != nil {
+				log.Error("metrics listener stopped", "err", err)
+			}
+		}()
+	}
 
 	pollCtx, stopPolling := context.WithCancel(ctx)
 	defer stopPolling()
