@@ -222,4 +222,3 @@ func TestBuilderServedAtApp(t *testing.T) {
 		t.Fatalf("demo page: %d %.200s", code, body)
 	}
 }
-

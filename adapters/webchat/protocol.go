@@ -50,7 +50,7 @@ const (
 	// CodeUnsupportedVersion: the hello's v is newer than ProtocolVersion;
 	// the hub closes (1008, "unsupported protocol version").
 	CodeUnsupportedVersion = "unsupported_version"
-	CodeFailed      = "handler_failed"
+	CodeFailed             = "handler_failed"
 )
 
 // Field limits. They keep one frame small and cheap to check; the text limit
@@ -62,7 +62,7 @@ const (
 	maxNameLen     = 128
 	maxLangLen     = 16
 	maxBotLen      = 256 // a preview bot id carries its signature and binding
-	sessionIDLen   = 22 // 16 random bytes, unpadded base64url
+	sessionIDLen   = 22  // 16 random bytes, unpadded base64url
 )
 
 // Profile is what the widget knows about the person: the name they may have
