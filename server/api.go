@@ -308,15 +308,15 @@ type conversationJSON struct {
 }
 
 func (s *Server) getConversation(c *fiber.Ctx) error {
+	if err := validCursor(c); err != nil {
+		return err
+	}
 	ctx := c.UserContext()
 	conv, err := s.cfg.Store.GetConversation(ctx, c.Params("id"))
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("conversation")
 		}
-		return err
-	}
-	if err := validCursor(c); err != nil {
 		return err
 	}
 	limit := c.QueryInt("limit", 100)
