@@ -144,7 +144,9 @@ func TestIDsAndCursorsAreChecked(t *testing.T) {
 	m := signIn(t, s, "mark", "password-mark")
 	admin := signIn(t, s, "alice", "password-alice")
 	must(t, st.CreateConversation(context.Background(), &store.Conversation{ID: "shop:web:x", Bot: "shop", Channel: "web", Chat: "x"}))
-	doc := func(id string) string { return "voronka: 1\nid: " + id + "\nstart: a\nnodes:\n  a: {type: end, text: bye}\n" }
+	doc := func(id string) string {
+		return "voronka: 1\nid: " + id + "\nstart: a\nnodes:\n  a: {type: end, text: bye}\n"
+	}
 	cases := []struct {
 		name         string
 		c            *client
