@@ -19,6 +19,11 @@ const browser = await launchBrowser();
 const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
 const pageErrors = [];
 page.on('pageerror', (e) => pageErrors.push(e.message));
+// The builder runs under a strict Content-Security-Policy: a violation
+// (an inline script, a style or socket it forbids) is a console error.
+page.on('console', (m) => {
+  if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) pageErrors.push(m.text());
+});
 page.setDefaultTimeout(15000);
 
 let passed = 0;
@@ -195,6 +200,58 @@ try {
     await saved();
     assert.equal(await page.locator('[data-testid=preview-stale]').count(), 0, 'moving a node is no change to announce');
     await page.click('[data-action=preview]');
+  });
+
+  await step('a preview id works only while its user stays signed in', async () => {
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    await signIn(p, server.url, '#/faq-bot/faq-bot');
+    // hello opens the chat socket with the id and answers the first frame
+    // and, when the server refuses, the close code.
+    const tryPreview = (id) =>
+      p.evaluate(
+        (id) =>
+          new Promise((resolve) => {
+            const ws = new WebSocket(`ws://${location.host}/ws/chat`);
+            let first = null;
+            ws.onopen = () => ws.send(JSON.stringify({ type: 'hello', v: 1, bot: id }));
+            ws.onmessage = (ev) => {
+              first ??= JSON.parse(ev.data);
+              if (first.type === 'welcome') {
+                ws.close();
+                resolve({ type: 'welcome' });
+              }
+            };
+            ws.onclose = (ev) => resolve({ type: first?.type, code: first?.code, close: ev.code });
+          }),
+        id,
+      );
+    const { id, csrf } = await p.evaluate(async () => {
+      const s = await (await fetch('/api/session')).json();
+      const r = await (await fetch('/api/bots/faq-bot/flows/e2e-funnel/preview')).json();
+      return { id: r.bot, csrf: s.csrf };
+    });
+    assert.deepEqual(await tryPreview(id), { type: 'welcome' });
+    assert.deepEqual(await tryPreview(id.replace('~e2e-funnel~', '~faq-bot~')), { type: 'error', code: 'unknown_bot', close: 1008 }, 'the id names its flow');
+    const out = await p.evaluate(async (csrf) => (await fetch('/api/logout', { method: 'POST', headers: { 'X-CSRF-Token': csrf } })).status, csrf);
+    assert.equal(out, 200);
+    assert.deepEqual(await tryPreview(id), { type: 'error', code: 'unknown_bot', close: 1008 }, 'signed out: the id runs nothing');
+    await ctx.close();
+  });
+
+  await step('the builder and the API carry their security headers', async () => {
+    const app = await fetch(`${server.url}/app/`);
+    const csp = app.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.match(csp, /script-src 'self'/);
+    assert.equal(app.headers.get('x-content-type-options'), 'nosniff');
+    const widget = await fetch(`${server.url}/widget/voronka-widget.js`);
+    assert.equal(widget.headers.get('content-security-policy'), null, 'the widget script stays embeddable');
+    assert.equal(widget.headers.get('x-frame-options'), null);
+    const login = (headers) =>
+      fetch(`${server.url}/api/login`, { method: 'POST', headers, body: JSON.stringify({ login: 'admin', password: 'wrong-password' }) }).then((r) => r.status);
+    assert.equal(await login({ 'Content-Type': 'text/plain' }), 415, 'sign-in only as JSON');
+    assert.equal(await login({ 'Content-Type': 'application/json', Origin: 'https://evil.example' }), 403, 'no sign-in from another site');
   });
 
   let exported = '';
@@ -450,7 +507,11 @@ try {
     await p.click('[data-testid=signin] button[type=submit]');
     await p.waitForTimeout(300);
     assert.equal(await p.locator('[data-testid=palette]').count(), 0, 'even the right password waits');
-    const r = await fetch(`${server.url}/api/login`, { method: 'POST', body: JSON.stringify({ login: 'mira', password: users.mira }) });
+    const r = await fetch(`${server.url}/api/login`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ login: 'mira', password: users.mira }),
+    });
     assert.equal(r.status, 429);
     assert.ok(Number(r.headers.get('retry-after')) > 0, 'Retry-After says how long');
     await p.screenshot({ path: path.join(shots, `${String(passed + failed + 1).padStart(2, '0')}-sign-in-refused.png`) });

@@ -58,6 +58,7 @@ func startStack(t *testing.T, kind string, o stackOpts) *stack {
 	cfg.TelegramAPI = fake.APIEndpoint()
 	cfg.LogLevel = "warn"
 	cfg.APIToken = testAPIToken
+	cfg.MetricsToken = testMetricsToken
 	cfg.telegramLimits = o.ourLimits
 	switch kind {
 	case "bolt":
@@ -108,6 +109,9 @@ func startStack(t *testing.T, kind string, o stackOpts) *stack {
 
 // testAPIToken is the bearer token the tests call /api with.
 const testAPIToken = "e2e-api-token"
+
+// testMetricsToken puts /metrics on the stack's port (it is off without one).
+const testMetricsToken = "e2e-metrics-token"
 
 type testWriter struct{ t *testing.T }
 
@@ -449,7 +453,9 @@ func getJSON(t *testing.T, s *stack, path string) map[string]any {
 
 func metric(t *testing.T, s *stack, name string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + s.addr + "/metrics")
+	req, _ := http.NewRequest("GET", "http://"+s.addr+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer "+testMetricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -79,6 +80,36 @@ func TestSendHorizonConfig(t *testing.T) {
 		}
 		if err != nil || cfg.sendHorizon != tc.want {
 			t.Errorf("%v %q: horizon %s, %v; want %s", tc.args, tc.env, cfg.sendHorizon, err, tc.want)
+		}
+	}
+}
+
+func TestMetricsConfig(t *testing.T) {
+	env := map[string]string{"VORONKA_METRICS_TOKEN": "m-tok", "VORONKA_METRICS_LISTEN": "127.0.0.1:9090"}
+	cfg, err := loadServeConfig(nil, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || cfg.MetricsToken != "m-tok" || cfg.MetricsListen != "127.0.0.1:9090" {
+		t.Fatalf("from the environment: token %q, listen %q, %v", cfg.MetricsToken, cfg.MetricsListen, err)
+	}
+	cfg, err = loadServeConfig([]string{"-metrics-listen", "127.0.0.1:9191"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil || cfg.MetricsListen != "127.0.0.1:9191" {
+		t.Fatalf("the flag over the environment: %q, %v", cfg.MetricsListen, err)
+	}
+	cfg, err = loadServeConfig(nil, func(string) string { return "" }, io.Discard)
+	if err != nil || cfg.MetricsToken != "" || cfg.MetricsListen != "" {
+		t.Fatalf("by default /metrics is off: token %q, listen %q, %v", cfg.MetricsToken, cfg.MetricsListen, err)
+	}
+}
+
+func TestBotIDsInConfigAreChecked(t *testing.T) {
+	dir := t.TempDir()
+	for id, ok := range map[string]bool{"shop": true, "Shop_2": true, "faq-bot": true, "a~b": false, "my bot": false, "магазин": false} {
+		path := dir + "/voronka.yaml"
+		if err := os.WriteFile(path, []byte("bots:\n  - id: \""+id+"\"\n    flow: faq-bot\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := loadServeConfig([]string{"-config", path}, func(string) string { return "" }, io.Discard)
+		if (err == nil) != ok || (!ok && !strings.Contains(err.Error(), id)) {
+			t.Errorf("bot id %q: %v, want accepted %v", id, err, ok)
 		}
 	}
 }

@@ -113,6 +113,8 @@ func run() error {
 		"VORONKA_TELEGRAM_API="+fake.APIEndpoint(),
 		"VORONKA_PUBLIC_URL=http://"+addr,
 		"VORONKA_LOG_LEVEL=info",
+		// /metrics is off the public port unless a token is set.
+		"VORONKA_METRICS_TOKEN="+loadMetricsToken,
 		// Telegram caps one bot at about 30 msg/s; this measures Voronka, so
 		// the bot-wide cap is lifted. The per-chat limit (1 msg/s) stays.
 		fmt.Sprintf("VORONKA_TELEGRAM_RATE=%d", *chats*10),
@@ -249,10 +251,19 @@ func run() error {
 	return nil
 }
 
+// loadMetricsToken is the metrics token of the server the tool starts.
+const loadMetricsToken = "loadtest-metrics"
+
 // serverMetrics prints the server's own view: how long Handle took (receive
 // to durable write) and how often sends were retried.
 func serverMetrics(url string) {
-	resp, err := http.Get(url)
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		fmt.Println("server metrics unavailable:", err)
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+loadMetricsToken)
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		fmt.Println("server metrics unavailable:", err)
 		return
