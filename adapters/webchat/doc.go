@@ -36,6 +36,15 @@
 // A well-formed id the hub does not know (after a restart) is resumed as it
 // is: the conversation lives in the store, keyed by bot, "web" and the id.
 //
+// The hello is refused with an error frame and a close (1008) when its v is
+// newer than this hub speaks (code unsupported_version; no v means 1), when
+// Options.CheckBot does not know its bot (code unknown_bot: no such bot, no
+// web chat for it, or a preview id that expired or was revoked), or when it
+// is malformed (code bad_hello). When the bot cannot be checked (the store
+// is down) the error is handler_failed and the close 1013, "try again later".
+// A bot that goes away while connected (a revoked preview) ends the
+// connection the same way at the next message: unknown_bot, then 1008.
+//
 // Messages to the client carry a per-session seq that only grows. The hub
 // keeps the last Options.Backlog messages of each session; after the welcome
 // it replays those with seq > last_seen, so a client that reconnects misses
@@ -50,7 +59,7 @@
 // again, with the same id, after a reconnect; the runtime drops the
 // duplicate and the hub acks it again. An error frame with code
 // handler_failed or rate_limited and that id means "try again later";
-// bad_frame or too_large mean the frame will never be accepted.
+// bad_frame, too_large or unknown_bot mean the frame will never be accepted.
 //
 // Limits (Options): text up to 4 KB, frames up to 16 KB (a larger frame
 // closes the connection with 1009), 5 frames a second with bursts of 10 per
