@@ -121,7 +121,11 @@ func (p *PreviewBots) Issue(bot, flow, userID, sessionID string) (string, time.T
 	sess := base64.RawURLEncoding.EncodeToString(raw)
 	expires := p.now().Add(PreviewTTL).UTC().Truncate(time.Second)
 	fields := []string{bot, flow, userID, sess, strconv.FormatInt(expires.Unix(), 36)}
-	return PreviewBotPrefix + strings.Join(fields, "~") + "~" + p.sign(fields...), expires, nil
+	id := PreviewBotPrefix + strings.Join(fields, "~") + "~" + p.sign(fields...)
+	if len(id) > maxPreviewIDLen {
+		return "", time.Time{}, fmt.Errorf("the bot, flow and user ids are too long together for a preview id of at most %d characters", maxPreviewIDLen)
+	}
+	return id, expires, nil
 }
 
 // Parse checks the signature of a preview bot id and returns what it
@@ -147,8 +151,9 @@ func (p *PreviewBots) Parse(id string) (Preview, bool) {
 		Expires: time.Unix(exp, 0).UTC()}, true
 }
 
-// maxPreviewIDLen bounds a preview bot id: two ids of 64, a user id of 64,
-// the session, the expiry and the signature fit.
+// maxPreviewIDLen bounds a preview bot id (and the web chat's bot ids): the
+// session, expiry, signature and separators take 79 characters, which
+// leaves 177 for the bot, flow and user ids (a generated user id has 18).
 const maxPreviewIDLen = 256
 
 // Check tells whether a preview bot id may run now: signed by this

@@ -147,6 +147,13 @@ func TestPreviewIDsAreNotTransferable(t *testing.T) {
 			t.Errorf("%s (%s): %v, want unknown bot", name, forged, err)
 		}
 	}
+	long := strings.Repeat("b", 64)
+	if id, _, err := s.cfg.Preview.Issue(long, long, "u-0123456789abcdef", s.cfg.Preview.mustParse(t, id).Session); err != nil || len(id) > 256 {
+		t.Fatalf("the longest bot and flow ids with a generated user id: %d characters, %v", len(id), err)
+	}
+	if _, _, err := s.cfg.Preview.Issue(long, long, long, s.cfg.Preview.mustParse(t, id).Session); err == nil {
+		t.Fatal("a preview id over 256 characters was issued; the web chat would refuse it")
+	}
 	if code, body, _ := (&client{t: t, s: s}).do("GET", "/api/bots/shop/flows/f/preview", "", map[string]string{"Authorization": "Bearer tok"}); code != 403 {
 		t.Fatalf("preview id for the API token: %d %s", code, body)
 	}
