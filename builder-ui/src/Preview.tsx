@@ -1,7 +1,8 @@
 // The preview: a chat with the draft over the web chat socket (the same
-// protocol as the widget), with the signed bot id "preview~<bot>~<flow>~<sig>"
-// the API hands out, which the server runs
-// through the real engine. It polls the conversation to highlight the
+// protocol as the widget), with the signed bot id the API hands out for this
+// user's session ("preview~<bot>~<flow>~<user>~<session>~<expiry>~<sig>",
+// good for 24 h and until sign-out; a new one for every run), which the
+// server runs through the real engine. It polls the conversation to highlight the
 // current node and show variables, score and tags.
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { getConversation, previewBot as getPreviewBot, type Conversation } from './api';
