@@ -17,7 +17,12 @@ import (
 	"time"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/checker"
+	"github.com/expr-lang/expr/compiler"
+	"github.com/expr-lang/expr/conf"
 	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/optimizer"
 	"github.com/expr-lang/expr/vm"
 )
 
@@ -116,8 +121,9 @@ const (
 	MaxString = 8 << 10
 )
 
-// ErrTooLarge reports an evaluation that tried to build a string over MaxString.
-var ErrTooLarge = errors.New("result too large")
+// ErrTooLarge reports an evaluation that tried to build a string over
+// MaxString. It is a budget error: errors.Is(ErrTooLarge, ErrBudget).
+var ErrTooLarge error = &BudgetError{What: "output"}
 
 // Builtins that are switched off: now/date/timezone read the clock or the
 // time-zone database (I/O, and not deterministic); repeat, replace, join,
@@ -150,6 +156,8 @@ type Schema struct {
 	index map[string]int
 	proto map[string]any
 	opts  []expr.Option
+	// patterns keeps the regular expressions built at run time.
+	patterns patternCache
 }
 
 // NewSchema builds the schema for a flow's declared variables.
@@ -166,6 +174,7 @@ func NewSchema(vars []Var) *Schema {
 	s.proto["input"] = ""
 	s.proto["now"] = time.Time{}
 	s.proto["env"] = map[string]string{}
+	s.proto[meterName] = (*meter)(nil)
 	s.opts = []expr.Option{
 		expr.Env(s.proto),
 		expr.MaxNodes(MaxNodes),
@@ -173,6 +182,7 @@ func NewSchema(vars []Var) *Schema {
 		expr.Function("join", safeJoin, new(func([]any, string) string), new(func([]string, string) string)),
 		expr.Function(addFunc, safeAdd),
 		expr.Patch(addPatcher{}),
+		expr.Function(matchFunc, s.patterns.match, new(func(*meter, any, any) bool)),
 	}
 	for _, b := range disabledBuiltins {
 		s.opts = append(s.opts, expr.DisableBuiltin(b))
@@ -225,8 +235,9 @@ func safeReplace(params ...any) (any, error) {
 
 // Expr is a compiled expression.
 type Expr struct {
-	src  string
-	prog *vm.Program
+	src    string
+	prog   *vm.Program
+	result reflect.Type
 }
 
 // Source returns the expression as written.
@@ -257,7 +268,18 @@ func (s *Schema) compile(src string, extra ...expr.Option) (e *Expr, err error) 
 	if len(extra) > 0 {
 		opts = append(append([]expr.Option(nil), s.opts...), extra...)
 	}
-	prog, err := expr.Compile(src, opts...)
+	// expr.Compile, with the budget patch between checking and compiling:
+	// the user's expression is checked as written (so errors name its own
+	// operators and functions), then rewritten to count its work.
+	config := conf.CreateNew()
+	for _, op := range opts {
+		op(config)
+	}
+	for name := range config.Disabled {
+		delete(config.Builtins, name)
+	}
+	config.Check()
+	tree, err := checker.ParseCheck(src, config)
 	if err != nil {
 		ce := &CompileError{Msg: cleanError(err).Error()}
 		var fe *file.Error
@@ -266,7 +288,25 @@ func (s *Schema) compile(src string, extra ...expr.Option) (e *Expr, err error) 
 		}
 		return nil, ce
 	}
-	return &Expr{src: src, prog: prog}, nil
+	result := tree.Node.Type()
+	patch, err := staticCheck(tree.Node)
+	if err != nil {
+		return nil, err
+	}
+	ast.Walk(&tree.Node, patch)
+	if _, err := checker.Check(tree, config); err != nil {
+		return nil, fmt.Errorf("expression rejected: budget patch: %w", cleanError(err))
+	}
+	if config.Optimize {
+		if err := optimizer.Optimize(&tree.Node, config); err != nil {
+			return nil, &CompileError{Msg: cleanError(err).Error()}
+		}
+	}
+	prog, err := compiler.Compile(tree, config)
+	if err != nil {
+		return nil, &CompileError{Msg: cleanError(err).Error()}
+	}
+	return &Expr{src: src, prog: prog, result: result}, nil
 }
 
 // CompileError is an expression that does not compile, with where in its
@@ -291,9 +331,15 @@ func cleanError(err error) error {
 
 var vmPool = sync.Pool{New: func() any { return &vm.VM{} }}
 
-// Eval runs the expression against env.
-func (e *Expr) Eval(env *Env) (out any, err error) {
+// Eval runs the expression against env, within a fresh budget.
+func (e *Expr) Eval(env *Env) (any, error) {
 	m := env.Map()
+	env.meter.reset()
+	return e.run(m)
+}
+
+// run evaluates against m, charging the meter in it.
+func (e *Expr) run(m map[string]any) (out any, err error) {
 	v := vmPool.Get().(*vm.VM)
 	v.MemoryBudget = MemoryBudget
 	defer vmPool.Put(v)
@@ -304,7 +350,19 @@ func (e *Expr) Eval(env *Env) (out any, err error) {
 	}()
 	out, err = v.Run(e.prog, m)
 	if err != nil {
+		var be *BudgetError
+		switch {
+		case errors.As(err, &be):
+			return nil, fmt.Errorf("evaluate %q: %w", e.src, be)
+		case strings.Contains(err.Error(), "memory budget exceeded"):
+			// expr-lang's own budget on ranges, lists and maps (MemoryBudget).
+			return nil, fmt.Errorf("evaluate %q: %w", e.src, errMemory)
+		}
 		return nil, fmt.Errorf("evaluate %q: %w", e.src, cleanError(err))
+	}
+	if s, ok := out.(string); ok && len(s) > MaxString {
+		// upper() of invalid UTF-8 and the like can grow a string past the bound.
+		return nil, fmt.Errorf("evaluate %q: %w", e.src, ErrTooLarge)
 	}
 	return out, nil
 }
@@ -337,6 +395,7 @@ type Env struct {
 
 	m     map[string]any
 	valid bool
+	meter meter
 }
 
 // Invalidate drops the cached map after the engine changed a value.
@@ -349,7 +408,7 @@ func (e *Env) Map() map[string]any {
 	}
 	s := e.Schema
 	if e.m == nil {
-		e.m = make(map[string]any, len(s.vars)+len(reserved))
+		e.m = make(map[string]any, len(s.vars)+len(reserved)+1)
 	}
 	for _, v := range s.vars {
 		val, ok := e.Vars[v.Name]
@@ -373,6 +432,7 @@ func (e *Env) Map() map[string]any {
 	} else {
 		e.m["env"] = e.EnvVars
 	}
+	e.m[meterName] = &e.meter
 	e.valid = true
 	return e.m
 }
@@ -495,8 +555,14 @@ func Format(v any) string {
 	return string(AppendFormat(nil, v))
 }
 
-// AppendFormat is Format appending to b.
+// AppendFormat is Format appending to b. A list stops after MaxString bytes
+// (with "…"): a 5,000-item list of long strings is not a message.
 func AppendFormat(b []byte, v any) []byte {
+	return appendFormat(b, v, len(b)+MaxString)
+}
+
+// appendFormat stops adding list items once b is longer than limit.
+func appendFormat(b []byte, v any, limit int) []byte {
 	switch x := v.(type) {
 	case nil:
 		return b
@@ -520,14 +586,20 @@ func AppendFormat(b []byte, v any) []byte {
 		return x.AppendFormat(b, "2006-01-02 15:04")
 	case []any:
 		for i, e := range x {
+			if len(b) > limit {
+				return append(b, "…"...)
+			}
 			if i > 0 {
 				b = append(b, ", "...)
 			}
-			b = AppendFormat(b, e)
+			b = appendFormat(b, e, limit)
 		}
 		return b
 	case []string:
 		for i, e := range x {
+			if len(b) > limit {
+				return append(b, "…"...)
+			}
 			if i > 0 {
 				b = append(b, ", "...)
 			}
@@ -540,9 +612,5 @@ func AppendFormat(b []byte, v any) []byte {
 
 // ResultType is the type the checker inferred for the expression, or nil.
 func (e *Expr) ResultType() reflect.Type {
-	n := e.prog.Node()
-	if n == nil {
-		return nil
-	}
-	return n.Type()
+	return e.result
 }

@@ -163,13 +163,18 @@ func TestConvert(t *testing.T) {
 }
 
 func FuzzCompileAndEval(f *testing.F) {
-	for _, s := range []string{`budget > 3`, `"a" + input`, `reduce(1..5, #acc + #acc, "x")`, `crm.items[0].name`, `{{`, `map(tags, upper(#))`} {
+	for _, s := range []string{`budget > 3`, `"a" + input`, `reduce(1..5, #acc + #acc, "x")`, `crm.items[0].name`, `{{`, `map(tags, upper(#))`,
+		`count(1..50, {email matches "^(.*a){2}b$"}) > 0`, `let x = split(email, "@"); len(x) == 2 && x[1] endsWith ".ru"`,
+		"\"\xff\xfe\" + email", `sortBy(groupBy(tags, #)["a"] ?? [], #)`} {
 		f.Add(s)
 	}
 	s := testSchema()
 	f.Fuzz(func(t *testing.T, src string) {
 		e, err := s.CompileExpr(src)
 		if err != nil {
+			if strings.Contains(err.Error(), "budget patch") {
+				t.Fatalf("%q: the budget patch broke a valid expression: %v", src, err)
+			}
 			return
 		}
 		env := &Env{Schema: s, Vars: map[string]any{"crm": map[string]any{"items": []any{map[string]any{"name": "x"}}}}}
@@ -178,6 +183,9 @@ func FuzzCompileAndEval(f *testing.F) {
 			if str, ok := out.(string); ok && len(str) > MaxString {
 				t.Fatalf("%q built a %d byte string", src, len(str))
 			}
+		}
+		if env.meter.used > 2*MaxWork && !errors.Is(err, ErrBudget) {
+			t.Fatalf("%q spent %d units without a budget error", src, env.meter.used)
 		}
 		_, _ = s.CompileTemplate(src)
 	})

@@ -135,19 +135,22 @@ func (t *Template) Render(env *Env) (string, error) {
 	}
 	var b []byte
 	var first error
+	// One budget for the whole text, not one per hole.
+	m := env.Map()
+	env.meter.reset()
 	for _, p := range t.parts {
 		if p.expr == nil {
 			b = append(b, p.lit...)
 			continue
 		}
-		v, err := p.expr.Eval(env)
+		v, err := p.expr.run(m)
 		if err != nil {
 			if first == nil {
 				first = err
 			}
 			continue
 		}
-		b = AppendFormat(b, v)
+		b = appendFormat(b, v, MaxString+1)
 		if len(b) > MaxString {
 			return string(b[:MaxString]), fmt.Errorf("render template: %w", ErrTooLarge)
 		}

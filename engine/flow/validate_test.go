@@ -57,6 +57,8 @@ func TestEachRuleReportsItsPosition(t *testing.T) {
 		{"undeclared variable in a template", "Hi {{ contact.first_name }}", "Hi {{ name }}", "9:18: variable name is used but not declared under vars"},
 		{"save into an undeclared variable", "    save: budget\n", "    save: amount\n", "16:11: save: variable amount is not declared under vars"},
 		{"type mismatch in a condition", "budget > 1000", `budget > "lots"`, "22:22: invalid operation"},
+		{"range over the evaluation budget", "budget > 1000", "count(1..100000, budget > 5) > 0", "22:21: range of 100000 numbers"},
+		{"regex over the evaluation budget", "budget > 1000", `contact.first_name matches "[0-9]{1000}[a-z]{500}"`, "22:42: regular expression too large"},
 		{"condition that is not boolean", "budget > 1000", "budget + 1", "22:15: "},
 		{"bad duration", "    next: check\n", "    next: check\n    timeout: { after: soon, next: bye }\n", "19:23: timeout.after: invalid duration \"soon\""},
 		{"unsupported version", "voronka: 1", "voronka: 2", "1:1: unsupported format version 2"},
