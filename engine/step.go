@@ -47,6 +47,12 @@ func Step(p *Program, prev *State, in Input) (out Output) {
 	case InputGoto:
 		r.jump()
 	}
+	if r.budget != nil {
+		// An expression ran out of its evaluation budget on a node with no
+		// on_error: undo the step, so the conversation stays where it was
+		// and waits for the next message. Only the error is kept.
+		return Output{State: prev, Err: r.budget, Events: []Event{{Type: EvError, Node: r.budgetNode, Value: r.budget.Error(), At: in.Now}}}
+	}
 	out.State = &st
 	return out
 }
@@ -64,6 +70,11 @@ type run struct {
 	// that leads back) waits there again without repeating it or re-arming
 	// the timeout — a silent person is nudged once, not every two hours.
 	open string
+	// budget is the first expression of this step that ran out of its
+	// evaluation budget (eval.ErrBudget) and budgetNode its node; the step
+	// stops there and is undone unless the node goes on at its on_error.
+	budget     error
+	budgetNode string
 }
 
 func (r *run) event(typ, node, name string) *Event {
@@ -74,6 +85,9 @@ func (r *run) event(typ, node, name string) *Event {
 func (r *run) fail(node string, err error) {
 	if r.out.Err == nil {
 		r.out.Err = err
+	}
+	if r.budget == nil && errors.Is(err, eval.ErrBudget) {
+		r.budget, r.budgetNode = err, node
 	}
 	r.event(EvError, node, "").Value = err.Error()
 }
@@ -469,7 +483,7 @@ func (r *run) enter(id string) {
 		st.Attempts = 0
 		r.event(EvNodeEntered, id, c.Type)
 		id = r.visit(c)
-		if st.Wait != WaitNone {
+		if st.Wait != WaitNone || r.budget != nil {
 			return
 		}
 	}
@@ -504,6 +518,9 @@ func (r *run) visit(c *cnode) string {
 			ok, err := b.Cond.EvalBool(r.environment())
 			if err != nil {
 				r.fail(n.ID, fmt.Errorf("node %s branch %d: %w", n.ID, i+1, err))
+				if r.budget != nil {
+					return ""
+				}
 				continue
 			}
 			if ok {
@@ -549,6 +566,9 @@ func (r *run) visit(c *cnode) string {
 			}
 			if err != nil {
 				r.fail(n.ID, fmt.Errorf("node %s: set %s: %w", n.ID, a.Var, err))
+				if r.budget != nil {
+					return ""
+				}
 				continue
 			}
 			st.setVar(a.Var, v)
@@ -640,11 +660,27 @@ func (r *run) callWebhook(n *flow.Node) string {
 			}
 			return leaf
 		}))
+		if err == nil && r.budget != nil {
+			err = r.budget
+		}
 		if err != nil {
-			r.fail(n.ID, fmt.Errorf("node %s: body: %w", n.ID, err))
+			if err != r.budget {
+				r.fail(n.ID, fmt.Errorf("node %s: body: %w", n.ID, err))
+			}
+			if r.budget != nil && n.OnError == "" {
+				return "" // the step is undone
+			}
+			r.budget = nil // handled: the call is not made, on_error is next
 			return r.orEnd(orElse(n.OnError, n.Next))
 		}
 		call.Body = body
+	}
+	if r.budget != nil {
+		if n.OnError == "" {
+			return ""
+		}
+		r.budget = nil
+		return r.orEnd(n.OnError)
 	}
 	st.Seq++
 	st.Webhook = st.Seq

@@ -145,6 +145,9 @@ func TestStaticRefusals(t *testing.T) {
 		{"regex too large", `s matches "[0-9]{1000}[a-z]{1000}"`, "regular expression too large", 10},
 		{"regex too long", `s matches "` + strings.Repeat("ab", 300) + `"`, "longer than 512 bytes", 10},
 		{"huge string literal", `s == "` + strings.Repeat("x", MaxString+1) + `"`, "string longer than 8192 bytes", 5},
+		// The fuzz failure: 3,000 invalid bytes are a 3 KB source but a 9 KB
+		// string once each becomes U+FFFD.
+		{"literal that grows past the limit", `s == "` + strings.Repeat("\xff", 3000) + `"`, "string longer than 8192 bytes", 5},
 		{"the meter is not a name", `__m != nil`, "unknown name __m", 0},
 		{"nor a let name", `let __b1 = 1; __b1 > 0`, "reserved", 4},
 	}
