@@ -238,6 +238,10 @@ type Expr struct {
 	src    string
 	prog   *vm.Program
 	result reflect.Type
+	// metered is set when the budget patch added counting: only then does
+	// the evaluation need the meter in its map (a ninth entry costs a small
+	// map three more allocations).
+	metered bool
 }
 
 // Source returns the expression as written.
@@ -306,7 +310,7 @@ func (s *Schema) compile(src string, extra ...expr.Option) (e *Expr, err error) 
 	if err != nil {
 		return nil, &CompileError{Msg: cleanError(err).Error()}
 	}
-	return &Expr{src: src, prog: prog, result: result}, nil
+	return &Expr{src: src, prog: prog, result: result, metered: patch.metered}, nil
 }
 
 // CompileError is an expression that does not compile, with where in its
@@ -334,12 +338,20 @@ var vmPool = sync.Pool{New: func() any { return &vm.VM{} }}
 // Eval runs the expression against env, within a fresh budget.
 func (e *Expr) Eval(env *Env) (any, error) {
 	m := env.Map()
-	env.meter.reset()
-	return e.run(m)
+	if env.meter != nil {
+		env.meter.reset()
+	}
+	return e.run(env, m)
 }
 
-// run evaluates against m, charging the meter in it.
-func (e *Expr) run(m map[string]any) (out any, err error) {
+// run evaluates against m, env's map, charging env's meter.
+func (e *Expr) run(env *Env, m map[string]any) (out any, err error) {
+	if e.metered {
+		if env.meter == nil {
+			env.meter = &meter{}
+		}
+		m[meterName] = env.meter
+	}
 	v := vmPool.Get().(*vm.VM)
 	v.MemoryBudget = MemoryBudget
 	defer vmPool.Put(v)
@@ -395,7 +407,17 @@ type Env struct {
 
 	m     map[string]any
 	valid bool
-	meter meter
+	// meter is made on the first evaluation that counts its work; a
+	// pointer, so that putting it in m does not move Env to the heap.
+	meter *meter
+}
+
+// used is the work the last evaluation spent.
+func (e *Env) used() int {
+	if e.meter == nil {
+		return 0
+	}
+	return e.meter.used
 }
 
 // Invalidate drops the cached map after the engine changed a value.
@@ -408,7 +430,7 @@ func (e *Env) Map() map[string]any {
 	}
 	s := e.Schema
 	if e.m == nil {
-		e.m = make(map[string]any, len(s.vars)+len(reserved)+1)
+		e.m = make(map[string]any, len(s.vars)+len(reserved))
 	}
 	for _, v := range s.vars {
 		val, ok := e.Vars[v.Name]
@@ -432,7 +454,6 @@ func (e *Env) Map() map[string]any {
 	} else {
 		e.m["env"] = e.EnvVars
 	}
-	e.m[meterName] = &e.meter
 	e.valid = true
 	return e.m
 }

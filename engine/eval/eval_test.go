@@ -184,8 +184,8 @@ func FuzzCompileAndEval(f *testing.F) {
 				t.Fatalf("%q built a %d byte string", src, len(str))
 			}
 		}
-		if env.meter.used > 2*MaxWork && !errors.Is(err, ErrBudget) {
-			t.Fatalf("%q spent %d units without a budget error", src, env.meter.used)
+		if env.used() > 2*MaxWork && !errors.Is(err, ErrBudget) {
+			t.Fatalf("%q spent %d units without a budget error", src, env.used())
 		}
 		_, _ = s.CompileTemplate(src)
 	})

@@ -217,6 +217,7 @@ type budgetPatch struct {
 	patterns map[*ast.BinaryNode]*pattern
 	bodies   map[*ast.PredicateNode]int // work units of one pass
 	lets     int
+	metered  bool // the patched expression reads the meter
 }
 
 // passCost is the work units of one pass of a loop body: passUnits per
@@ -240,6 +241,7 @@ func (p *budgetPatch) Visit(node *ast.Node) {
 				ast.Patch(node, p.call(cp.matcher(), n, n.Left))
 				return
 			}
+			p.metered = true
 			m := p.at(&ast.IdentifierNode{Value: meterName}, n)
 			call := &ast.CallNode{Callee: p.at(&ast.IdentifierNode{Value: matchFunc}, n), Arguments: []ast.Node{m, n.Left, n.Right}}
 			ast.Patch(node, call)
@@ -276,13 +278,18 @@ func (p *budgetPatch) Visit(node *ast.Node) {
 }
 
 // cheapOperands reports an operation that takes constant time, counted with
-// the rest of the body: a lookup in a literal list or a map, a comparison
+// the rest of the body: a lookup in a literal list, a map or tags (which
+// holds only tags written in the flow, so it is as bounded as a literal
+// list), a comparison
 // with a number, boolean, time or literal (Go compares strings' lengths
 // first, so == "yes" reads at most 3 bytes).
 func cheapOperands(n *ast.BinaryNode) bool {
 	switch n.Operator {
 	case "in":
 		if _, ok := n.Right.(*ast.ArrayNode); ok {
+			return true
+		}
+		if id, ok := n.Right.(*ast.IdentifierNode); ok && id.Value == "tags" {
 			return true
 		}
 		k := n.Right.Type().Kind()
@@ -365,6 +372,7 @@ func (p *budgetPatch) at(n, like ast.Node) ast.Node {
 
 // call builds fn(__m, arg), fn placed in the program as a constant.
 func (p *budgetPatch) call(fn func(m, v any) bool, like ast.Node, arg ast.Node) ast.Node {
+	p.metered = true
 	m := p.at(&ast.IdentifierNode{Value: meterName}, like)
 	return p.at(&ast.CallNode{Callee: p.at(&ast.ConstantNode{Value: fn}, like), Arguments: []ast.Node{m, arg}}, like)
 }

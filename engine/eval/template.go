@@ -137,13 +137,15 @@ func (t *Template) Render(env *Env) (string, error) {
 	var first error
 	// One budget for the whole text, not one per hole.
 	m := env.Map()
-	env.meter.reset()
+	if env.meter != nil {
+		env.meter.reset()
+	}
 	for _, p := range t.parts {
 		if p.expr == nil {
 			b = append(b, p.lit...)
 			continue
 		}
-		v, err := p.expr.run(m)
+		v, err := p.expr.run(env, m)
 		if err != nil {
 			if first == nil {
 				first = err
