@@ -136,7 +136,7 @@ func TestStaticRefusals(t *testing.T) {
 	s := NewSchema([]Var{{"s", TypeString}, {"l", TypeList}})
 	cases := []struct {
 		name, src, want string
-		at          int
+		at              int
 	}{
 		{"range over the limit", `count(1..100000, # > 5)`, "range of 100000 numbers", 6},
 		{"negative range over the limit", `len(-5000..5000) > 0`, "range of 10001", 4},
