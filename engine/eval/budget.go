@@ -34,8 +34,8 @@ const (
 	// MaxPattern bounds the source of a regular expression, in bytes.
 	MaxPattern = 512
 	// MaxPatternInst bounds a compiled regular expression (instructions of
-	// Go's regexp program): `(.*a){20}` is about 100, `[0-9]{1000}` 1000.
-	MaxPatternInst = 1000
+	// Go's regexp program): `^(.*a){20}b$` is 105, `[0-9]{1000}` (the longest repeat Go allows) 1002.
+	MaxPatternInst = 1200
 	// passUnits is the work of one node of a loop body, once.
 	passUnits = 16
 	// regexUnits is the work of one instruction of a pattern on one byte.
