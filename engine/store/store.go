@@ -180,9 +180,13 @@ type Bots interface {
 
 // Maintenance is the housekeeping an operator or a scheduled job runs.
 type Maintenance interface {
-	// Purge deletes old events, messages and finished (done or cancelled)
-	// jobs; failed jobs are kept. It replaces TTL indexes, which not every
-	// deployment has.
+	// Purge deletes old events, messages and finished jobs (done and
+	// cancelled ones, and failed ones by their own age, so an operator has
+	// longer to inspect them). Pending jobs, conversations, flows and
+	// anything else are never touched. It replaces TTL indexes, which not
+	// every deployment has. A purge need not be atomic: a large one runs in
+	// bounded steps so other writes go on meanwhile, and a purge cut short
+	// (an error, ctx) has deleted a part and is simply run again.
 	Purge(ctx context.Context, o PurgeOptions) (PurgeResult, error)
 	// Ping reports whether the store can serve requests (readiness).
 	Ping(ctx context.Context) error
@@ -196,13 +200,16 @@ type PurgeOptions struct {
 	MessagesBefore time.Time
 	// JobsBefore applies to done and cancelled jobs by their UpdatedAt.
 	JobsBefore time.Time
+	// FailedJobsBefore applies to failed jobs by their UpdatedAt.
+	FailedJobsBefore time.Time
 }
 
 // PurgeResult counts what Purge deleted, for a log line or a metric.
 type PurgeResult struct {
 	Events   int64
 	Messages int64
-	Jobs     int64
+	// Jobs counts finished jobs of every status together.
+	Jobs int64
 }
 
 // ClampLimit turns a caller's page size into one the stores serve.

@@ -52,12 +52,17 @@ type Options struct {
 	NoSync bool
 	// LockTimeout bounds the wait for another process's file lock (default 5s).
 	LockTimeout time.Duration
+	// PurgeBatch bounds the documents one write transaction of Purge
+	// deletes (default 2000), so a large purge holds the writer, which
+	// every inbound message waits for, only milliseconds at a time.
+	PurgeBatch int
 }
 
 // Store is the bbolt implementation of store.Store; safe for concurrent use.
 type Store struct {
-	db *bolt.DB
-	w  *writer
+	db         *bolt.DB
+	w          *writer
+	purgeBatch int
 }
 
 var _ store.Store = (*Store)(nil)
@@ -77,9 +82,19 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 5 * time.Second
 	}
+	if o.PurgeBatch <= 0 {
+		o.PurgeBatch = 2000
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
+	// Commits do not write the freelist (NoFreelistSync): after a purge it
+	// lists every freed page, and writing it with each commit would cost
+	// more than the commit. Without it an open has to find the free pages
+	// by walking every page of the file (seconds at a gigabyte), so Close
+	// writes the freelist once, and an open after a clean stop reads it
+	// instead; only an open after a crash walks the file. The map freelist
+	// allocates in constant time however many pages are free.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        o.LockTimeout,
 		NoFreelistSync: true,
@@ -101,7 +116,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
-	return &Store{db: db, w: newWriter(db, o.MaxBatchDelay, o.MaxBatchSize)}, nil
+	return &Store{db: db, w: newWriter(db, o.MaxBatchDelay, o.MaxBatchSize), purgeBatch: o.PurgeBatch}, nil
 }
 
 // Ping reports whether the file is open.
@@ -109,11 +124,21 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.db.View(func(*bolt.Tx) error { return ctx.Err() })
 }
 
-// Close closes the file; pending batched writes finish first.
+// Close closes the file; pending batched writes finish first. Its last
+// commit writes the freelist, so the next Open need not rebuild it (see Open).
 func (s *Store) Close(context.Context) error {
 	s.w.close()
+	var syncErr error
+	if s.db.NoFreelistSync {
+		// The writer has stopped: no transaction runs while the flag changes.
+		s.db.NoFreelistSync = false
+		syncErr = s.db.Update(func(*bolt.Tx) error { return nil })
+	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("close bolt store: %w", err)
+	}
+	if syncErr != nil {
+		return fmt.Errorf("close bolt store: write freelist: %w", syncErr)
 	}
 	return nil
 }

@@ -1,11 +1,9 @@
 package bolt
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -159,57 +157,4 @@ func list[T any](ctx context.Context, s *Store, bucket []byte) ([]T, error) {
 		})
 	})
 	return out, err
-}
-
-// Purge implements store.Maintenance.
-func (s *Store) Purge(ctx context.Context, o store.PurgeOptions) (store.PurgeResult, error) {
-	var res store.PurgeResult
-	err := s.write(ctx, func(tx *bolt.Tx) (err error) {
-		res = store.PurgeResult{}
-		if !o.EventsBefore.IsZero() {
-			if res.Events, err = purgeLog(tx, bEventIDs, bEventByBot, o.EventsBefore); err != nil {
-				return err
-			}
-		}
-		if !o.MessagesBefore.IsZero() {
-			if res.Messages, err = purgeLog(tx, bMsgIDs, bMsgByConv, o.MessagesBefore); err != nil {
-				return err
-			}
-		}
-		if !o.JobsBefore.IsZero() {
-			if res.Jobs, err = purgeJobs(tx, o.JobsBefore); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return res, fmt.Errorf("purge: %w", err)
-	}
-	return res, nil
-}
-
-// purgeJobs deletes done and cancelled jobs last updated before before.
-func purgeJobs(tx *bolt.Tx, before time.Time) (int64, error) {
-	b := tx.Bucket(bJobs)
-	var doomed [][]byte
-	err := b.ForEach(func(k, v []byte) error {
-		var j store.Job
-		if err := json.Unmarshal(v, &j); err != nil {
-			return fmt.Errorf("decode job %s: %w", k, err)
-		}
-		if (j.Status == store.JobDone || j.Status == store.JobCancelled) && j.UpdatedAt.Before(before) {
-			doomed = append(doomed, bytes.Clone(k))
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, k := range doomed {
-		if err := b.Delete(k); err != nil {
-			return 0, err
-		}
-	}
-	return int64(len(doomed)), nil
 }

@@ -206,32 +206,3 @@ func (s *Store) QueryEvents(ctx context.Context, q store.EventQuery) ([]store.Ev
 	}
 	return out, next, nil
 }
-
-// purgeLog deletes documents older than before from an ordered bucket and
-// their entries, if any, from its id bucket (see appendLog).
-func purgeLog(tx *bolt.Tx, ids, ordered []byte, before time.Time) (int64, error) {
-	limit := ts(before)
-	idb := tx.Bucket(ids)
-	var doomed [][]byte
-	c := tx.Bucket(ordered).Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		sep := bytes.IndexByte(k, 0)
-		if sep < 0 || len(k) < sep+9 {
-			continue
-		}
-		if bytes.Compare(k[sep+1:sep+9], limit) < 0 {
-			doomed = append(doomed, bytes.Clone(k))
-		}
-	}
-	ob := tx.Bucket(ordered)
-	for _, k := range doomed {
-		sep := bytes.IndexByte(k, 0)
-		if err := idb.Delete(k[sep+9:]); err != nil {
-			return 0, err
-		}
-		if err := ob.Delete(k); err != nil {
-			return 0, err
-		}
-	}
-	return int64(len(doomed)), nil
-}

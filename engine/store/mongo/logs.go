@@ -151,7 +151,9 @@ func (s *Store) QueryEvents(ctx context.Context, q store.EventQuery) ([]store.Ev
 	return out, next, nil
 }
 
-// Purge implements store.Maintenance with plain deletes (no TTL indexes).
+// Purge implements store.Maintenance with plain deletes (no TTL indexes),
+// each selecting by an indexed field: at for events and messages, status
+// then updated_at for jobs (see ensureIndexes).
 func (s *Store) Purge(ctx context.Context, o store.PurgeOptions) (store.PurgeResult, error) {
 	var res store.PurgeResult
 	del := func(c *mongo.Collection, f bson.M) (int64, error) {
@@ -177,6 +179,13 @@ func (s *Store) Purge(ctx context.Context, o store.PurgeOptions) (store.PurgeRes
 	if !o.JobsBefore.IsZero() {
 		if res.Jobs, err = del(s.jobs, bson.M{"status": bson.M{"$in": bson.A{store.JobDone, store.JobCancelled}},
 			"updated_at": bson.M{"$lt": o.JobsBefore}}); err != nil {
+			return res, err
+		}
+	}
+	if !o.FailedJobsBefore.IsZero() {
+		n, err := del(s.jobs, bson.M{"status": store.JobFailed, "updated_at": bson.M{"$lt": o.FailedJobsBefore}})
+		res.Jobs += n
+		if err != nil {
 			return res, err
 		}
 	}

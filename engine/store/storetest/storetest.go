@@ -164,3 +164,10 @@ func checkPaging(t *testing.T, what string, got, want []string) {
 }
 
 func pad(i int) string { return fmt.Sprintf("%05d", i) }
+
+// RunPurge runs only the Purge tests, for a store opened with other
+// purge settings (a small batch, so every purge takes many steps).
+func RunPurge(t *testing.T, newStore func(t *testing.T) store.Store) {
+	s := &suite{newStore: newStore, cfg: Config{Items: 250, PageSize: 40, Writers: 8, Increments: 25}}
+	t.Run("Purge", s.purge)
+}
