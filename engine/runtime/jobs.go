@@ -111,7 +111,7 @@ func (r *Runtime) runJob(ctx context.Context, j store.Job) {
 	case JobExpire:
 		next, err = r.expire(ctx, j)
 	default:
-		err = errPermanent{fmt.Errorf("unknown job kind %q", j.Kind)}
+		next, err = r.runMaintenance(ctx, j)
 	}
 	owner := r.opts.Owner
 	log := r.log.With("job", j.ID, "kind", j.Kind)

@@ -125,6 +125,9 @@ type Options struct {
 	// HTTPClient makes webhook calls [a client with WebhookTimeout].
 	HTTPClient *http.Client
 
+	// Retention is what the periodic purge deletes, and when (retention.go).
+	Retention Retention
+
 	// BotCacheTTL is how long bot settings are reused before re-reading [10s].
 	BotCacheTTL time.Duration
 	// LookupEnv reads the environment variables a bot's AllowedEnv names
@@ -288,6 +291,7 @@ func (r *Runtime) Run(ctx context.Context) error {
 	r.loops.Add(1)
 	go func() {
 		defer r.loops.Done()
+		r.scheduleRetention(lctx)
 		r.jobLoop(lctx)
 	}()
 	return nil

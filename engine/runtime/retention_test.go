@@ -1,0 +1,238 @@
+package runtime_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/engine/runtime"
+	"github.com/voronka/voronka/engine/store"
+)
+
+const retentionFlow = `
+voronka: 1
+id: r
+start: hi
+nodes:
+  hi:
+    type: message
+    text: "Hello"
+    next: bye
+  bye:
+    type: end
+    text: "Bye"
+`
+
+// logCounter counts log records by message, for every runtime sharing it.
+type logCounter struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func (l *logCounter) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logCounter) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logCounter) WithGroup(string) slog.Handler            { return l }
+func (l *logCounter) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.n[r.Message]++
+	return nil
+}
+
+func (l *logCounter) count(msg string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.n[msg]
+}
+
+// retentionHarness runs on a manual clock that starts at the wall clock's
+// hour: stores stamp a job's UpdatedAt with their own clock, and the
+// purge compares it with the runtime's.
+func retentionHarness(t *testing.T, st store.Store, policy runtime.Retention) (*harness, *logCounter, time.Time) {
+	start := time.Now().UTC().Truncate(time.Hour)
+	h := &harness{t: t, st: st, clock: runtime.NewManualClock(start), snd: newFakeSender(), env: map[string]string{}}
+	h.prog = compile(t, "r.yaml", []byte(retentionFlow))
+	logs := &logCounter{n: map[string]int{}}
+	h.rt = h.newRuntime(func(c *runtime.Config) {
+		c.Options.Retention = policy
+		c.Logger = slog.New(logs)
+	})
+	return h, logs, start
+}
+
+func (h *harness) say(rt *runtime.Runtime, chat, update string) {
+	h.t.Helper()
+	in := channel.Inbound{Bot: bot, Channel: "telegram", Chat: chat, UpdateID: update, Kind: channel.KindText,
+		Text: "hi", Time: h.clock.Now()}
+	if err := rt.Handle(context.Background(), in); err != nil {
+		h.t.Fatalf("handle %s: %v", update, err)
+	}
+}
+
+func (h *harness) transcript(chat string) []store.Message {
+	h.t.Helper()
+	msgs, _, err := h.st.ListMessages(context.Background(), store.ConversationID(bot, "telegram", chat), "", store.MaxLimit)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return msgs
+}
+
+func (h *harness) jobStatus(id string) store.JobStatus {
+	h.t.Helper()
+	j, err := h.st.GetJob(context.Background(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "purged"
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return j.Status
+}
+
+func retentionJobID(at time.Time) string { return "retention:" + at.UTC().Format("20060102T150405Z") }
+
+// The purge runs once per period however many replicas run, and deletes
+// each kind of data once it is older than its age: finished jobs, expired
+// sessions, raw events, transcripts; conversations stay.
+func TestRetentionPurgesOnSchedule(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		ctx := context.Background()
+		day := 24 * time.Hour
+		policy := runtime.Retention{Every: time.Hour, Jobs: day, FailedJobs: 7 * day, Messages: 30 * day, Events: 10 * day}
+		h, logs, start := retentionHarness(t, open(t), policy)
+		replica := h.newRuntime(func(c *runtime.Config) {
+			c.Options.Retention = policy
+			c.Logger = slog.New(logs)
+		})
+		h.run(h.rt)
+		h.run(replica)
+		runs := 0
+		period := func(what string) {
+			t.Helper()
+			runs++
+			eventuallyWithin(t, time.Minute, what, func() {
+				h.settle(h.rt)
+				h.settle(replica)
+			}, func() bool { return logs.count("retention purge done") >= runs })
+		}
+		period("the purge of the first period")
+
+		h.say(h.rt, "1", "u1")
+		h.waitTexts("1", "Hello", "Bye")
+		if err := h.st.PutSession(ctx, store.Session{ID: "s1", UserID: "u", CreatedAt: start, ExpiresAt: start.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.st.ScheduleJob(ctx, store.Job{ID: "bogus", Kind: "from-a-newer-release", DueAt: start}); err != nil {
+			t.Fatal(err)
+		}
+		h.settle(h.rt)
+		if got := h.jobStatus("bogus"); got != store.JobFailed {
+			t.Fatalf("job of an unknown kind is %s, want failed", got)
+		}
+		wantMsgs, wantEvents := len(h.transcript("1")), len(h.events("conversation_started"))
+		if wantMsgs != 3 || wantEvents != 1 {
+			t.Fatalf("chat 1 wrote %d transcript lines and %d conversation_started events, want 3 and 1", wantMsgs, wantEvents)
+		}
+
+		h.clock.Advance(time.Hour)
+		period("the purge of the second period")
+		for id, want := range map[string]store.JobStatus{
+			retentionJobID(start):                    store.JobDone,
+			retentionJobID(start.Add(time.Hour)):     store.JobDone,
+			retentionJobID(start.Add(2 * time.Hour)): store.JobPending,
+		} {
+			if got := h.jobStatus(id); got != want {
+				t.Fatalf("job %s is %s, want %s", id, got, want)
+			}
+		}
+
+		// Two days on (the process was down, say): one purge, not one per
+		// missed period. Finished jobs and the expired session go.
+		h.clock.Set(start.Add(2 * day))
+		period("the purge after two days")
+		if got := h.jobStatus(retentionJobID(start)); got != "purged" {
+			t.Fatalf("a day-old done job is %s, want purged", got)
+		}
+		if got := h.jobStatus("bogus"); got != store.JobFailed {
+			t.Fatalf("a failed job is %s after two days, want kept for seven", got)
+		}
+		if _, err := h.st.GetSession(ctx, "s1"); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("expired session: %v, want purged", err)
+		}
+		if n := len(h.transcript("1")); n != wantMsgs {
+			t.Fatalf("%d transcript lines after two days, want %d", n, wantMsgs)
+		}
+
+		h.clock.Set(start.Add(11 * day))
+		period("the purge after eleven days")
+		if n := len(h.events("conversation_started")); n != 0 {
+			t.Fatalf("%d eleven-day-old events kept, want purged after ten days", n)
+		}
+		if got := h.jobStatus("bogus"); got != "purged" {
+			t.Fatalf("a failed job is %s after eleven days, want purged after seven", got)
+		}
+		if n := len(h.transcript("1")); n != wantMsgs {
+			t.Fatalf("%d transcript lines after eleven days, want %d", n, wantMsgs)
+		}
+		h.say(h.rt, "2", "u2")
+		h.waitTexts("2", "Hello", "Bye")
+
+		h.clock.Set(start.Add(31 * day))
+		period("the purge after thirty-one days")
+		if n := len(h.transcript("1")); n != 0 {
+			t.Fatalf("%d transcript lines of 31 days ago kept, want purged after 30", n)
+		}
+		if n := len(h.transcript("2")); n != wantMsgs {
+			t.Fatalf("chat 2's transcript of 20 days ago has %d lines, want %d", n, wantMsgs)
+		}
+		if c := h.conv("1"); c.Status != store.StatusEnded {
+			t.Fatalf("conversation 1 after the purges: %+v", c)
+		}
+		h.settle(h.rt)
+		h.settle(replica)
+		if n := logs.count("retention purge done"); n != runs {
+			t.Fatalf("%d purges ran in %d periods with two replicas, want one per period", n, runs)
+		}
+	})
+}
+
+// Keep keeps a kind for ever; a negative Every turns the purge off.
+func TestRetentionKeepAndOff(t *testing.T) {
+	day := 24 * time.Hour
+	t.Run("keep", func(t *testing.T) {
+		h, logs, start := retentionHarness(t, openBolt(t), runtime.Retention{Messages: runtime.Keep, Events: runtime.Keep})
+		h.run(h.rt)
+		h.say(h.rt, "1", "u1")
+		h.waitTexts("1", "Hello", "Bye")
+		eventually(t, "the first purge", func() { h.settle(h.rt) },
+			func() bool { return logs.count("retention purge done") >= 1 })
+		h.clock.Set(start.Add(400 * day))
+		eventually(t, "a purge 400 days on", func() { h.settle(h.rt) },
+			func() bool { return logs.count("retention purge done") >= 2 })
+		if n, e := len(h.transcript("1")), len(h.events("conversation_started")); n != 3 || e != 1 {
+			t.Fatalf("kept %d transcript lines and %d events, want all (3 and 1)", n, e)
+		}
+		if got := h.jobStatus(retentionJobID(start)); got != "purged" {
+			t.Fatalf("finished jobs are kept by default for a day, not 400: %s", got)
+		}
+	})
+	t.Run("off", func(t *testing.T) {
+		h, logs, start := retentionHarness(t, openBolt(t), runtime.Retention{Every: -1})
+		h.run(h.rt)
+		h.say(h.rt, "1", "u1")
+		h.waitTexts("1", "Hello", "Bye")
+		h.clock.Set(start.Add(400 * day))
+		h.settle(h.rt)
+		if n := logs.count("retention purge done"); n != 0 || h.jobStatus(retentionJobID(start)) != "purged" {
+			t.Fatalf("purge turned off ran %d times", n)
+		}
+		if n := len(h.transcript("1")); n != 3 {
+			t.Fatalf("purge turned off deleted transcript lines: %d left of 3", n)
+		}
+	})
+}
