@@ -14,6 +14,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/engine/runtime"
 	"github.com/voronka/voronka/server"
 )
 
@@ -48,6 +49,10 @@ type serveConfig struct {
 	// /metrics is not served at all.
 	MetricsToken  string `yaml:"metrics_token"`
 	MetricsListen string `yaml:"metrics_listen"`
+	// Retain is what the periodic purge keeps (see the README's Retention).
+	Retain retentionConfig `yaml:"retain"`
+	// retention is Retain, read.
+	retention runtime.Retention
 
 	// telegramLimits overrides Telegram's rate limits; tests only.
 	telegramLimits *channel.Limits
@@ -121,6 +126,7 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	metricsListen := fs.String("metrics-listen", "", "address to serve /metrics on, apart from the public port [VORONKA_METRICS_LISTEN; default: /metrics is off unless VORONKA_METRICS_TOKEN is set]")
 	rate := fs.String("telegram-rate", "", "bot-wide Telegram send rate, messages per second [VORONKA_TELEGRAM_RATE, 30]")
 	horizon := fs.String("send-horizon", "", "how long a send failing with 5xx, 429, a timeout or a reset is retried before the message is marked failed [VORONKA_SEND_HORIZON, 1h]")
+	retain := cfg.Retain.flags(fs)
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -166,6 +172,13 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	set(&cfg.MetricsToken, "", "VORONKA_METRICS_TOKEN")
 	set(&cfg.MetricsListen, *metricsListen, "VORONKA_METRICS_LISTEN")
 	if _, err := cfg.trustedProxies(); err != nil {
+		return cfg, err
+	}
+	for _, r := range retain {
+		set(r.field, *r.flag, r.env)
+	}
+	var err error
+	if cfg.retention, err = retention(retain); err != nil {
 		return cfg, err
 	}
 	var rateText string

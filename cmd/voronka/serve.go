@@ -144,7 +144,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 			"web":      {Sender: hub, Limits: webchat.Limits(), IsGroup: webchat.IsGroup},
 		},
 		Logger:  log,
-		Options: runtime.Options{SendHorizon: cfg.sendHorizon},
+		Options: runtime.Options{SendHorizon: cfg.sendHorizon, Retention: cfg.retention},
 	})
 	if err != nil {
 		return fmt.Errorf("start runtime: %w", err)
