@@ -52,6 +52,10 @@ type Options struct {
 	NoSync bool
 	// LockTimeout bounds the wait for another process's file lock (default 5s).
 	LockTimeout time.Duration
+	// FreelistSyncLimit is the largest freelist, in bytes, that a commit
+	// writes (default 16 KiB, about 2,000 free pages): a file whose last
+	// commit wrote it opens at once after a crash (see writer.run).
+	FreelistSyncLimit int
 	// PurgeBatch bounds the documents one write transaction of Purge
 	// deletes (default 2000), so a large purge holds the writer, which
 	// every inbound message waits for, only milliseconds at a time.
@@ -82,19 +86,21 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 5 * time.Second
 	}
+	if o.FreelistSyncLimit <= 0 {
+		o.FreelistSyncLimit = 16 << 10
+	}
 	if o.PurgeBatch <= 0 {
 		o.PurgeBatch = 2000
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
-	// Commits do not write the freelist (NoFreelistSync): after a purge it
-	// lists every freed page, and writing it with each commit would cost
-	// more than the commit. Without it an open has to find the free pages
-	// by walking every page of the file (seconds at a gigabyte), so Close
-	// writes the freelist once, and an open after a clean stop reads it
-	// instead; only an open after a crash walks the file. The map freelist
-	// allocates in constant time however many pages are free.
+	// Commits write the freelist only while it is small (see writer.run):
+	// after a purge it lists every freed page, and writing it with each
+	// commit would cost more than the commit. An open after a commit that
+	// skipped it walks every page of the file to find the free ones, so
+	// Close writes it whatever its size. The map freelist allocates in
+	// constant time however many pages are free.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
 		Timeout:        o.LockTimeout,
 		NoFreelistSync: true,
@@ -116,7 +122,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
-	return &Store{db: db, w: newWriter(db, o.MaxBatchDelay, o.MaxBatchSize), purgeBatch: o.PurgeBatch}, nil
+	return &Store{db: db, w: newWriter(db, o.MaxBatchDelay, o.MaxBatchSize, o.FreelistSyncLimit), purgeBatch: o.PurgeBatch}, nil
 }
 
 // Ping reports whether the file is open.

@@ -22,6 +22,8 @@ type writer struct {
 	db      *bolt.DB
 	delay   time.Duration // wait for company when a write arrives at an idle writer
 	maxSize int
+	// freelistUpTo is the largest freelist (bytes) a commit writes; see run.
+	freelistUpTo int
 
 	mu     sync.Mutex
 	queue  []*writeCall
@@ -38,8 +40,9 @@ type writeCall struct {
 
 var callPool = sync.Pool{New: func() any { return &writeCall{result: make(chan error, 1)} }}
 
-func newWriter(db *bolt.DB, delay time.Duration, maxSize int) *writer {
-	w := &writer{db: db, delay: delay, maxSize: maxSize, kick: make(chan struct{}, 1), done: make(chan struct{})}
+func newWriter(db *bolt.DB, delay time.Duration, maxSize, freelistUpTo int) *writer {
+	w := &writer{db: db, delay: delay, maxSize: maxSize, freelistUpTo: freelistUpTo,
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
 	go w.loop()
 	return w
 }
@@ -120,6 +123,16 @@ func (w *writer) loop() {
 func (w *writer) run(calls []*writeCall) {
 	for len(calls) > 0 {
 		failed := -1
+		// A commit that writes the freelist leaves a file that opens at
+		// once, even after a crash; one that does not leaves a file whose
+		// open walks every page to find the free ones (a minute at a
+		// gigabyte on a cold cache). Writing it costs its size on every
+		// commit: a page or so most of the time, megabytes just after a
+		// purge freed many pages. So commits write it while it is small
+		// and skip it while it is large, until writes have reused the
+		// freed pages. The writer runs every write transaction, so
+		// nothing else reads the flag meanwhile.
+		w.db.NoFreelistSync = w.db.Stats().FreelistInuse > w.freelistUpTo
 		err := w.db.Update(func(tx *bolt.Tx) error {
 			for i, c := range calls {
 				c.outcome = nil
