@@ -54,7 +54,8 @@ type Options struct {
 	LockTimeout time.Duration
 	// FreelistSyncLimit is the largest freelist, in bytes, that a commit
 	// writes (default 16 KiB, about 2,000 free pages): a file whose last
-	// commit wrote it opens at once after a crash (see writer.run).
+	// commit wrote it opens at once after a crash (see writer.run). It
+	// costs a page per commit; negative never writes it but at Close.
 	FreelistSyncLimit int
 	// PurgeBatch bounds the documents one write transaction of Purge
 	// deletes (default 2000), so a large purge holds the writer, which
@@ -86,7 +87,7 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 5 * time.Second
 	}
-	if o.FreelistSyncLimit <= 0 {
+	if o.FreelistSyncLimit == 0 {
 		o.FreelistSyncLimit = 16 << 10
 	}
 	if o.PurgeBatch <= 0 {

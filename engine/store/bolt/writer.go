@@ -132,7 +132,7 @@ func (w *writer) run(calls []*writeCall) {
 		// and skip it while it is large, until writes have reused the
 		// freed pages. The writer runs every write transaction, so
 		// nothing else reads the flag meanwhile.
-		w.db.NoFreelistSync = w.db.Stats().FreelistInuse > w.freelistUpTo
+		w.db.NoFreelistSync = w.freelistUpTo < 0 || w.db.Stats().FreelistInuse > w.freelistUpTo
 		err := w.db.Update(func(tx *bolt.Tx) error {
 			for i, c := range calls {
 				c.outcome = nil
