@@ -44,10 +44,29 @@ func Parse(file string, data []byte) (f *Flow, ps Problems) {
 		d.r.errorf(Pos{Line: 1, Col: 1}, "", "", "document is %d bytes, more than the %d allowed", len(data), MaxDocument)
 		return f, d.r.ps
 	}
+	if n := estimateNodes(data); n > MaxNodes*2 {
+		// The estimate counts every indicator as two values, so twice the
+		// limit; the exact count after parsing applies the limit itself.
+		f.broken = true
+		d.r.errorf(Pos{Line: 1, Col: 1}, "", "", "document holds too many values (about %d), more than the %d allowed", n/2, MaxNodes)
+		return f, d.r.ps
+	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		f.broken = true
 		d.r.errorf(syntaxErrPos(data, err), "", "", "%s", yamlErrMsg(err))
+		return f, d.r.ps
+	}
+	if e := checkExpanded(&doc); e != nil {
+		f.broken = true
+		switch {
+		case e.cyclic:
+			d.r.errorf(pos(e.at), "", "", "an alias refers to the value it is part of")
+		case e.nodes > MaxNodes:
+			d.r.errorf(pos(e.at), "", "", "document holds more than %d values once its aliases (*name) are expanded", MaxNodes)
+		default:
+			d.r.errorf(pos(e.at), "", "", "document holds more than %d bytes of text once its aliases (*name) are expanded", MaxExpanded)
+		}
 		return f, d.r.ps
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -86,23 +105,73 @@ func yamlErrPos(err error) Pos {
 	return Pos{Line: 1, Col: 1}
 }
 
-// syntaxErrPos finds the line of a YAML syntax error. yaml.v3 reports the
+// syntaxErrPos finds where a YAML syntax error is. yaml.v3 reports the
 // line where the enclosing block began (a bad indent on line 40 is reported
-// at the "nodes:" of line 6); parsing growing prefixes from there finds the
-// first line at which the same error appears. It is bounded, and only runs
-// for documents that are already broken.
+// at the "nodes:" of line 6), so the document is parsed once more through a
+// reader that tells how far the parser read before it stopped: the error is
+// there, or, when what the parser stopped on was its look-ahead at the next
+// token, on the last line before it with content. One parse of the text
+// before that line tells which.
 func syntaxErrPos(data []byte, err error) Pos {
-	p := yamlErrPos(err)
 	want := yamlErrMsg(err)
-	lines := bytes.SplitAfter(data, []byte("\n"))
-	for n := p.Line; n <= len(lines) && n < p.Line+200; n++ {
-		var probe yaml.Node
-		perr := yaml.Unmarshal(bytes.Join(lines[:n], nil), &probe)
-		if perr != nil && yamlErrMsg(perr) == want {
-			return Pos{Line: n, Col: 1}
-		}
+	line := 0 // yaml.v3's line; it leaves out line 0
+	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
+		line, _ = strconv.Atoi(m[1])
 	}
-	return p
+	switch {
+	case strings.HasPrefix(want, "syntax error: did not find expected ',' or"):
+		// An unclosed [ or {: yaml.v3 names the line it opened on, from 0.
+		return lineContent(data, line+1)
+	case want == "syntax error: found unexpected end of stream":
+		// A quote never closed: yaml.v3 names the line it opened on.
+		return lineContent(data, max(line, 1))
+	}
+	r := &countingReader{data: data}
+	var probe yaml.Node
+	if perr := yaml.NewDecoder(r).Decode(&probe); perr == nil || yamlErrMsg(perr) != want {
+		return lineContent(data, max(line, 1)) // not the same error read this way
+	}
+	last := max(r.off-1, 0) // the last byte the parser read
+	lineStart := bytes.LastIndexByte(data[:last], '\n') + 1
+	// The column of the last byte read is past the error by the look-ahead,
+	// so the error is placed where its line's content begins.
+	here := lineStart + len(data[lineStart:]) - len(bytes.TrimLeft(data[lineStart:], " "))
+	prev, ok := lastContentLine(data[:lineStart])
+	if !ok {
+		return lineCol(data, here)
+	}
+	var head yaml.Node
+	if herr := yaml.Unmarshal(data[:lineStart], &head); herr == nil || yamlErrMsg(herr) != want {
+		return lineCol(data, here)
+	}
+	return lineCol(data, prev)
+}
+
+// lineContent is the position where the content of a line begins.
+func lineContent(data []byte, line int) Pos {
+	start := 0
+	for l := 1; l < line; l++ {
+		i := bytes.IndexByte(data[start:], '\n')
+		if i < 0 {
+			break
+		}
+		start += i + 1
+	}
+	return lineCol(data, start+len(data[start:])-len(bytes.TrimLeft(data[start:], " ")))
+}
+
+// lastContentLine is the offset of the first character of the last line of
+// data that holds more than blanks and comments.
+func lastContentLine(data []byte) (int, bool) {
+	for end := len(data); end > 0; {
+		start := bytes.LastIndexByte(data[:end-1], '\n') + 1 // data[start:end] is one line
+		t := bytes.TrimLeft(data[start:end], " ")
+		if len(bytes.TrimRight(t, "\r\n")) > 0 && t[0] != '#' { // a tab is content: it may be the mistake
+			return end - len(t), true
+		}
+		end = start
+	}
+	return 0, false
 }
 
 func yamlErrMsg(err error) string {
