@@ -170,3 +170,34 @@ func TestSyntaxErrorLines(t *testing.T) {
 		})
 	}
 }
+
+// Thousands of references to missing nodes cost no more than one each: the
+// "did you mean" search over every node is done once per missing id, for a
+// bounded number of ids (it took 25 s for a 10,000-node flow).
+func TestManyMissingReferencesStayCheap(t *testing.T) {
+	doc := strings.ReplaceAll(bigFunnel(10_000), "next: n9999 }", "next: nowhere }")
+	v := &validator{}
+	f, ps := Parse("m.yaml", []byte(doc))
+	if len(ps) > 0 {
+		t.Fatal(ps)
+	}
+	v.f, v.r = f, reporter{file: f.File}
+	v.run()
+	if n := len(v.r.ps.Errors()); n != 10_000 {
+		t.Fatalf("%d errors, want one per missing reference (9,999) and n9999 unreachable", n)
+	}
+	if len(v.suggested) != 1 {
+		t.Fatalf("searched for %d ids, want 1", len(v.suggested))
+	}
+	var b strings.Builder
+	b.WriteString("voronka: 1\nid: m\nstart: n0\nnodes:\n")
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&b, "  n%d: { type: message, text: hi, next: gone%d }\n", i, i)
+	}
+	f, _ = Parse("m.yaml", []byte(b.String()))
+	v = &validator{f: f, r: reporter{file: f.File}}
+	v.run()
+	if len(v.suggested) != maxSuggestions {
+		t.Fatalf("searched for %d ids, want the bound %d", len(v.suggested), maxSuggestions)
+	}
+}

@@ -74,7 +74,14 @@ func Validate(f *Flow) Problems {
 type validator struct {
 	f *Flow
 	r reporter
+	// suggested caches "did you mean" per missing id: finding one compares
+	// the id with every node, so a flow with thousands of references to
+	// missing nodes must not compare each of them again.
+	suggested map[string]string
 }
+
+// maxSuggestions bounds how many distinct missing ids get a "did you mean".
+const maxSuggestions = 100
 
 func (v *validator) run() {
 	f := v.f
@@ -230,8 +237,24 @@ func (v *validator) suggest(id string) string {
 	return ""
 }
 
-// closest returns the node id within two edits of id, or "".
+// closest returns the node id within two edits of id, or "". Past
+// maxSuggestions distinct ids it gives up and returns "".
 func (v *validator) closest(id string) string {
+	if best, ok := v.suggested[id]; ok {
+		return best
+	}
+	if v.suggested == nil {
+		v.suggested = map[string]string{}
+	}
+	if len(v.suggested) >= maxSuggestions {
+		return ""
+	}
+	best := v.nearest(id)
+	v.suggested[id] = best
+	return best
+}
+
+func (v *validator) nearest(id string) string {
 	best, bestD := "", 3
 	for _, n := range v.f.Nodes {
 		if d := editDistance(id, n.ID, bestD); d < bestD {
