@@ -112,6 +112,12 @@ type Flows interface {
 	PutDraft(ctx context.Context, d FlowDraft) error
 	// GetDraft returns ErrNotFound when no draft exists.
 	GetDraft(ctx context.Context, bot, flowID string) (*FlowDraft, error)
+	// ListDrafts returns a bot's drafts without their documents (Doc is
+	// nil), sorted by flow id.
+	ListDrafts(ctx context.Context, bot string) ([]FlowDraft, error)
+	// DeleteDraft removes the draft of (bot, flowID), leaving its published
+	// versions alone; ErrNotFound when there is none.
+	DeleteDraft(ctx context.Context, bot, flowID string) error
 	// PublishFlow stores v as version latest+1 (ignoring v.Version) and returns
 	// the stored version. Published versions are never overwritten.
 	PublishFlow(ctx context.Context, v FlowVersion) (*FlowVersion, error)

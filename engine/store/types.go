@@ -194,6 +194,11 @@ type FlowDraft struct {
 	Doc       []byte    `json:"doc" bson:"doc"`
 	UpdatedAt time.Time `json:"updated_at,omitzero" bson:"updated_at"`
 	UpdatedBy string    `json:"updated_by,omitempty" bson:"updated_by"`
+	// Name, Errors and Warnings summarise Doc when it was saved, so the list
+	// of a bot's flows is drawn without parsing a single draft.
+	Name     string `json:"name,omitempty" bson:"name,omitempty"`
+	Errors   int    `json:"errors,omitempty" bson:"errors,omitempty"`
+	Warnings int    `json:"warnings,omitempty" bson:"warnings,omitempty"`
 }
 
 // FlowVersion is an immutable published flow document.
@@ -205,6 +210,8 @@ type FlowVersion struct {
 	Note        string    `json:"note,omitempty" bson:"note"`
 	PublishedAt time.Time `json:"published_at,omitzero" bson:"published_at"`
 	PublishedBy string    `json:"published_by,omitempty" bson:"published_by"`
+	// Name is the flow's name in Doc, kept for the flow list.
+	Name string `json:"name,omitempty" bson:"name,omitempty"`
 }
 
 // JobStatus is where a job is in its life.

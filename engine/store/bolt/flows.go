@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -39,6 +41,55 @@ func (s *Store) GetDraft(ctx context.Context, bot, flowID string) (*store.FlowDr
 		return nil, fmt.Errorf("get draft %s/%s: %w", bot, flowID, err)
 	}
 	return d, nil
+}
+
+// draftMeta is a stored draft without its document, which JSON decoding
+// then skips.
+type draftMeta struct {
+	Bot       string    `json:"bot"`
+	FlowID    string    `json:"flow_id"`
+	UpdatedAt time.Time `json:"updated_at"`
+	UpdatedBy string    `json:"updated_by"`
+	Name      string    `json:"name"`
+	Errors    int       `json:"errors"`
+	Warnings  int       `json:"warnings"`
+}
+
+// ListDrafts implements store.Flows.
+func (s *Store) ListDrafts(ctx context.Context, bot string) ([]store.FlowDraft, error) {
+	var out []store.FlowDraft
+	err := s.read(ctx, func(tx *bolt.Tx) error {
+		p := prefix(bot)
+		c := tx.Bucket(bDrafts).Cursor()
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			var m draftMeta
+			if err := json.Unmarshal(v, &m); err != nil {
+				return fmt.Errorf("decode draft %q: %w", k, err)
+			}
+			out = append(out, store.FlowDraft{Bot: m.Bot, FlowID: m.FlowID, UpdatedAt: m.UpdatedAt, UpdatedBy: m.UpdatedBy,
+				Name: m.Name, Errors: m.Errors, Warnings: m.Warnings})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list drafts of %s: %w", bot, err)
+	}
+	return out, nil
+}
+
+// DeleteDraft implements store.Flows.
+func (s *Store) DeleteDraft(ctx context.Context, bot, flowID string) error {
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		b, k := tx.Bucket(bDrafts), key([]byte(bot), []byte(flowID))
+		if b.Get(k) == nil {
+			return store.ErrNotFound
+		}
+		return b.Delete(k)
+	})
+	if err != nil {
+		return fmt.Errorf("delete draft %s/%s: %w", bot, flowID, err)
+	}
+	return nil
 }
 
 // latestKey finds the newest version entry of (bot, flowID).

@@ -41,6 +41,7 @@ func (s *Store) PutDraft(ctx context.Context, d store.FlowDraft) error {
 	_, err := s.flows.UpdateOne(ctx, bson.M{"_id": flowKey(d.Bot, d.FlowID)}, bson.M{"$set": bson.M{
 		"has_draft": true, "bot": d.Bot, "flow_id": d.FlowID, "doc": d.Doc,
 		"updated_at": d.UpdatedAt, "updated_by": d.UpdatedBy,
+		"name": d.Name, "errors": d.Errors, "warnings": d.Warnings,
 	}}, options.Update().SetUpsert(true))
 	if err != nil {
 		return fmt.Errorf("put draft %s/%s: %w", d.Bot, d.FlowID, err)
@@ -61,6 +62,49 @@ func (s *Store) GetDraft(ctx context.Context, bot, flowID string) (*store.FlowDr
 		return nil, fmt.Errorf("get draft %s/%s: %w", bot, flowID, err)
 	}
 	return &doc.FlowDraft, nil
+}
+
+// ListDrafts implements store.Flows.
+func (s *Store) ListDrafts(ctx context.Context, bot string) ([]store.FlowDraft, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	docs, err := findAll[flowDoc](ctx, s.flows, bson.M{"bot": bot, "has_draft": true}, options.Find().
+		SetSort(bson.D{{Key: "flow_id", Value: 1}}).SetProjection(bson.M{"doc": 0}))
+	if err != nil {
+		return nil, fmt.Errorf("list drafts of %s: %w", bot, err)
+	}
+	out := make([]store.FlowDraft, len(docs))
+	for i := range docs {
+		out[i] = docs[i].FlowDraft
+	}
+	return out, nil
+}
+
+// DeleteDraft implements store.Flows. The flows document also holds the
+// latest-version hint, so it stays, without the draft, for a published
+// flow; a flow never published keeps none.
+func (s *Store) DeleteDraft(ctx context.Context, bot, flowID string) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	id := flowKey(bot, flowID)
+	res, err := s.flows.UpdateOne(ctx, bson.M{"_id": id, "has_draft": true}, bson.M{
+		"$set":   bson.M{"has_draft": false},
+		"$unset": bson.M{"doc": "", "updated_at": "", "updated_by": "", "name": "", "errors": "", "warnings": ""},
+	})
+	if err == nil && res.MatchedCount == 0 {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("delete draft %s/%s: %w", bot, flowID, err)
+	}
+	// A publish that has stored its version but not yet its hint upserts the
+	// document again, so this cannot lose a version from the list.
+	_, err = s.flows.DeleteOne(ctx, bson.M{"_id": id, "has_draft": false, "$or": bson.A{
+		bson.M{"latest_version": bson.M{"$exists": false}}, bson.M{"latest_version": 0}}})
+	if err != nil {
+		return fmt.Errorf("delete draft %s/%s: %w", bot, flowID, err)
+	}
+	return nil
 }
 
 // latestHint reads the recorded latest version (0 when none).
