@@ -30,6 +30,7 @@ func (s *Server) mountAPI(api fiber.Router) {
 	api.Get("/bots/:bot/flows", flows, s.listFlows)
 	api.Get("/bots/:bot/flows/:flow/draft", flows, s.getDraft)
 	api.Put("/bots/:bot/flows/:flow/draft", flows, s.putDraft)
+	api.Delete("/bots/:bot/flows/:flow/draft", flows, s.deleteDraft)
 	api.Post("/bots/:bot/flows/:flow/publish", flows, s.publish)
 	api.Get("/bots/:bot/flows/:flow/export", flows, s.exportFlow)
 	api.Get("/bots/:bot/flows/:flow/preview", flows, s.previewID)
@@ -147,8 +148,13 @@ type flowSummary struct {
 	Draft     bool      `json:"draft"`
 	Latest    int       `json:"latest_version,omitempty"`
 	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	// Errors and Warnings count the draft's problems when it was saved.
+	Errors   int `json:"errors,omitempty"`
+	Warnings int `json:"warnings,omitempty"`
 }
 
+// listFlows lists a bot's flows from what was stored with each draft and
+// version: no document is parsed, however large or hostile a saved draft is.
 func (s *Server) listFlows(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	b, err := s.cfg.Store.GetBot(ctx, c.Params("bot"))
@@ -159,26 +165,36 @@ func (s *Server) listFlows(c *fiber.Ctx) error {
 	if err != nil {
 		return fmt.Errorf("list flows of %s: %w", b.ID, err)
 	}
+	drafts, err := s.cfg.Store.ListDrafts(ctx, b.ID)
+	if err != nil {
+		return fmt.Errorf("list flows of %s: %w", b.ID, err)
+	}
+	byID := make(map[string]store.FlowDraft, len(drafts))
+	for _, d := range drafts {
+		byID[d.FlowID] = d
+	}
 	out := make([]flowSummary, 0, len(ids))
 	for _, id := range ids {
 		fs := flowSummary{ID: id, Running: id == b.FlowID}
-		if d, err := s.cfg.Store.GetDraft(ctx, b.ID, id); err == nil {
-			fs.Draft, fs.UpdatedAt = true, d.UpdatedAt
-			if f, _ := flow.Parse(id, d.Doc); f != nil {
-				fs.Name = f.Name
-			}
+		if d, ok := byID[id]; ok {
+			fs.Draft, fs.UpdatedAt, fs.Name, fs.Errors, fs.Warnings = true, d.UpdatedAt, d.Name, d.Errors, d.Warnings
 		}
 		if v, err := s.cfg.Store.LatestFlowVersion(ctx, b.ID, id); err == nil {
 			fs.Latest = v.Version
 			if fs.Name == "" {
-				if f, _ := flow.Parse(id, v.Doc); f != nil {
-					fs.Name = f.Name
-				}
+				fs.Name = v.Name
 			}
 		}
 		out = append(out, fs)
 	}
 	return c.JSON(fiber.Map{"flows": out})
+}
+
+// summarize fills in what the flow list shows of a draft.
+func summarize(d *store.FlowDraft, f *flow.Flow, ps flow.Problems) {
+	d.Name = f.Name
+	d.Errors = len(ps.Errors())
+	d.Warnings = len(ps) - d.Errors
 }
 
 // draft loads the draft of (bot, id); a missing one is the API's 404.
@@ -217,10 +233,29 @@ func (s *Server) putDraft(c *fiber.Ctx) error {
 		return badRequest(fmt.Sprintf("the document's id is %q but the URL names flow %q", f.ID, id), problemsJSON(ps))
 	}
 	d := store.FlowDraft{Bot: bot, FlowID: id, Doc: doc, UpdatedAt: time.Now().UTC(), UpdatedBy: user(c)}
+	summarize(&d, f, ps)
 	if err := s.cfg.Store.PutDraft(ctx, d); err != nil {
 		return fmt.Errorf("save draft %s/%s: %w", bot, id, err)
 	}
 	return c.JSON(fiber.Map{"ok": !ps.HasErrors(), "updated_at": d.UpdatedAt, "problems": problemsJSON(ps)})
+}
+
+// deleteDraft drops the draft of a flow; its published versions, and the
+// conversations running on them, are left alone.
+func (s *Server) deleteDraft(c *fiber.Ctx) error {
+	ctx := c.UserContext()
+	bot, id := c.Params("bot"), c.Params("flow")
+	if _, err := s.cfg.Store.GetBot(ctx, bot); err != nil {
+		return botErr(err)
+	}
+	if err := s.cfg.Store.DeleteDraft(ctx, bot, id); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return notFound("draft")
+		}
+		return fmt.Errorf("delete draft %s/%s: %w", bot, id, err)
+	}
+	s.log.Info("draft deleted", "bot", bot, "flow", id, "by", user(c))
+	return c.JSON(fiber.Map{"ok": true})
 }
 
 // user names who made a change; sessions come with accounts.
@@ -267,7 +302,7 @@ func (s *Server) publish(c *fiber.Ctx) error {
 		return badRequest(fmt.Sprintf("the document's id is %q but the URL names flow %q", f.ID, id), nil)
 	}
 	v, err := s.cfg.Store.PublishFlow(ctx, store.FlowVersion{Bot: bot, FlowID: id, Doc: doc, Note: note,
-		PublishedAt: time.Now().UTC(), PublishedBy: user(c)})
+		PublishedAt: time.Now().UTC(), PublishedBy: user(c), Name: f.Name})
 	if err != nil {
 		return fmt.Errorf("publish %s/%s: %w", bot, id, err)
 	}
@@ -446,6 +481,7 @@ func (s *Server) importFlow(c *fiber.Ctx) error {
 			return botErr(err)
 		}
 		d := store.FlowDraft{Bot: bot, FlowID: f.ID, Doc: canon, UpdatedAt: time.Now().UTC(), UpdatedBy: user(c)}
+		summarize(&d, f, ps)
 		if err := s.cfg.Store.PutDraft(ctx, d); err != nil {
 			return fmt.Errorf("save imported draft %s/%s: %w", bot, f.ID, err)
 		}

@@ -295,9 +295,10 @@ func tokenOf(bots []botConfig, id string) string {
 
 // flowFile is a valid flow document found in the flows folder.
 type flowFile struct {
-	Path string
-	Doc  []byte
-	Flow *flow.Flow
+	Path     string
+	Doc      []byte
+	Flow     *flow.Flow
+	Warnings int
 }
 
 // loadFlowFiles reads every flow in dir. A broken flow is logged with all
@@ -331,7 +332,7 @@ func loadFlowFiles(dir string, log *slog.Logger) (map[string]flowFile, error) {
 			log.Error("two files define the same flow id; the first one is served", "id", f.ID, "first", prev.Path, "second", path)
 			continue
 		}
-		out[f.ID] = flowFile{Path: path, Doc: doc, Flow: f}
+		out[f.ID] = flowFile{Path: path, Doc: doc, Flow: f, Warnings: len(ps)}
 	}
 	return out, nil
 }
@@ -423,13 +424,14 @@ func setUpBot(ctx context.Context, st store.Store, b botConfig, files map[string
 	}
 	draft, derr := st.GetDraft(ctx, b.ID, b.Flow)
 	v, err := st.PublishFlow(ctx, store.FlowVersion{Bot: b.ID, FlowID: b.Flow, Doc: f.Doc, Note: "from " + f.Path,
-		PublishedAt: time.Now().UTC(), PublishedBy: "voronka serve"})
+		PublishedAt: time.Now().UTC(), PublishedBy: "voronka serve", Name: f.Flow.Name})
 	if err != nil {
 		return fmt.Errorf("bot %s: publish %s: %w", b.ID, f.Path, err)
 	}
 	log.Info("flow published", "bot", b.ID, "flow", b.Flow, "version", v.Version, "file", f.Path)
 	if errors.Is(derr, store.ErrNotFound) || (derr == nil && latest != nil && bytes.Equal(draft.Doc, latest.Doc)) {
-		if err := st.PutDraft(ctx, store.FlowDraft{Bot: b.ID, FlowID: b.Flow, Doc: f.Doc, UpdatedAt: time.Now().UTC(), UpdatedBy: "voronka serve"}); err != nil {
+		if err := st.PutDraft(ctx, store.FlowDraft{Bot: b.ID, FlowID: b.Flow, Doc: f.Doc, UpdatedAt: time.Now().UTC(), UpdatedBy: "voronka serve",
+			Name: f.Flow.Name, Warnings: f.Warnings}); err != nil {
 			return fmt.Errorf("bot %s: draft of %s: %w", b.ID, b.Flow, err)
 		}
 	}
