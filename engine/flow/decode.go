@@ -2,6 +2,8 @@ package flow
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"math"
 	"regexp"
 	"strconv"
@@ -51,10 +53,13 @@ func Parse(file string, data []byte) (f *Flow, ps Problems) {
 		d.r.errorf(Pos{Line: 1, Col: 1}, "", "", "document holds too many values (about %d), more than the %d allowed", n/2, MaxNodes)
 		return f, d.r.ps
 	}
+	// Read through a counting reader: it costs nothing measurable and tells
+	// where the parser stopped if the document is broken.
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	r := &countingReader{data: data}
+	if err := yaml.NewDecoder(r).Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		f.broken = true
-		d.r.errorf(syntaxErrPos(data, err), "", "", "%s", yamlErrMsg(err))
+		d.r.errorf(syntaxErrPos(data, err, r.off), "", "", "%s", yamlErrMsg(err))
 		return f, d.r.ps
 	}
 	if e := checkExpanded(&doc); e != nil {
@@ -97,54 +102,82 @@ func pos(n *yaml.Node) Pos {
 
 var yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func yamlErrPos(err error) Pos {
-	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
-		l, _ := strconv.Atoi(m[1])
-		return Pos{Line: l, Col: 1}
-	}
-	return Pos{Line: 1, Col: 1}
-}
-
-// syntaxErrPos finds where a YAML syntax error is. yaml.v3 reports the
-// line where the enclosing block began (a bad indent on line 40 is reported
-// at the "nodes:" of line 6), so the document is parsed once more through a
-// reader that tells how far the parser read before it stopped: the error is
-// there, or, when what the parser stopped on was its look-ahead at the next
-// token, on the last line before it with content. One parse of the text
-// before that line tells which.
-func syntaxErrPos(data []byte, err error) Pos {
-	want := yamlErrMsg(err)
+// syntaxErrPos finds where a YAML syntax error is, given how far the parser
+// read (off). yaml.v3 reports the line where the enclosing block began (a
+// bad indent on line 40 is reported at the "nodes:" of line 6); where the
+// parser stopped is the error, or, when what it stopped on was its look-ahead
+// at the next token, the last line before it with content. Which of the two
+// follows from the message, or, for the parser errors that can be either,
+// from one parse of the text before the line where the parser stopped.
+func syntaxErrPos(data []byte, err error, off int) Pos {
+	want := strings.TrimPrefix(yamlErrMsg(err), "syntax error: ")
 	line := 0 // yaml.v3's line; it leaves out line 0
 	if m := yamlLineRe.FindStringSubmatch(err.Error()); m != nil {
 		line, _ = strconv.Atoi(m[1])
 	}
-	switch {
-	case strings.HasPrefix(want, "syntax error: did not find expected ',' or"):
-		// An unclosed [ or {: yaml.v3 names the line it opened on, from 0.
-		return lineContent(data, line+1)
-	case want == "syntax error: found unexpected end of stream":
-		// A quote never closed: yaml.v3 names the line it opened on.
-		return lineContent(data, max(line, 1))
-	}
-	r := &countingReader{data: data}
-	var probe yaml.Node
-	if perr := yaml.NewDecoder(r).Decode(&probe); perr == nil || yamlErrMsg(perr) != want {
-		return lineContent(data, max(line, 1)) // not the same error read this way
-	}
-	last := max(r.off-1, 0) // the last byte the parser read
+	last := max(min(off, len(data))-1, 0) // the last byte the parser read
 	lineStart := bytes.LastIndexByte(data[:last], '\n') + 1
 	// The column of the last byte read is past the error by the look-ahead,
 	// so the error is placed where its line's content begins.
-	here := lineStart + len(data[lineStart:]) - len(bytes.TrimLeft(data[lineStart:], " "))
-	prev, ok := lastContentLine(data[:lineStart])
-	if !ok {
-		return lineCol(data, here)
+	here := lineCol(data, lineStart+len(data[lineStart:])-len(bytes.TrimLeft(data[lineStart:], " ")))
+	prev, hasPrev := lastContentLine(data[:lineStart])
+	switch want {
+	case "did not find expected ',' or ']'", "did not find expected ',' or '}'":
+		// An unclosed [ or {: yaml.v3 names the line it opened on, counting
+		// from 0, except that for line 0 it names the line of the problem.
+		open := "["
+		if strings.HasSuffix(want, "'}'") {
+			open = "{"
+		}
+		if l := lineContent(data, line+1); bytes.Contains(lineAt(data, l.Line), []byte(open)) || !bytes.Contains(lineAt(data, 1), []byte(open)) {
+			return l
+		}
+		return lineContent(data, 1)
+	case "found unexpected end of stream":
+		// A quote never closed: yaml.v3 names the line it opened on.
+		return lineContent(data, max(line, 1))
+	case "could not find expected ':'":
+		// A key without its colon is found only on the line after it.
+		if hasPrev {
+			return lineCol(data, prev)
+		}
+		return here
+	case "mapping values are not allowed in this context", "did not find expected key", "did not find expected '-' indicator",
+		"did not find expected node content":
+		if !hasPrev {
+			return here
+		}
+		var head yaml.Node
+		if herr := yaml.Unmarshal(data[:lineStart], &head); herr != nil && yamlErrMsg(herr) == yamlErrMsg(err) {
+			return lineCol(data, prev)
+		}
+		return here
 	}
-	var head yaml.Node
-	if herr := yaml.Unmarshal(data[:lineStart], &head); herr == nil || yamlErrMsg(herr) != want {
-		return lineCol(data, here)
+	// Scanner errors (a tab, a character that starts no token) are where
+	// the scanner stopped, but for a line of nothing but a tab: the scanner
+	// reads up to four characters ahead at the start of a line, into the next.
+	if ahead := max(last-3, 0); ahead < lineStart {
+		l := lineAt(data, lineCol(data, ahead).Line)
+		if len(bytes.Trim(l, " \t\r")) == 0 && bytes.ContainsRune(l, '\t') {
+			return lineContent(data, lineCol(data, ahead).Line)
+		}
 	}
-	return lineCol(data, prev)
+	return here
+}
+
+// lineAt is the text of a line (1-based), without its newline.
+func lineAt(data []byte, line int) []byte {
+	for l := 1; l < line; l++ {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			return nil
+		}
+		data = data[i+1:]
+	}
+	if i := bytes.IndexByte(data, '\n'); i >= 0 {
+		return data[:i]
+	}
+	return data
 }
 
 // lineContent is the position where the content of a line begins.

@@ -149,6 +149,8 @@ func TestSyntaxErrorLines(t *testing.T) {
 		{"over-indented key", "    next: check\n", "       next: check\n", "18:8: syntax error: mapping values are not allowed in this context"},
 		{"under-indented key", "    else: bye\n", "   else: bye\n", "24:4: syntax error: did not find expected key"},
 		{"unclosed list", "nodes:\n", "nodes: [\n", "6:1: syntax error: did not find expected ',' or ']'"},
+		{"unclosed list on the first line", "voronka: 1\n", "voronka: [1\n", "1:1: syntax error: did not find expected ',' or ']'"},
+		{"a line of nothing but a tab", "    else: bye\n", "    else: bye\n\t\n", "25:1: syntax error: found a tab character that violates indentation"},
 		{"unclosed mapping", "      - { label: Buy, next: ask }\n", "      - { label: Buy, next: ask\n", "11:7: syntax error: did not find expected ',' or '}'"},
 		{"tab indent", "    save: budget\n", "\tsave: budget\n", "16:1: syntax error: found a tab character that violates indentation"},
 		{"backquote", "    text: Bye\n", "    text: `Bye\n", "27:5: syntax error: found character that cannot start any token"},
