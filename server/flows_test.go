@@ -121,6 +121,9 @@ func TestDeleteDraft(t *testing.T) {
 	if code, _, _ := m.do("DELETE", "/api/bots/nobot/flows/f/draft", "", nil); code != 404 {
 		t.Fatalf("delete a draft of an unknown bot: %d", code)
 	}
+	if code, _, _ := m.do("DELETE", "/api/bots/shop/flows/a~b/draft", "", nil); code != 400 {
+		t.Fatalf("delete with a malformed flow id: %d", code)
+	}
 
 	if code, body, _ := m.do("DELETE", "/api/bots/shop/flows/f/draft", "", nil); code != 200 {
 		t.Fatalf("delete: %d %s", code, body)
