@@ -33,6 +33,7 @@ func main() {
 	path := flag.String("path", "boltopen.db", "store file (created and filled if smaller than -size)")
 	sizeMB := flag.Int64("size", 1024, "megabytes to fill the file to")
 	rounds := flag.Int("rounds", 3, "opens of each kind")
+	cold := flag.Bool("cold", true, "drop the file from the page cache before each open (false: as a restart after kill -9 finds it)")
 	flag.Parse()
 	ctx := context.Background()
 	if err := fill(ctx, *path, *sizeMB<<20); err != nil {
@@ -42,16 +43,20 @@ func main() {
 		if err := forgetFreelist(*path); err != nil {
 			log.Fatal(err)
 		}
-		crash, closeTook, err := timeOpen(ctx, *path)
+		crash, closeTook, err := timeOpen(ctx, *path, *cold)
 		if err != nil {
 			log.Fatal(err)
 		}
-		clean, _, err := timeOpen(ctx, *path)
+		clean, _, err := timeOpen(ctx, *path, *cold)
 		if err != nil {
 			log.Fatal(err)
 		}
-		fmt.Printf("round %d: cold open without a freelist (after a crash) %v; Close writing the freelist %v; cold open after a clean Close %v\n",
-			r+1, crash.Round(time.Millisecond), closeTook.Round(time.Millisecond), clean.Round(time.Millisecond))
+		cache := "cold"
+		if !*cold {
+			cache = "warm"
+		}
+		fmt.Printf("round %d: %s open without a freelist (after a crash) %v; Close writing the freelist %v; %s open after a clean Close %v\n",
+			r+1, cache, crash.Round(time.Millisecond), closeTook.Round(time.Millisecond), cache, clean.Round(time.Millisecond))
 	}
 }
 
@@ -109,12 +114,14 @@ func forgetFreelist(path string) error {
 	return db.Close()
 }
 
-// timeOpen drops the file from the page cache, then times the store's
-// Open (which includes its first write, where bbolt loads the freelist)
-// and its Close.
-func timeOpen(ctx context.Context, path string) (open, closeTook time.Duration, err error) {
-	if err := evict(path); err != nil {
-		return 0, 0, err
+// timeOpen drops the file from the page cache if cold, then times the
+// store's Open (which includes its first write, where bbolt loads the
+// freelist) and its Close.
+func timeOpen(ctx context.Context, path string, cold bool) (open, closeTook time.Duration, err error) {
+	if cold {
+		if err := evict(path); err != nil {
+			return 0, 0, err
+		}
 	}
 	start := time.Now()
 	s, err := vbolt.Open(path, nil)
