@@ -18,7 +18,8 @@ import (
 //
 // What costs what:
 //   - one pass of a loop body (map, filter, count, all, reduce, sortBy...):
-//     passUnits per syntax node of the body, plus passFactor of the built-in;
+//     passBase, plus passUnits per syntax node of the body, plus passFactor
+//     of the built-in;
 //   - a built-in function, a flow function, +, ==, <, in, contains,
 //     startsWith, endsWith reading strings or lists: 1 plus the bytes of the
 //     strings and the items of the lists it is given, times costFactor of
@@ -36,8 +37,11 @@ const (
 	// MaxPatternInst bounds a compiled regular expression (instructions of
 	// Go's regexp program): `^(.*a){20}b$` is 105, `[0-9]{1000}` (the longest repeat Go allows) 1002.
 	MaxPatternInst = 1200
+	// passBase is the work of one pass of a loop besides its body: the
+	// loop's own steps and the count (about 100 ns, the most of any pass).
+	passBase = 64
 	// passUnits is the work of one node of a loop body, once.
-	passUnits = 16
+	passUnits = 8
 	// regexUnits is the work of one instruction of a pattern on one byte.
 	regexUnits = 2
 	// maxPatternCache bounds the patterns a schema keeps compiled.
@@ -192,14 +196,14 @@ func costFunc(f int, deep bool) func(m, v any) bool {
 // measured (BenchmarkHostile) to keep a unit under a few nanoseconds. Those
 // not listed cost one.
 var costFactor = map[string]int{
-	"fromJSON":   32,
+	"fromJSON":   64,
 	"fromBase64": 4,
 	"toBase64":   4,
 	"upper":      8,
 	"lower":      8,
 	"trim":       2,
-	"split":      16,
-	"splitAfter": 16,
+	"split":      32,
+	"splitAfter": 32,
 	"sort":       16,
 	"uniq":       128,
 	"toPairs":    128,

@@ -101,8 +101,9 @@ func (c *staticChecker) fail(n ast.Node, format string, args ...any) {
 	}
 }
 
-// walk visits n, which runs mult times per evaluation (as far as literal
-// ranges tell) inside loops levels of loop.
+// walk visits n, which runs at least mult times per evaluation (as far as
+// literal ranges of loops that run every pass tell), inside loops levels of
+// loop.
 func (c *staticChecker) walk(n ast.Node, mult, loops int) {
 	if c.err != nil || n == nil {
 		return
@@ -155,7 +156,7 @@ func (c *staticChecker) walk(n ast.Node, mult, loops int) {
 				passes = len(a.Nodes)
 			}
 			inner := mult
-			if passes > 0 {
+			if passes > 0 && allPasses[x.Name] {
 				inner = min(mult*passes, MaxWork+1)
 				body := passCost(x.Name, x.Arguments[pred].(*ast.PredicateNode))
 				if inner*body > MaxWork {
@@ -220,11 +221,17 @@ type budgetPatch struct {
 	metered  bool // the patched expression reads the meter
 }
 
-// passCost is the work units of one pass of a loop body: passUnits per
-// node of the body as written, plus what the built-in adds per item.
+// passCost is the work units of one pass of a loop body: passBase, passUnits
+// per node of the body as written, and what the built-in adds per item.
 func passCost(builtin string, body *ast.PredicateNode) int {
-	return passUnits*countNodes(body.Node) + passFactor[builtin]
+	return passBase + passUnits*countNodes(body.Node) + passFactor[builtin]
 }
+
+// allPasses are the loop built-ins that always run every pass; count, all,
+// any, find... may stop early (expr-lang's optimizer turns count(...) > 0
+// and filter(...)[0] into early exits), so only these can be refused for
+// their passes alone.
+var allPasses = map[string]bool{"map": true, "reduce": true, "sortBy": true, "groupBy": true, "sum": true}
 
 func (p *budgetPatch) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
