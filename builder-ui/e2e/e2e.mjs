@@ -1,7 +1,8 @@
 // End-to-end test of the builder in the machine's Chromium: sign in, draw a
 // four-node funnel on an empty canvas, connect it, fix the validation error
 // the builder shows, publish, talk to it in the preview, export the YAML,
-// import it back (byte-identical), open a hand-written flow laid out.
+// import it back (byte-identical), delete a draft, open a hand-written flow
+// laid out.
 // Screenshots go to artifacts/screenshots (kept as CI artifacts).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -306,6 +307,43 @@ try {
     await saved();
     const draft = await api('/api/bots/faq-bot/flows/e2e-funnel/draft');
     assert.equal(draft.json.nodes.message_1.text, 'Привет! Это тестовая воронка.');
+  });
+
+  await step('delete the draft after a confirmation: the published versions stay', async () => {
+    const get = (u) =>
+      page.evaluate(async (url) => {
+        const r = await fetch(url);
+        return { status: r.status, body: r.ok ? await r.json() : null };
+      }, u);
+    const textArea = '[data-testid=properties] textarea[data-field=text]';
+    await select('message_1');
+    await page.fill(textArea, 'Черновик, который удалят.');
+    await saved();
+    assert.equal((await get('/api/bots/faq-bot/flows/e2e-funnel/draft')).body.json.nodes.message_1.text, 'Черновик, который удалят.');
+    // Cancelling the confirmation deletes nothing.
+    page.once('dialog', (d) => d.dismiss());
+    await page.click('[data-action=delete-draft]:has-text("Удалить черновик")');
+    assert.equal((await get('/api/bots/faq-bot/flows/e2e-funnel/draft')).status, 200);
+    let asked = '';
+    page.once('dialog', (d) => {
+      asked = d.message();
+      void d.accept();
+    });
+    await page.click('[data-action=delete-draft]');
+    await page.waitForSelector('[data-testid=message]:has-text("Черновик удалён")');
+    assert.match(asked, /опубликованные версии останутся/);
+    assert.equal((await get('/api/bots/faq-bot/flows/e2e-funnel/draft')).status, 404);
+    const v = (await get('/api/bots/faq-bot/flows/e2e-funnel/versions')).body;
+    assert.deepEqual(v.versions.map((x) => x.version), [3, 2, 1]);
+    const listed = (await get('/api/bots/faq-bot/flows')).body.flows.find((f) => f.id === 'e2e-funnel');
+    assert.equal(listed.draft, false);
+    assert.equal(listed.latest_version, 3);
+    // The canvas shows the latest version, and nothing is saved back until
+    // the next edit, so the button is gone.
+    await page.waitForSelector('[data-action=delete-draft]', { state: 'detached' });
+    await select('message_1');
+    assert.equal(await page.inputValue(textArea), 'Привет! Это тестовая воронка.');
+    assert.equal((await get('/api/bots/faq-bot/flows/e2e-funnel/draft')).status, 404);
   });
 
   await step('a hand-written flow without positions opens laid out', async () => {

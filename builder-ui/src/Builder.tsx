@@ -18,6 +18,7 @@ import {
   addNode,
   copyNodes,
   defaultNode,
+  afterDraftDeleted,
   emptyFlow,
   hasErrors,
   needsLayout,
@@ -78,6 +79,8 @@ function Editor({ user, onSignOut, onUsers }: Props) {
   const [showPreview, setShowPreview] = useState(false);
   const [activeNode, setActiveNode] = useState<string | undefined>();
   const [versionsTick, setVersionsTick] = useState(0);
+  // Bumped to load the current flow again (after its draft is deleted).
+  const [loadTick, setLoadTick] = useState(0);
   const [yamlBox, setYamlBox] = useState<{ mode: 'export' | 'import'; text: string } | null>(null);
   // The selection as the canvas reports it, and selections the editor asks for.
   const [selected, setSelected] = useState<string[]>([]);
@@ -139,7 +142,7 @@ function Editor({ user, onSignOut, onUsers }: Props) {
     return () => {
       gone = true;
     };
-  }, [bot, flowId, specs, rf]);
+  }, [bot, flowId, specs, rf, loadTick]);
 
   const change = useCallback((next: FlowDoc, key?: string) => {
     setHist((h) => (h ? record(h, next, key) : h));
@@ -173,6 +176,8 @@ function Editor({ user, onSignOut, onUsers }: Props) {
       .then((r) => {
         savedDoc.current = d;
         setProblems(r.problems);
+        // A published flow edited for the first time has a draft now.
+        setFlows((fs) => fs.map((f) => (f.id === flowId && !f.draft ? { ...f, draft: true } : f)));
         setSave(docRef.current === d ? 'saved' : 'dirty');
       })
       .catch((e: unknown) => {
@@ -286,6 +291,32 @@ function Editor({ user, onSignOut, onUsers }: Props) {
     setFlowId(id);
   };
 
+  // deleteDraft drops the draft after a confirmation and shows what is left:
+  // the latest published version, or another flow when there is none.
+  const deleteDraft = async () => {
+    if (!window.confirm(t('deleteDraftConfirm'))) return;
+    if (saving.current) await saving.current;
+    // Whatever is on the canvas must not be saved again as a new draft.
+    savedDoc.current = docRef.current;
+    try {
+      await api.deleteDraft(bot, flowId);
+    } catch (e) {
+      if (!(e instanceof api.ApiError && e.status === 404)) {
+        setMessage(e instanceof Error ? e.message : String(e));
+        return;
+      }
+    }
+    const fs = await api.listFlows(bot);
+    setFlows(fs);
+    setMessage(t('draftDeleted'));
+    const next = afterDraftDeleted(fs, flowId);
+    if (next === flowId) setLoadTick((x) => x + 1);
+    else {
+      if (!next) setHist(null);
+      setFlowId(next);
+    }
+  };
+
   const doExport = async () => {
     await flush();
     setYamlBox({ mode: 'export', text: await api.exportYaml(bot, flowId) });
@@ -348,6 +379,11 @@ function Editor({ user, onSignOut, onUsers }: Props) {
         <button onClick={newFlow} data-action="new-flow">
           + {t('newFlow')}
         </button>
+        {flows.some((f) => f.id === flowId && f.draft) && (
+          <button onClick={() => void deleteDraft()} data-action="delete-draft" title={t('deleteDraftConfirm')}>
+            🗑 {t('deleteDraft')}
+          </button>
+        )}
         <span className="spacer" />
         <button onClick={() => setHist((h) => (h ? undo(h) : h))} disabled={!hist?.past.length} title="Ctrl+Z">
           ↶ {t('undo')}

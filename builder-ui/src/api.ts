@@ -82,6 +82,9 @@ export interface FlowInfo {
   running: boolean;
   draft: boolean;
   latest_version?: number;
+  /** errors and warnings of the draft when it was saved */
+  errors?: number;
+  warnings?: number;
 }
 export const listFlows = (bot: string) =>
   call<{ flows: FlowInfo[] }>('GET', `/api/bots/${enc(bot)}/flows`).then((r) => r.flows);
@@ -96,6 +99,9 @@ export interface Draft {
   problems: Problem[];
 }
 export const getDraft = (bot: string, flow: string) => call<Draft>('GET', `/api/bots/${enc(bot)}/flows/${enc(flow)}/draft`);
+
+export const deleteDraft = (bot: string, flow: string) =>
+  call<{ ok: boolean }>('DELETE', `/api/bots/${enc(bot)}/flows/${enc(flow)}/draft`);
 
 export const putDraft = (bot: string, flow: string, doc: FlowDoc) =>
   call<{ ok: boolean; problems: Problem[] }>('PUT', `/api/bots/${enc(bot)}/flows/${enc(flow)}/draft`, JSON.stringify(doc));

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   addNode,
+  afterDraftDeleted,
   connect,
   copyNodes,
   diff,
@@ -182,5 +183,28 @@ describe('problems, diff, templates, settings, i18n', () => {
   it('has every string in both languages', () => {
     expect(Object.keys(dictionaries.en).sort()).toEqual(Object.keys(dictionaries.ru).sort());
     for (const v of Object.values(dictionaries.en)) expect(v).not.toBe('');
+  });
+});
+
+describe('after a draft is deleted', () => {
+  const flows = [
+    { id: 'promo', running: false },
+    { id: 'main', running: true },
+  ];
+  it('stays on the flow when it still has a published version', () => {
+    expect(afterDraftDeleted(flows, 'promo')).toBe('promo');
+  });
+  it('goes to the flow the bot runs when the draft was all there was', () => {
+    expect(afterDraftDeleted(flows, 'scratch')).toBe('main');
+  });
+  it('goes to the first flow when the bot runs none of them, and to none when none is left', () => {
+    expect(afterDraftDeleted([{ id: 'a', running: false }], 'scratch')).toBe('a');
+    expect(afterDraftDeleted([], 'scratch')).toBe('');
+  });
+  it('is named in Russian and in English, with a confirmation that says published versions stay', () => {
+    expect(dictionaries.ru.deleteDraft).toBe('Удалить черновик');
+    expect(dictionaries.en.deleteDraft).toBe('Delete draft');
+    expect(dictionaries.ru.deleteDraftConfirm).toContain('опубликованные версии останутся');
+    expect(dictionaries.en.deleteDraftConfirm).toContain('published versions stay');
   });
 });

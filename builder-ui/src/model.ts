@@ -119,6 +119,17 @@ export function emptyFlow(id: string, name: string): FlowDoc {
   return { voronka: 1, id, name, nodes: {} };
 }
 
+/**
+ * afterDraftDeleted picks the flow to show once the draft of `deleted` is
+ * gone, from the bot's flows listed afterwards: the same flow when it still
+ * has a published version, else the one the bot runs, else the first, else
+ * none ('').
+ */
+export function afterDraftDeleted(flows: readonly { id: string; running: boolean }[], deleted: string): string {
+  if (flows.some((f) => f.id === deleted)) return deleted;
+  return (flows.find((f) => f.running) ?? flows[0])?.id ?? '';
+}
+
 /** outputs lists the connection points of a node, from its spec and lists. */
 export function outputs(node: NodeDoc, spec: NodeSpec | undefined): Output[] {
   if (!spec) return [];
