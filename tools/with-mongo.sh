@@ -12,7 +12,7 @@ fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 mkdir -p "$root/bin"
 echo "with-mongo: building tools/mongotest" >&2
-(cd "$root/tools/mongotest" && go build -o "$root/bin/mongotest" .)
+"$root/tools/mongotest/go.sh" build -o "$root/bin/mongotest" .
 urifile=$(mktemp)
 "$root/bin/mongotest" -uri-file "$urifile" >/dev/null &
 pid=$!

@@ -118,7 +118,8 @@ func (s *server) start() (string, error) {
 	defer cancel()
 
 	bin := filepath.Join(s.tmpDir, "mongotest")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
+	// go.sh builds it with the test server's patches to FerretDB.
+	build := exec.CommandContext(ctx, "bash", "go.sh", "build", "-o", bin, ".")
 	build.Dir = filepath.Join(root, "tools", "mongotest")
 	build.Env = append(os.Environ(), "GOWORK=off")
 	if out, err := build.CombinedOutput(); err != nil {

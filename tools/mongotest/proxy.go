@@ -120,6 +120,12 @@ func (p *writeProxy) relay(client, server net.Conn) error {
 			}
 			return fmt.Errorf("read request: %w", err)
 		}
+		if id, ok := isTestServerQuestion(req); ok {
+			if _, err := client.Write(testServerAnswer(id)); err != nil {
+				return fmt.Errorf("answer %s: %w", testServerCommand, err)
+			}
+			continue
+		}
 		unlock := func() {}
 		if key, ok := writeTarget(req); ok {
 			unlock = p.locks.lock(key)
@@ -195,15 +201,66 @@ func msgFlags(m []byte) uint32 {
 	return binary.LittleEndian.Uint32(m[16:20])
 }
 
+// testServerCommand asks whether the server is this test server (the
+// MongoDB store refuses a FerretDB v1 that does not serialize writes). The
+// proxy answers it with {serializedWrites: true}; FerretDB and MongoDB
+// would answer "no such command".
+const testServerCommand = "voronkaTestServer"
+
+// isTestServerQuestion reports whether m is testServerCommand and returns
+// its request id.
+func isTestServerQuestion(m []byte) (int32, bool) {
+	doc, ok := commandBody(m)
+	if !ok {
+		return 0, false
+	}
+	first, err := doc.IndexErr(0)
+	if err != nil || first.Key() != testServerCommand {
+		return 0, false
+	}
+	return int32(binary.LittleEndian.Uint32(m[4:8])), true
+}
+
+// testServerAnswer is the OP_MSG reply to testServerCommand request id.
+func testServerAnswer(id int32) []byte {
+	doc, err := bson.Marshal(bson.D{{Key: "serializedWrites", Value: true}, {Key: "ok", Value: 1.0}})
+	if err != nil {
+		panic(err) // a constant document
+	}
+	m := binary.LittleEndian.AppendUint32(make([]byte, 0, headerLen+5+len(doc)), uint32(headerLen+5+len(doc)))
+	m = binary.LittleEndian.AppendUint32(m, 0) // requestID
+	m = binary.LittleEndian.AppendUint32(m, uint32(id))
+	m = binary.LittleEndian.AppendUint32(m, opMsg)
+	m = binary.LittleEndian.AppendUint32(m, 0) // flags
+	m = append(m, 0)                           // section kind: body
+	return append(m, doc...)
+}
+
 // writeTarget reports whether m is a write command and, if so, the
-// namespace ("db.collection") it writes to. The command document is an
-// OP_MSG's body section (kind 0): its first element names the command and
-// holds the collection, and $db names the database. The body is the first
-// section in every message the drivers send; if it comes later (the
-// specification allows any order), it is still found.
+// namespace ("db.collection") it writes to: the command document's first
+// element names the command and holds the collection, and $db names the
+// database.
 func writeTarget(m []byte) (string, bool) {
-	if len(m) < headerLen+5 || binary.LittleEndian.Uint32(m[12:16]) != opMsg {
+	doc, ok := commandBody(m)
+	if !ok {
 		return "", false
+	}
+	first, err := doc.IndexErr(0)
+	if err != nil || !writeCommands[strings.ToLower(first.Key())] {
+		return "", false
+	}
+	coll, _ := first.Value().StringValueOK()
+	db, _ := doc.Lookup("$db").StringValueOK()
+	return db + "." + coll, true
+}
+
+// commandBody returns the command document of OP_MSG m: its body section
+// (kind 0). The body is the first section in every message the drivers
+// send; if it comes later (the specification allows any order), it is
+// still found.
+func commandBody(m []byte) (bson.Raw, bool) {
+	if len(m) < headerLen+5 || binary.LittleEndian.Uint32(m[12:16]) != opMsg {
+		return nil, false
 	}
 	end := len(m)
 	if msgFlags(m)&flagChecksum != 0 {
@@ -213,26 +270,19 @@ func writeTarget(m []byte) (string, bool) {
 		kind := m[i]
 		i++
 		if i+4 > end {
-			return "", false
+			return nil, false
 		}
 		size := int(int32(binary.LittleEndian.Uint32(m[i : i+4])))
 		if size < 4 || i+size > end {
-			return "", false
+			return nil, false
 		}
 		if kind != 0 {
 			i += size // a document sequence (kind 1)
 			continue
 		}
-		doc := bson.Raw(m[i : i+size])
-		first, err := doc.IndexErr(0)
-		if err != nil || !writeCommands[strings.ToLower(first.Key())] {
-			return "", false
-		}
-		coll, _ := first.Value().StringValueOK()
-		db, _ := doc.Lookup("$db").StringValueOK()
-		return db + "." + coll, true
+		return bson.Raw(m[i : i+size]), true
 	}
-	return "", false
+	return nil, false
 }
 
 // keyedMutex is a mutex per key, kept only while someone holds or waits

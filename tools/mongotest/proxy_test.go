@@ -215,3 +215,61 @@ func TestConditionalDeleteAndUpdateExcludeEachOther(t *testing.T) {
 		}
 	}
 }
+
+// The MongoDB store asks a FerretDB v1 whether it is this test server
+// before trusting its conditional writes.
+func TestAnswersTheTestServerQuestion(t *testing.T) {
+	client := serveForTest(t)
+	var got struct {
+		SerializedWrites bool `bson:"serializedWrites"`
+	}
+	err := client.Database("any").RunCommand(context.Background(), bson.D{{Key: testServerCommand, Value: 1}}).Decode(&got)
+	if err != nil || !got.SerializedWrites {
+		t.Fatalf("%s: %+v, %v; want serializedWrites: true", testServerCommand, got, err)
+	}
+	// The connection still relays commands afterwards.
+	if err := client.Database("any").RunCommand(context.Background(), bson.D{{Key: "ping", Value: 1}}).Err(); err != nil {
+		t.Fatalf("ping after the question: %v", err)
+	}
+}
+
+// A filter on _id and a version reaches SQLite as a lookup by _id (the
+// patch in _overlay/; built by go.sh), not a read of the whole collection.
+func TestFilterWithIDAndMoreLooksUpByID(t *testing.T) {
+	client := serveForTest(t)
+	ctx := context.Background()
+	c := client.Database("pushdown").Collection("c")
+	if _, err := c.InsertOne(ctx, bson.M{"_id": "doc", "version": int64(1)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		filter bson.D
+		want   bool
+	}{
+		{bson.D{{Key: "_id", Value: "doc"}}, true},
+		{bson.D{{Key: "_id", Value: "doc"}, {Key: "version", Value: int64(1)}}, true},
+		{bson.D{{Key: "version", Value: int64(1)}, {Key: "_id", Value: "doc"}}, true},
+		{bson.D{{Key: "version", Value: int64(1)}}, false},
+		{bson.D{{Key: "_id", Value: bson.M{"$gt": "a"}}, {Key: "version", Value: int64(1)}}, false},
+	} {
+		var got struct {
+			FilterPushdown bool `bson:"filterPushdown"`
+		}
+		cmd := bson.D{{Key: "explain", Value: bson.D{{Key: "find", Value: "c"}, {Key: "filter", Value: tc.filter}}}}
+		if err := c.Database().RunCommand(ctx, cmd).Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got.FilterPushdown != tc.want {
+			t.Errorf("filter %v: looked up by _id %v, want %v (built without go.sh?)", tc.filter, got.FilterPushdown, tc.want)
+		}
+		// And the filter still applies in full.
+		n, err := c.CountDocuments(ctx, tc.filter)
+		if err != nil || n != 1 {
+			t.Errorf("filter %v matches %d documents (%v), want 1", tc.filter, n, err)
+		}
+	}
+	n, err := c.CountDocuments(ctx, bson.D{{Key: "_id", Value: "doc"}, {Key: "version", Value: int64(2)}})
+	if err != nil || n != 0 {
+		t.Errorf("filter on _id and a stale version matches %d documents (%v), want 0", n, err)
+	}
+}
