@@ -35,7 +35,9 @@ if [ ! -s "$urifile" ]; then
   exit 1
 fi
 MONGO_URI=$(cat "$urifile")
-export MONGO_URI
+# Tests that need a test server of their own (internal/testmongo.Start) run this build.
+MONGOTEST_BIN="$root/bin/mongotest"
+export MONGO_URI MONGOTEST_BIN
 echo "with-mongo: MongoDB test server at $MONGO_URI" >&2
 status=0
 "$@" || status=$?

@@ -36,20 +36,27 @@ const EnvURI = "MONGO_URI"
 // two on a small machine) and starting the server.
 const startTimeout = 10 * time.Minute
 
-// server is the one test server of this test binary. Process-wide state is
-// the point here: every test in the binary shares one server.
+// server is a test server this process started.
 type server struct {
-	once   sync.Once
 	uri    string
-	err    error
 	cmd    *exec.Cmd
 	stdin  io.Closer
-	tmpDir string
+	dir    string // its data, removed when it stops
 	stderr *bytes.Buffer
 }
 
+// Process-wide state is the point here: every test in the binary shares
+// one build and one server.
 var (
-	shared  server
+	sharedOnce sync.Once
+	shared     *server
+	sharedErr  error
+
+	buildOnce sync.Once
+	binDir    string // holds the built mongotest
+	bin       string
+	buildErr  error
+
 	dbCount atomic.Int64
 )
 
@@ -60,11 +67,24 @@ func URI(tb testing.TB) string {
 	if uri := os.Getenv(EnvURI); uri != "" {
 		return uri
 	}
-	shared.once.Do(func() { shared.uri, shared.err = shared.start() })
-	if shared.err != nil {
-		tb.Fatalf("testmongo: no MongoDB for tests (set %s to use an existing one): %v", EnvURI, shared.err)
+	sharedOnce.Do(func() { shared, sharedErr = start() })
+	if sharedErr != nil {
+		tb.Fatalf("testmongo: no MongoDB for tests (set %s to use an existing one): %v", EnvURI, sharedErr)
 	}
 	return shared.uri
+}
+
+// Start starts a test server for tb alone, whatever $MONGO_URI says, with
+// extra tools/mongotest flags (e.g. -serialize-writes=false), and stops it
+// when tb ends. It returns the server's URI.
+func Start(tb testing.TB, flags ...string) string {
+	tb.Helper()
+	s, err := start(flags...)
+	if err != nil {
+		tb.Fatalf("testmongo: start a test server: %v", err)
+	}
+	tb.Cleanup(s.stop)
+	return s.uri
 }
 
 // DBName returns a database name no other test in this run uses.
@@ -84,9 +104,18 @@ func Main(m *testing.M) {
 }
 
 // Stop stops the shared server, if this process started one, and removes
-// its files. It is safe to call more than once.
+// the build and the server's files. It is safe to call more than once.
 func Stop() {
-	s := &shared
+	if shared != nil {
+		shared.stop()
+	}
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+}
+
+// stop stops s and removes its files; it is safe to call more than once.
+func (s *server) stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
@@ -101,45 +130,75 @@ func Stop() {
 		<-done
 	}
 	s.cmd = nil
-	_ = os.RemoveAll(s.tmpDir)
+	_ = os.RemoveAll(s.dir)
 }
 
-// start builds tools/mongotest and runs it until it prints its URI.
-func (s *server) start() (string, error) {
-	root, err := repoRoot()
+// EnvBin names the variable that gives a tools/mongotest binary to run
+// instead of building one (tools/with-mongo.sh sets it).
+const EnvBin = "MONGOTEST_BIN"
+
+// build builds tools/mongotest once per process, unless $MONGOTEST_BIN
+// names a built one.
+func build() (string, error) {
+	buildOnce.Do(func() {
+		if b := os.Getenv(EnvBin); b != "" {
+			if _, err := os.Stat(b); err != nil {
+				buildErr = fmt.Errorf("%s: %w", EnvBin, err)
+			}
+			bin = b
+			return
+		}
+		root, err := repoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
+		if binDir, err = os.MkdirTemp("", "testmongo-bin-"); err != nil {
+			buildErr = fmt.Errorf("temp dir: %w", err)
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+		defer cancel()
+		out := filepath.Join(binDir, "mongotest")
+		// go.sh builds it with the test server's patches to FerretDB.
+		cmd := exec.CommandContext(ctx, "bash", "go.sh", "build", "-o", out, ".")
+		cmd.Dir = filepath.Join(root, "tools", "mongotest")
+		cmd.Env = append(os.Environ(), "GOWORK=off")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("build %s: %w\n%s", cmd.Dir, err, b)
+			return
+		}
+		bin = out
+	})
+	return bin, buildErr
+}
+
+// start builds tools/mongotest and runs it with flags until it prints its URI.
+func start(flags ...string) (*server, error) {
+	bin, err := build()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	s.tmpDir, err = os.MkdirTemp("", "testmongo-")
-	if err != nil {
-		return "", fmt.Errorf("temp dir: %w", err)
+	s := &server{stderr: &bytes.Buffer{}}
+	if s.dir, err = os.MkdirTemp("", "testmongo-"); err != nil {
+		return nil, fmt.Errorf("temp dir: %w", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
-
-	bin := filepath.Join(s.tmpDir, "mongotest")
-	// go.sh builds it with the test server's patches to FerretDB.
-	build := exec.CommandContext(ctx, "bash", "go.sh", "build", "-o", bin, ".")
-	build.Dir = filepath.Join(root, "tools", "mongotest")
-	build.Env = append(os.Environ(), "GOWORK=off")
-	if out, err := build.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build %s: %w\n%s", build.Dir, err, out)
-	}
-
-	s.stderr = &bytes.Buffer{}
-	s.cmd = exec.Command(bin, "-exit-on-stdin-eof", "-dir", filepath.Join(s.tmpDir, "data"))
+	args := append([]string{"-exit-on-stdin-eof", "-dir", filepath.Join(s.dir, "data")}, flags...)
+	s.cmd = exec.Command(bin, args...)
 	s.cmd.Stderr = &lockedWriter{w: s.stderr}
 	stdin, err := s.cmd.StdinPipe()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	s.stdin = stdin
 	stdout, err := s.cmd.StdoutPipe()
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := s.cmd.Start(); err != nil {
-		return "", fmt.Errorf("start %s: %w", bin, err)
+		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
 	lines := make(chan string, 1)
 	go func() {
@@ -153,13 +212,14 @@ func (s *server) start() (string, error) {
 	select {
 	case uri, ok := <-lines:
 		if ok && strings.HasPrefix(uri, "mongodb://") {
-			return uri, nil
+			s.uri = uri
+			return s, nil
 		}
-		Stop()
-		return "", fmt.Errorf("mongotest exited without a URI (got %q): %s", uri, s.stderr)
+		s.stop()
+		return nil, fmt.Errorf("mongotest exited without a URI (got %q): %s", uri, s.stderr)
 	case <-ctx.Done():
-		Stop()
-		return "", fmt.Errorf("mongotest did not print a URI in %s: %s", startTimeout, s.stderr)
+		s.stop()
+		return nil, fmt.Errorf("mongotest did not print a URI in %s: %s", startTimeout, s.stderr)
 	}
 }
 

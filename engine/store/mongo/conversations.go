@@ -46,7 +46,7 @@ func (s *Store) ReplaceConversation(ctx context.Context, c *store.Conversation) 
 	defer cancel()
 	doc := *c
 	doc.Version = c.Version + 1
-	matched, err := s.replaceIf(ctx, s.convs, c.ID, "version", c.Version, false, &doc)
+	matched, err := replaceIf(ctx, s.convs, c.ID, "version", c.Version, &doc)
 	if err == nil && !matched {
 		err = fmt.Errorf("version %d is not current: %w", c.Version, store.ErrVersionConflict)
 		if ok, xerr := exists(ctx, s.convs, c.ID); xerr != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
@@ -188,10 +187,6 @@ func (s *Store) Purge(ctx context.Context, o store.PurgeOptions) (store.PurgeRes
 		if err != nil {
 			return res, err
 		}
-	}
-	// Guards are short-lived; any left behind by crashed writers go too.
-	if _, err = del(s.guards, bson.M{"at": bson.M{"$lt": time.Now().Add(-max(time.Hour, 2*s.opts.GuardTTL))}}); err != nil {
-		return res, err
 	}
 	return res, nil
 }

@@ -3,12 +3,15 @@
 // shared document is conditional, and nothing needs transactions, change
 // streams or TTL indexes.
 //
-// It also runs on FerretDB (the test server, tools/mongotest), which differs
-// in ways that shaped this package: a filtered update there reads and then
-// writes, so conditional writes take a write guard first (see GuardMode);
-// only filters on _id alone reach its storage, so other filters, and updates
-// even by _id, cost time in proportion to the collection; many concurrent
-// requests slow it down sharply, so tests use a small pool.
+// Its tests run on tools/mongotest, FerretDB v1 on SQLite with a proxy that
+// applies each write command alone per collection, so conditional writes
+// there are atomic as on MongoDB and the tests run the code MongoDB runs.
+// Plain FerretDB v1 applies a filtered write as a read and then a write, so
+// two conditional writes of one version could both win: Open refuses it.
+// The test server is slow in ways that shaped the tests, not this package:
+// only filters on _id reach its storage, so other filters cost time in
+// proportion to the collection, and many concurrent requests slow it down
+// sharply, so tests use a small pool.
 package mongo
 
 import (
@@ -16,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -27,19 +31,6 @@ import (
 	"github.com/voronka/voronka/engine/store"
 )
 
-// GuardMode says whether conditional writes take a guard document first.
-type GuardMode int
-
-// Guard modes. MongoDB applies a filtered update atomically; FerretDB
-// (v1) reads and then writes, so two conditional updates can both match.
-// The guard makes them exclusive with a unique insert, which every
-// MongoDB-compatible server does atomically.
-const (
-	GuardAuto   GuardMode = iota // guard on FerretDB, not on MongoDB
-	GuardAlways                  // always guard
-	GuardNever                   // never guard
-)
-
 // Options tunes the MongoDB store; the zero value is a good default.
 type Options struct {
 	// MaxPoolSize bounds connections per server (default 100).
@@ -48,10 +39,6 @@ type Options struct {
 	OpTimeout time.Duration
 	// StartupTimeout is how long Open keeps retrying an unreachable server (default 30s).
 	StartupTimeout time.Duration
-	// Guard selects the conditional-write strategy (default GuardAuto).
-	Guard GuardMode
-	// GuardTTL is when a guard left by a crashed writer may be taken over (default 30s).
-	GuardTTL time.Duration
 	// Logger receives start-up retries; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -61,19 +48,12 @@ type Store struct {
 	client *mongo.Client
 	db     *mongo.Database
 	opts   Options
-	guard  bool
 	// claimMu keeps one claim query per process in flight: concurrent
 	// claimers in one replica would only scan the same queue head and
 	// collide; across replicas the conditional writes decide.
 	claimMu sync.Mutex
-	// cands keeps the due jobs one scan found for the next claims when
-	// guarded (FerretDB), where the scan reads the whole collection.
-	cands candidates
-	// leased keeps the jobs this process leased by lease documents, so
-	// finishing one need not read it and its lease again.
-	leased leasedJobs
 
-	convs, msgs, events, flows, versions, jobs, users, bots, guards *mongo.Collection
+	convs, msgs, events, flows, versions, jobs, users, bots *mongo.Collection
 }
 
 var _ store.Store = (*Store)(nil)
@@ -93,9 +73,6 @@ func Open(ctx context.Context, uri, dbName string, opts *Options) (*Store, error
 	}
 	if o.StartupTimeout <= 0 {
 		o.StartupTimeout = 30 * time.Second
-	}
-	if o.GuardTTL <= 0 {
-		o.GuardTTL = 30 * time.Second
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -130,14 +107,11 @@ func Open(ctx context.Context, uri, dbName string, opts *Options) (*Store, error
 	s.jobs = s.db.Collection("jobs")
 	s.users = s.db.Collection("users")
 	s.bots = s.db.Collection("bots")
-	s.guards = s.db.Collection("write_guards")
 
-	ferret, err := s.isFerretDB(ctx)
-	if err != nil {
+	if err := s.checkServer(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("open mongodb store: %w", err)
 	}
-	s.guard = o.Guard == GuardAlways || (o.Guard == GuardAuto && ferret)
 	if err := s.ensureIndexes(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("open mongodb store: %w", err)
@@ -169,17 +143,46 @@ func (s *Store) waitReachable(ctx context.Context, hosts []string) error {
 	}
 }
 
-// isFerretDB reports whether the server is FerretDB, whose buildInfo says so.
-func (s *Store) isFerretDB(ctx context.Context) (bool, error) {
+// checkServer refuses a server on which conditional writes are not
+// atomic: FerretDB v1 (buildInfo has ferretdbVersion, "unknown" when
+// embedded), unless it is tools/mongotest, which serializes writes and says
+// so when asked.
+func (s *Store) checkServer(ctx context.Context) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
 	var info bson.M
 	if err := s.db.RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info); err != nil {
-		return false, fmt.Errorf("buildInfo: %w", err)
+		return fmt.Errorf("buildInfo: %w", err)
 	}
-	_, ok := info["ferretdbVersion"]
-	return ok, nil
+	v, ferret := info["ferretdbVersion"]
+	if !ferret || ferretDBMajor(fmt.Sprint(v)) >= 2 {
+		return nil
+	}
+	var test struct {
+		SerializedWrites bool `bson:"serializedWrites"`
+	}
+	err := s.db.RunCommand(ctx, bson.D{{Key: testServerCommand, Value: 1}}).Decode(&test)
+	if err == nil && test.SerializedWrites {
+		return nil
+	}
+	return fmt.Errorf("server is FerretDB v1 (version %v), which applies a filtered write as a read and then a write, "+
+		"so two conditional writes could both win: use MongoDB (see README, \"MongoDB\")", v)
 }
+
+// ferretDBMajor returns the major version of a FerretDB version string
+// ("v1.24.0"), 0 when it has none (an embedded FerretDB v1 says "unknown").
+func ferretDBMajor(v string) int {
+	major, _, _ := strings.Cut(strings.TrimPrefix(v, "v"), ".")
+	n, err := strconv.Atoi(major)
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+// testServerCommand is the command tools/mongotest answers with
+// {serializedWrites: true}; other servers do not know it.
+const testServerCommand = "voronkaTestServer"
 
 func (s *Store) ensureIndexes(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -215,7 +218,6 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		{s.versions, []mongo.IndexModel{idx("bot", "flow_id", "-version")}},
 		{s.jobs, []mongo.IndexModel{idx("status", "due_at", "_id"), idx("status", "updated_at")}},
 		{s.users, []mongo.IndexModel{unique}},
-		{s.guards, []mongo.IndexModel{idx("at")}},
 	}
 	for _, a := range all {
 		// Create only missing indexes: cheaper at every start, and FerretDB
@@ -265,9 +267,6 @@ func (s *Store) Close(ctx context.Context) error {
 // Database names the database this store uses (to open another replica on it).
 func (s *Store) Database() string { return s.db.Name() }
 
-// Guarded reports whether conditional writes take guard documents.
-func (s *Store) Guarded() bool { return s.guard }
-
 // ctx applies the default operation timeout when the caller set none.
 func (s *Store) ctx(ctx context.Context) (context.Context, context.CancelFunc) {
 	if _, ok := ctx.Deadline(); ok {
@@ -302,74 +301,12 @@ func exists(ctx context.Context, c *mongo.Collection, id string) (bool, error) {
 }
 
 // replaceIf replaces the document id in c by doc if its revField still
-// holds rev, and reports whether it did. On MongoDB that is one filtered
-// replace, atomic on the server. Guarded (FerretDB), the guard makes writers
-// of the same revision exclusive; then a read checks the revision and the
-// replace filters on _id alone (FerretDB pushes only _id filters down to its
-// storage; any other filter scans the collection). fresh says the stored
-// revision was written less than GuardTTL/2 ago, so its guard cannot be
-// abandoned. It returns ErrVersionConflict when another writer holds the
-// revision.
-func (s *Store) replaceIf(ctx context.Context, c *mongo.Collection, id, revField string, rev int64, fresh bool, doc any) (bool, error) {
-	if !s.guard {
-		res, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: revField, Value: rev}}, doc)
-		if err != nil {
-			return false, err
-		}
-		return res.MatchedCount == 1, nil
-	}
-	if err := s.acquire(ctx, c.Name(), id, rev, fresh); err != nil {
-		return false, err
-	}
-	var cur bson.M
-	err := c.FindOne(ctx, bson.M{"_id": id}, options.FindOne().SetProjection(bson.M{revField: 1})).Decode(&cur)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if stored, ok := cur[revField].(int64); !ok || stored != rev {
-		return false, nil
-	}
-	res, err := c.ReplaceOne(ctx, bson.M{"_id": id}, doc)
+// holds rev, and reports whether it did: one filtered replace, atomic on
+// the server.
+func replaceIf(ctx context.Context, c *mongo.Collection, id, revField string, rev int64, doc any) (bool, error) {
+	res, err := c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}, {Key: revField, Value: rev}}, doc)
 	if err != nil {
 		return false, err
 	}
 	return res.MatchedCount == 1, nil
-}
-
-// acquire inserts the guard for (collection, id, rev): a unique insert, so
-// one writer per revision gets it. Guards are never released: the revision
-// moves on when the write succeeds, and a writer that still expects it is
-// stale anyway; Purge deletes old guards. A guard older than GuardTTL whose
-// revision is still current belongs to a writer that died, and the next
-// generation of the guard replaces it.
-func (s *Store) acquire(ctx context.Context, coll, id string, rev int64, fresh bool) error {
-	for gen := 0; gen < 8; gen++ {
-		key := fmt.Sprintf("%s/%s/%d/%d", coll, id, rev, gen)
-		_, err := s.guards.InsertOne(ctx, bson.M{"_id": key, "at": time.Now()})
-		if err == nil {
-			return nil
-		}
-		if !mongo.IsDuplicateKeyError(err) {
-			return fmt.Errorf("write guard: %w", err)
-		}
-		if fresh {
-			return fmt.Errorf("revision %d is taken by another writer: %w", rev, store.ErrVersionConflict)
-		}
-		var held struct {
-			At time.Time `bson:"at"`
-		}
-		err = s.guards.FindOne(ctx, bson.M{"_id": key}).Decode(&held)
-		switch {
-		case errors.Is(err, mongo.ErrNoDocuments):
-			continue // purged meanwhile: try this generation again
-		case err != nil:
-			return fmt.Errorf("write guard: %w", err)
-		case time.Since(held.At) < s.opts.GuardTTL:
-			return fmt.Errorf("revision %d is taken by another writer: %w", rev, store.ErrVersionConflict)
-		}
-	}
-	return fmt.Errorf("revision %d: too many abandoned write guards: %w", rev, store.ErrVersionConflict)
 }
