@@ -15,6 +15,7 @@ import (
 
 	"github.com/voronka/voronka/engine/channel"
 	"github.com/voronka/voronka/engine/runtime"
+	"github.com/voronka/voronka/internal/egress"
 	"github.com/voronka/voronka/server"
 )
 
@@ -35,6 +36,10 @@ type serveConfig struct {
 	// TrustedProxies are the addresses or CIDR ranges of reverse proxies
 	// whose X-Forwarded-For names the client (sign-in limits, logs).
 	TrustedProxies string `yaml:"trusted_proxies"`
+	// HTTPAllow lists the internal destinations flows' outbound calls may
+	// reach (CIDRs, addresses, host names, *.domain); everything internal
+	// else is refused.
+	HTTPAllow string `yaml:"http_allow"`
 	// TelegramRate is the bot-wide send rate in messages per second. Telegram
 	// allows about 30; bots with paid broadcasts up to 1000.
 	TelegramRate float64 `yaml:"telegram_rate"`
@@ -124,6 +129,7 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	logLevel := fs.String("log-level", "", "debug, info, warn or error [VORONKA_LOG_LEVEL, info]")
 	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed [VORONKA_TRUSTED_PROXIES]")
 	metricsListen := fs.String("metrics-listen", "", "address to serve /metrics on, apart from the public port [VORONKA_METRICS_LISTEN; default: /metrics is off unless VORONKA_METRICS_TOKEN is set]")
+	httpAllow := fs.String("http-allow", "", "internal CIDRs, addresses and host names (*.domain for a whole domain) that webhook nodes may call; comma-separated [VORONKA_HTTP_ALLOW]")
 	rate := fs.String("telegram-rate", "", "bot-wide Telegram send rate, messages per second [VORONKA_TELEGRAM_RATE, 30]")
 	horizon := fs.String("send-horizon", "", "how long a send failing with 5xx, 429, a timeout or a reset is retried before the message is marked failed [VORONKA_SEND_HORIZON, 1h]")
 	retain := cfg.Retain.flags(fs)
@@ -180,6 +186,10 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	var err error
 	if cfg.retention, err = retention(retain); err != nil {
 		return cfg, err
+	}
+	set(&cfg.HTTPAllow, *httpAllow, "VORONKA_HTTP_ALLOW")
+	if _, err := egress.ParseAllowlist(cfg.HTTPAllow); err != nil {
+		return cfg, fmt.Errorf("http allow-list: %w", err)
 	}
 	var rateText string
 	set(&rateText, *rate, "VORONKA_TELEGRAM_RATE")

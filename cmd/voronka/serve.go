@@ -30,6 +30,7 @@ import (
 	"github.com/voronka/voronka/engine/store"
 	"github.com/voronka/voronka/engine/store/bolt"
 	"github.com/voronka/voronka/engine/store/mongo"
+	"github.com/voronka/voronka/internal/egress"
 	"github.com/voronka/voronka/server"
 )
 
@@ -136,6 +137,13 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if cfg.telegramLimits != nil {
 		tgLimits = *cfg.telegramLimits
 	}
+	allow, err := egress.ParseAllowlist(cfg.HTTPAllow)
+	if err != nil {
+		return fmt.Errorf("http allow-list: %w", err)
+	}
+	if !allow.Empty() {
+		log.Info("webhook nodes may call these internal destinations", "allow", allow.String())
+	}
 	rt, err := runtime.New(runtime.Config{
 		Store: st,
 		Flows: server.NewPreviewFlows(runtime.NewStoreFlows(st, 0), st, previews),
@@ -143,8 +151,14 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 			"telegram": {Sender: server.TelegramSender(adapters), Limits: tgLimits},
 			"web":      {Sender: hub, Limits: webchat.Limits(), IsGroup: webchat.IsGroup},
 		},
-		Logger:  log,
-		Options: runtime.Options{SendHorizon: cfg.sendHorizon, Retention: cfg.retention},
+		Logger: log,
+		Options: runtime.Options{
+			SendHorizon: cfg.sendHorizon,
+			Retention:   cfg.retention,
+			// Flows name the URLs their webhook nodes call: nothing inside
+			// the network unless the deployment allows it.
+			HTTPClient: egress.NewClient(egress.Options{Allow: allow}),
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("start runtime: %w", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/voronka/voronka/engine/store"
 	"github.com/voronka/voronka/engine/store/bolt"
 	"github.com/voronka/voronka/engine/store/mongo"
+	"github.com/voronka/voronka/internal/egress"
 	"github.com/voronka/voronka/internal/testmongo"
 )
 
@@ -274,6 +275,8 @@ func (h *harness) newRuntime(opts ...option) *runtime.Runtime {
 		Channels: map[string]runtime.Channel{"telegram": {Sender: h.snd}},
 		Options: runtime.Options{
 			SendBackoff: time.Second,
+			// The tests' CRMs listen on loopback, which the default client refuses.
+			HTTPClient: egress.NewClient(egress.Options{Allow: egress.MustParseAllowlist("127.0.0.1")}),
 			LookupEnv: func(k string) (string, bool) {
 				v, ok := h.env[k]
 				return v, ok

@@ -27,6 +27,7 @@ import (
 
 	"github.com/voronka/voronka/engine/channel"
 	"github.com/voronka/voronka/engine/store"
+	"github.com/voronka/voronka/internal/egress"
 )
 
 // Typed errors callers branch on.
@@ -122,7 +123,9 @@ type Options struct {
 	WebhookTimeout time.Duration
 	// WebhookMaxBody is the largest response body accepted [1 MiB].
 	WebhookMaxBody int64
-	// HTTPClient makes webhook calls [a client with WebhookTimeout].
+	// HTTPClient makes webhook calls [an egress client with WebhookTimeout
+	// and WebhookMaxBody that reaches no internal address]. Pass one built
+	// with egress.NewClient and an allow-list to reach internal services.
 	HTTPClient *http.Client
 
 	// Retention is what the periodic purge deletes, and when (retention.go).
@@ -173,7 +176,7 @@ func (o *Options) defaults() {
 		o.WebhookMaxBody = 1 << 20
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = &http.Client{Timeout: o.WebhookTimeout}
+		o.HTTPClient = egress.NewClient(egress.Options{Timeout: o.WebhookTimeout, MaxBody: o.WebhookMaxBody})
 	}
 	dur(&o.BotCacheTTL, 10*time.Second)
 	if o.LookupEnv == nil {
