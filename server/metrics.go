@@ -70,6 +70,7 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 		ws := h.Stats()
 		gauge("voronka_webchat_sessions", "Web chat sessions in memory.", int64(ws.Sessions))
 		gauge("voronka_webchat_connections", "Open web chat connections.", int64(ws.Connections))
+		counter("voronka_webchat_refused_total", "Web chat connections and new chats refused by the limits.", s.webChatRefused.Load())
 	}
 	c.Set(fiber.HeaderContentType, "text/plain; version=0.0.4; charset=utf-8")
 	return c.SendString(b.String())

@@ -71,6 +71,9 @@ type Config struct {
 	// /metrics; ServeMetrics serves them on a listener of their own (with
 	// the token too, when one is set).
 	MetricsToken string
+	// WebChatLimits cap the web chat socket's connections and new chats
+	// [DefaultWebChatLimits].
+	WebChatLimits WebChatLimits
 }
 
 // proxyHeader is X-Forwarded-For when there are proxies to believe it from.
@@ -95,6 +98,8 @@ type Server struct {
 	reqs      struct {
 		ok, clientErr, serverErr atomic.Uint64
 	}
+	webChat        *webChatGate
+	webChatRefused atomic.Uint64
 }
 
 // New builds the server and its routes.
@@ -121,7 +126,7 @@ func New(cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, sessions: newSessions(cfg.Store, cfg.SessionTTL, cfg.Now, cfg.Logger),
-		signins: newSigninLimiter(cfg.Now)}
+		signins: newSigninLimiter(cfg.Now), webChat: newWebChatGate(cfg.WebChatLimits, cfg.Now)}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "voronka",
 		BodyLimit:             cfg.BodyLimit,
@@ -137,6 +142,9 @@ func New(cfg Config) (*Server, error) {
 		ProxyHeader:             proxyHeader(cfg.TrustedProxies),
 		// The header's first valid address, not whatever text it holds.
 		EnableIPValidation: true,
+		// An idle keep-alive connection gives its read and write buffers
+		// back to the pool instead of holding 8 KB while it waits.
+		ReduceMemoryUsage: true,
 	})
 	s.app.Use(recover.New(recover.Config{EnableStackTrace: false}))
 	s.app.Use(s.count)
@@ -151,9 +159,10 @@ func New(cfg Config) (*Server, error) {
 // App exposes the Fiber app, for tests (app.Test) and for mounting.
 func (s *Server) App() *fiber.App { return s.app }
 
-// Serve serves on ln until Shutdown.
+// Serve serves on ln until Shutdown. Accept errors, a full file table
+// included, are waited out and retried, never the end of serving.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.app.Listener(ln); err != nil && !errors.Is(err, net.ErrClosed) {
+	if err := s.app.Listener(newRetryListener(ln, s.log)); err != nil && !errors.Is(err, net.ErrClosed) {
 		return fmt.Errorf("serve http: %w", err)
 	}
 	return nil

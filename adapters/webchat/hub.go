@@ -356,7 +356,7 @@ func (h *Hub) sweepLocked(now time.Time) {
 // the hello names it. Serve returns nil when the client went away or ctx
 // ended, and an error when the hub refused or dropped the client (bad hello,
 // flood, slow reader), for the server's log.
-func (h *Hub) Serve(ctx context.Context, conn Conn, botID string) error {
+func (h *Hub) Serve(ctx context.Context, conn Conn, botID string, opts ...ServeOption) error {
 	if rl, ok := conn.(readLimiter); ok {
 		rl.SetReadLimit(h.opts.MaxFrameBytes)
 	}
@@ -365,6 +365,9 @@ func (h *Hub) Serve(ctx context.Context, conn Conn, botID string) error {
 	defer stop()
 
 	s := &serving{hub: h, c: c, bot: botID, bucket: newBucket(h.opts.FramesPerSecond, h.opts.FrameBurst, h.clock.Now())}
+	for _, o := range opts {
+		o(s)
+	}
 	code, reason, err := s.run(ctx)
 	if ctx.Err() != nil {
 		// The server is shutting down: "going away" tells the widget to
@@ -400,7 +403,25 @@ type serving struct {
 	contact engine.Contact
 	bucket  bucket
 	refused int // frames refused for rate in a row
+	// admitNew, when set, is asked before a hello starts a session the hub
+	// does not hold; its error refuses the hello.
+	admitNew func() error
 }
+
+// ServeOption adjusts how Serve treats one connection.
+type ServeOption func(*serving)
+
+// AdmitNewSession makes a hello that would start a session the hub does not
+// hold (a new conversation, or an id it does not know) ask admit first: an
+// error refuses it with an error frame (rate_limited, the error's text) and
+// close code 1013, "try again later". The server limits new chats per
+// client address this way; resuming a held session is not asked about.
+func AdmitNewSession(admit func() error) ServeOption {
+	return func(s *serving) { s.admitNew = admit }
+}
+
+// ErrSessionRefused: AdmitNewSession's function refused a new session.
+var ErrSessionRefused = errors.New("webchat: new session refused")
 
 // run reads frames until the connection ends and returns how to close it.
 func (s *serving) run(ctx context.Context) (code int, reason string, err error) {
@@ -489,6 +510,10 @@ func (s *serving) run(ctx context.Context) (code int, reason string, err error) 
 func (s *serving) refuse(err error) (int, string, error) {
 	var fe *FrameError
 	switch {
+	case errors.Is(err, ErrSessionRefused):
+		msg := errors.Unwrap(err).Error()
+		s.send(ServerFrame{Type: TypeError, Code: CodeRateLimited, Message: msg})
+		return closeTryAgainLater, msg, err
 	case errors.Is(err, ErrUnknownBot):
 		s.send(ServerFrame{Type: TypeError, Code: CodeUnknownBot, Message: err.Error()})
 		return closePolicyViolation, "unknown bot", fmt.Errorf("%w: %w", ErrBadHello, err)
@@ -566,6 +591,11 @@ func (s *serving) hello(ctx context.Context, f ClientFrame) error {
 			// conversation. The widget keys its storage by bot, so this is
 			// a confused or hostile client; start afresh.
 			id = ""
+		}
+	}
+	if _, held := h.sessions[id]; !held && s.admitNew != nil {
+		if err := s.admitNew(); err != nil {
+			return &refusal{err}
 		}
 	}
 	if id == "" {
@@ -677,3 +707,11 @@ func (b *bucket) take(now time.Time) bool {
 	b.tokens--
 	return true
 }
+
+// refusal is a hello refused by AdmitNewSession: errors.Is finds
+// ErrSessionRefused, Unwrap gives the admitter's reason.
+type refusal struct{ err error }
+
+func (r *refusal) Error() string        { return ErrSessionRefused.Error() + ": " + r.err.Error() }
+func (r *refusal) Unwrap() error        { return r.err }
+func (r *refusal) Is(target error) bool { return target == ErrSessionRefused }

@@ -40,6 +40,11 @@ type serveConfig struct {
 	// reach (CIDRs, addresses, host names, *.domain); everything internal
 	// else is refused.
 	HTTPAllow string `yaml:"http_allow"`
+	// WebChat caps the web chat socket (server.WebChatLimits; 0 is the
+	// default, -1 no limit).
+	WebChatMaxConns        int `yaml:"webchat_max_conns"`
+	WebChatMaxConnsPerAddr int `yaml:"webchat_max_conns_per_addr"`
+	WebChatNewPerMinute    int `yaml:"webchat_new_chats_per_minute"`
 	// TelegramRate is the bot-wide send rate in messages per second. Telegram
 	// allows about 30; bots with paid broadcasts up to 1000.
 	TelegramRate float64 `yaml:"telegram_rate"`
@@ -130,6 +135,9 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed [VORONKA_TRUSTED_PROXIES]")
 	metricsListen := fs.String("metrics-listen", "", "address to serve /metrics on, apart from the public port [VORONKA_METRICS_LISTEN; default: /metrics is off unless VORONKA_METRICS_TOKEN is set]")
 	httpAllow := fs.String("http-allow", "", "internal CIDRs, addresses and host names (*.domain for a whole domain) that webhook nodes may call; comma-separated [VORONKA_HTTP_ALLOW]")
+	wcMax := fs.String("webchat-max-conns", "", "open web chat connections this process accepts; -1 for no limit [VORONKA_WEBCHAT_MAX_CONNS, 10000]")
+	wcPerAddr := fs.String("webchat-max-conns-per-addr", "", "open web chat connections from one client address (IPv6: one /64) [VORONKA_WEBCHAT_MAX_CONNS_PER_ADDR, 100]")
+	wcNew := fs.String("webchat-new-chats-per-minute", "", "new web chat conversations one client address may start per minute [VORONKA_WEBCHAT_NEW_CHATS_PER_MINUTE, 30]")
 	rate := fs.String("telegram-rate", "", "bot-wide Telegram send rate, messages per second [VORONKA_TELEGRAM_RATE, 30]")
 	horizon := fs.String("send-horizon", "", "how long a send failing with 5xx, 429, a timeout or a reset is retried before the message is marked failed [VORONKA_SEND_HORIZON, 1h]")
 	retain := cfg.Retain.flags(fs)
@@ -190,6 +198,25 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	set(&cfg.HTTPAllow, *httpAllow, "VORONKA_HTTP_ALLOW")
 	if _, err := egress.ParseAllowlist(cfg.HTTPAllow); err != nil {
 		return cfg, fmt.Errorf("http allow-list: %w", err)
+	}
+	for _, l := range []struct {
+		dst       *int
+		flag, env string
+	}{
+		{&cfg.WebChatMaxConns, *wcMax, "VORONKA_WEBCHAT_MAX_CONNS"},
+		{&cfg.WebChatMaxConnsPerAddr, *wcPerAddr, "VORONKA_WEBCHAT_MAX_CONNS_PER_ADDR"},
+		{&cfg.WebChatNewPerMinute, *wcNew, "VORONKA_WEBCHAT_NEW_CHATS_PER_MINUTE"},
+	} {
+		var text string
+		set(&text, l.flag, l.env)
+		if text == "" {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(text))
+		if err != nil || n < -1 {
+			return cfg, fmt.Errorf("%s %q must be a whole number (-1 for no limit)", l.env, text)
+		}
+		*l.dst = n
 	}
 	var rateText string
 	set(&rateText, *rate, "VORONKA_TELEGRAM_RATE")

@@ -173,7 +173,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}
 	srv, err := server.New(server.Config{Store: st, Handler: rt, Runtime: rt, Telegram: adapters, WebChat: hub,
 		Logger: log, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, TrustedProxies: proxies, Version: version, UI: builderui.FS(), Preview: previews,
-		MetricsToken: cfg.MetricsToken})
+		MetricsToken: cfg.MetricsToken,
+		WebChatLimits: server.WebChatLimits{MaxConns: cfg.WebChatMaxConns, MaxConnsPerAddr: cfg.WebChatMaxConnsPerAddr,
+			NewSessionsPerMinute: cfg.WebChatNewPerMinute}})
 	if err != nil {
 		return err
 	}
@@ -190,6 +192,11 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		if err := rt.Run(runCtx); err != nil && !errors.Is(err, context.Canceled) {
 			log.Error("runtime stopped", "err", err)
 		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		newMemoryReturner(srv.WebChatConnections, log).run(runCtx)
 	}()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()

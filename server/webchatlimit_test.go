@@ -1,0 +1,73 @@
+package server
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestWebChatGateCapsConnections(t *testing.T) {
+	g := newWebChatGate(WebChatLimits{MaxConns: 5, MaxConnsPerAddr: 2, NewSessionsPerMinute: -1}, time.Now)
+	var releases []func()
+	take := func(addr string) *errLimit {
+		rel, err := g.acquire(addr)
+		if rel != nil {
+			releases = append(releases, rel)
+		}
+		return err
+	}
+	for _, tc := range []struct {
+		addr string
+		want *errLimit
+	}{
+		{"192.0.2.1", nil}, {"192.0.2.1", nil}, {"192.0.2.1", errAddrFull},
+		{"::ffff:192.0.2.1", errAddrFull}, // the same address, IPv4-mapped
+		{"2001:db8:1:2::1", nil}, {"2001:db8:1:2::ffff", nil},
+		{"2001:db8:1:2:abcd::1", errAddrFull}, // the same /64
+		{"2001:db8:1:3::1", nil},              // the next /64
+		{"198.51.100.7", errServerFull},
+	} {
+		if got := take(tc.addr); got != tc.want {
+			t.Errorf("connection from %s: %v, want %v", tc.addr, got, tc.want)
+		}
+		if got := g.full(tc.addr); tc.want != nil && got != tc.want {
+			t.Errorf("full(%s) before an upgrade: %v, want %v", tc.addr, got, tc.want)
+		}
+	}
+	releases[0]()
+	releases[0]() // twice is once
+	if err := take("192.0.2.1"); err != nil {
+		t.Errorf("after one closed: %v", err)
+	}
+	for _, r := range releases {
+		r()
+	}
+	if g.open != 0 || len(g.perAddr) != 0 {
+		t.Errorf("after every connection closed: open %d, per address %v", g.open, g.perAddr)
+	}
+}
+
+func TestWebChatGateLimitsNewSessionsPerMinute(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	g := newWebChatGate(WebChatLimits{NewSessionsPerMinute: 3}, func() time.Time { return now })
+	for i := 0; i < 3; i++ {
+		if err := g.newSession("192.0.2.1"); err != nil {
+			t.Fatalf("session %d: %v", i+1, err)
+		}
+	}
+	if err := g.newSession("192.0.2.1"); !errors.Is(err, errSessionsRate) {
+		t.Fatalf("fourth session in a minute: %v", err)
+	}
+	if err := g.newSession("192.0.2.2"); err != nil {
+		t.Fatalf("another address: %v", err)
+	}
+	now = now.Add(time.Minute)
+	if err := g.newSession("192.0.2.1"); err != nil {
+		t.Fatalf("a minute later: %v", err)
+	}
+	now = now.Add(2 * time.Minute)
+	g.newSession("192.0.2.3")
+	if len(g.starts) != 1 {
+		t.Errorf("counts of past minutes kept: %d addresses", len(g.starts))
+	}
+}
