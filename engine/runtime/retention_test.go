@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -27,10 +28,12 @@ nodes:
     text: "Bye"
 `
 
-// logCounter counts log records by message, for every runtime sharing it.
+// logCounter counts log records by message, and adds up the numbers the
+// purge logs, for every runtime sharing it.
 type logCounter struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu     sync.Mutex
+	n      map[string]int
+	purged map[string]int64
 }
 
 func (l *logCounter) Enabled(context.Context, slog.Level) bool { return true }
@@ -40,7 +43,21 @@ func (l *logCounter) Handle(_ context.Context, r slog.Record) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.n[r.Message]++
+	if r.Message == "retention purge" {
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Value.Kind() == slog.KindInt64 {
+				l.purged[a.Key] += a.Value.Int64()
+			}
+			return true
+		})
+	}
 	return nil
+}
+
+func (l *logCounter) purgedTotal(kind string) int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.purged[kind]
 }
 
 func (l *logCounter) count(msg string) int {
@@ -56,12 +73,16 @@ func retentionHarness(t *testing.T, st store.Store, policy runtime.Retention) (*
 	start := time.Now().UTC().Truncate(time.Hour)
 	h := &harness{t: t, st: st, clock: runtime.NewManualClock(start), snd: newFakeSender(), env: map[string]string{}}
 	h.prog = compile(t, "r.yaml", []byte(retentionFlow))
-	logs := &logCounter{n: map[string]int{}}
-	h.rt = h.newRuntime(func(c *runtime.Config) {
+	logs := &logCounter{n: map[string]int{}, purged: map[string]int64{}}
+	h.rt = h.newRuntime(withRetention(policy, logs))
+	return h, logs, start
+}
+
+func withRetention(policy runtime.Retention, logs *logCounter) option {
+	return func(c *runtime.Config) {
 		c.Options.Retention = policy
 		c.Logger = slog.New(logs)
-	})
-	return h, logs, start
+	}
 }
 
 func (h *harness) say(rt *runtime.Runtime, chat, update string) {
@@ -105,10 +126,7 @@ func TestRetentionPurgesOnSchedule(t *testing.T) {
 		day := 24 * time.Hour
 		policy := runtime.Retention{Every: time.Hour, Jobs: day, FailedJobs: 7 * day, Messages: 30 * day, Events: 10 * day}
 		h, logs, start := retentionHarness(t, open(t), policy)
-		replica := h.newRuntime(func(c *runtime.Config) {
-			c.Options.Retention = policy
-			c.Logger = slog.New(logs)
-		})
+		replica := h.newRuntime(withRetention(policy, logs))
 		h.run(h.rt)
 		h.run(replica)
 		runs := 0
@@ -233,6 +251,56 @@ func TestRetentionKeepAndOff(t *testing.T) {
 		}
 		if n := len(h.transcript("1")); n != 3 {
 			t.Fatalf("purge turned off deleted transcript lines: %d left of 3", n)
+		}
+	})
+}
+
+// The jobs a process leaves when it dies (guards of outboxes it never sent,
+// expiries of runs that ended) are run by the next process when due and
+// purged a day after: a month on, the only pending job is the next purge.
+func TestNoJobIsLeftOver(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		ctx := context.Background()
+		day := 24 * time.Hour
+		h, logs, start := retentionHarness(t, open(t), runtime.Retention{})
+		// The first process records 20 chats and dies before Run: nothing
+		// is sent, and what guards the outboxes stays in the store.
+		const chats = 20
+		for i := range chats {
+			h.say(h.rt, fmt.Sprint(i), fmt.Sprint("u", i))
+		}
+		next := h.newRuntime(withRetention(runtime.Retention{}, logs))
+		h.run(next)
+		eventuallyWithin(t, time.Minute, "the next process to deliver the stranded replies", func() {
+			h.clock.Advance(time.Second)
+			h.settle(next)
+		}, func() bool { return h.snd.total() >= 2*chats })
+		for i := range chats {
+			h.waitTexts(fmt.Sprint(i), "Hello", "Bye")
+		}
+		if d := h.snd.duplicates(); len(d) > 0 {
+			t.Fatalf("replies sent twice: %v", d)
+		}
+
+		// A month on, the ended runs' expiry jobs have come due and run;
+		// two days later everything that finished is purged.
+		for _, at := range []time.Duration{31 * day, 33 * day} {
+			h.clock.Set(start.Add(at))
+			// The purge that runs now schedules the period after it.
+			following := retentionJobID(start.Add(at + time.Hour))
+			eventuallyWithin(t, time.Minute, fmt.Sprint("the purge on day ", int(at/day)), func() { h.settle(next) },
+				func() bool { return h.jobStatus(following) == store.JobPending })
+			h.settle(next)
+		}
+		n, err := h.st.CountPendingJobs(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 || h.jobStatus(retentionJobID(start.Add(33*day+time.Hour))) != store.JobPending {
+			t.Fatalf("%d jobs pending a month on, want only the next purge", n)
+		}
+		if got := logs.purgedTotal("jobs"); got < chats {
+			t.Fatalf("purges deleted %d finished jobs, want at least one per chat (%d)", got, chats)
 		}
 	})
 }
