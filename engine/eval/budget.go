@@ -14,7 +14,7 @@ import (
 // evaluation that runs out does so at the same point on every machine and the
 // engine stays deterministic. A unit is a few nanoseconds of CPU at most
 // (BenchmarkHostile measures the costliest kinds), so an evaluation costs a
-// few milliseconds at worst; a flow's ordinary condition costs tens of units.
+// few milliseconds at worst; a flow's ordinary condition costs a few hundred at most.
 //
 // What costs what:
 //   - one pass of a loop body (map, filter, count, all, reduce, sortBy...):
