@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/event"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
@@ -41,6 +42,9 @@ type Options struct {
 	StartupTimeout time.Duration
 	// Logger receives start-up retries; nil means slog.Default().
 	Logger *slog.Logger
+	// Monitor, when set, sees every command the store sends (tests count
+	// round trips with it).
+	Monitor *event.CommandMonitor
 }
 
 // Store is the MongoDB implementation of store.Store; safe for concurrent use.
@@ -87,6 +91,9 @@ func Open(ctx context.Context, uri, dbName string, opts *Options) (*Store, error
 		SetConnectTimeout(5 * time.Second).
 		SetServerSelectionTimeout(5 * time.Second).
 		SetBSONOptions(&options.BSONOptions{DefaultDocumentM: true, BinaryAsSlice: true})
+	if o.Monitor != nil {
+		co.SetMonitor(o.Monitor)
+	}
 	if err := co.Validate(); err != nil {
 		return nil, fmt.Errorf("open mongodb store: invalid uri: %w", err)
 	}
