@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -83,12 +84,17 @@ type Adapter struct {
 
 	secret  atomic.Pointer[[sha256.Size]byte] // sha256 of the webhook secret; nil = none set
 	polling atomic.Bool
+	self    atomic.Pointer[tgbotapi.User] // getMe's answer; nil until Connect succeeds
+	status  *channel.StatusTracker
 
 	// sleep waits d or until ctx ends; tests replace it to observe
 	// back-off and retry_after without waiting.
 	sleep func(ctx context.Context, d time.Duration) error
-	// now stamps inbound updates that carry no date (callback queries).
+	// now stamps inbound updates that carry no date (callback queries)
+	// and status changes.
 	now func() time.Time
+	// jitter returns a number in [0, 1) that spreads Run's retries.
+	jitter func() float64
 
 	// progress remembers, per Outbound.ID, how many parts of a split text
 	// were already delivered, so a retry after a failure on part k does not
@@ -98,9 +104,24 @@ type Adapter struct {
 	progress   map[string]int
 }
 
-// New checks the token with getMe (which the library calls on
-// construction) and returns a ready Adapter.
+// New checks the token with getMe and returns a ready Adapter: Open, then
+// Connect. A server should rather Open and Run, which keeps retrying while
+// Telegram is unreachable.
 func New(ctx context.Context, cfg Config) (*Adapter, error) {
+	a, err := Open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.Connect(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Open checks cfg and returns an Adapter without talking to Telegram: it
+// can send (a failed send is retryable) and take webhook requests at once;
+// Connect or Run learn who the bot is.
+func Open(cfg Config) (*Adapter, error) {
 	if cfg.BotID == "" {
 		return nil, errors.New("telegram: Config.BotID is empty")
 	}
@@ -110,9 +131,10 @@ func New(ctx context.Context, cfg Config) (*Adapter, error) {
 	if cfg.APIEndpoint == "" {
 		cfg.APIEndpoint = DefaultAPIEndpoint
 	}
+	redactor := strings.NewReplacer(cfg.Token, "<token>", url.PathEscape(cfg.Token), "<token>")
 	if n := strings.Count(cfg.APIEndpoint, "%s"); n != 2 || strings.Count(cfg.APIEndpoint, "%") != 2 {
 		return nil, fmt.Errorf("telegram: Config.APIEndpoint %q must be a format with exactly two %%s verbs (token, method), like %q",
-			cfg.APIEndpoint, DefaultAPIEndpoint)
+			redactor.Replace(cfg.APIEndpoint), DefaultAPIEndpoint)
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultClient()
@@ -137,23 +159,33 @@ func New(ctx context.Context, cfg Config) (*Adapter, error) {
 		cfg:      cfg,
 		client:   cfg.HTTPClient,
 		log:      cfg.Logger.With("component", "telegram", "bot", cfg.BotID),
-		redactor: strings.NewReplacer(cfg.Token, "<token>", url.PathEscape(cfg.Token), "<token>"),
+		redactor: redactor,
 		sleep:    sleepCtx,
 		now:      time.Now,
+		jitter:   rand.Float64,
 		progress: map[string]int{},
 	}
+	a.status = channel.NewStatusTracker(cfg.BotID, ChannelName, "", func() time.Time { return a.now() })
 	a.setSecret(cfg.WebhookSecret)
-
-	gctx, cancel := context.WithTimeout(ctx, cfg.RequestTimeout)
-	defer cancel()
-	bot, err := tgbotapi.NewBotAPIWithClient(cfg.Token, cfg.APIEndpoint, a.doer(gctx))
-	if err != nil {
-		return nil, a.getMeError(err)
-	}
-	bot.Client = nil // every call gets its own context-bound client (see api)
-	a.bot = bot
-	a.log.Debug("connected", "username", bot.Self.UserName, "telegram_id", bot.Self.ID)
+	// The library's constructor calls getMe; a BotAPI built by hand does
+	// not, and every call gets its own context-bound client (see api).
+	a.bot = &tgbotapi.BotAPI{Token: cfg.Token, Buffer: 100}
+	a.bot.SetAPIEndpoint(cfg.APIEndpoint)
 	return a, nil
+}
+
+// Connect checks the token with getMe and remembers who the bot is. An
+// error wrapping ErrTokenRejected is permanent; any other may pass.
+func (a *Adapter) Connect(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.RequestTimeout)
+	defer cancel()
+	me, err := a.api(ctx).GetMe()
+	if err != nil {
+		return a.getMeError(err)
+	}
+	a.self.Store(&me)
+	a.log.Debug("connected", "username", me.UserName, "telegram_id", me.ID)
+	return nil
 }
 
 // defaultClient has no timeout (contexts bound each call) and keeps more
@@ -176,10 +208,10 @@ func (a *Adapter) getMeError(err error) error {
 	if errors.As(err, &te) {
 		switch te.Code {
 		case http.StatusUnauthorized:
-			return fmt.Errorf("telegram: getMe: the Bot API rejected the token (check Config.Token): %w", err)
+			return fmt.Errorf("telegram: getMe: %w (check Config.Token): %w", ErrTokenRejected, err)
 		case http.StatusNotFound:
-			return fmt.Errorf("telegram: getMe: not found: the token is unknown or Config.APIEndpoint %q is wrong: %w",
-				a.cfg.APIEndpoint, err)
+			return fmt.Errorf("telegram: getMe: not found: the token is unknown or Config.APIEndpoint %q is wrong: %w: %w",
+				a.redactString(a.cfg.APIEndpoint), ErrTokenRejected, err)
 		}
 		return fmt.Errorf("telegram: getMe: Bot API error %d: %w", te.Code, err)
 	}
@@ -188,7 +220,17 @@ func (a *Adapter) getMeError(err error) error {
 
 // Username is the bot's Telegram username (without "@"), as getMe reported
 // it; deep links are https://t.me/<username>?start=<payload>.
-func (a *Adapter) Username() string { return a.bot.Self.UserName }
+// It is "" until Connect succeeded.
+func (a *Adapter) Username() string {
+	if me := a.self.Load(); me != nil {
+		return me.UserName
+	}
+	return ""
+}
+
+// Status is the channel's state: connecting, connected, degraded (Run
+// retries) or failed (the token was rejected).
+func (a *Adapter) Status() channel.Status { return a.status.Status() }
 
 // Limits are Telegram's rate limits, for the runtime's token buckets.
 func (a *Adapter) Limits() channel.Limits { return channel.TelegramLimits }

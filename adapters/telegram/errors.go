@@ -22,6 +22,11 @@ var (
 	ErrMalformedUpdate = errors.New("telegram: malformed update")
 )
 
+// ErrTokenRejected: Telegram does not know the bot token (getMe answered
+// 401 Unauthorized or 404 Not Found). Retrying cannot fix it: the channel
+// stays failed until the configuration changes.
+var ErrTokenRejected = errors.New("the Bot API rejected the token")
+
 // ErrPolling: Poll was called while another Poll of the same Adapter runs.
 var ErrPolling = errors.New("telegram: Poll is already running on this adapter")
 

@@ -67,12 +67,19 @@ func (a *Adapter) Poll(ctx context.Context, h channel.Handler) error {
 		offset         int64 // 0: start from the oldest unconfirmed update
 		pollFailures   int
 		handleFailures int
+		answered       bool // Telegram answered a getUpdates of this Poll
 	)
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		batch, err := a.getUpdates(ctx, offset, timeout)
+		// The first request does not wait for updates: its answer shows at
+		// once (in Status) that polling works.
+		t := timeout
+		if !answered {
+			t = 0
+		}
+		batch, err := a.getUpdates(ctx, offset, t)
 		if err != nil {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -81,13 +88,18 @@ func (a *Adapter) Poll(ctx context.Context, h channel.Handler) error {
 			if fatal != nil {
 				return fatal
 			}
+			a.markPolling(err, wait)
 			if err := a.sleep(ctx, wait); err != nil {
 				return err
 			}
 			continue
 		}
+		if !answered || pollFailures > 0 {
+			a.markPolling(nil, 0)
+		}
+		answered = true
 		pollFailures = 0
-		if len(batch) == 0 && timeout == 0 {
+		if len(batch) == 0 && t == 0 && timeout == 0 {
 			// Short polling (see pollTimeout): do not hammer the API.
 			if err := a.sleep(ctx, time.Second); err != nil {
 				return err
@@ -196,7 +208,7 @@ func (a *Adapter) pollFailure(err error, failures *int) (wait time.Duration, fat
 		a.log.Warn("getUpdates failed, retrying", "retry_in", wait, "err", err)
 		return wait, nil
 	case te.Code == http.StatusUnauthorized:
-		return 0, fmt.Errorf("telegram: getUpdates: the Bot API rejected the token (revoked?): %w", err)
+		return 0, fmt.Errorf("telegram: getUpdates: %w (revoked?): %w", ErrTokenRejected, err)
 	}
 	return 0, fmt.Errorf("telegram: getUpdates: %d %s: %w", te.Code, te.Message, err)
 }

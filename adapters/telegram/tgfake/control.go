@@ -25,6 +25,7 @@ type controlRequest struct {
 	Username     string  `json:"username"`
 	LanguageCode string  `json:"language_code"`
 	Seconds      float64 `json:"seconds"`
+	Mode         *Outage `json:"mode"`
 }
 
 // serveControl serves /_fake/...; see the package documentation.
@@ -148,6 +149,17 @@ func (f *Fake) control(ctx context.Context, r *http.Request, route string, req c
 		return f.CallbackAnswers(), nil
 	case route == "stats":
 		return f.Stats(), nil
+	case route == "outage" && post:
+		if req.Mode == nil {
+			return nil, errors.New(`mode is required: "502", "hang", "reset", or "" to end the outage`)
+		}
+		if err := f.SetOutage(*req.Mode, time.Duration(req.Seconds*float64(time.Second))); err != nil {
+			return nil, err
+		}
+		return true, nil
+	case route == "outage":
+		kind, hits := f.Outage()
+		return map[string]any{"mode": kind, "hits": hits}, nil
 	case route == "clock/advance" && post:
 		mc, ok := f.clock.(*ManualClock)
 		if !ok {

@@ -56,6 +56,11 @@
 //	GET    /_fake/answers                       → [CallbackAnswer]
 //	GET    /_fake/stats                         → Stats
 //	POST   /_fake/clock/advance {"seconds":2.5} → the new time (ManualClock only)
+//	POST   /_fake/outage {"mode":"502"}        → true: every Bot API request fails
+//	       that way: "502" (Bad Gateway envelope), "hang" (no answer until the
+//	       outage ends), "reset" (connection reset); "" ends it; optional
+//	       "seconds" ends it by itself (wall time). Users can still write.
+//	GET    /_fake/outage                        → {"mode":…,"hits":N}
 //
 // Errors come back as {"ok":false,"error_code":400,"description":"…"}
 // (404 for an unknown route).

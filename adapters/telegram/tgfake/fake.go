@@ -100,6 +100,8 @@ type Fake struct {
 	// for every message.
 	chatNotify map[int64]chan struct{}
 	closed     bool
+
+	outage outage // see SetOutage
 }
 
 type methodFunc func(ctx context.Context, p params) (result []byte, desc string, err *apiError)
@@ -286,6 +288,9 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(path, "/bot")
 	if !ok {
 		writeError(w, &apiError{code: http.StatusNotFound, desc: DescNotFound})
+		return
+	}
+	if f.serveOutage(w, r) {
 		return
 	}
 	token, method, ok := strings.Cut(rest, "/")
