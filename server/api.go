@@ -27,6 +27,7 @@ func (s *Server) mountAPI(api fiber.Router) {
 	api.Post("/import", flows, s.importFlow)
 	api.Get("/bots", anyone, s.listBots)
 	api.Get("/bots/:bot", anyone, s.getBot)
+	api.Get("/bots/:bot/channels", anyone, s.botChannels)
 	api.Get("/bots/:bot/flows", flows, s.listFlows)
 	api.Get("/bots/:bot/flows/:flow/draft", flows, s.getDraft)
 	api.Put("/bots/:bot/flows/:flow/draft", flows, s.putDraft)

@@ -72,6 +72,7 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 		gauge("voronka_webchat_connections", "Open web chat connections.", int64(ws.Connections))
 		counter("voronka_webchat_refused_total", "Web chat connections and new chats refused by the limits.", s.webChatRefused.Load())
 	}
+	s.channelMetrics(&b)
 	c.Set(fiber.HeaderContentType, "text/plain; version=0.0.4; charset=utf-8")
 	return c.SendString(b.String())
 }

@@ -74,6 +74,9 @@ type Config struct {
 	// WebChatLimits cap the web chat socket's connections and new chats
 	// [DefaultWebChatLimits].
 	WebChatLimits WebChatLimits
+	// Channels reports the state of every bot's channels, for /readyz,
+	// /metrics and GET /api/bots/{bot}/channels; nil reports none.
+	Channels func() []channel.Status
 }
 
 // proxyHeader is X-Forwarded-For when there are proxies to believe it from.
@@ -209,17 +212,6 @@ func (s *Server) routes() {
 	app.Use("/widget", filesystem.New(filesystem.Config{Root: http.FS(webchat.Static()), MaxAge: 300}))
 	s.mountUI()
 	app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(webchat.Static()), Index: "index.html"}))
-}
-
-// ready reports whether the store answers: a load balancer stops sending
-// traffic to a replica that cannot persist what it receives.
-func (s *Server) ready(c *fiber.Ctx) error {
-	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
-	defer cancel()
-	if err := s.cfg.Store.Ping(ctx); err != nil {
-		return &apiError{Status: fiber.StatusServiceUnavailable, Msg: "store unreachable", Details: err.Error()}
-	}
-	return c.JSON(fiber.Map{"status": "ready"})
 }
 
 // count tallies responses by class for /metrics.

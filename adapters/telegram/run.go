@@ -96,9 +96,7 @@ func (a *Adapter) Run(ctx context.Context, h channel.Handler, o RunOptions) erro
 			}
 		}
 	}
-	if failures > 0 {
-		a.log.Info("telegram reachable again", "after_attempts", failures+1)
-	}
+	a.log.Info("connected", "username", a.Username(), "attempts", failures+1)
 	failures = 0
 	if mode == ModeWebhook {
 		for {

@@ -66,6 +66,10 @@ type serveConfig struct {
 
 	// telegramLimits overrides Telegram's rate limits; tests only.
 	telegramLimits *channel.Limits
+	// channelRetry is the first back-off of a channel that cannot reach its
+	// messenger (the cap is four times it); zero means the adapter's
+	// default, 1 s doubling to 1 min. Tests only.
+	channelRetry time.Duration
 }
 
 // botConfig is one bot of voronka.yaml.

@@ -38,6 +38,14 @@ type stackOpts struct {
 	webhook    bool
 	fakeLimits tgfake.Limits
 	ourLimits  *channel.Limits
+	// outage, when set, takes the fake down before serve starts.
+	outage tgfake.Outage
+	// token replaces the fake's token in the configuration (a wrong one).
+	token string
+	// retry is the channels' first back-off (default the real 1 s).
+	retry time.Duration
+	// logs also receives serve's log.
+	logs io.Writer
 }
 
 var storeKinds = []string{"bolt", "mongo"}
@@ -51,6 +59,9 @@ func startStack(t *testing.T, kind string, o stackOpts) *stack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = fake.Close() })
+	if err := fake.SetOutage(o.outage, 0); err != nil {
+		t.Fatal(err)
+	}
 	cfg := defaults()
 	cfg.Flows = "../../flows"
 	cfg.Flow = "lead-qualification"
@@ -60,6 +71,10 @@ func startStack(t *testing.T, kind string, o stackOpts) *stack {
 	cfg.APIToken = testAPIToken
 	cfg.MetricsToken = testMetricsToken
 	cfg.telegramLimits = o.ourLimits
+	cfg.channelRetry = o.retry
+	if o.token != "" {
+		cfg.Telegram = o.token
+	}
 	switch kind {
 	case "bolt":
 		cfg.Data = t.TempDir() + "/voronka.db"
@@ -67,29 +82,46 @@ func startStack(t *testing.T, kind string, o stackOpts) *stack {
 		cfg.MongoURI = testmongo.URI(t)
 		cfg.MongoDB = testmongo.DBName(t)
 	}
-	cfg.Listen = "127.0.0.1:0"
-	if o.webhook {
-		// The webhook URL must be known before serve starts: reserve a port.
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.Listen = ln.Addr().String()
-		ln.Close()
-		cfg.PublicURL = "http://" + cfg.Listen
+	var logTo io.Writer = testWriter{t}
+	if o.logs != nil {
+		logTo = io.MultiWriter(logTo, o.logs)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan string, 1)
-	done := make(chan error, 1)
-	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	go func() { done <- serve(ctx, cfg, log, ready) }()
-	var addr string
-	select {
-	case addr = <-ready:
-	case err := <-done:
-		t.Fatalf("serve exited: %v", err)
-	case <-time.After(60 * time.Second):
-		t.Fatal("serve did not start")
+	log := slog.New(slog.NewTextHandler(logTo, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var (
+		addr   string
+		cancel context.CancelFunc
+		done   chan error
+	)
+	for attempt := 1; addr == ""; attempt++ {
+		cfg.Listen = "127.0.0.1:0"
+		if o.webhook {
+			// The webhook URL must be known before serve starts: reserve a
+			// port (on a busy machine another process may take it before
+			// serve does; then try another).
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Listen = ln.Addr().String()
+			ln.Close()
+			cfg.PublicURL = "http://" + cfg.Listen
+		}
+		var ctx context.Context
+		ctx, cancel = context.WithCancel(context.Background())
+		ready := make(chan string, 1)
+		done = make(chan error, 1)
+		go func() { done <- serve(ctx, cfg, log, ready) }()
+		select {
+		case addr = <-ready:
+		case err := <-done:
+			cancel()
+			if o.webhook && attempt < 3 && strings.Contains(fmt.Sprint(err), "address already in use") {
+				continue
+			}
+			t.Fatalf("serve exited: %v", err)
+		case <-time.After(60 * time.Second):
+			t.Fatal("serve did not start")
+		}
 	}
 	s := &stack{fake: fake, addr: addr, cfg: cfg}
 	s.stop = func() {

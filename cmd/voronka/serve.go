@@ -112,8 +112,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}
 	hub := webchat.New(nil, log.With("channel", "web"), webchat.SystemClock{},
 		webchat.Options{CheckBot: server.WebChatBots(st, previews)})
+	// Telegram adapters are opened without talking to Telegram: each
+	// connects in the background once the server serves (see below), so a
+	// messenger that is down never keeps the web chat, the builder or the
+	// other bots from starting.
 	adapters := map[string]*telegram.Adapter{}
+	started := time.Now().UTC()
+	var board channelBoard
 	for _, b := range bots {
+		if b.Web == nil || *b.Web {
+			board.add(fixedStatus(channel.Status{Bot: b.ID, Type: "web", State: channel.StateConnected, Since: started, Mode: "socket"}))
+		}
 		if b.Telegram == nil || b.Telegram.Token == "" {
 			continue
 		}
@@ -121,13 +130,16 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		if api == "" {
 			api = cfg.TelegramAPI
 		}
-		a, err := telegram.New(ctx, telegram.Config{BotID: b.ID, Token: b.Telegram.Token, APIEndpoint: api,
-			Logger: log.With("channel", "telegram", "bot", b.ID), WebhookSecret: webhookSecret(b.Telegram.Token)})
+		a, err := telegram.Open(telegram.Config{BotID: b.ID, Token: b.Telegram.Token, APIEndpoint: api,
+			Logger: log.With("channel", "telegram"), WebhookSecret: webhookSecret(b.Telegram.Token)})
 		if err != nil {
-			return fmt.Errorf("bot %s: connect to Telegram: %w", b.ID, err)
+			// A configuration mistake in one bot must not stop the others.
+			log.Error("telegram channel not started", "bot", b.ID, "err", err)
+			board.add(fixedStatus(channel.Status{Bot: b.ID, Type: telegram.ChannelName, State: channel.StateFailed, Since: started, LastError: err.Error()}))
+			continue
 		}
-		log.Info("telegram bot connected", "bot", b.ID, "username", a.Username())
 		adapters[b.ID] = a
+		board.add(a.Status)
 	}
 	tgLimits := channel.TelegramLimits
 	if cfg.TelegramRate > 0 {
@@ -173,7 +185,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}
 	srv, err := server.New(server.Config{Store: st, Handler: rt, Runtime: rt, Telegram: adapters, WebChat: hub,
 		Logger: log, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, TrustedProxies: proxies, Version: version, UI: builderui.FS(), Preview: previews,
-		MetricsToken: cfg.MetricsToken,
+		MetricsToken: cfg.MetricsToken, Channels: board.all,
 		WebChatLimits: server.WebChatLimits{MaxConns: cfg.WebChatMaxConns, MaxConnsPerAddr: cfg.WebChatMaxConnsPerAddr,
 			NewSessionsPerMinute: cfg.WebChatNewPerMinute}})
 	if err != nil {
@@ -214,23 +226,23 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		}()
 	}
 
-	pollCtx, stopPolling := context.WithCancel(ctx)
-	defer stopPolling()
+	chanCtx, stopChannels := context.WithCancel(ctx)
+	defer stopChannels()
 	for id, a := range adapters {
+		opts := telegram.RunOptions{RetryMin: cfg.channelRetry, RetryMax: cfg.channelRetry * 4}
 		if cfg.PublicURL != "" {
-			url := cfg.PublicURL + "/telegram/" + id
-			if err := a.SetWebhook(ctx, url, webhookSecret(tokenOf(bots, id))); err != nil {
-				return fmt.Errorf("bot %s: set webhook %s: %w", id, url, err)
-			}
-			log.Info("telegram webhook set", "bot", id, "url", url)
-			continue
+			opts.WebhookURL = cfg.PublicURL + "/telegram/" + id
 		}
 		wg.Add(1)
 		go func(id string, a *telegram.Adapter) {
 			defer wg.Done()
-			log.Info("telegram long polling", "bot", id)
-			if err := a.Poll(pollCtx, rt); err != nil && !errors.Is(err, context.Canceled) {
-				log.Error("telegram polling stopped; the bot does not receive messages", "bot", id, "err", err)
+			err := a.Run(chanCtx, rt, opts)
+			switch {
+			case err == nil:
+				log.Info("telegram webhook set", "bot", id, "url", opts.WebhookURL)
+			case errors.Is(err, context.Canceled):
+			default:
+				log.Error("telegram channel is down; the bot does not receive Telegram messages (the web chat and the other bots go on)", "bot", id, "err", err)
 			}
 		}(id, a)
 	}
@@ -249,7 +261,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		}
 	}
 	log.Info("shutting down: finishing accepted work")
-	stopPolling()
+	stopChannels()
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -305,13 +317,24 @@ func webhookSecret(token string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func tokenOf(bots []botConfig, id string) string {
-	for _, b := range bots {
-		if b.ID == id && b.Telegram != nil {
-			return b.Telegram.Token
-		}
+// channelBoard collects the state of every channel of the process, for
+// /readyz and the builder.
+type channelBoard []func() channel.Status
+
+func (b *channelBoard) add(f func() channel.Status) { *b = append(*b, f) }
+
+func (b channelBoard) all() []channel.Status {
+	out := make([]channel.Status, len(b))
+	for i, f := range b {
+		out[i] = f()
 	}
-	return ""
+	return out
+}
+
+// fixedStatus is the state of a channel that does not change while the
+// process runs (the web chat; a channel whose configuration is wrong).
+func fixedStatus(s channel.Status) func() channel.Status {
+	return func() channel.Status { return s }
 }
 
 // flowFile is a valid flow document found in the flows folder.
