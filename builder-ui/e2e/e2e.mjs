@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { launchBrowser, requireChromium, root, signIn, startServer } from './lib.mjs';
+import { launchBrowser, requireChromium, root, signIn, startFakeTelegram, startServer } from './lib.mjs';
 
 requireChromium('builder e2e');
 const shots = path.join(root, 'artifacts/screenshots');
@@ -15,7 +15,10 @@ fs.mkdirSync(shots, { recursive: true });
 // Screenshots of an earlier run would mix with this one's under other numbers.
 for (const f of fs.readdirSync(shots)) if (f.endsWith('.png')) fs.rmSync(path.join(shots, f));
 
-const server = await startServer();
+// The default bot (lead-qualification) is also on Telegram, which is down
+// (502) until the channel step brings it up: the builder works regardless.
+const telegram = await startFakeTelegram();
+const server = await startServer({ env: { VORONKA_TELEGRAM_TOKEN: '123456:e2e-token', VORONKA_TELEGRAM_API: telegram.api } });
 const browser = await launchBrowser();
 const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
 const pageErrors = [];
@@ -92,6 +95,29 @@ try {
     await page.waitForSelector('[data-testid=signin] .err');
     await signIn(page, server.url, '#/faq-bot/faq-bot');
     await page.waitForSelector('.fnode');
+  });
+
+  await step('the bot header shows Telegram down, then connected without a restart', async () => {
+    const ctx = await browser.newContext();
+    const p = await ctx.newPage();
+    p.setDefaultTimeout(15000);
+    await signIn(p, server.url, '#/lead-qualification/lead-qualification');
+    const tg = p.locator('[data-testid=channels] [data-channel=telegram]');
+    await p.waitForSelector('[data-testid=channels] [data-channel=telegram][data-state=degraded]');
+    assert.match(await tg.innerText(), /Telegram: нет связи/);
+    assert.match((await tg.getAttribute('title')) ?? '', /502/, 'the tooltip says what Telegram answered');
+    assert.match(await p.locator('[data-testid=channels] [data-channel=web]').innerText(), /Веб-чат: работает/);
+    const ready = await (await fetch(`${server.url}/readyz`)).json();
+    assert.equal(ready.channels_ok, false);
+    assert.equal(ready.channels.find((c) => c.bot === 'lead-qualification' && c.type === 'telegram').state, 'degraded');
+    await p.screenshot({ path: path.join(shots, `${String(passed + failed + 1).padStart(2, '0')}-telegram-down.png`) });
+    telegram.up();
+    // The server retries with back-off (1 s doubling) and the header asks every 3 s.
+    await p.waitForSelector('[data-testid=channels] [data-channel=telegram][data-state=connected]', { timeout: 60000 });
+    assert.match(await tg.innerText(), /Telegram: работает/);
+    assert.match((await tg.getAttribute('title')) ?? '', /@e2e_shop_bot/);
+    await p.screenshot({ path: path.join(shots, `${String(passed + failed + 1).padStart(2, '0')}-telegram-connected.png`) });
+    await ctx.close();
   });
 
   await step('a new flow opens on an empty canvas', async () => {
@@ -564,6 +590,7 @@ try {
   await browser.close();
   if (failed) console.log(server.logText().slice(-4000));
   await server.stop();
+  await telegram.close();
 }
 console.log(`e2e: ${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);

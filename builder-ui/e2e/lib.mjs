@@ -3,6 +3,7 @@
 // Chromium driven by playwright-core.
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,9 +39,9 @@ function freePort() {
 /**
  * startServer runs bin/voronka serve and resolves once /readyz answers.
  * restart stops it and starts another process on the same store and port,
- * as a deployment does.
+ * as a deployment does. env adds variables (a Telegram token and API).
  */
-export async function startServer() {
+export async function startServer({ env = {} } = {}) {
   const bin = path.join(root, 'bin/voronka');
   if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run make build first`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'voronka-e2e-'));
@@ -59,6 +60,7 @@ export async function startServer() {
         VORONKA_ADMIN_PASSWORD: admin.password,
         VORONKA_LOG_LEVEL: 'warn',
         VORONKA_TELEGRAM_TOKEN: '',
+        ...env,
       },
       cwd: dir,
       stdio: ['ignore', log, log],
@@ -91,6 +93,47 @@ export async function startServer() {
     stop: async () => {
       await stopProc(proc);
       fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * startFakeTelegram serves just enough of the Bot API for a bot to connect
+ * by long polling: it answers 502 Bad Gateway to everything until up() is
+ * called, then getMe, getUpdates (no updates) and true for the rest. api is
+ * the VORONKA_TELEGRAM_API endpoint.
+ */
+export async function startFakeTelegram() {
+  let isUp = false;
+  const srv = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      const answer = (code, v) => {
+        res.writeHead(code, { 'Content-Type': 'application/json' });
+        res.end(JSON.stringify(v));
+      };
+      if (!isUp) return answer(502, { ok: false, error_code: 502, description: 'Bad Gateway' });
+      const method = req.url.slice(req.url.lastIndexOf('/') + 1).toLowerCase();
+      if (method === 'getme') return answer(200, { ok: true, result: { id: 123456, is_bot: true, first_name: 'E2E', username: 'e2e_shop_bot' } });
+      if (method === 'getupdates') {
+        const timeout = Number(new URLSearchParams(body).get('timeout') ?? 0);
+        const t = setTimeout(() => answer(200, { ok: true, result: [] }), Math.min(timeout, 1) * 1000);
+        res.on('close', () => clearTimeout(t));
+        return;
+      }
+      answer(200, { ok: true, result: true });
+    });
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    api: `http://127.0.0.1:${srv.address().port}/bot%s/%s`,
+    up: () => {
+      isUp = true;
+    },
+    close: () => {
+      srv.closeAllConnections();
+      return new Promise((r) => srv.close(r));
     },
   };
 }

@@ -12,6 +12,7 @@ import { Properties } from './Properties';
 import { Settings } from './Settings';
 import { Versions } from './Versions';
 import { Preview } from './Preview';
+import { ChannelBadges, useChannels } from './Channels';
 import { layout } from './layout';
 import { nodeDoc, problemText, useI18n } from './i18n';
 import {
@@ -68,6 +69,7 @@ function Editor({ user, onSignOut, onUsers }: Props) {
   const specs = useMemo(() => new Map<string, NodeSpec>((spec?.nodes ?? []).map((s) => [s.type, s])), [spec]);
   const [bots, setBots] = useState<api.BotInfo[]>([]);
   const [bot, setBot] = useState('');
+  const channels = useChannels(bot);
   const [flows, setFlows] = useState<api.FlowInfo[]>([]);
   const [flowId, setFlowId] = useState('');
   const [hist, setHist] = useState<History | null>(null);
@@ -365,6 +367,7 @@ function Editor({ user, onSignOut, onUsers }: Props) {
             ))}
           </select>
         </label>
+        <ChannelBadges channels={channels} />
         <label>
           {t('flow')}{' '}
           <select value={flowId} onChange={(e) => setFlowId(e.target.value)} data-field="flow">

@@ -76,6 +76,20 @@ export interface BotInfo {
 }
 export const listBots = () => call<{ bots: BotInfo[] }>('GET', '/api/bots').then((r) => r.bots);
 
+/** ChannelInfo is one channel of a bot and its state (GET /api/bots/{bot}/channels). */
+export interface ChannelInfo {
+  id: string;
+  type: string;
+  state: 'connecting' | 'connected' | 'degraded' | 'failed';
+  since: string;
+  last_error?: string;
+  next_retry?: string;
+  account?: string;
+  mode?: string;
+}
+export const listChannels = (bot: string) =>
+  call<{ channels: ChannelInfo[] }>('GET', `/api/bots/${enc(bot)}/channels`).then((r) => r.channels);
+
 export interface FlowInfo {
   id: string;
   name?: string;

@@ -155,6 +155,19 @@ const ru = {
   loginTaken: 'Пользователь с таким логином уже есть',
   lastAdmin: 'Это последний администратор: сначала назначьте администратором кого-то ещё',
   loginRule: 'Логин — от 1 до 64 символов без пробелов',
+  channels: 'Каналы',
+  channel_telegram: 'Telegram',
+  channel_web: 'Веб-чат',
+  channelState_connecting: 'подключается',
+  channelState_connected: 'работает',
+  channelState_degraded: 'нет связи',
+  channelState_failed: 'не работает',
+  channelSince: 'с {t}',
+  channelRetry: 'следующая попытка через {t}',
+  channelRetryNow: 'следующая попытка сейчас',
+  channelDegradedHint: 'Сервер сам переподключится, когда мессенджер ответит. Веб-чат и другие боты работают.',
+  channelFailedHint: 'Мессенджер отклонил токен бота: исправьте токен и перезапустите сервер. Веб-чат и другие боты работают.',
+  channelAccount: 'бот @{t}',
 };
 
 export type Key = keyof typeof ru;
@@ -311,6 +324,19 @@ const en: Record<Key, string> = {
   loginTaken: 'A user with this login exists',
   lastAdmin: 'This is the last admin: make someone else an admin first',
   loginRule: 'Logins have 1 to 64 characters without spaces',
+  channels: 'Channels',
+  channel_telegram: 'Telegram',
+  channel_web: 'Web chat',
+  channelState_connecting: 'connecting',
+  channelState_connected: 'connected',
+  channelState_degraded: 'no connection',
+  channelState_failed: 'down',
+  channelSince: 'since {t}',
+  channelRetry: 'next attempt in {t}',
+  channelRetryNow: 'next attempt now',
+  channelDegradedHint: 'The server reconnects by itself once the messenger answers. The web chat and the other bots work.',
+  channelFailedHint: 'The messenger rejected the bot token: fix the token and restart the server. The web chat and the other bots work.',
+  channelAccount: 'bot @{t}',
 };
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { ru, en };
