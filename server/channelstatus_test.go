@@ -32,7 +32,7 @@ var since = time.Date(2026, 12, 3, 15, 0, 0, 0, time.UTC)
 
 func TestReadyzListsChannelsAndStaysReadyWhileOneIsDown(t *testing.T) {
 	b := &board{}
-	s, _ := newTestServer(t, func(c *Config) { c.Channels = b.all })
+	s, _ := newTestServer(t, func(c *Config) { c.Channels = b.all; c.MetricsToken = "mtok" })
 	anon := &client{t: t, s: s}
 	next := since.Add(4 * time.Second)
 	b.set(
@@ -74,7 +74,7 @@ func TestReadyzListsChannelsAndStaysReadyWhileOneIsDown(t *testing.T) {
 	if code != 200 || !r.ChannelsOK || len(r.Channels) != 1 {
 		t.Fatalf("/readyz with every channel connected = %d %s", code, body)
 	}
-	if code, body, _ := anon.do("GET", "/metrics", "", nil); code != 200 || !strings.Contains(body, `voronka_channel_up{bot="shop",type="telegram"} 1`) {
+	if code, body, _ := anon.do("GET", "/metrics", "", map[string]string{"Authorization": "Bearer mtok"}); code != 200 || !strings.Contains(body, `voronka_channel_up{bot="shop",type="telegram"} 1`) {
 		t.Fatalf("/metrics = %d, want voronka_channel_up for shop: %s", code, body)
 	}
 }
