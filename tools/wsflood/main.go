@@ -89,8 +89,11 @@ func run() error {
 	visitorDone := make(chan struct{})
 	go func() {
 		defer close(visitorDone)
+		// Like the widget, the visitor keeps its conversation across
+		// connections: a new chat every second would be a flood of its own.
+		session := ""
 		for i := 0; visitorCtx.Err() == nil; i++ {
-			if err := chat(visitorCtx, *target, *bot, *visitorFrom); err != nil {
+			if err := chat(visitorCtx, *target, *bot, *visitorFrom, &session, i); err != nil {
 				if visitorCtx.Err() == nil {
 					visitorFail.Add(1)
 					fmt.Printf("visitor: %v\n", err)
@@ -221,8 +224,9 @@ func attempt(ctx context.Context, target, bot, from string, t *tally) *websocket
 	}
 }
 
-// chat starts a conversation, sends a text and waits for the bot's answer.
-func chat(ctx context.Context, target, bot, from string) error {
+// chat connects, starts or resumes the conversation *session, sends a text
+// and waits for the bot's answer.
+func chat(ctx context.Context, target, bot, from string, session *string, n int) error {
 	conn, resp, err := dialer(from).DialContext(ctx, target, http.Header{})
 	if err != nil {
 		if resp != nil {
@@ -232,10 +236,10 @@ func chat(ctx context.Context, target, bot, from string) error {
 	}
 	defer conn.Close()
 	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
-	if err := conn.WriteJSON(map[string]any{"type": "hello", "bot": bot}); err != nil {
+	if err := conn.WriteJSON(map[string]any{"type": "hello", "bot": bot, "session": *session}); err != nil {
 		return err
 	}
-	sent := false
+	sent, welcomeSeq := false, 0.0
 	for {
 		var f map[string]any
 		if err := conn.ReadJSON(&f); err != nil {
@@ -243,12 +247,16 @@ func chat(ctx context.Context, target, bot, from string) error {
 		}
 		switch f["type"] {
 		case "welcome":
-			if err := conn.WriteJSON(map[string]any{"type": "text", "id": "v1", "text": "hello"}); err != nil {
+			*session, _ = f["session"].(string)
+			welcomeSeq, _ = f["seq"].(float64)
+			// /start restarts the demo funnels, so every round gets an answer.
+			if err := conn.WriteJSON(map[string]any{"type": "text", "id": fmt.Sprintf("v%d", n), "text": "/start"}); err != nil {
 				return err
 			}
 			sent = true
 		case "message":
-			if sent {
+			// Messages up to the welcome's seq are the replay of earlier ones.
+			if seq, _ := f["seq"].(float64); sent && seq > welcomeSeq {
 				return nil
 			}
 		case "error":
