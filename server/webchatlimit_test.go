@@ -1,9 +1,17 @@
 package server
 
 import (
+	"context"
 	"errors"
+	"log/slog"
+	"net"
+	"net/http"
 	"testing"
 	"time"
+
+	"github.com/fasthttp/websocket"
+
+	"github.com/voronka/voronka/adapters/webchat"
 )
 
 func TestWebChatGateCapsConnections(t *testing.T) {
@@ -69,5 +77,58 @@ func TestWebChatGateLimitsNewSessionsPerMinute(t *testing.T) {
 	g.newSession("192.0.2.3")
 	if len(g.starts) != 1 {
 		t.Errorf("counts of past minutes kept: %d addresses", len(g.starts))
+	}
+}
+
+// Behind a trusted proxy the per-address cap counts the client that
+// X-Forwarded-For names; from anyone else the header changes nothing.
+func TestWebChatCapPerClientAddressBehindAProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		trusted []string
+		// outcomes of three connections naming clients A, A, B
+		want []int
+	}{
+		{"trusted proxy", []string{"127.0.0.1"}, []int{101, 429, 101}},
+		{"untrusted peer", nil, []int{101, 429, 429}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, _ := newTestServer(t, func(c *Config) {
+				c.WebChat = webchat.New(nopHandler{}, slog.New(slog.DiscardHandler), nil, webchat.Options{})
+				c.TrustedProxies = tc.trusted
+				c.WebChatLimits = WebChatLimits{MaxConnsPerAddr: 1}
+			})
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			must(t, err)
+			go func() { _ = s.Serve(ln) }()
+			t.Cleanup(func() {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				_ = s.Shutdown(ctx)
+			})
+			for i, client := range []string{"198.51.100.1", "198.51.100.1", "198.51.100.2"} {
+				h := http.Header{"X-Forwarded-For": {client}}
+				conn, resp, err := websocket.DefaultDialer.Dial("ws://"+ln.Addr().String()+"/ws/chat", h)
+				got := 0
+				if resp != nil {
+					got = resp.StatusCode
+				}
+				if got != tc.want[i] {
+					t.Errorf("connection %d from %s: status %d (%v), want %d", i+1, client, got, err, tc.want[i])
+				}
+				if got == 429 && resp.Header.Get("Retry-After") != "10" {
+					t.Errorf("429 without Retry-After: %v", resp.Header)
+				}
+				if conn != nil {
+					defer conn.Close()
+					// A hello makes sure the server counted the connection
+					// before the next one dials.
+					must(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+					must(t, conn.WriteJSON(webchat.ClientFrame{Type: webchat.TypeHello, V: 1, Bot: "shop"}))
+					var f webchat.ServerFrame
+					must(t, conn.ReadJSON(&f))
+				}
+			}
+		})
 	}
 }
