@@ -74,7 +74,8 @@ func Parse(file string, data []byte) (f *Flow, ps Problems) {
 		}
 		return f, d.r.ps
 	}
-	if doc.Kind == 0 || len(doc.Content) == 0 {
+	if doc.Kind == 0 || len(doc.Content) == 0 || isNull(d.resolve(doc.Content[0])) {
+		// "null", "~" or an anchored nothing ("&a") is as empty as no text.
 		f.broken = true
 		d.r.errorf(Pos{Line: 1, Col: 1}, "", "", "empty document: a flow needs voronka, id, start and nodes")
 		return f, d.r.ps
@@ -392,6 +393,9 @@ func (d *decoder) flow(f *Flow, root *yaml.Node) {
 			f.Voronka = d.integer(e.value, "voronka (the format version)", "", "voronka")
 		case "id":
 			f.ID = d.str(e.value, "id", "", "id")
+			if v := d.resolve(e.value); f.ID == "" && v.Kind == yaml.ScalarNode && !isNull(v) {
+				d.r.errorf(pos(v), "", "id", "id is empty: give the flow's name in lowercase letters, digits and -")
+			}
 		case "name":
 			f.Name = d.str(e.value, "name", "", "name")
 		case "description":

@@ -63,6 +63,7 @@ func TestEachRuleReportsItsPosition(t *testing.T) {
 		{"bad duration", "    next: check\n", "    next: check\n    timeout: { after: soon, next: bye }\n", "19:23: timeout.after: invalid duration \"soon\""},
 		{"unsupported version", "voronka: 1", "voronka: 2", "1:1: unsupported format version 2"},
 		{"bad flow id", "id: shop", "id: Shop_1", "2:1: flow id \"Shop_1\""},
+		{"empty flow id", "id: shop", `id: ""`, "2:5: id is empty"},
 		{"missing start node", "start: hello", "start: hallo", "3:8: start: no node \"hallo\""},
 		{"unknown variable type", "budget: number", "budget: money", "5:11: unknown type \"money\""},
 		{"unknown expect", "expect: number", "expect: money", "17:13: unknown expect \"money\""},
@@ -224,6 +225,9 @@ func TestHostileDocuments(t *testing.T) {
 		"huge document":     strings.Repeat("#", MaxDocument+1),
 		"not a mapping":     "- just\n- a list\n",
 		"empty":             "",
+		"null":              "null\n",
+		"an anchored null":  "&0",
+		"only a comment":    "# nothing here\n",
 		"nodes is a string": "voronka: 1\nid: x\nstart: a\nnodes: hello\n",
 	}
 	for name, doc := range docs {
@@ -278,7 +282,10 @@ func TestNormalizeText(t *testing.T) {
 }
 
 func FuzzLoad(f *testing.F) {
+	addExampleFlows(f)
 	f.Add([]byte(base))
+	f.Add([]byte("a: &a [x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n"))
+	f.Add([]byte("voronka: 1\nid: x\nnodes: [\n"))
 	f.Add([]byte(`{"voronka":1,"id":"x","start":"a","nodes":{"a":{"type":"end"}}}`))
 	f.Add([]byte("a: &a [*a]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
