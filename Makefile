@@ -52,6 +52,7 @@ FUZZ_TARGETS := \
 	./adapters/telegram:FuzzHandleWebhook \
 	./adapters/telegram:FuzzSplitText \
 	./adapters/webchat:FuzzDecodeFrame \
+	./adapters/webchat:FuzzSession \
 	./server:FuzzAPIBodies
 
 # make fuzz runs every target for FUZZTIME (longer runs: FUZZTIME=10m make
