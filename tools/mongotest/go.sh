@@ -23,7 +23,7 @@ if [ "$have" != "$want" ]; then
   exit 1
 fi
 sum=$(cat _overlay/*.go | sha256sum | cut -c1-16)
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/voronka-mongotest
+cache=${XDG_CACHE_HOME:-${HOME:-${TMPDIR:-/tmp}}/.cache}/voronka-mongotest
 patched=$cache/ferretdb-$want-$sum
 if [ ! -d "$patched" ]; then
   go mod download "$mod"
