@@ -1,0 +1,196 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/voronka/voronka/engine/store"
+)
+
+// PolledOptions tune a Polled bus; zero fields take the defaults.
+type PolledOptions struct {
+	// Interval is the time between polls (default 150 ms): the bus's
+	// latency across replicas is about one interval plus a round trip.
+	Interval time.Duration
+	// GapWait is how long a missing Seq below one already seen is waited
+	// for before it is given up (default 10 s). See Polled.
+	GapWait time.Duration
+	// Keep is how long notifications stay in the store (default 1 min).
+	Keep time.Duration
+	// Batch is the most notifications one poll reads (default 500).
+	Batch int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Polled is the bus of replicas that share a store: Publish appends to the
+// store's notification log, and Run reads it with one query per poll for
+// every subscriber of this replica.
+//
+// Why Seq numbers and a gap wait: the log's numbers are taken (one $inc)
+// before the insert commits, so with publishers on several replicas a
+// poller can read n+1 before n is visible. Polling "after the last seen"
+// (or "after the last seen time") would then skip n for good. Instead the
+// poller keeps next, the lowest number it has not yet delivered or given
+// up, reads from next, and delivers every number it has not delivered
+// yet; a number missing below a higher one is looked for again at every
+// poll for GapWait before it is given up (its publisher died between the
+// $inc and the insert, or the insert failed). Nothing waits behind a gap,
+// so a late commit costs only its own latency. The one case this cannot
+// catch is an insert that commits more than GapWait after its number was
+// taken; Publish bounds its write to well under GapWait. Re-reading the
+// window above a gap costs a few documents per poll while a gap is open.
+type Polled struct {
+	st     store.Notifications
+	origin string
+	opts   PolledOptions
+	log    *slog.Logger
+	subs   subscribers
+
+	// Poller state, touched by Run only.
+	next    int64              // every Seq below is delivered or given up
+	seen    map[int64]struct{} // delivered Seqs >= next
+	maxSeen int64
+	missing map[int64]time.Time // Seqs below maxSeen not seen yet, since when
+	mark    purgeMark
+}
+
+type purgeMark struct {
+	at  time.Time
+	seq int64
+}
+
+var _ Bus = (*Polled)(nil)
+
+// NewPolled makes a bus on st that delivers what is published from now on
+// (it reads the log's last number).
+func NewPolled(ctx context.Context, st store.Notifications, opts PolledOptions) (*Polled, error) {
+	if opts.Interval <= 0 {
+		opts.Interval = 150 * time.Millisecond
+	}
+	if opts.GapWait <= 0 {
+		opts.GapWait = 10 * time.Second
+	}
+	if opts.Keep <= 0 {
+		opts.Keep = time.Minute
+	}
+	if opts.Batch <= 0 {
+		opts.Batch = 500
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	last, err := st.LastNotificationSeq(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("start the notification bus: %w", err)
+	}
+	p := &Polled{st: st, origin: NewOrigin(), opts: opts, log: log.With("component", "notify"),
+		next: last + 1, maxSeen: last, seen: make(map[int64]struct{}), missing: make(map[int64]time.Time)}
+	p.mark = purgeMark{at: opts.Now(), seq: p.next}
+	return p, nil
+}
+
+// Origin implements Bus.
+func (p *Polled) Origin() string { return p.origin }
+
+// Publish implements Bus: one notification appended to the store. Its
+// write is bounded to a third of GapWait so a poller never gives up a
+// number whose insert may still commit.
+func (p *Polled) Publish(ctx context.Context, topic string, payload []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, p.opts.GapWait/3)
+	defer cancel()
+	n := []store.Notification{{Origin: p.origin, Topic: topic, Payload: payload, At: p.opts.Now().UTC()}}
+	if err := p.st.AppendNotifications(ctx, n); err != nil {
+		return fmt.Errorf("publish %s: %w", topic, err)
+	}
+	return nil
+}
+
+// Subscribe implements Bus.
+func (p *Polled) Subscribe(ctx context.Context, prefix string, fn func(Message)) {
+	p.subs.add(ctx, prefix, fn)
+}
+
+// Run polls until ctx ends. A failed poll is logged and tried again at the
+// next interval.
+func (p *Polled) Run(ctx context.Context) error {
+	t := time.NewTicker(p.opts.Interval)
+	defer t.Stop()
+	failing := false
+	for {
+		full, err := p.poll(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil && !failing:
+			p.log.Warn("notification bus: poll failed; retrying", "err", err)
+			failing = true
+		case err == nil && failing:
+			p.log.Info("notification bus: polling again")
+			failing = false
+		}
+		if full {
+			continue // more waiting: read on without a pause
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// poll reads once and delivers; full says the batch was full.
+func (p *Polled) poll(ctx context.Context) (full bool, err error) {
+	ns, err := p.st.NotificationsFrom(ctx, p.next, p.opts.Batch)
+	if err != nil {
+		return false, err
+	}
+	now := p.opts.Now()
+	for _, n := range ns {
+		if n.Seq < p.next {
+			continue
+		}
+		if _, dup := p.seen[n.Seq]; dup {
+			continue
+		}
+		p.seen[n.Seq] = struct{}{}
+		delete(p.missing, n.Seq)
+		for s := p.maxSeen + 1; s < n.Seq; s++ {
+			p.missing[s] = now
+		}
+		p.maxSeen = max(p.maxSeen, n.Seq)
+		p.subs.deliver(Message{Topic: n.Topic, Payload: n.Payload, Origin: n.Origin})
+	}
+	for p.next <= p.maxSeen {
+		if _, ok := p.seen[p.next]; ok {
+			delete(p.seen, p.next)
+			p.next++
+			continue
+		}
+		since, ok := p.missing[p.next]
+		if ok && now.Sub(since) < p.opts.GapWait {
+			break
+		}
+		p.log.Warn("notification bus: a notification never appeared; giving it up", "seq", p.next, "waited", now.Sub(since))
+		delete(p.missing, p.next)
+		p.next++
+	}
+	if now.Sub(p.mark.at) >= p.opts.Keep {
+		// Every replica purges what it finished reading a Keep ago; a
+		// replica that far behind has lost its place anyway.
+		if err := p.st.PurgeNotifications(ctx, p.mark.seq); err != nil {
+			p.log.Warn("notification bus: purge failed", "err", err)
+		}
+		p.mark = purgeMark{at: now, seq: p.next}
+	}
+	return len(ns) == p.opts.Batch, nil
+}
