@@ -29,21 +29,19 @@ type PolledOptions struct {
 
 // Polled is the bus of replicas that share a store: Publish appends to the
 // store's notification log, and Run reads it with one query per poll for
-// every subscriber of this replica.
+// every subscriber of this replica (two while a number is missing).
 //
 // Why Seq numbers and a gap wait: the log's numbers are taken (one $inc)
 // before the insert commits, so with publishers on several replicas a
 // poller can read n+1 before n is visible. Polling "after the last seen"
 // (or "after the last seen time") would then skip n for good. Instead the
-// poller keeps next, the lowest number it has not yet delivered or given
-// up, reads from next, and delivers every number it has not delivered
-// yet; a number missing below a higher one is looked for again at every
-// poll for GapWait before it is given up (its publisher died between the
-// $inc and the insert, or the insert failed). Nothing waits behind a gap,
-// so a late commit costs only its own latency. The one case this cannot
-// catch is an insert that commits more than GapWait after its number was
-// taken; Publish bounds its write to well under GapWait. Re-reading the
-// window above a gap costs a few documents per poll while a gap is open.
+// poller reads after the highest number it has seen and remembers each
+// number it jumped over; those it asks for again by number at every poll,
+// delivers when they appear, and gives up after GapWait (their publisher
+// died between the $inc and the insert, or the insert failed). Nothing
+// waits behind a gap, so a late commit costs only its own latency. The one
+// case this cannot catch is an insert that commits more than GapWait after
+// its number was taken; Publish bounds its write to a third of GapWait.
 type Polled struct {
 	st     store.Notifications
 	origin string
@@ -51,9 +49,8 @@ type Polled struct {
 	log    *slog.Logger
 	subs   subscribers
 
-	// Poller state, touched by Run only.
-	next    int64              // every Seq below is delivered or given up
-	seen    map[int64]struct{} // delivered Seqs >= next
+	// Poller state, touched by Run only: every Seq up to maxSeen was
+	// delivered or given up, but for those in missing.
 	maxSeen int64
 	missing map[int64]time.Time // Seqs below maxSeen not seen yet, since when
 	mark    purgeMark
@@ -93,8 +90,8 @@ func NewPolled(ctx context.Context, st store.Notifications, opts PolledOptions) 
 		return nil, fmt.Errorf("start the notification bus: %w", err)
 	}
 	p := &Polled{st: st, origin: NewOrigin(), opts: opts, log: log.With("component", "notify"),
-		next: last + 1, maxSeen: last, seen: make(map[int64]struct{}), missing: make(map[int64]time.Time)}
-	p.mark = purgeMark{at: opts.Now(), seq: p.next}
+		maxSeen: last, missing: make(map[int64]time.Time)}
+	p.mark = purgeMark{at: opts.Now(), seq: last + 1}
 	return p, nil
 }
 
@@ -150,47 +147,66 @@ func (p *Polled) Run(ctx context.Context) error {
 
 // poll reads once and delivers; full says the batch was full.
 func (p *Polled) poll(ctx context.Context) (full bool, err error) {
-	ns, err := p.st.NotificationsFrom(ctx, p.next, p.opts.Batch)
+	// New ones first, then the missing ones: a publisher's next message
+	// commits only after its previous one, so whatever the first read
+	// finds, the second finds everything committed before it.
+	ns, err := p.st.NotificationsFrom(ctx, p.maxSeen+1, p.opts.Batch)
 	if err != nil {
 		return false, err
 	}
+	full = len(ns) == p.opts.Batch
+	if len(p.missing) > 0 {
+		seqs := make([]int64, 0, len(p.missing))
+		for s := range p.missing {
+			seqs = append(seqs, s)
+		}
+		late, err := p.st.NotificationsIn(ctx, seqs)
+		if err != nil {
+			return false, err
+		}
+		ns = append(late, ns...) // late ones have the lower numbers
+	}
 	now := p.opts.Now()
 	for _, n := range ns {
-		if n.Seq < p.next {
-			continue
+		if n.Seq <= p.maxSeen {
+			if _, ok := p.missing[n.Seq]; !ok {
+				continue // delivered already, or given up
+			}
+			delete(p.missing, n.Seq)
+		} else {
+			for s := p.maxSeen + 1; s < n.Seq && len(p.missing) < maxMissing; s++ {
+				p.missing[s] = now
+			}
+			p.maxSeen = n.Seq
 		}
-		if _, dup := p.seen[n.Seq]; dup {
-			continue
-		}
-		p.seen[n.Seq] = struct{}{}
-		delete(p.missing, n.Seq)
-		for s := p.maxSeen + 1; s < n.Seq; s++ {
-			p.missing[s] = now
-		}
-		p.maxSeen = max(p.maxSeen, n.Seq)
 		p.subs.deliver(Message{Topic: n.Topic, Payload: n.Payload, Origin: n.Origin})
 	}
-	for p.next <= p.maxSeen {
-		if _, ok := p.seen[p.next]; ok {
-			delete(p.seen, p.next)
-			p.next++
-			continue
+	for s, since := range p.missing {
+		if now.Sub(since) >= p.opts.GapWait {
+			p.log.Warn("notification bus: a notification never appeared; giving it up", "seq", s, "waited", now.Sub(since))
+			delete(p.missing, s)
 		}
-		since, ok := p.missing[p.next]
-		if ok && now.Sub(since) < p.opts.GapWait {
-			break
-		}
-		p.log.Warn("notification bus: a notification never appeared; giving it up", "seq", p.next, "waited", now.Sub(since))
-		delete(p.missing, p.next)
-		p.next++
 	}
 	if now.Sub(p.mark.at) >= p.opts.Keep {
-		// Every replica purges what it finished reading a Keep ago; a
-		// replica that far behind has lost its place anyway.
+		// Every replica purges what it had finished reading a Keep ago;
+		// a replica that far behind has lost its place anyway.
 		if err := p.st.PurgeNotifications(ctx, p.mark.seq); err != nil {
 			p.log.Warn("notification bus: purge failed", "err", err)
 		}
-		p.mark = purgeMark{at: now, seq: p.next}
+		p.mark = purgeMark{at: now, seq: p.done()}
 	}
-	return len(ns) == p.opts.Batch, nil
+	return full, nil
 }
+
+// done is the lowest Seq not yet delivered or given up.
+func (p *Polled) done() int64 {
+	low := p.maxSeen + 1
+	for s := range p.missing {
+		low = min(low, s)
+	}
+	return low
+}
+
+// maxMissing bounds the numbers waited for at once: a jump past it (the
+// counter was reset by hand) is not worth a query of that size.
+const maxMissing = 10_000

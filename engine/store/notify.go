@@ -30,6 +30,9 @@ type Notifications interface {
 	// NotificationsFrom returns up to limit notifications with Seq >= from,
 	// in Seq order.
 	NotificationsFrom(ctx context.Context, from int64, limit int) ([]Notification, error)
+	// NotificationsIn returns those of the notifications seqs that exist,
+	// in Seq order.
+	NotificationsIn(ctx context.Context, seqs []int64) ([]Notification, error)
 	// LastNotificationSeq is the last Seq handed out (0 before any append):
 	// a new reader starts after it.
 	LastNotificationSeq(ctx context.Context) (int64, error)

@@ -80,6 +80,25 @@ func (s *Store) NotificationsFrom(ctx context.Context, from int64, limit int) ([
 	return out, nil
 }
 
+// NotificationsIn implements store.Notifications.
+func (s *Store) NotificationsIn(ctx context.Context, seqs []int64) ([]store.Notification, error) {
+	if len(seqs) == 0 {
+		return nil, nil
+	}
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	cur, err := s.notifications().Find(ctx, bson.M{"_id": bson.M{"$in": seqs}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("read %d missing notifications: %w", len(seqs), err)
+	}
+	var out []store.Notification
+	if err := cur.All(ctx, &out); err != nil {
+		return nil, fmt.Errorf("read %d missing notifications: %w", len(seqs), err)
+	}
+	return out, nil
+}
+
 // LastNotificationSeq implements store.Notifications.
 func (s *Store) LastNotificationSeq(ctx context.Context) (int64, error) {
 	ctx, cancel := s.ctx(ctx)
