@@ -539,3 +539,69 @@ func TestANewRunTakesTheGivenVersion(t *testing.T) {
 		t.Fatalf("restart kept version %d at %s, want version 3 at menu", out.State.Version, out.State.Node)
 	}
 }
+
+func TestAPressAfterTheEndDoesNotStartOver(t *testing.T) {
+	p := mustProgram(t, shop)
+	st := Step(p, &State{}, text("hi")).State
+	st = Step(p, st, Input{Kind: InputPress, Payload: p.ButtonsOf("menu")[1].Payload, Now: t0}).State
+	st = Step(p, st, text("42")).State
+	if st.Status != StatusEnded {
+		t.Fatalf("want the conversation ended, got %v at %s", st.Status, st.Node)
+	}
+	// The menu's buttons are still on the person's screen (Telegram keeps
+	// old keyboards); a press there must not replay the greeting.
+	out := Step(p, st, Input{Kind: InputPress, Payload: p.ButtonsOf("menu")[0].Payload, Now: t0})
+	if len(out.Messages) != 0 || out.State.Status != StatusEnded || out.State.Node != "done" {
+		t.Fatalf("a stale press did something: %v, %v at %s", texts(out.Messages), out.State.Status, out.State.Node)
+	}
+	if len(out.Events) != 1 || out.Events[0].Type != EvInputUnmatched || out.Events[0].Value != p.ButtonsOf("menu")[0].Payload {
+		t.Fatalf("want one input_unmatched event with the payload, got %+v", out.Events)
+	}
+	if out.State.Score != st.Score || len(out.State.Tags) != len(st.Tags) {
+		t.Fatalf("a stale press changed the score or tags: %+v", out.State)
+	}
+	// Writing again still starts over.
+	if got := texts(Step(p, out.State, text("hello again")).Messages); len(got) != 1 || got[0] != "Menu" {
+		t.Fatalf("a text after the end starts over, got %v", got)
+	}
+}
+
+func TestHandoffText(t *testing.T) {
+	tests := []struct {
+		name, triggers, want string
+	}{
+		{"none", `[ { command: /start, goto: menu } ]`, ""},
+		{"keyword", `[ { command: /start, goto: menu }, { keywords: [оператор, человек], goto: op } ]`, "оператор"},
+		{"through a message", `[ { keywords: [manager], goto: note } ]`, "manager"},
+		{"command only", `[ { command: /human, goto: op } ]`, "/human"},
+		// An earlier trigger takes "help": the handoff is reached by its
+		// second keyword only.
+		{"shadowed keyword", `[ { keywords: [help], goto: menu }, { keywords: [help, human], goto: op } ]`, "human"},
+		{"not a handoff", `[ { keywords: [price], goto: menu } ]`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := mustProgram(t, `
+voronka: 1
+id: h
+start: menu
+triggers: `+tt.triggers+`
+nodes:
+  menu: { type: buttons, text: Menu, buttons: [ { label: A, next: bye }, { label: B, next: note } ] }
+  note: { type: message, text: "One moment", next: op }
+  op: { type: handoff, text: "Connecting", queue: support, resume: menu }
+  bye: { type: end, text: Bye }
+`)
+			if got := p.HandoffText(); got != tt.want {
+				t.Fatalf("HandoffText() = %q, want %q", got, tt.want)
+			}
+			if tt.want == "" {
+				return
+			}
+			out := Step(p, Step(p, &State{}, text("hi")).State, text(tt.want))
+			if out.State.Status != StatusHandoff {
+				t.Fatalf("typing %q did not reach the operator: %v at %s", tt.want, out.State.Status, out.State.Node)
+			}
+		})
+	}
+}

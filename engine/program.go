@@ -189,3 +189,47 @@ func (p *Program) PayloadFor(node, label string) (string, bool) {
 	}
 	return "", false
 }
+
+// HandoffText returns what a person can type to reach an operator: a keyword
+// (or else the command) of the first trigger that leads to a handoff node,
+// directly or through message nodes, and that this text really fires (an
+// earlier trigger may claim the same word). "" when the flow has no such
+// trigger. The web chat widget offers it as a "talk to a person" button.
+func (p *Program) HandoffText() string {
+	for i := range p.triggers {
+		t := p.triggers[i].t
+		if !p.leadsToHandoff(t.Goto) {
+			continue
+		}
+		cands := append([]string{}, t.Keywords...)
+		if t.Command != "" {
+			cands = append(cands, t.Command)
+		}
+		for _, c := range cands {
+			r := run{p: p, in: Input{Kind: InputText, Text: c}}
+			if r.matchTrigger() == t {
+				return c
+			}
+		}
+	}
+	return ""
+}
+
+// leadsToHandoff follows message nodes from id (a few, against cycles) and
+// says whether it arrives at a handoff node.
+func (p *Program) leadsToHandoff(id string) bool {
+	for range 8 {
+		c := p.nodes[id]
+		switch {
+		case c == nil:
+			return false
+		case c.Type == "handoff":
+			return true
+		case c.Type == "message" && c.Next != "":
+			id = c.Next
+		default:
+			return false
+		}
+	}
+	return false
+}

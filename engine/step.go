@@ -160,6 +160,13 @@ func (r *run) inbound() {
 		r.fireTrigger(t)
 		return
 	}
+	if st.Status == StatusEnded && !fresh && in.Kind == InputPress {
+		// A button left on the screen of a finished conversation: starting
+		// over from the greeting would surprise the person, and the payload
+		// no longer answers anything. Typing something starts over instead.
+		r.event(EvInputUnmatched, st.Node, "").Value = clip(in.Payload)
+		return
+	}
 	if fresh || st.Status == StatusEnded {
 		r.startRun()
 		r.enter(r.p.Flow.Start)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
 	"github.com/voronka/voronka/adapters/webchat"
+	"github.com/voronka/voronka/engine/runtime"
 	"github.com/voronka/voronka/engine/store"
 )
 
@@ -42,5 +44,22 @@ func WebChatBots(st store.Bots, previews *PreviewBots) func(ctx context.Context,
 			return fmt.Errorf("%w: bot %q does not chat on the web", webchat.ErrUnknownBot, bot)
 		}
 		return nil
+	}
+}
+
+// WebChatHandoff is the web chat hub's Options.Handoff: the text that takes
+// a conversation of bot to a person in the flow new conversations start on
+// (engine.Program.HandoffText), or "" when it has none or cannot be loaded
+// now — the widget then shows no "talk to a person" button, nothing worse.
+func WebChatHandoff(flows runtime.Flows, log *slog.Logger) func(ctx context.Context, bot string) string {
+	return func(ctx context.Context, bot string) string {
+		p, err := flows.Current(ctx, bot)
+		if err != nil {
+			if !errors.Is(err, runtime.ErrNoFlow) {
+				log.Warn("web chat: cannot tell whether the bot hands off", "bot", bot, "err", err)
+			}
+			return ""
+		}
+		return p.HandoffText()
 	}
 }

@@ -87,6 +87,10 @@ type Options struct {
 	// away mid-connection (a revoked preview) closes the connection instead
 	// of failing every message.
 	CheckBot func(ctx context.Context, bot string) error
+	// Handoff, when set, is asked at each hello for the text that takes
+	// the bot's conversation to a person ("" for none); the welcome carries
+	// it and the widget offers a "talk to a person" button that sends it.
+	Handoff func(ctx context.Context, bot string) string
 }
 
 // DefaultOptions are the defaults for zero Options fields.
@@ -146,6 +150,7 @@ func (o Options) withDefaults() Options {
 	}
 	d.Typing = o.Typing
 	d.CheckBot = o.CheckBot
+	d.Handoff = o.Handoff
 	return d
 }
 
@@ -261,7 +266,8 @@ func (h *Hub) Send(ctx context.Context, msg channel.Outbound) (channel.Sent, err
 	if !dup {
 		s.seq++
 		seq = s.seq
-		f := ServerFrame{Type: TypeMessage, Seq: seq, ID: msg.ID, Text: msg.Text, Buttons: buttons(msg.Buttons)}
+		f := ServerFrame{Type: TypeMessage, Seq: seq, ID: msg.ID, Text: msg.Text, Buttons: buttons(msg.Buttons),
+			At: h.clock.Now().UnixMilli()}
 		e := entry{frame: f, data: encode(f)}
 		s.backlog = append(s.backlog, e)
 		if n := len(s.backlog) - h.opts.Backlog; n > 0 {
@@ -577,6 +583,12 @@ func (s *serving) hello(ctx context.Context, f ClientFrame) error {
 		return err
 	}
 	s.bot = bot
+	var handoff string
+	if h.opts.Handoff != nil {
+		hctx, cancel := context.WithTimeout(ctx, h.opts.HandleTimeout)
+		handoff = clip(h.opts.Handoff(hctx, bot), maxLabelLen)
+		cancel()
+	}
 	if p := f.Profile; p != nil {
 		s.contact = engine.Contact{FirstName: p.FirstName, LastName: p.LastName, Language: p.Language}
 	}
@@ -624,7 +636,7 @@ func (s *serving) hello(ctx context.Context, f ClientFrame) error {
 		}
 		sess.seq = lastSeen + uint64(len(sess.backlog))
 	}
-	s.c.push(encode(ServerFrame{Type: TypeWelcome, V: ProtocolVersion, Session: id, Seq: sess.seq}))
+	s.c.push(encode(ServerFrame{Type: TypeWelcome, V: ProtocolVersion, Session: id, Seq: sess.seq, Handoff: handoff}))
 	for _, e := range sess.backlog {
 		if e.frame.Seq > lastSeen {
 			s.c.push(e.data)

@@ -582,3 +582,52 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestWelcomeNamesTheHandoffTextOfTheBot(t *testing.T) {
+	var asked []string
+	e := newEnv(t, Options{Handoff: func(ctx context.Context, bot string) string {
+		asked = append(asked, bot)
+		if bot == "demo" {
+			return "оператор"
+		}
+		return ""
+	}})
+	c := e.dial()
+	if w := c.hello("", 0); w.Handoff != "оператор" {
+		t.Fatalf("welcome = %+v, want handoff %q", w, "оператор")
+	}
+	other := dialURL(t, strings.Replace(e.url, "bot=demo", "bot=shop", 1))
+	other.send(ClientFrame{Type: TypeHello, Bot: "shop"})
+	if w := other.expect(TypeWelcome); w.Handoff != "" {
+		t.Fatalf("a bot without a handoff: welcome = %+v, want no handoff", w)
+	}
+	if len(asked) != 2 || asked[0] != "demo" || asked[1] != "shop" {
+		t.Fatalf("Handoff asked about %v, want [demo shop]", asked)
+	}
+	// Without the option the welcome says nothing about a handoff (older
+	// widgets and servers: the field is optional).
+	plain := newEnv(t, Options{}).dial()
+	if w := plain.hello("", 0); w.Handoff != "" {
+		t.Fatalf("welcome without Options.Handoff = %+v", w)
+	}
+}
+
+func TestMessagesCarryTheHubTime(t *testing.T) {
+	e := newEnv(t, Options{})
+	c := e.dial()
+	sess := c.hello("", 0).Session
+	e.clock.Advance(90 * time.Second)
+	if _, err := e.hub.Send(context.Background(), channel.Outbound{ID: "o1", Chat: sess, Text: "hi"}); err != nil {
+		t.Fatal(err)
+	}
+	if f := c.expect(TypeMessage); f.At != epoch.Add(90*time.Second).UnixMilli() {
+		t.Fatalf("message at %d, want %d", f.At, epoch.Add(90*time.Second).UnixMilli())
+	}
+	// A replay after a reconnect keeps the time the message was sent.
+	e.clock.Advance(time.Hour)
+	again := e.dial()
+	again.hello(sess, 0)
+	if f := again.expect(TypeMessage); f.At != epoch.Add(90*time.Second).UnixMilli() {
+		t.Fatalf("replayed message at %d, want the original time", f.At)
+	}
+}

@@ -105,6 +105,11 @@ type ServerFrame struct {
 	Buttons []Button `json:"buttons,omitempty"`
 	Code    string   `json:"code,omitempty"`
 	Message string   `json:"message,omitempty"`
+	// At is when the hub took a message to send, in Unix milliseconds.
+	At int64 `json:"at,omitempty"`
+	// Handoff, in a welcome, is the text that asks the bot for a person
+	// (Options.Handoff); empty when the bot's flow has no way to one.
+	Handoff string `json:"handoff,omitempty"`
 }
 
 // FrameError is a frame the hub refuses; Code goes to the client as the error

@@ -390,10 +390,20 @@ func TestWebChatFunnel(t *testing.T) {
 				}
 			}
 			send(map[string]any{"type": "hello", "bot": "faq-bot", "profile": map[string]any{"first_name": "Веб"}})
-			session := next("welcome")["session"]
+			welcome := next("welcome")
+			session := welcome["session"]
+			// faq-bot's keyword trigger «оператор» leads to its handoff node:
+			// the widget offers it as a «talk to a person» button.
+			if welcome["handoff"] != "оператор" {
+				t.Fatalf("welcome %v: want handoff «оператор»", welcome)
+			}
 			send(map[string]any{"type": "text", "id": "c1", "text": "привет"})
+			next("typing") // the widget shows «Печатает…» until the reply
 			next("ack")
 			menu := next("message")
+			if at, _ := menu["at"].(float64); at <= 0 {
+				t.Fatalf("menu without a time: %v", menu)
+			}
 			if !strings.HasPrefix(menu["text"].(string), "Здравствуйте! Я отвечу на частые вопросы.") {
 				t.Fatalf("menu: %v", menu)
 			}
@@ -406,6 +416,11 @@ func TestWebChatFunnel(t *testing.T) {
 			}
 			if m := next("message"); m["text"] != "Могу ещё чем-нибудь помочь?" {
 				t.Fatalf("follow-up: %v", m)
+			}
+			send(map[string]any{"type": "text", "id": "c3", "text": welcome["handoff"]})
+			next("ack")
+			if m := next("message"); m["text"] != "Соединяю с оператором. Обычно отвечаем в течение 5 минут." {
+				t.Fatalf("the handoff text did not reach the operator: %v", m)
 			}
 			conv := getJSON(t, s, fmt.Sprintf("/api/conversations/faq-bot:web:%s", session))
 			if msgs := conv["messages"].([]any); len(msgs) < 5 {

@@ -110,8 +110,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if err != nil {
 		return err
 	}
+	flows := server.NewPreviewFlows(runtime.NewStoreFlows(st, 0), st, previews)
 	hub := webchat.New(nil, log.With("channel", "web"), webchat.SystemClock{},
-		webchat.Options{CheckBot: server.WebChatBots(st, previews)})
+		webchat.Options{CheckBot: server.WebChatBots(st, previews), Handoff: server.WebChatHandoff(flows, log),
+			Typing: webchat.DefaultOptions.Typing})
 	// Telegram adapters are opened without talking to Telegram: each
 	// connects in the background once the server serves (see below), so a
 	// messenger that is down never keeps the web chat, the builder or the
@@ -158,7 +160,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}
 	rt, err := runtime.New(runtime.Config{
 		Store: st,
-		Flows: server.NewPreviewFlows(runtime.NewStoreFlows(st, 0), st, previews),
+		Flows: flows,
 		Channels: map[string]runtime.Channel{
 			"telegram": {Sender: server.TelegramSender(adapters), Limits: tgLimits},
 			"web":      {Sender: hub, Limits: webchat.Limits(), IsGroup: webchat.IsGroup},
