@@ -94,7 +94,9 @@ func (r *echoRuntime) Handle(ctx context.Context, in channel.Inbound) error {
 func TestWidgetAgainstHub(t *testing.T) {
 	node := nodeCmd(t)
 	rt := &echoRuntime{done: map[string]bool{}, tries: map[string]int{}, chats: map[string]bool{}}
-	rt.hub = New(rt, quietLogger(), nil, DefaultOptions)
+	opts := DefaultOptions
+	opts.Handoff = func(context.Context, string) string { return "оператор" }
+	rt.hub = New(rt, quietLogger(), nil, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	up := websocket.Upgrader{}
@@ -116,7 +118,8 @@ func TestWidgetAgainstHub(t *testing.T) {
 	}
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	// hi, press yes, press no, flaky, later, while offline, hi again.
+	// hi, press yes, the handoff text, flaky, later, while offline, hi
+	// again; not the press on the answered keyboard.
 	if len(rt.done) != 7 || len(rt.chats) != 2 {
 		t.Fatalf("recorded %d updates in %d chats, want 7 in 2: %v", len(rt.done), len(rt.chats), rt.tries)
 	}

@@ -2,7 +2,7 @@
 // TestWidgetAgainstHub starts the hub and runs: node e2e.js <ws url>
 // The hub's handler (Go side) answers "echo: <text>" with two buttons to
 // texts, "pressed: <payload>" to presses, fails "flaky" once, and answers
-// "later" only after 300 ms.
+// "later" only after 300 ms. Its welcome names "оператор" as the handoff text.
 "use strict";
 
 const path = require("node:path");
@@ -40,6 +40,8 @@ async function main() {
   const a = make();
   const seen = [];
   a.on("message", (m) => seen.push(m.text));
+  let typing = 0;
+  a.on("typing", () => typing++);
 
   // Typed before the socket is even open: queued, sent after the welcome.
   a.sendText("hi");
@@ -48,11 +50,20 @@ async function main() {
   const session = a.state.session;
   check(/^[A-Za-z0-9_-]{22}$/.test(session), "session id " + session);
 
-  a.press(bots(a)[0].buttons[0]);
+  check(a.state.handoff === "оператор", "the welcome named the handoff text: " + a.state.handoff);
+  check(typeof bots(a)[0].at === "number" && Math.abs(bots(a)[0].at - Date.now()) < 60000, "message time " + bots(a)[0].at);
+  check(typing > 0, "the hub said it was typing");
+  check(a.press(bots(a)[0].buttons[0], bots(a)[0]), "the live keyboard takes a press");
   await waitFor("press reply", () => bots(a).length === 2);
-  a.press(bots(a)[0].buttons[1]); // an older message's button still works
-  await waitFor("second press reply", () => bots(a).length === 3);
-  check(texts(a)[1] === "pressed: yes" && texts(a)[2] === "pressed: no", "press replies " + texts(a));
+  check(bots(a)[0].chosen === "yes", "the pressed button is remembered");
+  // The answered keyboard is off: a second press is refused, nothing sent.
+  check(!a.press(bots(a)[0].buttons[1], bots(a)[0]), "an answered keyboard refuses a press");
+  check(a.state.outbox.length === 0, "nothing queued for the refused press");
+  check(a.askPerson("Позвать оператора"), "the bot has a handoff");
+  await waitFor("handoff reply", () => bots(a).length === 3);
+  check(texts(a)[1] === "pressed: yes" && texts(a)[2] === "echo: оператор", "replies " + texts(a));
+  const shown = a.state.transcript.filter((m) => m.from === "user" && !m.hidden).map((m) => m.text);
+  check(shown[shown.length - 1] === "Позвать оператора", "the person sees the button's words: " + shown);
 
   a.sendText("flaky"); // refused once by the handler, retried with the same id
   await waitFor("flaky acked", () => a.state.outbox.length === 0 && bots(a).length === 4, 8000);

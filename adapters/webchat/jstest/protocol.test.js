@@ -149,3 +149,60 @@ test("server URL and language", () => {
   assert.equal(p.pickLang("de", ""), "en");
   assert.deepEqual(Object.keys(p.STRINGS.ru).sort(), Object.keys(p.STRINGS.en).sort());
 });
+
+test("language: the page's lang before the browser's, Russian when nothing says", () => {
+  assert.equal(p.pickLang("", "en-US", "ru"), "ru");
+  assert.equal(p.pickLang("", "ru-RU", "en"), "en");
+  assert.equal(p.pickLang("en", "ru-RU", "ru"), "en");
+  assert.equal(p.pickLang("", "", ""), "ru");
+  assert.equal(p.pickLang(undefined, undefined, undefined), "ru");
+});
+
+test("only the latest keyboard is live: pressed, answered or replaced ones are not", () => {
+  const s = p.emptyState();
+  p.addOutgoing(s, p.textFrame("c0", "/start"), "/start", true, 1);
+  assert.equal(p.liveButtons(s), null, "nothing to press yet");
+  p.applyFrame(s, { type: "message", seq: 1, id: "o1", text: "Начнём?", buttons: [{ label: "Да", payload: "y" }] });
+  const first = s.transcript[1];
+  assert.equal(p.liveButtons(s), first);
+  // A reminder without buttons keeps the question open.
+  p.applyFrame(s, { type: "message", seq: 2, id: "o2", text: "Вы здесь?" });
+  assert.equal(p.liveButtons(s), first);
+  // The person typed instead of pressing: the question is answered.
+  p.addOutgoing(s, p.textFrame("c1", "да"), "да", false, 2);
+  assert.equal(p.liveButtons(s), null);
+  p.applyFrame(s, { type: "message", seq: 3, id: "o3", text: "Как?", buttons: [{ label: "A", payload: "a" }] });
+  const second = s.transcript[4];
+  assert.equal(p.liveButtons(s), second);
+  second.chosen = "a"; // pressed, the reply not here yet
+  assert.equal(p.liveButtons(s), null);
+  // A newer keyboard replaces an unanswered one.
+  second.chosen = undefined;
+  p.applyFrame(s, { type: "message", seq: 4, id: "o4", text: "Ещё раз?", buttons: [{ label: "B", payload: "b" }] });
+  assert.equal(p.liveButtons(s), s.transcript[5]);
+  // The chosen button survives a reload.
+  s.transcript[5].chosen = "b";
+  assert.equal(p.loadState(p.saveState(s)).transcript[5].chosen, "b");
+});
+
+test("messages keep a time: the server's, else the time they arrived", () => {
+  const s = p.emptyState();
+  const at = new Date(2026, 11, 3, 9, 5).getTime();
+  p.applyFrame(s, { type: "message", seq: 1, id: "o1", text: "a", at: at }, at + 5000);
+  p.applyFrame(s, { type: "message", seq: 2, id: "o2", text: "b" }, at + 60000);
+  p.addOutgoing(s, p.textFrame("c1", "hi"), "hi", false, at + 120000);
+  assert.deepEqual(s.transcript.map((m) => p.formatTime(m.at)), ["09:05", "09:06", "09:07"]);
+  assert.equal(p.formatTime(undefined), "");
+  assert.equal(p.formatTime(new Date(2026, 0, 1, 23, 59).getTime()), "23:59");
+  assert.equal(p.loadState(p.saveState(s)).transcript[0].at, at);
+});
+
+test("welcome tells whether the bot can hand over to a person", () => {
+  const s = p.emptyState();
+  p.applyFrame(s, { type: "welcome", session: "abc", handoff: "оператор" });
+  assert.equal(s.handoff, "оператор");
+  assert.equal(p.loadState(p.saveState(s)).handoff, "оператор");
+  // A later welcome without it (the flow changed, an older server) drops it.
+  p.applyFrame(s, { type: "welcome", session: "abc" });
+  assert.equal(s.handoff, "");
+});

@@ -32,7 +32,7 @@
   // Protocol: pure functions of their arguments.
 
   function emptyState() {
-    return { session: "", lastSeen: 0, transcript: [], outbox: [] };
+    return { session: "", lastSeen: 0, transcript: [], outbox: [], handoff: "" };
   }
 
   // loadState turns what localStorage held into a state, ignoring anything
@@ -49,6 +49,7 @@
     if (!v || typeof v !== "object" || v.v !== PROTOCOL_VERSION) return s;
     if (typeof v.session === "string") s.session = v.session;
     if (typeof v.lastSeen === "number" && v.lastSeen >= 0) s.lastSeen = v.lastSeen;
+    if (typeof v.handoff === "string") s.handoff = v.handoff;
     if (Array.isArray(v.transcript)) {
       s.transcript = v.transcript.filter(function (m) {
         return m && typeof m.text === "string" && (m.from === "bot" || m.from === "user");
@@ -67,6 +68,7 @@
       v: PROTOCOL_VERSION,
       session: state.session,
       lastSeen: state.lastSeen,
+      handoff: state.handoff,
       transcript: state.transcript.slice(-MAX_TRANSCRIPT),
       outbox: state.outbox.map(function (o) {
         return { id: o.id, frame: o.frame };
@@ -90,11 +92,12 @@
 
   // addOutgoing records a message the person sent: queued until acked, and
   // shown at once. display is what the transcript shows (a press shows the
-  // button's label).
-  function addOutgoing(state, frame, display, hidden) {
+  // button's label); at is when it was sent (ms since the epoch).
+  function addOutgoing(state, frame, display, hidden, at) {
     if (state.outbox.length >= MAX_OUTBOX) return false;
     state.outbox.push({ id: frame.id, frame: frame, tries: 0 });
     const m = { from: "user", id: frame.id, text: display, status: "pending" };
+    if (typeof at === "number" && at > 0) m.at = at;
     if (hidden) m.hidden = true;
     state.transcript.push(m);
     trimTranscript(state);
@@ -135,6 +138,28 @@
     }
   }
 
+  // liveButtons returns the bot message whose buttons still answer
+  // something, or null: the latest message with buttons, as long as nothing
+  // was pressed there and the person has not written since (a reminder from
+  // the bot without buttons keeps them live). Older keyboards are shown
+  // disabled: pressing one would answer a question that is no longer asked.
+  function liveButtons(state) {
+    for (let i = state.transcript.length - 1; i >= 0; i--) {
+      const m = state.transcript[i];
+      if (m.from === "user") return null;
+      if (m.buttons && m.buttons.length) return m.chosen ? null : m;
+    }
+    return null;
+  }
+
+  // formatTime shows a message time as HH:MM in the browser's time zone;
+  // "" for a message without one (kept from an older widget).
+  function formatTime(at) {
+    if (typeof at !== "number" || !(at > 0)) return "";
+    const d = new Date(at);
+    return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  }
+
   // applyFrame updates the state with one server frame and returns what the
   // caller has to do, as a list of effects:
   //   {kind:"welcome", resend:[frames]}  send these, in order
@@ -142,10 +167,13 @@
   //   {kind:"ack", id} / {kind:"failed", id, code}
   //   {kind:"retry", id, frame, delay}   send frame again after delay ms
   //   {kind:"typing"} / {kind:"error", code, message} / {kind:"rehello"}
-  function applyFrame(state, f) {
+  // now is the local time, for a message from a server that sends no time.
+  function applyFrame(state, f, now) {
     switch (f.type) {
       case "welcome": {
         if (typeof f.session !== "string" || !f.session) return [];
+        // What to send to reach a person; absent from servers before it.
+        state.handoff = typeof f.handoff === "string" ? f.handoff : "";
         if (f.session !== state.session) {
           // A conversation the server started afresh: numbering starts over.
           state.session = f.session;
@@ -164,6 +192,7 @@
           from: "bot",
           id: typeof f.id === "string" ? f.id : "",
           seq: seq,
+          at: typeof f.at === "number" && f.at > 0 ? f.at : now || 0,
           text: typeof f.text === "string" ? f.text : "",
           buttons: Array.isArray(f.buttons)
             ? f.buttons.filter(function (b) {
@@ -253,8 +282,10 @@
     return (u.protocol === "https:" ? "wss:" : "ws:") + "//" + u.host + "/ws/chat";
   }
 
-  function pickLang(attr, browserLang) {
-    const l = (attr || browserLang || "en").toLowerCase();
+  // pickLang: data-lang, else the page's <html lang>, else the browser's;
+  // Russian unless one of them says another language.
+  function pickLang(attr, browserLang, pageLang) {
+    const l = String(attr || pageLang || browserLang || "ru").toLowerCase();
     return l.slice(0, 2) === "ru" ? "ru" : "en";
   }
 
@@ -274,6 +305,7 @@
       full: "Слишком много неотправленных сообщений.",
       messages: "Сообщения",
       unread: "Новые сообщения",
+      person: "Позвать оператора",
     },
     en: {
       title: "Chat",
@@ -290,6 +322,7 @@
       full: "Too many unsent messages.",
       messages: "Messages",
       unread: "New messages",
+      person: "Talk to a person",
     },
   };
 
@@ -304,6 +337,8 @@
     addOutgoing: addOutgoing,
     parseFrame: parseFrame,
     applyFrame: applyFrame,
+    liveButtons: liveButtons,
+    formatTime: formatTime,
     backoffDelay: backoffDelay,
     newClientId: newClientId,
     linkify: linkify,
@@ -467,7 +502,7 @@
     }
 
     apply(f) {
-      const effects = applyFrame(this.state, f);
+      const effects = applyFrame(this.state, f, this.o.now());
       this.persist();
       effects.forEach((e) => {
         switch (e.kind) {
@@ -498,11 +533,12 @@
     }
 
     queue(frame, display, hidden) {
-      if (!addOutgoing(this.state, frame, display, hidden)) {
+      if (!addOutgoing(this.state, frame, display, hidden, this.o.now())) {
         this.emit("error", { code: "outbox_full", message: "" });
         return false;
       }
       this.persist();
+      this.emit("queued", frame);
       if (this.ready) this.write(frame);
       else this.start();
       return true;
@@ -520,8 +556,23 @@
       return this.state.transcript.length === 0 && this.state.outbox.length === 0;
     }
 
-    press(button) {
+    // press sends a button of message (a bot message of the transcript).
+    // Only the live keyboard (liveButtons) answers: a press on an older
+    // one is refused here, and the server would ignore it anyway.
+    press(button, message) {
+      if (message) {
+        if (liveButtons(this.state) !== message) return false;
+        message.chosen = button.payload;
+      }
       return this.queue(pressFrame(this.newId(), button.payload, button.label), button.label);
+    }
+
+    // askPerson sends the bot's handoff text (from the welcome), shown as
+    // display ("Позвать оператора"). False when the bot has no handoff.
+    askPerson(display) {
+      const text = this.state.handoff;
+      if (!text) return false;
+      return this.queue(textFrame(this.newId(), text), display || text);
     }
 
     // reset forgets the conversation here; the next hello starts a new one.
@@ -579,10 +630,27 @@ header button:hover { background: rgba(255,255,255,.18); }
 .buttons { display: flex; flex-wrap: wrap; gap: 6px; align-self: flex-start; max-width: 95%; }
 .buttons button { padding: 7px 12px; border-radius: 18px; border: 1.5px solid var(--accent);
   background: #fff; color: var(--accent); font-weight: 500; }
-.buttons button:hover { background: var(--accent); color: #fff; }
+.buttons button:hover:enabled { background: var(--accent); color: #fff; }
+.buttons button:disabled { cursor: default; opacity: .45; border-color: #b8bcc4; color: #4b4f56; }
+.buttons button.chosen:disabled { opacity: .8; border-color: var(--accent); background: var(--accent); color: #fff; }
+.time { display: block; margin-top: 2px; font-size: 11px; line-height: 1.2; text-align: right; opacity: .6; }
+.user .time { opacity: .8; }
 .typing { padding: 0 16px 6px; font-size: 13px; color: #65676b; background: #f4f5f7; min-height: 0; }
 .typing[hidden] { display: none; }
-form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #e4e6eb; background: #fff; }
+.typing .dots::after { content: ""; }
+@media (prefers-reduced-motion: no-preference) {
+  .typing .dots::after { content: "•••"; display: inline-block; margin-left: 6px; letter-spacing: 2px;
+    animation: blink 1.2s infinite; }
+  @keyframes blink { 50% { opacity: .3; } }
+}
+.composer { border-top: 1px solid #e4e6eb; background: #fff; }
+.actions { display: flex; justify-content: flex-start; padding: 6px 10px 0; }
+.actions[hidden] { display: none; }
+.person { display: inline-flex; align-items: center; gap: 6px; border: 1px solid #d6d9de; border-radius: 16px;
+  background: #fff; color: #1c1e21; font-size: 13px; padding: 4px 12px 4px 8px; }
+.person svg { width: 16px; height: 16px; color: var(--accent); }
+.person:hover { border-color: var(--accent); }
+form { display: flex; gap: 8px; padding: 10px; background: #fff; }
 textarea { flex: 1; min-width: 0; resize: none; overflow: hidden; border: 1px solid #ccd0d5; border-radius: 18px;
   padding: 8px 14px; font: inherit; line-height: 20px; height: 38px; max-height: 120px; color: inherit;
   background: #fff; }
@@ -602,6 +670,10 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
   @keyframes pop { from { opacity: 0; transform: translateY(12px); } }
 }
 `;
+
+  const PERSON_ICON =
+    '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">' +
+    '<circle cx="12" cy="8" r="4"/><path d="M4 21a8 8 0 0 1 16 0"/></svg>';
 
   const ICON =
     '<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" aria-hidden="true">' +
@@ -625,6 +697,7 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       this.conn = conn;
       this.t = t;
       this.rendered = new Map(); // transcript entry -> element
+      this.rows = new Map(); // bot message -> its row of buttons
       this.unread = 0;
       this.typingTimer = null;
       this.startText = opts.start;
@@ -647,13 +720,19 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       const closeBtn = el("button", { type: "button", "aria-label": t.close, title: t.close, text: "×" });
       this.statusLine = el("div", { class: "status", role: "status", hidden: "" });
       this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t.messages, tabindex: "0" });
-      this.typing = el("div", { class: "typing", hidden: "", text: t.typing });
+      this.typing = el("div", { class: "typing", hidden: "", role: "status" },
+        [el("span", { class: "dots", text: t.typing })]);
+      this.personBtn = el("button", { type: "button", class: "person" });
+      this.personBtn.innerHTML = PERSON_ICON; // a constant, not user data
+      this.personBtn.appendChild(document.createTextNode(t.person));
+      this.actions = el("div", { class: "actions", hidden: "" }, [this.personBtn]);
       this.input = el("textarea", { rows: "1", placeholder: t.placeholder, "aria-label": t.placeholder,
         enterkeyhint: "send", maxlength: "4000" });
       const form = el("form", {}, [this.input, el("button", { type: "submit", text: t.send })]);
       this.panel = el("section", { class: "panel", id: "voronka-panel", role: "dialog",
         "aria-labelledby": "voronka-title", hidden: "" },
-        [el("header", {}, [title, resetBtn, closeBtn]), this.statusLine, this.log, this.typing, form]);
+        [el("header", {}, [title, resetBtn, closeBtn]), this.statusLine, this.log, this.typing,
+          el("div", { class: "composer" }, [this.actions, form])]);
       this.root = el("div", { class: "root" }, [this.panel, this.bubble]);
       this.root.style.setProperty("--accent", opts.accent || "#2f6fed");
       shadow.appendChild(this.root);
@@ -661,6 +740,7 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       this.bubble.addEventListener("click", () => this.toggle());
       closeBtn.addEventListener("click", () => this.close());
       resetBtn.addEventListener("click", () => this.conn.reset());
+      this.personBtn.addEventListener("click", () => this.conn.askPerson(t.person));
       form.addEventListener("submit", (ev) => {
         ev.preventDefault();
         this.submit();
@@ -697,6 +777,11 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
         }
       });
       conn.on("typing", () => this.setTyping(true));
+      // Between the person's message and the bot's reply: shown at once,
+      // not only when the server's typing frame arrives (it may be off, or
+      // the message may wait for the connection).
+      conn.on("queued", () => this.setTyping(true));
+      conn.on("failed", () => this.setTyping(false));
       conn.on("error", (e) => {
         if (e && e.code === "outbox_full") this.flash(t.full);
       });
@@ -718,7 +803,9 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       this.greet();
       this.renderStatus();
       this.scrollDown();
-      this.input.focus({ preventScroll: true });
+      // On a phone, focusing the input pops the keyboard over half the
+      // chat before the person has read it: focus only with a mouse.
+      if (!isTouch()) this.input.focus({ preventScroll: true });
     }
 
     // greet starts a new visitor's conversation the way Telegram does, with
@@ -758,9 +845,9 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
     setTyping(on) {
       clearTimeout(this.typingTimer);
       this.typing.hidden = !on;
-      // The hub sends typing while it handles a message; replies may come
-      // later through the outbox, so the indicator fades on its own.
-      if (on) this.typingTimer = setTimeout(() => this.setTyping(false), 6000);
+      // Shown until the next bot message; a bot that stays silent (an
+      // operator answers later) must not leave it on, so it fades.
+      if (on) this.typingTimer = setTimeout(() => this.setTyping(false), 8000);
     }
 
     flash(text) {
@@ -783,6 +870,7 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
     // person's own messages. It never rebuilds the list, so a screen reader
     // announces only what is new.
     render() {
+      this.actions.hidden = !this.conn.state.handoff;
       const nearBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 40;
       const live = new Set(this.conn.state.transcript);
       this.rendered.forEach((node, m) => {
@@ -803,6 +891,7 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
         }
         if (m.from === "user") this.fillUser(node, m);
       });
+      this.renderButtons();
       if (added && (nearBottom || this.isOpen())) this.scrollDown();
     }
 
@@ -812,19 +901,42 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
         bubble.appendChild(p.href ? el("a", { href: p.href, target: "_blank", rel: "noopener noreferrer", text: p.text })
           : document.createTextNode(p.text));
       });
+      const time = formatTime(m.at);
+      if (time) bubble.appendChild(el("time", { class: "time", text: time, datetime: new Date(m.at).toISOString() }));
       const group = el("div", { class: "group" }, [bubble]);
       if (m.buttons && m.buttons.length) {
         const row = el("div", { class: "buttons" });
         m.buttons.forEach((b) => {
           const btn = el("button", { type: "button", text: b.label });
-          // Buttons of older messages stay clickable: a person may change
-          // their mind, and the flow decides what an old payload means.
-          btn.addEventListener("click", () => this.conn.press(b));
+          btn.addEventListener("click", () => this.conn.press(b, m));
           row.appendChild(btn);
         });
         group.appendChild(row);
+        this.rows.set(m, row);
       }
       return group;
+    }
+
+    // renderButtons disables every keyboard but the live one (liveButtons)
+    // and marks the button that was pressed.
+    renderButtons() {
+      const live = liveButtons(this.conn.state);
+      this.rows.forEach((row, m) => {
+        if (!this.rendered.has(m)) {
+          this.rows.delete(m);
+          return;
+        }
+        const key = (m === live ? "live" : "off") + "\u0000" + (m.chosen || "");
+        if (row.dataset.key === key) return;
+        row.dataset.key = key;
+        Array.prototype.forEach.call(row.children, (btn, i) => {
+          btn.disabled = m !== live;
+          const chosen = m.buttons[i] && m.buttons[i].payload === m.chosen;
+          btn.classList.toggle("chosen", !!chosen);
+          if (chosen) btn.setAttribute("aria-pressed", "true");
+          else btn.removeAttribute("aria-pressed");
+        });
+      });
     }
 
     fillUser(node, m) {
@@ -835,12 +947,20 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       node.textContent = m.text;
       if (m.status === "pending" || m.status === "failed") {
         node.appendChild(el("span", { class: "note", text: m.status === "failed" ? this.t.failed : this.t.pending }));
+      } else {
+        const time = formatTime(m.at);
+        if (time) node.appendChild(el("time", { class: "time", text: time, datetime: new Date(m.at).toISOString() }));
       }
     }
 
     scrollDown() {
       this.log.scrollTop = this.log.scrollHeight;
     }
+  }
+
+  // isTouch: a phone or tablet, where focus brings up the on-screen keyboard.
+  function isTouch() {
+    return !!(window.matchMedia && window.matchMedia("(pointer: coarse)").matches);
   }
 
   function browserStorage() {
@@ -874,7 +994,7 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
   function mount(script) {
     const data = script ? script.dataset : {};
     const bot = data.bot || "demo";
-    const lang = pickLang(data.lang, navigator.language);
+    const lang = pickLang(data.lang, navigator.language, document.documentElement.lang);
     const t = STRINGS[lang];
     const profile = { language: lang };
     if (data.name) profile.first_name = data.name;
