@@ -99,7 +99,8 @@ builder-ui/node_modules/.package-lock.json: builder-ui/package-lock.json
 	cd builder-ui && npm ci --no-audit --no-fund
 
 # The builder's type check, Vitest unit tests and the browser end-to-end
-# test (playwright-core with the machine's Chromium; in CI a missing
+# tests of the builder and of the web chat widget on the demo page
+# (playwright-core with the machine's Chromium; in CI a missing
 # Chromium fails the run). Screenshots: artifacts/screenshots.
 ui-test: ui-deps build
 	cd builder-ui && npm run typecheck && npm test

@@ -22,8 +22,8 @@
 //
 // Server → client:
 //
-//	{"type":"welcome","v":1,"session":"<id>","seq":<last seq of the session>}
-//	{"type":"message","seq":N,"id":"<message id>","text":"…","buttons":[{"label":"…","payload":"…"}]}
+//	{"type":"welcome","v":1,"session":"<id>","seq":<last seq of the session>,"handoff":"<text>"}
+//	{"type":"message","seq":N,"id":"<message id>","text":"…","buttons":[{"label":"…","payload":"…"}],"at":<ms>}
 //	{"type":"ack","id":"<client msg id>"}
 //	{"type":"error","code":"…","id":"<client msg id, when it concerns one>","message":"…"}
 //	{"type":"pong"}
@@ -44,6 +44,21 @@
 // is down) the error is handler_failed and the close 1013, "try again later".
 // A bot that goes away while connected (a revoked preview) ends the
 // connection the same way at the next message: unknown_bot, then 1008.
+//
+// The welcome's handoff (Options.Handoff; absent when the bot has none) is
+// a text that reaches a person: a keyword of a trigger whose goto is a
+// handoff node. The widget offers it as a "talk to a person" button and
+// sends it as an ordinary text frame. A message's at is when the hub took
+// it to send, in Unix milliseconds (the widget shows it as HH:MM, local).
+// typing is sent when a text or press arrives, before the Handler runs,
+// when Options.Typing is on; the widget also shows its indicator from the
+// moment it sends, until the next message or 8 s. All three are optional
+// additions to version 1: older clients ignore them.
+//
+// Buttons: only the latest message with buttons is live in the widget
+// (answered, replaced and ended keyboards are disabled). Other clients may
+// still send a stale payload; the engine ignores a press after the
+// conversation ended instead of starting it over.
 //
 // Messages to the client carry a per-session seq that only grows. The hub
 // keeps the last Options.Backlog messages of each session; after the welcome

@@ -11,7 +11,8 @@
  * (default "/start", sent unseen when a new visitor first opens the chat; "" for none).
  *
  * API: window.Voronka.open(), .close(), .toggle(), .reset() (a new conversation),
- * .send(text), .onMessage(fn) -> unsubscribe, .on(event, fn) -> unsubscribe,
+ * .send(text), .askPerson() (sends the bot's handoff text, when it has one),
+ * .onMessage(fn) -> unsubscribe, .on(event, fn) -> unsubscribe,
  * and .protocol / .Connection for the builder's preview panel.
  *
  * The file has three layers so the first two run (and are tested) in Node
@@ -844,7 +845,11 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
 
     setTyping(on) {
       clearTimeout(this.typingTimer);
+      // The indicator sits below the log and shortens it: keep the last
+      // message in view.
+      const nearBottom = this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 40;
       this.typing.hidden = !on;
+      if (nearBottom) this.scrollDown();
       // Shown until the next bot message; a bot that stays silent (an
       // operator answers later) must not leave it on, so it fades.
       if (on) this.typingTimer = setTimeout(() => this.setTyping(false), 8000);
@@ -1033,6 +1038,7 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       toggle: () => widget.toggle(),
       reset: () => conn.reset(),
       send: (text) => conn.sendText(text),
+      askPerson: () => conn.askPerson(t.person),
       onMessage: (fn) => conn.on("message", fn),
       on: (event, fn) => conn.on(event, fn),
       connection: conn,
