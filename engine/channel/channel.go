@@ -46,6 +46,11 @@ type Inbound struct {
 // Outbound is one message to deliver.
 type Outbound struct {
 	ID string // stable id: retries of the same message carry the same id
+	// IdempotencyKey is the same for every attempt to send this message,
+	// in any process: an adapter whose platform deduplicates sends (VK's
+	// random_id) passes it on, so a send repeated after a crash is
+	// delivered once.
+	IdempotencyKey string
 	// Bot is the Voronka bot sending it: one channel (Telegram) may serve
 	// several bots, each with its own token.
 	Bot     string

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/voronka/voronka/engine"
@@ -68,6 +67,7 @@ type result struct {
 	inLine  *store.Message
 	cancels []string // timer job ids to cancel
 	added   []string // outbox items this op added
+	adopted []string // outbox items of dead owners this op took over
 	// logsPending: the write went through but the store could not append
 	// lines and events with it (store.ErrLogsNotWritten); finish retries.
 	logsPending bool
@@ -181,6 +181,9 @@ func (r *Runtime) uniqueKey() string {
 // commit loads the conversation, applies o and writes the result with one
 // conditional write, stepping again after a conflict.
 func (r *Runtime) commit(ctx context.Context, o op) (*result, error) {
+	if err := r.ensureLease(ctx); err != nil {
+		return nil, err
+	}
 	s := r.locks.of(o.convID)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -195,10 +198,21 @@ func (r *Runtime) commit(ctx context.Context, o op) (*result, error) {
 		if o.dedupe && slices.Contains(cur.RecentUpdates, o.key) {
 			return &result{dup: true, conv: cur}, nil
 		}
-		next, res, err := r.apply(ctx, cur, fresh, o)
+		box, adopted, err := r.carry(ctx, s, cur)
 		if err != nil {
 			return nil, err
 		}
+		base := cur
+		if len(box) != len(cur.Outbox) || len(adopted) > 0 {
+			c := *cur
+			c.Outbox = box
+			base = &c
+		}
+		next, res, err := r.apply(ctx, base, fresh, o)
+		if err != nil {
+			return nil, err
+		}
+		res.adopted = adopted
 		if res.noop {
 			res.conv = cur
 			return res, nil
@@ -248,34 +262,13 @@ func (r *Runtime) loadLocked(ctx context.Context, s *stripe, o op) (*store.Conve
 	}, true, nil
 }
 
-// write stores next with the transcript lines and events of the change
-// (one commit: with bolt, one transaction), in parallel with the resend
-// job that guards its outbox, so both share one round trip (and, with
-// bolt, one fsync).
+// write stores next with the transcript lines and events of the change:
+// one commit (with bolt one transaction, with MongoDB one conditional
+// replace and the appends), nothing else. Delivery needs no job: the
+// outbox items name this process, whose lease others watch.
 func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation, fresh bool, res *result) error {
-	var wg sync.WaitGroup
-	var jobErr error
-	now := r.clock.Now()
-	e := s.get(next.ID)
-	needResend := len(next.Outbox) > 0 && (e == nil || !e.resendDue.After(now))
-	resendDue := now.Add(r.opts.SweepAge)
-	if needResend {
-		job := store.Job{
-			ID:   next.ID + ":resend:" + strconv.FormatInt(next.Version+1, 10) + ":" + strconv.FormatInt(now.UnixNano(), 36),
-			Kind: JobResend, Bot: next.Bot, Target: next.ID, DueAt: resendDue,
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := r.st.ScheduleJob(ctx, job)
-			if err != nil && !errors.Is(err, store.ErrDuplicate) {
-				jobErr = err
-			}
-		}()
-	}
 	err := r.st.CommitConversation(ctx, store.ConversationChange{Conversation: next, Create: fresh,
 		Messages: res.transcript(), Events: res.events})
-	wg.Wait()
 	if errors.Is(err, store.ErrLogsNotWritten) {
 		// The change stands; finish appends the logs again.
 		r.log.Warn("append transcript and events", "conversation", next.ID, "err", err)
@@ -284,19 +277,52 @@ func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation
 	if err != nil {
 		return fmt.Errorf("write conversation: %w", err)
 	}
-	e = s.put(next.ID, next, r.opts.CachePerStripe)
-	e.own(res.added)
-	if needResend {
-		if jobErr != nil {
-			// The outbox is written but nothing durable guards it: this
-			// process still sends it, but a crash now would strand it.
-			r.log.Error("schedule resend job", "conversation", next.ID, "err", jobErr)
-			r.stats.errors.Add(1)
-		} else {
-			e.resendDue = resendDue
-		}
+	e := s.put(next.ID, next, r.opts.CachePerStripe)
+	e.own(res.added...)
+	e.own(res.adopted...)
+	if len(res.adopted) > 0 {
+		r.stats.resends.Add(1)
+		r.log.Info("adopted outbox of a process whose lease ended", "conversation", next.ID, "items", len(res.adopted))
 	}
 	return nil
+}
+
+// carry is the outbox a change starts from: the stored one without the
+// items this process saw through (pruned now, at no extra write), with the
+// items of owners whose lease ended adopted, or set aside when their
+// delivery event shows they went out.
+func (r *Runtime) carry(ctx context.Context, s *stripe, cur *store.Conversation) ([]store.OutMessage, []string, error) {
+	if len(cur.Outbox) == 0 {
+		return cur.Outbox, nil, nil
+	}
+	e := s.get(cur.ID)
+	box := pruneDone(e, cur.Outbox)
+	var dead []store.OutMessage
+	for _, m := range box {
+		if m.Owner != r.opts.Owner && !r.alive(ctx, m.Owner) {
+			dead = append(dead, m)
+		}
+	}
+	if len(dead) == 0 {
+		return box, nil, nil
+	}
+	seen, err := r.delivered(ctx, cur, dead)
+	if err != nil {
+		return nil, nil, err
+	}
+	out := make([]store.OutMessage, 0, len(box))
+	var adopted []string
+	for _, m := range box {
+		if slices.ContainsFunc(dead, func(d store.OutMessage) bool { return d.ID == m.ID }) {
+			if seen[m.ID] {
+				continue
+			}
+			m.Owner = r.opts.Owner
+			adopted = append(adopted, m.ID)
+		}
+		out = append(out, m)
+	}
+	return out, adopted, nil
 }
 
 // apply computes the next document for o; cur is never modified.
@@ -342,7 +368,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	}
 	if o.opText != "" {
 		id := o.convID + ":" + o.key + ":0"
-		next.Outbox = append(slices.Clip(cur.Outbox), store.OutMessage{ID: id, Kind: kindOperator, Text: o.opText, At: now})
+		next.Outbox = append(slices.Clip(cur.Outbox), store.OutMessage{ID: id, Kind: kindOperator, Text: o.opText, At: now, Owner: r.opts.Owner})
 		res.added = append(res.added, id)
 		res.lines = append(res.lines, store.Message{ID: id, ConversationID: o.convID, Bot: cur.Bot,
 			Direction: store.DirectionOperator, Text: o.opText, Operator: o.operator, At: now})
@@ -411,7 +437,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	for i, m := range out.Messages {
 		id := o.convID + ":" + o.key + ":" + strconv.Itoa(i)
 		bs := storeButtons(m.Buttons)
-		outbox = append(outbox, store.OutMessage{ID: id, Text: m.Text, Buttons: bs, At: now})
+		outbox = append(outbox, store.OutMessage{ID: id, Text: m.Text, Buttons: bs, At: now, Owner: r.opts.Owner})
 		res.lines = append(res.lines, store.Message{ID: id, ConversationID: o.convID, Bot: cur.Bot,
 			Direction: store.DirectionBot, Text: m.Text, Buttons: bs, At: now})
 	}
@@ -420,7 +446,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 		e := &out.Effects[i]
 		switch e.Kind {
 		case engine.EffectTimer:
-			item := store.OutMessage{ID: timerJobID(o.convID, e.Timer), Kind: kindTimer,
+			item := store.OutMessage{ID: timerJobID(o.convID, e.Timer), Kind: kindTimer, Owner: r.opts.Owner,
 				Text: timerSpec{Timer: e.Timer, After: e.After, AfterSend: e.AfterSend, Delayed: e.Delayed}.String()}
 			if !e.AfterSend {
 				item.NotBefore = now.Add(e.After)
@@ -434,7 +460,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 			if err != nil {
 				return nil, nil, fmt.Errorf("encode webhook call: %w", err)
 			}
-			outbox = append(outbox, store.OutMessage{ID: webhookJobID(o.convID, e.Webhook.ID), Kind: kindWebhook, Text: string(body)})
+			outbox = append(outbox, store.OutMessage{ID: webhookJobID(o.convID, e.Webhook.ID), Kind: kindWebhook, Text: string(body), Owner: r.opts.Owner})
 		case engine.EffectHandoff:
 			handoff = e
 		}
@@ -443,7 +469,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 		// A new run began: its expiry job checks idleness and reschedules
 		// itself, so activity costs no job writes.
 		outbox = append(outbox, store.OutMessage{ID: expireJobID(o.convID, ns.Started), Kind: kindExpire,
-			NotBefore: ns.Started.Add(prog.Flow.Expire)})
+			NotBefore: ns.Started.Add(prog.Flow.Expire), Owner: r.opts.Owner})
 	}
 	for _, m := range outbox[keep:] {
 		res.added = append(res.added, m.ID)
@@ -537,7 +563,7 @@ func (r *Runtime) finish(ctx context.Context, res *result) {
 	if res.logsPending {
 		r.appendLogs(ctx, res)
 	}
-	if len(res.conv.Outbox) > 0 {
+	if len(res.added)+len(res.adopted) > 0 {
 		r.out.kick(res.conv.ID)
 	}
 	for _, id := range res.cancels {

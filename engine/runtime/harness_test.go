@@ -3,8 +3,8 @@ package runtime_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -208,6 +208,12 @@ func (f *fakeSender) texts(chat string) []string {
 	return out
 }
 
+func (f *fakeSender) sentTo(chat string) []channel.Outbound {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.sent[chat])
+}
+
 func (f *fakeSender) total() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -271,7 +277,7 @@ func newHarness(tb testing.TB, st store.Store, opts ...option) *harness {
 func (h *harness) newRuntime(opts ...option) *runtime.Runtime {
 	cfg := runtime.Config{
 		Store: h.st, Flows: runtime.StaticFlows{bot: h.prog}, Clock: h.clock,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:   testLogger(),
 		Channels: map[string]runtime.Channel{"telegram": {Sender: h.snd}},
 		Options: runtime.Options{
 			SendBackoff: time.Second,
@@ -296,6 +302,14 @@ func (h *harness) newRuntime(opts ...option) *runtime.Runtime {
 		rt.Shutdown(ctx)
 	})
 	return rt
+}
+
+// testLogger discards the runtime's logs unless VORONKA_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("VORONKA_TEST_LOG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }
 
 func (h *harness) run(rt *runtime.Runtime) {

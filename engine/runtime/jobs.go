@@ -232,36 +232,24 @@ func (r *Runtime) callHTTP(ctx context.Context, call *engine.WebhookCall) engine
 	return res
 }
 
-// resend is the sweep for one written outbox: if the outbox is still there
-// once it is older than SweepAge, its sender is presumed dead and this
-// process delivers it. It checks again later until the outbox is empty.
+// resend serves the resend jobs earlier releases scheduled for every
+// written outbox: leases replaced them, so the job only makes sure the
+// outbox is delivered (adopting items whose owner is gone) and completes.
 func (r *Runtime) resend(ctx context.Context, j store.Job) (time.Time, error) {
-	conv, err := r.fresh(ctx, j.Target)
-	if errors.Is(err, store.ErrNotFound) {
-		return time.Time{}, nil
+	if _, err := r.fresh(ctx, j.Target); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return time.Time{}, nil
+		}
+		return time.Time{}, err
 	}
+	mine, err := r.claim(ctx, j.Target)
 	if err != nil {
 		return time.Time{}, err
 	}
-	if len(conv.Outbox) == 0 {
-		return time.Time{}, nil
+	if mine {
+		r.out.kick(j.Target)
 	}
-	now := r.clock.Now()
-	if due := conv.UpdatedAt.Add(r.opts.SweepAge); due.After(now) {
-		return due, nil // just written: a live sender has it
-	}
-	// Nobody wrote the conversation for SweepAge: whoever owns the outbox
-	// died (or is stuck). This process takes it over.
-	n, err := r.adopt(ctx, conv.ID)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if n > 0 {
-		r.stats.resends.Add(1)
-		r.log.Info("resending stranded outbox", "conversation", conv.ID, "items", n)
-	}
-	r.out.kick(conv.ID)
-	return now.Add(r.opts.SweepAge), nil
+	return time.Time{}, nil
 }
 
 // expire ends a run idle past its flow's expire. The job is scheduled once

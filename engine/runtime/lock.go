@@ -2,8 +2,8 @@ package runtime
 
 import (
 	"hash/maphash"
+	"slices"
 	"sync"
-	"time"
 
 	"github.com/voronka/voronka/engine/store"
 )
@@ -28,17 +28,20 @@ type stripe struct {
 type cacheEntry struct {
 	// conv is immutable once cached: writers copy before changing.
 	conv *store.Conversation
-	// resendDue is when the last resend job this process scheduled for the
-	// conversation falls due; until then a new outbox needs no new job.
-	resendDue time.Time
-	// mine are the outbox items this process wrote (or adopted from a dead
-	// process): a process delivers only its own items, so two replicas that
-	// both stepped a conversation never send the same message twice.
+	// mine are the outbox items this process is to deliver: it wrote them
+	// (or adopted them from a dead process) and has not seen them through.
+	// An item that names this process as Owner but is in neither set (the
+	// entry was evicted) is checked against the store's delivery events
+	// before it is sent.
 	mine map[string]struct{}
+	// done are the outbox items this process saw through (sent, failed,
+	// scheduled as a job): the next write of the conversation prunes them,
+	// so delivering costs no conversation write.
+	done map[string]struct{}
 }
 
 // own marks ids as this process's to deliver.
-func (e *cacheEntry) own(ids []string) {
+func (e *cacheEntry) own(ids ...string) {
 	if len(ids) == 0 {
 		return
 	}
@@ -50,24 +53,39 @@ func (e *cacheEntry) own(ids []string) {
 	}
 }
 
-// prune forgets owned ids no longer in the outbox.
+// finish records that item id was seen through.
+func (e *cacheEntry) finish(id string) {
+	delete(e.mine, id)
+	if e.done == nil {
+		e.done = make(map[string]struct{}, 4)
+	}
+	e.done[id] = struct{}{}
+}
+
+// prune forgets ids no longer in the outbox.
 func (e *cacheEntry) prune(box []store.OutMessage) {
-	for id := range e.mine {
-		found := false
-		for _, m := range box {
-			if m.ID == id {
-				found = true
-				break
+	for _, set := range [2]map[string]struct{}{e.mine, e.done} {
+		for id := range set {
+			if !slices.ContainsFunc(box, func(m store.OutMessage) bool { return m.ID == id }) {
+				delete(set, id)
 			}
-		}
-		if !found {
-			delete(e.mine, id)
 		}
 	}
 }
 
 func (e *cacheEntry) owns(id string) bool {
+	if e == nil {
+		return false
+	}
 	_, ok := e.mine[id]
+	return ok
+}
+
+func (e *cacheEntry) isDone(id string) bool {
+	if e == nil {
+		return false
+	}
+	_, ok := e.done[id]
 	return ok
 }
 
@@ -91,16 +109,21 @@ func (st *stripe) put(id string, c *store.Conversation, max int) *cacheEntry {
 	e := st.convs[id]
 	if e == nil {
 		if len(st.convs) >= max {
-			for k := range st.convs { // evict an arbitrary entry
-				delete(st.convs, k)
-				break
+			// Evict an arbitrary entry, but not one with items still to
+			// deliver: forgetting them would leave them to no one (the
+			// stripe grows past max instead while deliveries are backed up).
+			for k, old := range st.convs {
+				if len(old.mine) == 0 {
+					delete(st.convs, k)
+					break
+				}
 			}
 		}
 		e = &cacheEntry{}
 		st.convs[id] = e
 	}
 	e.conv = c
-	if c != nil && len(e.mine) > 0 {
+	if c != nil && len(e.mine)+len(e.done) > 0 {
 		e.prune(c.Outbox)
 	}
 	return e
@@ -113,7 +136,27 @@ func (st *stripe) drop(id string) {
 	}
 }
 
-// withOutbox lists cached conversations with something in their outbox.
+// forgetOwnership drops what every entry knows of its outbox (and the
+// documents): after this process's lease lapsed, others may have adopted
+// its items, so each conversation is read and checked again.
+// It returns the conversations that had items to deliver, to look at again.
+func (s *stripes) forgetOwnership() []string {
+	var ids []string
+	for i := range s.s {
+		st := &s.s[i]
+		st.mu.Lock()
+		for id, e := range st.convs {
+			if len(e.mine) > 0 {
+				ids = append(ids, id)
+			}
+		}
+		clear(st.convs)
+		st.mu.Unlock()
+	}
+	return ids
+}
+
+// withOutbox lists cached conversations with items this process is to deliver.
 func (s *stripes) withOutbox() []string {
 	var ids []string
 	for i := range s.s {

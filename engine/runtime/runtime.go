@@ -101,9 +101,12 @@ type Options struct {
 	// starts with another process's messages [500ms].
 	ForeignPoll time.Duration
 
-	// SweepAge is how long an outbox may sit before the resend job treats its
-	// sender as dead and sends it again [10s].
-	SweepAge time.Duration
+	// LeaseTTL is how long this process counts as alive after a heartbeat
+	// [3s]; past it, others adopt the outbox items it was delivering.
+	LeaseTTL time.Duration
+	// Heartbeat is how often the lease is renewed and expired leases are
+	// looked for [1s]; keep it well under LeaseTTL.
+	Heartbeat time.Duration
 
 	// JobPoll is how often the scheduler looks for due jobs [1s].
 	JobPoll time.Duration
@@ -163,7 +166,8 @@ func (o *Options) defaults() {
 	dur(&o.SendBackoff, 500*time.Millisecond)
 	dur(&o.SendMaxBackoff, 30*time.Second)
 	dur(&o.SendTimeout, 30*time.Second)
-	dur(&o.SweepAge, 10*time.Second)
+	dur(&o.LeaseTTL, 3*time.Second)
+	dur(&o.Heartbeat, time.Second)
 	dur(&o.ForeignPoll, 500*time.Millisecond)
 	dur(&o.JobPoll, time.Second)
 	def(&o.JobBatch, 100)
@@ -211,8 +215,11 @@ type Runtime struct {
 	// loops stops the scheduler loop (no new claims) at the start of Shutdown.
 	loopsCancel context.CancelFunc
 	loops       sync.WaitGroup
+	leaseLoop   sync.WaitGroup
 	wake        chan struct{}
 	jobsActive  atomic.Int64
+
+	lease leaseState
 }
 
 type lockedRand struct {
@@ -264,6 +271,7 @@ func New(cfg Config) (*Runtime, error) {
 	r.bots = newBotCache(r)
 	r.bg, r.bgCancel = context.WithCancel(context.Background())
 	r.out = newDrainers(r)
+	r.lease.init()
 	return r, nil
 }
 
@@ -297,6 +305,13 @@ func (r *Runtime) Run(ctx context.Context) error {
 		r.scheduleRetention(lctx)
 		r.jobLoop(lctx)
 	}()
+	// The lease outlives the loops: it must stay fresh while Shutdown
+	// drains, or others would adopt what this process is still sending.
+	r.leaseLoop.Add(1)
+	go func() {
+		defer r.leaseLoop.Done()
+		r.heartbeat(r.bg)
+	}()
 	return nil
 }
 
@@ -321,15 +336,19 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 		r.out.stopAndWait()
 		close(done)
 	}()
+	var err error
 	select {
 	case <-done:
-		r.bgCancel()
-		return nil
 	case <-ctx.Done():
-		r.bgCancel()
-		<-done
-		return fmt.Errorf("runtime shutdown: %w", ctx.Err())
+		err = fmt.Errorf("runtime shutdown: %w", ctx.Err())
 	}
+	r.bgCancel()
+	<-done
+	r.leaseLoop.Wait()
+	// Whatever is left in outboxes is for the next process now, not in
+	// LeaseTTL.
+	r.releaseLease(ctx)
+	return err
 }
 
 // enter admits one Handle (or operator call) unless shutting down.

@@ -34,7 +34,7 @@ func TestFunnelSendsTheFlowsMessages(t *testing.T) {
 		if c.Node != "ask" || c.Status != store.StatusWaiting || c.FlowID != "t" || c.FlowVersion != 1 {
 			t.Errorf("conversation at %s/%s flow %s v%d, want ask/waiting t v1", c.Node, c.Status, c.FlowID, c.FlowVersion)
 		}
-		if c.Vars["name"] != "Bob" || c.Contact.FirstName != "Anna" || !c.Consent.Subscribed || len(c.Outbox) != 0 {
+		if c.Vars["name"] != "Bob" || c.Contact.FirstName != "Anna" || !c.Consent.Subscribed || h.undelivered(c) != 0 {
 			t.Errorf("conversation fields: vars %v contact %+v consent %+v outbox %v", c.Vars, c.Contact, c.Consent, c.Outbox)
 		}
 		msgs, _, err := h.st.ListMessages(context.Background(), c.ID, "", 100)
@@ -128,11 +128,11 @@ func TestDifferentChatsDoNotWaitForEachOther(t *testing.T) {
 func TestTwoRuntimesRacingOneConversationApplyEachInputOnce(t *testing.T) {
 	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
 		// The test clock races ahead of real time (100 ms a step) while the
-		// FerretDB test server is slow, so the 10 s sweep age could pass while
-		// a replica is still delivering and the sweep would take over a live
-		// outbox. This test is about racing writers, not the sweep (tested on
-		// its own): keep the sweep out of reach.
-		noSweep := func(c *runtime.Config) { c.Options.SweepAge = 24 * time.Hour }
+		// FerretDB test server is slow, so a replica's lease could lapse
+		// between two heartbeats and the other would adopt a live outbox.
+		// This test is about racing writers, not adoption (tested on its
+		// own): keep leases from lapsing.
+		noSweep := func(c *runtime.Config) { c.Options.LeaseTTL = 24 * time.Hour }
 		h := newHarness(t, open(t), noSweep)
 		a, b := h.rt, h.newRuntime(noSweep)
 		h.run(a)
@@ -241,7 +241,7 @@ func TestRetryableErrorsGiveUpAtTheHorizonWithAFailedEvent(t *testing.T) {
 	if h.snd.n < 10 || h.snd.n > 40 {
 		t.Errorf("%d attempts in ten minutes", h.snd.n)
 	}
-	if c := h.conv("1"); messagesIn(c) != 0 {
+	if c := h.conv("1"); h.undelivered(c) != 0 {
 		t.Errorf("outbox still holds %v", c.Outbox)
 	}
 }
@@ -265,7 +265,7 @@ func TestBlockedChatIsMarkedAndGetsNothingMore(t *testing.T) {
 		eventually(t, "the chat to be marked blocked", nil, func() bool { return h.conv("1").Blocked })
 		h.settle(h.rt)
 		c := h.conv("1")
-		if len(c.Outbox) != 0 {
+		if messagesIn(c) != 0 {
 			t.Errorf("outbox of a blocked chat: %v", c.Outbox)
 		}
 		if n := len(h.events("blocked")); n != 1 {
@@ -312,31 +312,37 @@ func TestBlockedUpdateFromThePlatformMarksTheChat(t *testing.T) {
 func TestOutboxLeftByACrashIsSentByTheNextProcess(t *testing.T) {
 	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
 		h := newHarness(t, open(t))
-		// The first process records the update and dies before sending.
+		// The first process records the update and dies before sending:
+		// its lease, taken with the write, is never renewed.
 		h.text(h.rt, "1", "u1", "hello")
 		if c := h.conv("1"); messagesIn(c) != 1 {
 			t.Fatalf("outbox %v, want the greeting", c.Outbox)
 		}
 		next := h.newRuntime()
 		h.run(next)
-		h.clock.Advance(5 * time.Second)
+		h.clock.Advance(2 * time.Second)
 		h.settle(next)
 		if got := h.snd.texts("1"); len(got) != 0 {
-			t.Fatalf("resent %q before the outbox was old enough", got)
+			t.Fatalf("resent %q while the first process's lease still held", got)
 		}
-		h.clock.Advance(6 * time.Second)
-		eventually(t, "the sweep", nil, func() bool {
-			next.RunDueJobs(context.Background())
+		h.clock.Advance(2 * time.Second)
+		eventually(t, "the adoption", func() { time.Sleep(5 * time.Millisecond); h.clock.Advance(100 * time.Millisecond) }, func() bool {
 			return len(h.snd.texts("1")) > 0
 		})
+		// The 3 s lease and a 1 s heartbeat, with room for a slow machine
+		// (the clock steps on while the runtime works): not the 10 s after
+		// the last write it used to be.
+		if d := h.clock.Now().Sub(t0); d > 7*time.Second {
+			t.Errorf("adopted %s after the write, want within the lease and a heartbeat or two", d)
+		}
 		h.settle(next)
 		h.waitTexts("1", "Hi Anna")
-		if c := h.conv("1"); len(c.Outbox) != 0 {
-			t.Errorf("outbox after the sweep: %v", c.Outbox)
+		if c := h.conv("1"); h.undelivered(c) != 0 {
+			t.Errorf("outbox after the adoption: %v", c.Outbox)
 		}
 		s, _ := next.Stats(context.Background())
 		if s.Resends != 1 {
-			t.Errorf("%d resends, want 1", s.Resends)
+			t.Errorf("%d adoptions, want 1", s.Resends)
 		}
 	})
 }
@@ -597,7 +603,7 @@ func TestShutdownRefusesNewUpdatesAndDrainsWhatItAccepted(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.waitTexts("1", "Hi Anna")
-	if c := h.conv("1"); len(c.Outbox) != 0 {
+	if c := h.conv("1"); h.undelivered(c) != 0 {
 		t.Errorf("outbox after drain: %v", c.Outbox)
 	}
 }
@@ -615,6 +621,31 @@ func TestShutdownPastItsDeadlineLeavesTheOutboxForTheNextProcess(t *testing.T) {
 	if c := h.conv("1"); messagesIn(c) != 1 {
 		t.Errorf("outbox %v, want the undelivered greeting", c.Outbox)
 	}
+}
+
+// undelivered counts the messages in a conversation's outbox with no
+// delivery event (sent, failed, blocked) in the store: delivered ones stay
+// until the conversation's next write prunes them.
+func (h *harness) undelivered(c *store.Conversation) int {
+	h.t.Helper()
+	n := 0
+	for _, m := range c.Outbox {
+		if m.Kind != "" && m.Kind != "operator" {
+			continue
+		}
+		var keys []store.EventKey
+		for _, typ := range []string{"sent", "failed", "blocked"} {
+			keys = append(keys, store.EventKey{Bot: c.Bot, ID: m.ID + "/" + typ, At: m.At})
+		}
+		found, err := h.st.StoredEvents(context.Background(), keys)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if len(found) == 0 {
+			n++
+		}
+	}
+	return n
 }
 
 // messagesIn counts the messages (not timers and other effects) waiting in

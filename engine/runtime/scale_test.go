@@ -89,13 +89,13 @@ func twoRuntimesFireEachTimerOnce(t *testing.T, n int, stA, stB store.Store) {
 	// Small claims, so both replicas' loops get a share of the due timers;
 	// few workers, because the store, not the runtime, is the bottleneck;
 	// a lease far longer than the test, so a slow machine never lets a lease
-	// lapse and the counts below stay exact; and resend sweeps that fall due
-	// after the test, so the timers are all the jobs there are to run.
+	// lapse and the counts below stay exact; likewise for the processes'
+	// leases, so no replica adopts another's live outbox.
 	small := func(c *runtime.Config) {
 		c.Options.JobBatch = 25
 		c.Options.JobWorkers = 4
 		c.Options.JobLease = time.Hour
-		c.Options.SweepAge = time.Hour
+		c.Options.LeaseTTL = time.Hour
 	}
 	a := h.newRuntime(small)
 	b := h.newRuntime(small, withStore(stB))

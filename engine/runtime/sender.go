@@ -252,43 +252,129 @@ func (d *drainers) run(id string) {
 	}
 }
 
-// owned returns the conversation as this process last saw it (cache) or as
-// stored, and which of its outbox items are this process's to deliver.
-func (r *Runtime) owned(ctx context.Context, id string) (*store.Conversation, []bool, error) {
+// claim brings a conversation's outbox under this process's knowledge:
+// items of owners whose lease ended are adopted (one conditional write),
+// after those whose delivery event is already stored are set aside as done;
+// items naming this process that it lost track of (its cache entry was
+// evicted) are checked the same way. It reports whether any item is this
+// process's to deliver.
+func (r *Runtime) claim(ctx context.Context, id string) (bool, error) {
 	s := r.locks.of(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	c, err := r.currentLocked(ctx, s, id)
-	if err != nil {
-		return nil, nil, err
+	for attempt := 0; attempt <= r.opts.ConflictRetries; attempt++ {
+		cur, err := r.currentLocked(ctx, s, id)
+		if err != nil {
+			return false, err
+		}
+		e := s.get(id)
+		// Items of a live process ahead of this process's own are looked
+		// up too: that process prunes what it delivered only when it next
+		// writes the conversation, so their delivery events say whether
+		// ours may go. Its effects ahead of ours this process schedules as
+		// well (jobs have deterministic ids: the second schedule is a no-op).
+		lastOwn := -1
+		for i, m := range cur.Outbox {
+			if m.Owner == r.opts.Owner || e.owns(m.ID) {
+				lastOwn = i
+			}
+		}
+		var check []store.OutMessage
+		for i, m := range cur.Outbox {
+			if e.isDone(m.ID) || e.owns(m.ID) {
+				continue
+			}
+			switch {
+			case m.Owner == r.opts.Owner || !r.alive(ctx, m.Owner):
+				check = append(check, m)
+			case i < lastOwn && isMessage(m.Kind):
+				check = append(check, m)
+			case i < lastOwn:
+				e.own(m.ID)
+			}
+		}
+		if len(check) == 0 {
+			return len(e.mine) > 0, nil
+		}
+		seen, err := r.delivered(ctx, cur, check)
+		if err != nil {
+			return false, err
+		}
+		var adopt []string
+		for _, m := range check {
+			switch {
+			case seen[m.ID]:
+				e.finish(m.ID)
+			case m.Owner == r.opts.Owner:
+				e.own(m.ID)
+			case !r.alive(ctx, m.Owner):
+				adopt = append(adopt, m.ID)
+			}
+		}
+		if len(adopt) == 0 {
+			return len(e.mine) > 0, nil
+		}
+		next := *cur
+		next.Outbox = make([]store.OutMessage, 0, len(cur.Outbox))
+		for _, m := range cur.Outbox {
+			if e.isDone(m.ID) {
+				continue
+			}
+			if slices.Contains(adopt, m.ID) {
+				m.Owner = r.opts.Owner
+			}
+			next.Outbox = append(next.Outbox, m)
+		}
+		if len(next.Outbox) == 0 {
+			next.Outbox = nil
+		}
+		err = r.st.CommitConversation(ctx, store.ConversationChange{Conversation: &next})
+		if errors.Is(err, store.ErrVersionConflict) {
+			r.stats.conflicts.Add(1)
+			s.drop(id)
+			r.contention(attempt)
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("adopt outbox: %w", err)
+		}
+		e = s.put(id, &next, r.opts.CachePerStripe)
+		e.own(adopt...)
+		r.stats.resends.Add(1)
+		r.log.Info("adopted outbox of a process whose lease ended", "conversation", id, "items", len(adopt))
+		return true, nil
 	}
-	e := s.get(id)
-	mine := make([]bool, len(c.Outbox))
-	for i, m := range c.Outbox {
-		mine[i] = e.owns(m.ID)
-	}
-	return c, mine, nil
+	return false, fmt.Errorf("adopt outbox: %w", ErrBusy)
 }
 
-// adopt makes the whole current outbox this process's to deliver: its
-// writer is presumed dead. It reports how many items were not ours before.
-func (r *Runtime) adopt(ctx context.Context, id string) (int, error) {
-	s := r.locks.of(id)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, err := r.currentLocked(ctx, s, id)
-	if err != nil {
-		return 0, err
-	}
-	e := s.get(id)
-	n := 0
-	for _, m := range c.Outbox {
-		if !e.owns(m.ID) {
-			e.own([]string{m.ID})
-			n++
+// delivered asks the store which of items already have a delivery event
+// (sent, failed or blocked): those went out, or were given up, before
+// their owner died. Effects (timers, webhook calls) have none: scheduling
+// their job again is harmless.
+func (r *Runtime) delivered(ctx context.Context, conv *store.Conversation, items []store.OutMessage) (map[string]bool, error) {
+	var keys []store.EventKey
+	for _, m := range items {
+		if !isMessage(m.Kind) || m.At.IsZero() {
+			continue
+		}
+		for _, typ := range [...]string{"sent", "failed", "blocked"} {
+			keys = append(keys, store.EventKey{Bot: conv.Bot, ID: m.ID + "/" + typ, At: m.At})
 		}
 	}
-	return n, nil
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	found, err := r.st.StoredEvents(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("check delivered items: %w", err)
+	}
+	seen := make(map[string]bool, len(found))
+	for _, id := range found {
+		if i := strings.LastIndexByte(id, '/'); i > 0 {
+			seen[id[:i]] = true
+		}
+	}
+	return seen, nil
 }
 
 // current returns the conversation as this process last saw it (cache) or
@@ -312,6 +398,56 @@ func (r *Runtime) currentLocked(ctx context.Context, s *stripe, id string) (*sto
 	return c, nil
 }
 
+type itemState uint8
+
+const (
+	itemForeign itemState = iota // another (live) process delivers it
+	itemMine
+	itemDone
+)
+
+// plan returns the conversation as this process knows it and what each
+// outbox item is to it.
+func (r *Runtime) plan(id string) (*store.Conversation, []itemState) {
+	s := r.locks.of(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.get(id)
+	if e == nil || e.conv == nil {
+		return nil, nil
+	}
+	states := make([]itemState, len(e.conv.Outbox))
+	for i, m := range e.conv.Outbox {
+		switch {
+		case e.isDone(m.ID):
+			states[i] = itemDone
+		case e.owns(m.ID):
+			states[i] = itemMine
+		}
+	}
+	return e.conv, states
+}
+
+// finishItem records that this process saw item through: the next write of
+// the conversation prunes it. It reports false when the item is no longer
+// this process's (its lease lapsed and the knowledge was dropped).
+func (r *Runtime) finishItem(id, item string) {
+	s := r.locks.of(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.get(id); e != nil {
+		e.finish(item)
+	}
+}
+
+// stillMine reports whether item is still this process's to deliver.
+func (r *Runtime) stillMine(id, item string) bool {
+	s := r.locks.of(id)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.get(id).owns(item)
+}
+
 type outcome uint8
 
 const (
@@ -321,93 +457,119 @@ const (
 	outAborted
 )
 
-// drainOnce delivers the outbox as it stands, in order, one item at a time.
-// It reports true when it stopped at an item another process owns while
-// items of its own wait behind it.
+// drainOnce delivers this process's items of the outbox as it stands, in
+// order, one at a time. It reports true when it stopped at an item a live
+// process owns while items of its own wait behind it.
 func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
-	conv, mine, err := r.owned(ctx, id)
-	if err != nil {
+	if _, err := r.claim(ctx, id); err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
 			r.log.Warn("drain outbox", "conversation", id, "err", err)
 		}
 		return false
 	}
-	if !slices.Contains(mine, true) {
+	conv, states := r.plan(id)
+	if !slices.Contains(states, itemMine) {
 		return false
 	}
 	ch := r.channels[conv.Channel]
-	var done []string
-	var events []store.Event
-	var lines []store.Message
 	blocked := conv.Blocked
-	markBlocked := false
-	flush := func(touch bool) {
-		if len(done) == 0 && !markBlocked && !touch {
-			return
-		}
-		// The delivery events go in the same commit as the removal, so an
-		// item is either still in the outbox or off it with its event.
-		if err := r.removeDone(ctx, id, done, markBlocked, events, lines); err != nil {
-			// Left in the outbox, the items are sent again by the resend
-			// job (at-least-once rather than lost), and that delivery
-			// records the events.
-			r.log.Warn("remove delivered messages", "conversation", id, "err", err)
-			r.stats.errors.Add(1)
-		}
-		done, events, lines, markBlocked = nil, nil, nil, false
-	}
-	defer flush(false)
-	ev := func(m store.OutMessage, typ string, data map[string]any) {
-		events = append(events, r.deliveryEvent(conv, m, typ, data))
-	}
 	for i, m := range conv.Outbox {
 		if ctx.Err() != nil {
 			return false
 		}
-		if !mine[i] {
-			return slices.Contains(mine[i:], true)
+		switch states[i] {
+		case itemDone:
+			continue
+		case itemForeign:
+			return slices.Contains(states[i:], itemMine)
+		}
+		if !r.stillMine(id, m.ID) {
+			return false // the lease lapsed meanwhile: claim again
 		}
 		switch m.Kind {
 		case kindTimer, kindWebhook, kindExpire:
 			if err := r.scheduleItem(ctx, conv, m); err != nil {
 				r.log.Warn("schedule job from outbox", "conversation", id, "item", m.ID, "err", err)
 				r.stats.errors.Add(1)
-				return false // keep order: the resend job retries from here
+				return true // keep order: look again after a pause
 			}
-			done = append(done, m.ID)
+			r.finishItem(id, m.ID)
 			continue
 		}
 		if blocked {
-			done = append(done, m.ID) // a blocked chat gets nothing
-			lines = append(lines, failedLine(conv, m, "not sent: the chat has blocked the bot"))
+			r.record(ctx, conv, m, nil, failedLine(conv, m, "not sent: the chat has blocked the bot"))
 			continue
 		}
 		if ch == nil {
 			r.stats.sendFailed.Add(1)
 			r.log.Error("no sender for channel", "channel", conv.Channel, "conversation", id)
 			reason := "no sender for channel " + conv.Channel
-			ev(m, "failed", map[string]any{"error": reason})
-			lines = append(lines, failedLine(conv, m, reason))
-			done = append(done, m.ID)
+			ev := r.deliveryEvent(conv, m, "failed", map[string]any{"error": reason})
+			r.record(ctx, conv, m, &ev, failedLine(conv, m, reason))
 			continue
 		}
-		res, sent, attempts, serr := r.deliver(ctx, ch, conv, m, flush)
+		res, sent, attempts, serr := r.deliver(ctx, ch, conv, m)
 		switch res {
 		case outAborted:
 			return false
 		case outSent:
-			ev(m, "sent", map[string]any{"platform_id": sent.PlatformID, "attempts": attempts})
+			ev := r.deliveryEvent(conv, m, "sent", map[string]any{"platform_id": sent.PlatformID, "attempts": attempts})
+			r.record(ctx, conv, m, &ev)
 		case outFailed:
-			ev(m, "failed", map[string]any{"error": errText(serr), "attempts": attempts})
-			lines = append(lines, failedLine(conv, m, errText(serr)))
+			ev := r.deliveryEvent(conv, m, "failed", map[string]any{"error": errText(serr), "attempts": attempts})
+			r.record(ctx, conv, m, &ev, failedLine(conv, m, errText(serr)))
 		case outBlocked:
-			blocked, markBlocked = true, true
-			ev(m, "blocked", map[string]any{"error": errText(serr)})
-			lines = append(lines, failedLine(conv, m, errText(serr)))
+			blocked = true
+			ev := r.deliveryEvent(conv, m, "blocked", map[string]any{"error": errText(serr)})
+			r.markBlocked(ctx, conv, m, ev, failedLine(conv, m, errText(serr)))
 		}
-		done = append(done, m.ID)
 	}
 	return false
+}
+
+// record appends what became of item m (its delivery event, transcript
+// lines) and marks it seen through. The appends are idempotent, so an item
+// delivered again after a crash records nothing twice; the conversation is
+// not written: the next step prunes the item.
+func (r *Runtime) record(ctx context.Context, conv *store.Conversation, m store.OutMessage, ev *store.Event, lines ...store.Message) {
+	if ev != nil {
+		if err := r.st.AppendEvents(ctx, *ev); err != nil {
+			// The item was sent; only a crash before the next step would
+			// send it again.
+			r.log.Warn("append delivery event", "conversation", conv.ID, "item", m.ID, "err", err)
+			r.stats.errors.Add(1)
+		}
+	}
+	if len(lines) > 0 {
+		if err := r.st.AppendMessages(ctx, lines...); err != nil {
+			r.log.Warn("append transcript", "conversation", conv.ID, "item", m.ID, "err", err)
+			r.stats.errors.Add(1)
+		}
+	}
+	r.finishItem(conv.ID, m.ID)
+}
+
+// markBlocked records that the chat blocked the bot while m was sent: the
+// chat is marked blocked and its queued messages dropped, each shown as
+// failed in the transcript.
+func (r *Runtime) markBlocked(ctx context.Context, conv *store.Conversation, m store.OutMessage, ev store.Event, line store.Message) {
+	r.finishItem(conv.ID, m.ID)
+	err := r.rewrite(ctx, conv.ID, []store.Event{ev}, []store.Message{line}, func(cur, next *store.Conversation) []store.Message {
+		next.Blocked = true
+		var dropped []store.Message
+		for _, o := range cur.Outbox {
+			if isMessage(o.Kind) && o.ID != m.ID {
+				dropped = append(dropped, failedLine(cur, o, "not sent: the chat has blocked the bot"))
+			}
+		}
+		next.Outbox = dropMessages(cur.Outbox)
+		next.UpdatedAt = cur.UpdatedAt
+		return dropped
+	})
+	if err != nil {
+		r.log.Warn("mark chat blocked", "conversation", conv.ID, "err", err)
+		r.stats.errors.Add(1)
+	}
 }
 
 // deliveryEvent is the event recording what became of outbox item m. Its id
@@ -446,23 +608,32 @@ func errText(err error) string {
 }
 
 // deliver sends one message under the rate limits, retrying what may
-// succeed later until SendHorizon after its first failure. flush is called
-// before any wait, so what was delivered so far is off the outbox should the
-// process die while waiting; the retry state (when the failures began) is
-// written to the outbox item, so a restart keeps the horizon.
-func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conversation, m store.OutMessage, flush func(touch bool)) (outcome, channel.Sent, int, error) {
+// succeed later until SendHorizon after its first failure. The retry state
+// (when the failures began) is written to the outbox item, so a restart,
+// or the process that adopts the item, keeps the horizon.
+func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conversation, m store.OutMessage) (outcome, channel.Sent, int, error) {
 	attempts, since := m.Attempts, m.FailingSince
-	msg := channel.Outbound{ID: m.ID, Bot: conv.Bot, Chat: conv.Chat, Text: m.Text}
+	msg := channel.Outbound{ID: m.ID, IdempotencyKey: m.ID, Bot: conv.Bot, Chat: conv.Chat, Text: m.Text}
 	for _, b := range m.Buttons {
 		msg.Buttons = append(msg.Buttons, engineButton(b))
 	}
 	for {
 		for {
+			if !r.leaseValid() {
+				// Others may be adopting this process's items: send
+				// nothing until the lease is renewed.
+				if !r.waitLease(ctx) {
+					return outAborted, channel.Sent{}, attempts, ctx.Err()
+				}
+				continue
+			}
+			if !r.stillMine(conv.ID, m.ID) {
+				return outAborted, channel.Sent{}, attempts, errors.New("item no longer ours")
+			}
 			w := ch.reserve(r.clock.Now(), conv.Bot, conv.Chat)
 			if w == 0 {
 				break
 			}
-			flush(w >= r.opts.SweepAge/2)
 			if !r.sleep(ctx, w) {
 				return outAborted, channel.Sent{}, attempts, ctx.Err()
 			}
@@ -505,14 +676,12 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 			}
 			wait := se.RetryAfter
 			if wait <= 0 {
-				wait = r.backoff(r.opts.SendBackoff, r.opts.SendMaxBackoff, attempts-m.Attempts)
+				wait = r.backoff(r.opts.SendBackoff, r.opts.SendMaxBackoff, attempts)
 			}
 			// The last try comes at the horizon, not after it.
 			wait = min(wait, deadline.Sub(now))
 			r.log.Debug("send retry", "conversation", conv.ID, "message", m.ID, "wait", wait, "err", err)
-			flush(false)
-			// Retries are rare: a write each keeps the retry state (and,
-			// with UpdatedAt, tells the resend job this sender is alive).
+			// Retries are rare: a write each keeps the retry state durable.
 			if err := r.noteRetry(ctx, conv.ID, m.ID, since, attempts, errText(err)); err != nil {
 				r.log.Warn("record send retry", "conversation", conv.ID, "message", m.ID, "err", err)
 			}
@@ -553,35 +722,6 @@ func (r *Runtime) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// removeDone takes delivered items off the outbox with a conditional write,
-// reloading on conflict, and records the delivery events and transcript
-// lines with it; blocked also marks the chat blocked and drops the messages
-// still queued, each recorded as failed in the transcript.
-func (r *Runtime) removeDone(ctx context.Context, id string, ids []string, blocked bool, events []store.Event, lines []store.Message) error {
-	return r.rewrite(ctx, id, events, lines, func(cur, next *store.Conversation) []store.Message {
-		next.Outbox = slices.DeleteFunc(slices.Clone(cur.Outbox), func(m store.OutMessage) bool { return slices.Contains(ids, m.ID) })
-		var dropped []store.Message
-		if blocked {
-			next.Blocked = true
-			for _, m := range next.Outbox {
-				if isMessage(m.Kind) {
-					dropped = append(dropped, failedLine(cur, m, "not sent: the chat has blocked the bot"))
-				}
-			}
-			next.Outbox = dropMessages(next.Outbox)
-		}
-		if len(next.Outbox) == 0 {
-			// Nothing left for the resend job to judge, so UpdatedAt (the
-			// inbox order: the person's or an operator's activity) stays as
-			// it is, and with it the inbox index entries: the write touches
-			// only the document.
-			next.Outbox = nil
-			next.UpdatedAt = cur.UpdatedAt
-		}
-		return dropped
-	})
-}
-
 // noteRetry records on outbox item itemID that its sends have been failing
 // since since, so the horizon survives a restart.
 func (r *Runtime) noteRetry(ctx context.Context, id, itemID string, since time.Time, attempts int, lastErr string) error {
@@ -593,26 +733,28 @@ func (r *Runtime) noteRetry(ctx context.Context, id, itemID string, since time.T
 		next.Outbox = slices.Clone(cur.Outbox)
 		it := &next.Outbox[i]
 		it.FailingSince, it.Attempts, it.LastError = since, attempts, lastErr
+		next.UpdatedAt = cur.UpdatedAt // not the person's activity: the inbox order stays
 		return nil
 	})
 }
 
 // rewrite changes the conversation outside a step with a conditional write,
-// reloading on conflict: change edits next (a copy of cur with UpdatedAt
-// now) and returns extra transcript lines. events and lines go with the
-// write.
+// reloading on conflict. change edits next, a copy of cur (whose outbox has
+// the items this process saw through already pruned), and returns extra
+// transcript lines; events and lines go with the write.
 func (r *Runtime) rewrite(ctx context.Context, id string, events []store.Event, lines []store.Message, change func(cur, next *store.Conversation) []store.Message) error {
 	s := r.locks.of(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for attempt := 0; attempt <= r.opts.ConflictRetries; attempt++ {
-		cur, err := r.currentLocked(ctx, s, id)
+		stored, err := r.currentLocked(ctx, s, id)
 		if err != nil {
 			return err
 		}
-		next := *cur
-		next.UpdatedAt = r.clock.Now()
-		msgs := append(slices.Clip(lines), change(cur, &next)...)
+		cur := *stored
+		cur.Outbox = pruneDone(s.get(id), stored.Outbox)
+		next := cur
+		msgs := append(slices.Clip(lines), change(&cur, &next)...)
 		err = r.st.CommitConversation(ctx, store.ConversationChange{Conversation: &next, Messages: msgs, Events: events})
 		if errors.Is(err, store.ErrLogsNotWritten) {
 			// The change stands; the logs get a second try on their own,
@@ -633,6 +775,24 @@ func (r *Runtime) rewrite(ctx context.Context, id string, events []store.Event, 
 		return nil
 	}
 	return fmt.Errorf("rewrite conversation: %w", ErrBusy)
+}
+
+// pruneDone returns box without the items e saw through; box itself when
+// there are none.
+func pruneDone(e *cacheEntry, box []store.OutMessage) []store.OutMessage {
+	if e == nil || len(e.done) == 0 {
+		return box
+	}
+	out := make([]store.OutMessage, 0, len(box))
+	for _, m := range box {
+		if !e.isDone(m.ID) {
+			out = append(out, m)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // scheduleItem turns an effect item of the outbox into its durable job.

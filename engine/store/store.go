@@ -42,6 +42,7 @@ type Store interface {
 	Sessions
 	Secrets
 	Bots
+	Leases
 	Maintenance
 }
 
@@ -69,6 +70,10 @@ type Conversations interface {
 	// ListInbox pages through a bot's conversations, newest activity
 	// (UpdatedAt) first, for the operator inbox. next is "" at the end.
 	ListInbox(ctx context.Context, q InboxQuery) (items []Conversation, next string, err error)
+	// FindOutboxes pages, by id, through the conversations whose outbox
+	// holds items of owner (OutMessage.Owner), after the id after: what a
+	// process that died left to deliver. next is "" at the end.
+	FindOutboxes(ctx context.Context, owner, after string, limit int) (items []Conversation, next string, err error)
 }
 
 // ConversationChange is what CommitConversation writes.
@@ -103,6 +108,44 @@ type Events interface {
 	// QueryEvents returns a bot's events in [From, To) ordered by (At, ID).
 	// next is "" at the end.
 	QueryEvents(ctx context.Context, q EventQuery) (items []Event, next string, err error)
+	// StoredEvents returns the ids of those keys that name a stored event
+	// (an event is known by its bot, ID and At together, as for appends).
+	// Whoever adopts an outbox asks it which items already have their
+	// delivery event, and skips them.
+	StoredEvents(ctx context.Context, keys []EventKey) ([]string, error)
+}
+
+// EventKey is an event's identity: its bot, id and time.
+type EventKey struct {
+	Bot string
+	ID  string
+	At  time.Time
+}
+
+// Leases are the heartbeats of running processes. Each process renews its
+// own about every second; outbox items name the process that delivers them
+// (OutMessage.Owner), and the items of a process whose lease ran out are
+// adopted by another.
+type Leases interface {
+	// RenewLease records that owner is alive until until, creating its
+	// lease or moving it.
+	RenewLease(ctx context.Context, owner string, until time.Time) error
+	// GetLease returns owner's lease, ErrNotFound when it has none (it never
+	// ran, or its lease was dropped once what it left was adopted).
+	GetLease(ctx context.Context, owner string) (Lease, error)
+	// ExpiredLeases lists up to limit leases that ended before now, the
+	// longest ended first.
+	ExpiredLeases(ctx context.Context, now time.Time, limit int) ([]Lease, error)
+	// DropLease deletes owner's lease if it still ends at until; a lease
+	// renewed since (the owner was only slow) is kept. Dropping a lease that
+	// is gone is not an error.
+	DropLease(ctx context.Context, owner string, until time.Time) error
+}
+
+// Lease says until when a process is presumed alive.
+type Lease struct {
+	Owner string    `json:"owner" bson:"_id"`
+	Until time.Time `json:"until" bson:"until"`
 }
 
 // Flows keeps one editable draft per (bot, flow) and immutable published

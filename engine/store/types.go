@@ -85,6 +85,9 @@ type OutMessage struct {
 	Buttons   []Button  `json:"buttons,omitempty" bson:"buttons"`
 	Attempts  int       `json:"attempts,omitempty" bson:"attempts"`
 	NotBefore time.Time `json:"not_before,omitzero" bson:"not_before"`
+	// Owner is the process (its lease owner id) that delivers the item;
+	// when its lease ends another process adopts the item.
+	Owner string `json:"owner,omitempty" bson:"owner,omitempty"`
 	// At is when the item was queued: its transcript line's time, and the
 	// time of its delivery events, so a repeated delivery's event has the
 	// same identity (ID and At) and is stored once.

@@ -35,10 +35,11 @@ var (
 	bUsers      = []byte("users")              // id -> user
 	bUserLogins = []byte("users_by_login")     // login -> id
 	bBots       = []byte("bots")               // id -> bot
+	bLeases     = []byte("leases")             // owner -> until(8)
 )
 
 var allBuckets = [][]byte{bConvs, bConvIdx, bConvKeys, bMsgIDs, bMsgByConv, bEventIDs, bEventByBot,
-	bDrafts, bVersions, bJobs, bJobsDue, bUsers, bUserLogins, bBots}
+	bDrafts, bVersions, bJobs, bJobsDue, bUsers, bUserLogins, bBots, bLeases}
 
 // Options tunes the embedded store; the zero value is a good default.
 type Options struct {

@@ -19,6 +19,7 @@ const (
 	idxInbox = 'i' // i bot \0 status \0 updated(8) id ; status "*" lists all
 	idxSeg   = 's' // s bot \0 segment \0 id
 	idxTag   = 't' // t bot \0 tag \0 id
+	idxOwner = 'o' // o owner \0 id, for each owner of outbox items
 )
 
 const allStatuses = "*"
@@ -35,8 +36,8 @@ func inboxPrefix(bot string, status store.Status) []byte {
 // conversation write.
 func convIndexKeys(c *store.Conversation) [][]byte {
 	updated := ts(c.UpdatedAt)
-	keys := make([][]byte, 0, 4+len(c.Tags))
-	buf := make([]byte, 0, (4+len(c.Tags))*(len(c.Bot)+len(c.ID)+24))
+	keys := make([][]byte, 0, 5+len(c.Tags))
+	buf := make([]byte, 0, (5+len(c.Tags))*(len(c.Bot)+len(c.ID)+24))
 	// key appends kind bot \0 [mid \0] tail id.
 	key := func(kind byte, bot string, mid *string, tail ...[]byte) {
 		at := len(buf)
@@ -61,6 +62,11 @@ func convIndexKeys(c *store.Conversation) [][]byte {
 	}
 	for i := range c.Tags {
 		key(idxTag, c.Bot, &c.Tags[i])
+	}
+	for i, m := range c.Outbox {
+		if m.Owner != "" && !slices.ContainsFunc(c.Outbox[:i], func(o store.OutMessage) bool { return o.Owner == m.Owner }) {
+			key(idxOwner, m.Owner, nil)
+		}
 	}
 	return keys
 }
@@ -391,6 +397,41 @@ func (s *Store) ListInbox(ctx context.Context, q store.InboxQuery) ([]store.Conv
 		out = out[:limit]
 		last := out[limit-1]
 		next = store.EncodeCursor(tsDecode(ts(last.UpdatedAt)), last.ID)
+	}
+	return out, next, nil
+}
+
+// FindOutboxes implements store.Conversations.
+func (s *Store) FindOutboxes(ctx context.Context, owner, after string, limit int) ([]store.Conversation, string, error) {
+	limit = store.ClampLimit(limit)
+	p := append([]byte{idxOwner}, prefix(owner)...)
+	var out []store.Conversation
+	err := s.read(ctx, func(tx *bolt.Tx) error {
+		docs := tx.Bucket(bConvs)
+		c := tx.Bucket(bConvIdx).Cursor()
+		start := append(bytes.Clone(p), after...)
+		k, _ := c.Seek(start)
+		if after != "" && bytes.Equal(k, start) {
+			k, _ = c.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, p) && len(out) <= limit; k, _ = c.Next() {
+			conv, err := getConv(docs, k[len(p):])
+			if err != nil {
+				return fmt.Errorf("index entry %q: %w", k, err)
+			}
+			if slices.ContainsFunc(conv.Outbox, func(m store.OutMessage) bool { return m.Owner == owner }) {
+				out = append(out, *conv)
+			}
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("find outboxes of %s: %w", owner, err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
 	}
 	return out, next, nil
 }

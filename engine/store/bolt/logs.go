@@ -206,3 +206,23 @@ func (s *Store) QueryEvents(ctx context.Context, q store.EventQuery) ([]store.Ev
 	}
 	return out, next, nil
 }
+
+// StoredEvents implements store.Events: a point lookup per key, on the
+// ordered key an append writes (and the id bucket of older files).
+func (s *Store) StoredEvents(ctx context.Context, keys []store.EventKey) ([]string, error) {
+	var found []string
+	err := s.read(ctx, func(tx *bolt.Tx) error {
+		ob, ids := tx.Bucket(bEventByBot), tx.Bucket(bEventIDs)
+		for _, k := range keys {
+			ok := append(append(append(append(make([]byte, 0, len(k.Bot)+9+len(k.ID)), k.Bot...), 0), ts(k.At)...), k.ID...)
+			if ob.Get(ok) != nil || ids.Get([]byte(k.ID)) != nil {
+				found = append(found, k.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stored events: %w", err)
+	}
+	return found, nil
+}

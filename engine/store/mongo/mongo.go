@@ -57,7 +57,7 @@ type Store struct {
 	// collide; across replicas the conditional writes decide.
 	claimMu sync.Mutex
 
-	convs, msgs, events, flows, versions, jobs, users, bots *mongo.Collection
+	convs, msgs, events, flows, versions, jobs, users, bots, leases *mongo.Collection
 }
 
 var _ store.Store = (*Store)(nil)
@@ -114,6 +114,7 @@ func Open(ctx context.Context, uri, dbName string, opts *Options) (*Store, error
 	s.jobs = s.db.Collection("jobs")
 	s.users = s.db.Collection("users")
 	s.bots = s.db.Collection("bots")
+	s.leases = s.db.Collection("leases")
 
 	if err := s.checkServer(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
@@ -219,6 +220,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			idx("bot", "segment", "_id"),                // audience by segment
 			idx("bot", "tags", "_id"),                   // audience by tag
 			idx("bot", "contact.phone"),                 // lookup by contact
+			idx("outbox.owner", "_id"),                  // outboxes a dead process left
 		}},
 		{s.msgs, []mongo.IndexModel{idx("conversation_id", "at", "_id"), idx("at")}},
 		{s.events, []mongo.IndexModel{idx("bot", "at", "_id"), idx("bot", "flow", "type", "at"), idx("at")}},

@@ -63,6 +63,8 @@ func RunSized(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config)
 	t.Run("Secrets", s.secrets)
 	t.Run("Bots", s.bots)
 	t.Run("Purge", s.purge)
+	t.Run("Leases", s.leases)
+	t.Run("Outboxes", s.outboxes)
 }
 
 type suite struct {
