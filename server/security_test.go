@@ -223,6 +223,11 @@ func TestSecurityHeaders(t *testing.T) {
 		{"/widget/voronka-widget.js", "", false},
 		{"/", "", false},
 	}
+	// The widget runs on pages in any encoding (windows-1251 too): its
+	// script says it is UTF-8, or its Russian text is garbled there.
+	if _, _, h := anon.do("GET", "/widget/voronka-widget.js", "", nil); h.Get("Content-Type") != "text/javascript; charset=utf-8" {
+		t.Errorf("widget script Content-Type %q, want text/javascript; charset=utf-8", h.Get("Content-Type"))
+	}
 	for _, c := range cases {
 		_, _, h := anon.do("GET", c.path, "", nil)
 		if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") != referrerPolicy {

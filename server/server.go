@@ -209,9 +209,20 @@ func (s *Server) routes() {
 	s.mountAuth(app)
 	api := app.Group("/api", s.guard)
 	s.mountAPI(api)
-	app.Use("/widget", filesystem.New(filesystem.Config{Root: http.FS(webchat.Static()), MaxAge: 300}))
+	app.Use("/widget", utf8Scripts, filesystem.New(filesystem.Config{Root: http.FS(webchat.Static()), MaxAge: 300}))
 	s.mountUI()
 	app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(webchat.Static()), Index: "index.html"}))
+}
+
+// utf8Scripts names UTF-8 on the widget's script: without a charset a
+// browser reads a classic script in the host page's encoding, and the
+// widget's Russian text would be garbled on a windows-1251 site.
+func utf8Scripts(c *fiber.Ctx) error {
+	err := c.Next()
+	if ct := string(c.Response().Header.ContentType()); strings.HasPrefix(ct, "text/javascript") && !strings.Contains(ct, "charset") {
+		c.Set(fiber.HeaderContentType, ct+"; charset=utf-8")
+	}
+	return err
 }
 
 // count tallies responses by class for /metrics.

@@ -63,6 +63,17 @@ async function watchTyping(p) {
   });
 }
 
+// site is another web site that embeds the widget: /en in English without
+// data-lang, /cp1251 a Russian page in windows-1251 (its own text is ASCII).
+const site = http.createServer((req, res) => {
+  const [lang, charset] = req.url === '/cp1251' ? ['ru', 'windows-1251'] : ['en', 'utf-8'];
+  res.writeHead(200, { 'Content-Type': `text/html; charset=${charset}` });
+  res.end(`<!doctype html><html lang="${lang}"><head><meta charset="${charset}"></head><body><h1>Shop</h1>` +
+    `<script src="${server.url}/widget/voronka-widget.js" data-bot="demo" data-open="true"></script></body></html>`);
+});
+await new Promise((r) => site.listen(0, '127.0.0.1', r));
+site.url = `http://127.0.0.1:${site.address().port}`;
+
 // hold keeps the server's frames from the first page while set: the bot's
 // reply is late, as it is when the bot works, and the typing indicator stays.
 let hold = false;
@@ -142,17 +153,18 @@ try {
   await step('English from the page language, on another site', async () => {
     page = await newPage({ viewport: { width: 1280, height: 800 }, locale: 'ru-RU' });
     // Another site in English embeds the widget without data-lang.
-    const site = http.createServer((req, res) => {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
-      res.end('<!doctype html><html lang="en"><head><meta charset="utf-8"></head><body><h1>Shop</h1>' +
-        `<script src="${server.url}/widget/voronka-widget.js" data-bot="demo" data-open="true"></script></body></html>`);
-    });
-    await new Promise((r) => site.listen(0, '127.0.0.1', r));
-    await page.goto(`http://127.0.0.1:${site.address().port}/`);
-    site.close();
+    await page.goto(`${site.url}/en`);
     await page.locator(`${W} .person`, { hasText: 'Talk to a person' }).waitFor();
     await group(page, 'Ответьте на 3 вопроса').waitFor();
     assert.equal(await page.locator(`${W} textarea`).getAttribute('placeholder'), 'Message…');
+  });
+
+  await step('a Russian site in windows-1251 shows the widget\'s text unharmed', async () => {
+    page = await newPage({ viewport: { width: 1280, height: 800 } });
+    await page.goto(`${site.url}/cp1251`);
+    await page.locator(`${W} .person`, { hasText: 'Позвать оператора' }).waitFor();
+    await group(page, 'Ответьте на 3 вопроса').waitFor();
+    assert.equal(await page.locator(`${W} textarea`).getAttribute('placeholder'), 'Сообщение…');
   });
 
   assert.deepEqual(pageErrors, [], 'no errors in the page');
@@ -161,6 +173,8 @@ try {
   console.log(`FAIL ${e?.stack ?? e}`);
 } finally {
   await browser.close();
+  site.closeAllConnections();
+  site.close();
   if (failed) console.log(server.logText().slice(-4000));
   await server.stop();
 }
