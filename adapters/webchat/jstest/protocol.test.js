@@ -206,3 +206,15 @@ test("welcome tells whether the bot can hand over to a person", () => {
   p.applyFrame(s, { type: "welcome", session: "abc" });
   assert.equal(s.handoff, "");
 });
+
+test("a press the server refuses for good gives its keyboard back", () => {
+  const s = p.emptyState();
+  p.applyFrame(s, { type: "message", seq: 1, id: "o1", text: "Начнём?", buttons: [{ label: "Да", payload: "y" }] });
+  const q = s.transcript[0];
+  q.chosen = "y";
+  p.addOutgoing(s, p.pressFrame("c1", "y", "Да"), "Да", false, 1);
+  assert.equal(p.liveButtons(s), null);
+  assert.deepEqual(p.applyFrame(s, { type: "error", code: "bad_frame", id: "c1" }), [{ kind: "failed", id: "c1", code: "bad_frame" }]);
+  assert.equal(q.chosen, undefined);
+  assert.equal(p.liveButtons(s), q, "the failed press answered nothing");
+});

@@ -142,12 +142,16 @@
   // liveButtons returns the bot message whose buttons still answer
   // something, or null: the latest message with buttons, as long as nothing
   // was pressed there and the person has not written since (a reminder from
-  // the bot without buttons keeps them live). Older keyboards are shown
-  // disabled: pressing one would answer a question that is no longer asked.
+  // the bot without buttons keeps them live; a message that failed to send
+  // answered nothing). Older keyboards are shown disabled: pressing one
+  // would answer a question that is no longer asked.
   function liveButtons(state) {
     for (let i = state.transcript.length - 1; i >= 0; i--) {
       const m = state.transcript[i];
-      if (m.from === "user") return null;
+      if (m.from === "user") {
+        if (m.status === "failed") continue;
+        return null;
+      }
       if (m.buttons && m.buttons.length) return m.chosen ? null : m;
     }
     return null;
@@ -231,6 +235,13 @@
             removeOutbox(state, f.id);
             const m = findUser(state, f.id);
             if (m) m.status = "failed";
+            if (o.frame.type === "press") {
+              // The press never got through: its keyboard is live again.
+              const b = state.transcript.slice().reverse().find(function (x) {
+                return x.from === "bot" && x.chosen === o.frame.payload;
+              });
+              if (b) delete b.chosen;
+            }
             return [{ kind: "failed", id: f.id, code: f.code || "" }];
           }
           return [];
