@@ -5,8 +5,8 @@
  *           data-server="wss://example.com/ws/chat" data-lang="ru"></script>
  *
  * Attributes: data-bot (required), data-server (default: ws[s]://<script host>/ws/chat),
- * data-lang ("ru" or "en"; default from the browser), data-open="true" to open the
- * panel at once, data-title for the panel's title, data-name for the person's first name,
+ * data-lang ("ru" or "en"; default from the page's <html lang>, then the browser, then
+ * Russian), data-open="true" to open the panel at once, data-title for the panel's title, data-name for the person's first name,
  * data-accent for the colour, data-start for the command a new conversation starts with
  * (default "/start", sent unseen when a new visitor first opens the chat; "" for none).
  *
