@@ -112,6 +112,9 @@
 //		}
 //	}))
 //
+// With several replicas, hub.UseBus(ctx, bus) (an engine/notify bus on the
+// shared store) makes Send reach a session's connections on every replica.
+//
 // Serve blocks for the life of the connection, as Fiber's handler expects.
 // An empty bot lets the hello name it; pass a bot id from the route to pin
 // the connection to one bot. cmd/webchat-demo does the same on net/http.

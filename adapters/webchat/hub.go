@@ -162,9 +162,8 @@ var ErrUnknownBot = errors.New("webchat: unknown bot")
 //
 // Sessions live in memory: Send to a session without a connection keeps the
 // message in the session's backlog for a client that comes back, and
-// succeeds — the transcript in the store stays the system of record. Only
-// connections of this process are reached; several replicas need a fan-out
-// in front of Send.
+// succeeds — the transcript in the store stays the system of record. With a
+// bus (UseBus) Send also reaches connections held by other replicas.
 type Hub struct {
 	handler atomic.Pointer[handlerBox]
 	log     *slog.Logger
@@ -174,6 +173,8 @@ type Hub struct {
 	mu        sync.Mutex
 	sessions  map[string]*session
 	lastSweep time.Time
+
+	relays relays // to and from other replicas (relay.go)
 }
 
 // handlerBox lets an interface live in an atomic.Pointer.
@@ -253,7 +254,6 @@ func (h *Hub) Send(ctx context.Context, msg channel.Outbound) (channel.Sent, err
 		return channel.Sent{}, &channel.SendError{Code: 400,
 			Err: fmt.Errorf("webchat: send: chat %q is not a web chat session id", clip(msg.Chat, 40))}
 	}
-	dropped := 0
 	h.mu.Lock()
 	s := h.sessionLocked(msg.Chat, msg.Bot)
 	if msg.Bot != "" && s.bot != msg.Bot {
@@ -262,28 +262,41 @@ func (h *Hub) Send(ctx context.Context, msg channel.Outbound) (channel.Sent, err
 		return channel.Sent{}, &channel.SendError{Code: 409,
 			Err: fmt.Errorf("webchat: send: session %s belongs to bot %q, not %q", msg.Chat, bot, msg.Bot)}
 	}
-	seq, dup := s.lookup(msg.ID)
-	if !dup {
-		s.seq++
-		seq = s.seq
-		f := ServerFrame{Type: TypeMessage, Seq: seq, ID: msg.ID, Text: msg.Text, Buttons: buttons(msg.Buttons),
-			At: h.clock.Now().UnixMilli()}
-		e := entry{frame: f, data: encode(f)}
-		s.backlog = append(s.backlog, e)
-		if n := len(s.backlog) - h.opts.Backlog; n > 0 {
-			s.backlog = append(s.backlog[:0], s.backlog[n:]...)
-		}
-		for c := range s.clients {
-			if !c.push(e.data) {
-				dropped++
-			}
-		}
-	}
+	seq, dropped := h.deliverLocked(s, msg)
 	h.mu.Unlock()
 	if dropped > 0 {
 		h.log.Warn("web chat: slow clients dropped", "session", msg.Chat, "count", dropped)
 	}
+	// The customer's socket may be held by another replica.
+	if err := h.relay(ctx, msg); err != nil {
+		return channel.Sent{}, err
+	}
 	return channel.Sent{PlatformID: strconv.FormatUint(seq, 10)}, nil
+}
+
+// deliverLocked keeps msg in s's backlog and queues it to s's connections,
+// unless a message with its id is kept already; it returns msg's seq and
+// how many slow clients were dropped.
+func (h *Hub) deliverLocked(s *session, msg channel.Outbound) (seq uint64, dropped int) {
+	seq, dup := s.lookup(msg.ID)
+	if dup {
+		return seq, 0
+	}
+	s.seq++
+	seq = s.seq
+	f := ServerFrame{Type: TypeMessage, Seq: seq, ID: msg.ID, Text: msg.Text, Buttons: buttons(msg.Buttons),
+		At: h.clock.Now().UnixMilli()}
+	e := entry{frame: f, data: encode(f)}
+	s.backlog = append(s.backlog, e)
+	if n := len(s.backlog) - h.opts.Backlog; n > 0 {
+		s.backlog = append(s.backlog[:0], s.backlog[n:]...)
+	}
+	for c := range s.clients {
+		if !c.push(e.data) {
+			dropped++
+		}
+	}
+	return seq, dropped
 }
 
 func buttons(bs []engine.Button) []Button {

@@ -46,6 +46,9 @@ type stackOpts struct {
 	retry time.Duration
 	// logs also receives serve's log.
 	logs io.Writer
+	// mongoDB, when set, is the database of a "mongo" stack: a second
+	// stack on the same one is another replica.
+	mongoDB string
 }
 
 var storeKinds = []string{"bolt", "mongo"}
@@ -81,6 +84,9 @@ func startStack(t *testing.T, kind string, o stackOpts) *stack {
 	case "mongo":
 		cfg.MongoURI = testmongo.URI(t)
 		cfg.MongoDB = testmongo.DBName(t)
+		if o.mongoDB != "" {
+			cfg.MongoDB = o.mongoDB
+		}
 	}
 	var logTo io.Writer = testWriter{t}
 	if o.logs != nil {

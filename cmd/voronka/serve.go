@@ -26,6 +26,7 @@ import (
 	builderui "github.com/voronka/voronka/builder-ui"
 	"github.com/voronka/voronka/engine/channel"
 	"github.com/voronka/voronka/engine/flow"
+	"github.com/voronka/voronka/engine/notify"
 	"github.com/voronka/voronka/engine/runtime"
 	"github.com/voronka/voronka/engine/store"
 	"github.com/voronka/voronka/engine/store/bolt"
@@ -200,6 +201,21 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	var wg sync.WaitGroup
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
+	// Replicas sharing a MongoDB relay web chat messages for a socket held
+	// by another replica through the store; one process (bolt) needs none.
+	if ns, ok := st.(store.Notifications); ok {
+		bus, err := notify.NewPolled(ctx, ns, notify.PolledOptions{Logger: log})
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		hub.UseBus(runCtx, bus)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = bus.Run(runCtx)
+		}()
+	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
