@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/voronka/voronka/engine/store"
@@ -48,6 +50,11 @@ type Polled struct {
 	opts   PolledOptions
 	log    *slog.Logger
 	subs   subscribers
+
+	// Publishing: one write in flight per replica (see Publish).
+	pubMu   sync.Mutex
+	queue   []*waiter
+	writing bool
 
 	// Poller state, touched by Run only: every Seq up to maxSeen was
 	// delivered or given up, but for those in missing.
@@ -98,17 +105,87 @@ func NewPolled(ctx context.Context, st store.Notifications, opts PolledOptions) 
 // Origin implements Bus.
 func (p *Polled) Origin() string { return p.origin }
 
-// Publish implements Bus: one notification appended to the store. Its
-// write is bounded to a third of GapWait so a poller never gives up a
-// number whose insert may still commit.
+// Publish implements Bus. Publishes of one replica are written together:
+// whoever finds no write in flight writes everything queued (one $inc, one
+// insert), and the oldest waiter writes what queued meanwhile, so a busy
+// replica costs the store two round trips per batch rather than per
+// message, and its numbers commit in order. A write is bounded to a third
+// of GapWait so a poller never gives up a number whose insert may still
+// commit. Publish returns ctx's error if ctx ends first; the notification
+// may then be published or not.
 func (p *Polled) Publish(ctx context.Context, topic string, payload []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, p.opts.GapWait/3)
-	defer cancel()
-	n := []store.Notification{{Origin: p.origin, Topic: topic, Payload: payload, At: p.opts.Now().UTC()}}
-	if err := p.st.AppendNotifications(ctx, n); err != nil {
-		return fmt.Errorf("publish %s: %w", topic, err)
+	w := &waiter{n: store.Notification{Origin: p.origin, Topic: topic, Payload: payload, At: p.opts.Now().UTC()},
+		done: make(chan error, 1), lead: make(chan struct{}, 1)}
+	p.pubMu.Lock()
+	p.queue = append(p.queue, w)
+	if !p.writing {
+		p.writing = true
+		w.lead <- struct{}{}
 	}
-	return nil
+	p.pubMu.Unlock()
+	for {
+		select {
+		case err := <-w.done:
+			if err != nil {
+				return fmt.Errorf("publish %s: %w", topic, err)
+			}
+			return nil
+		case <-w.lead:
+			p.writeQueued(ctx)
+		case <-ctx.Done():
+			p.pubMu.Lock()
+			select {
+			case <-w.lead:
+				// Chosen to write just now: the others wait on it.
+				p.pubMu.Unlock()
+				p.writeQueued(ctx)
+				continue
+			default:
+			}
+			if i := slices.Index(p.queue, w); i >= 0 {
+				p.queue = slices.Delete(p.queue, i, i+1)
+			}
+			p.pubMu.Unlock()
+			return fmt.Errorf("publish %s: %w", topic, ctx.Err())
+		}
+	}
+}
+
+// waiter is one Publish waiting for its write.
+type waiter struct {
+	n    store.Notification
+	done chan error
+	lead chan struct{} // this waiter is to write the queue
+}
+
+// writeQueued writes the queue (up to store.MaxLimit) and hands the writing
+// on to the oldest waiter left, if any.
+func (p *Polled) writeQueued(ctx context.Context) {
+	p.pubMu.Lock()
+	batch := p.queue[:min(len(p.queue), store.MaxLimit)]
+	p.queue = slices.Clone(p.queue[len(batch):])
+	p.pubMu.Unlock()
+
+	ns := make([]store.Notification, len(batch))
+	for i, w := range batch {
+		ns[i] = w.n
+	}
+	// Others' messages ride on this write: it must not end with the
+	// context of the one caller that happens to write them.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.opts.GapWait/3)
+	err := p.st.AppendNotifications(wctx, ns)
+	cancel()
+	for _, w := range batch {
+		w.done <- err
+	}
+
+	p.pubMu.Lock()
+	if len(p.queue) > 0 {
+		p.queue[0].lead <- struct{}{}
+	} else {
+		p.writing = false
+	}
+	p.pubMu.Unlock()
 }
 
 // Subscribe implements Bus.

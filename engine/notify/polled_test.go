@@ -156,3 +156,85 @@ func TestPolledDeliversALateCommitAndGivesUpALostOne(t *testing.T) {
 		t.Fatalf("purged before %v, want [1 6]", log.purged)
 	}
 }
+
+// gatedLog holds its first append until released and counts appends.
+type gatedLog struct {
+	*lateLog
+	entered chan struct{}
+	release chan struct{}
+	mu      sync.Mutex
+	appends int
+}
+
+func (g *gatedLog) AppendNotifications(ctx context.Context, ns []store.Notification) error {
+	g.mu.Lock()
+	g.appends++
+	first := g.appends == 1
+	g.mu.Unlock()
+	if first {
+		close(g.entered)
+		<-g.release
+	}
+	return g.lateLog.AppendNotifications(ctx, ns)
+}
+
+func TestPolledWritesWhatQueuesDuringAWriteInOneWrite(t *testing.T) {
+	ctx := t.Context()
+	log := &gatedLog{lateLog: &lateLog{visible: map[int64]store.Notification{}},
+		entered: make(chan struct{}), release: make(chan struct{})}
+	p, err := NewPolled(ctx, log, PolledOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 20)
+	go func() { errs <- p.Publish(ctx, "first", nil) }()
+	<-log.entered
+	const waiting = 10
+	for range waiting {
+		go func() { errs <- p.Publish(ctx, "queued", nil) }()
+	}
+	// One more that gives up while queued: it is not written.
+	gaveUp, cancel := context.WithCancel(ctx)
+	go func() { errs <- p.Publish(gaveUp, "gave-up", nil) }()
+	for queued := 0; queued < waiting+1; {
+		p.pubMu.Lock()
+		queued = len(p.queue)
+		p.pubMu.Unlock()
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	for {
+		p.pubMu.Lock()
+		n := len(p.queue)
+		p.pubMu.Unlock()
+		if n == waiting {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(log.release)
+	var failed int
+	for range waiting + 2 {
+		if err := <-errs; err != nil {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("%d publishes failed, want 1 (the one whose context ended)", failed)
+	}
+	if log.appends != 2 {
+		t.Fatalf("%d appends for %d publishes, want 2: what queued during a write goes in one write", log.appends, waiting+1)
+	}
+	got, err := log.NotificationsFrom(ctx, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != waiting+1 || got[0].Topic != "first" {
+		t.Fatalf("stored %d notifications (first %q), want %d starting with the first", len(got), got[0].Topic, waiting+1)
+	}
+	for _, n := range got {
+		if n.Topic == "gave-up" {
+			t.Fatal("a publish whose context ended while queued was written")
+		}
+	}
+}
