@@ -12,8 +12,8 @@
 // were in flight when the server was killed (at most one per chat per kill).
 //
 //	go build -o bin/voronka ./cmd/voronka
-//	go run ./tools/chaostest -plan short                      # ~50 s, what make test runs
-//	go run ./tools/chaostest -plan long                       # 30 s of 502, 45 s of 429, 20 s of resets, a minute of hangs, 7 kills: ~4 min
+//	go run ./tools/chaostest -plan short                      # ~80 s, what make test runs
+//	go run ./tools/chaostest -plan long                       # 30 s of 502, 45 s of 429, 20 s of resets, a minute of hangs, 8 kills: ~5 min
 //	go run ./tools/chaostest -plan long -mongo "$MONGO_URI"   # on MongoDB
 //	go run ./tools/chaostest -plan 'kill@5s,502@10s+30s'      # your own
 package main
@@ -58,8 +58,8 @@ nodes:
 
 // plans are the named fault plans; times are from the start of the run.
 var plans = map[string]string{
-	"short": "kill@5s,kill@12s,502@20s+5s,429@27s+5s,reset@34s+3s,hang@39s+5s,kill@41s",
-	"long":  "kill@10s,502@20s+30s,kill@35s,429@60s+45s,kill@80s,reset@115s+20s,kill@125s,hang@145s+60s,kill@170s,kill@215s,kill@225s",
+	"short": "kill@4s,kill@10s,502@16s+4s,429@26s+4s,reset@38s+3s,hang@47s+4s,502@67s+4s,kill@69s",
+	"long":  "kill@10s,kill@20s,502@30s+30s,kill@70s,429@80s+45s,kill@135s,reset@145s+20s,kill@175s,hang@185s+60s,kill@262s,kill@272s,502@282s+10s,kill@285s",
 }
 
 func main() {
@@ -80,7 +80,8 @@ func run() (int, error) {
 	retryAfter := flag.Int("retry-after", 3, "retry_after in the 429 answers, seconds")
 	binary := flag.String("voronka", "bin/voronka", "the voronka binary")
 	mongoURI := flag.String("mongo", "", "run the server on this MongoDB (e.g. $MONGO_URI from tools/with-mongo.sh) instead of bolt")
-	recoveryLimit := flag.Duration("recovery", 5*time.Second, "replies stranded by a kill must go out within this time of the server serving again (judged for kills with no fault window in that time)")
+	sendTimeout := flag.Duration("send-timeout", 10*time.Second, "the server's timeout for one send (what a hung request costs), added to -recovery after a hang window")
+	recoveryLimit := flag.Duration("recovery", 5*time.Second, "replies held up by a kill or an outage must go out within this time of the server serving again or the outage ending (judged where no other fault follows within that time)")
 	verbose := flag.Bool("v", false, "show the server's log")
 	flag.Parse()
 
@@ -248,7 +249,7 @@ func run() (int, error) {
 	if msg := srv.exitedByItself(); msg != "" {
 		exited = append(exited, msg)
 	}
-	rep := analyse(fake, log, kills, restarts)
+	rep := analyse(fake, log, kills, restarts, plan, start)
 	fmt.Printf("sent %d messages in %d chats (%d send errors at the fake); %d updates accepted\n", want, *chats, sendErrs.Load(), rep.accepted)
 	fmt.Printf("replies: %d expected, %d lost, %d duplicates (%d allowed: in flight at a kill), %d out of order\n",
 		want, rep.lost, rep.dups, rep.inflightDups, rep.disorder)
@@ -266,6 +267,30 @@ func run() (int, error) {
 		}
 		fmt.Printf("kill %d: %d replies were stranded; the last of them went out %s after the server was serving again (%s)\n",
 			i+1, r.stranded, r.after.Round(10*time.Millisecond), verdict)
+	}
+	wi := 0
+	for _, f := range plan {
+		if f.kind == "kill" {
+			continue
+		}
+		r := rep.outages[wi]
+		wi++
+		limit := *recoveryLimit
+		switch f.kind {
+		case "429":
+			limit += time.Duration(*retryAfter) * time.Second // the last 429 may ask for that much more
+		case "hang":
+			limit += *sendTimeout // a send hung at the end of the window waits for its timeout
+		}
+		verdict := "within " + limit.String()
+		if interrupted(plan, f, f.at+f.length+limit) {
+			verdict = "not judged: another fault follows"
+		} else if r.after > limit {
+			verdict = "SLOWER than " + limit.String()
+			slow++
+		}
+		fmt.Printf("%s for %s: %d replies were held up; the last of them went out %s after it ended (%s)\n",
+			f.kind, f.length, r.stranded, r.after.Round(10*time.Millisecond), verdict)
 	}
 	failed := rep.lost > 0 || rep.dups > rep.inflightDups || rep.disorder > 0 || len(exited) > 0 || rep.accepted < want || slow > 0
 	for _, m := range exited {
@@ -287,6 +312,17 @@ type fault struct {
 	kind   string // kill, 502, 429, reset, hang
 	at     time.Duration
 	length time.Duration
+}
+
+// interrupted reports whether another entry of the plan (a kill included)
+// starts after f does and before until: then f's recovery is not f's alone.
+func interrupted(plan []fault, f fault, until time.Duration) bool {
+	for _, g := range plan {
+		if g != f && g.at >= f.at && g.at < until {
+			return true
+		}
+	}
+	return false
 }
 
 // overlaps reports whether a fault window of the plan intersects [from, to).
@@ -605,6 +641,7 @@ type report struct {
 	accepted, lost, dups, inflightDups, disorder int
 	p50, p99, max                                time.Duration
 	recovery                                     []recovery
+	outages                                      []recovery // per fault window of the plan, in order
 	examples                                     []string
 }
 
@@ -612,7 +649,7 @@ type report struct {
 // reached Telegram but the server may have died before writing it down.
 const inflightWindow = 2 * time.Second
 
-func analyse(fake *tgfake.Fake, log *sendLog, kills, restarts []time.Time) report {
+func analyse(fake *tgfake.Fake, log *sendLog, kills, restarts []time.Time, plan []fault, start time.Time) report {
 	var rep report
 	status := map[int64]tgfake.UpdateStatus{}
 	for _, u := range fake.Updates() {
@@ -620,6 +657,13 @@ func analyse(fake *tgfake.Fake, log *sendLog, kills, restarts []time.Time) repor
 	}
 	var delays []time.Duration
 	rep.recovery = make([]recovery, len(kills))
+	var windows []fault
+	for _, f := range plan {
+		if f.kind != "kill" {
+			windows = append(windows, f)
+		}
+	}
+	rep.outages = make([]recovery, len(windows))
 	example := func(format string, a ...any) {
 		if len(rep.examples) < 10 {
 			rep.examples = append(rep.examples, fmt.Sprintf(format, a...))
@@ -644,6 +688,13 @@ func analyse(fake *tgfake.Fake, log *sendLog, kills, restarts []time.Time) repor
 			}
 			d := got[0].Time.Sub(m.at)
 			delays = append(delays, d)
+			for i, w := range windows {
+				end := start.Add(w.at + w.length)
+				if m.at.Before(end) && got[0].Time.After(end) {
+					rep.outages[i].stranded++
+					rep.outages[i].after = max(rep.outages[i].after, got[0].Time.Sub(end))
+				}
+			}
 			for i, k := range kills {
 				if m.at.Before(k) && got[0].Time.After(k) {
 					rep.recovery[i].stranded++
