@@ -249,3 +249,11 @@ func put(b *bolt.Bucket, k []byte, doc any) error {
 	}
 	return b.Put(k, v)
 }
+
+// PagesWritten is how many pages the file's write transactions have
+// written since it was opened (bbolt's transaction stats), for tests and
+// measurements of what a change costs.
+func (s *Store) PagesWritten() int64 {
+	st := s.db.Stats()
+	return st.TxStats.GetWrite()
+}
