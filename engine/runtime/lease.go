@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -218,8 +219,14 @@ func (r *Runtime) sweep(ctx context.Context) {
 				complete = false
 				break
 			}
+			known, err := r.pageDelivered(ctx, convs, l.Owner)
+			if err != nil {
+				r.log.Warn("check delivered items", "owner", l.Owner, "err", err)
+				complete = false
+				break
+			}
 			for i := range convs {
-				if err := r.adoptStranded(ctx, &convs[i]); err != nil {
+				if err := r.adoptStranded(ctx, &convs[i], known); err != nil {
 					r.log.Warn("adopt outbox", "conversation", convs[i].ID, "owner", l.Owner, "err", err)
 					complete = false
 				}
@@ -239,7 +246,7 @@ func (r *Runtime) sweep(ctx context.Context) {
 
 // adoptStranded takes over conv's items of dead owners (conv was just read
 // from the store) and starts delivering them.
-func (r *Runtime) adoptStranded(ctx context.Context, conv *store.Conversation) error {
+func (r *Runtime) adoptStranded(ctx context.Context, conv *store.Conversation, known map[string]bool) error {
 	s := r.locks.of(conv.ID)
 	s.mu.Lock()
 	if e := s.get(conv.ID); e == nil || e.conv == nil || e.conv.Version < conv.Version {
@@ -247,7 +254,7 @@ func (r *Runtime) adoptStranded(ctx context.Context, conv *store.Conversation) e
 		s.put(conv.ID, &c, r.opts.CachePerStripe)
 	}
 	s.mu.Unlock()
-	mine, err := r.claim(ctx, conv.ID)
+	mine, err := r.claimKnowing(ctx, conv.ID, known)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
@@ -258,4 +265,37 @@ func (r *Runtime) adoptStranded(ctx context.Context, conv *store.Conversation) e
 		r.out.kick(conv.ID)
 	}
 	return nil
+}
+
+// pageDelivered looks up, in one query, which of owner's message items in a
+// page of outboxes already have a delivery event: after a restart a dead
+// process's outboxes are mostly delivered items waiting to be pruned.
+func (r *Runtime) pageDelivered(ctx context.Context, convs []store.Conversation, owner string) (map[string]bool, error) {
+	var keys []store.EventKey
+	known := map[string]bool{}
+	for i := range convs {
+		c := &convs[i]
+		for _, m := range c.Outbox {
+			if m.Owner != owner || !isMessage(m.Kind) || m.At.IsZero() {
+				continue
+			}
+			known[m.ID] = false
+			for _, typ := range [...]string{"sent", "failed", "blocked"} {
+				keys = append(keys, store.EventKey{Bot: c.Bot, ID: m.ID + "/" + typ, At: m.At})
+			}
+		}
+	}
+	if len(keys) == 0 {
+		return known, nil
+	}
+	found, err := r.st.StoredEvents(ctx, keys)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range found {
+		if i := strings.LastIndexByte(id, '/'); i > 0 {
+			known[id[:i]] = true
+		}
+	}
+	return known, nil
 }

@@ -259,6 +259,13 @@ func (d *drainers) run(id string) {
 // evicted) are checked the same way. It reports whether any item is this
 // process's to deliver.
 func (r *Runtime) claim(ctx context.Context, id string) (bool, error) {
+	return r.claimKnowing(ctx, id, nil)
+}
+
+// claimKnowing is claim with the delivery state of some items already
+// looked up (item id → has a delivery event), as the sweep does for a page
+// of outboxes at once.
+func (r *Runtime) claimKnowing(ctx context.Context, id string, known map[string]bool) (bool, error) {
 	s := r.locks.of(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -296,9 +303,23 @@ func (r *Runtime) claim(ctx context.Context, id string) (bool, error) {
 		if len(check) == 0 {
 			return len(e.mine) > 0, nil
 		}
-		seen, err := r.delivered(ctx, cur, check)
+		var unknown []store.OutMessage
+		for _, m := range check {
+			if _, ok := known[m.ID]; !ok {
+				unknown = append(unknown, m)
+			}
+		}
+		seen, err := r.delivered(ctx, cur, unknown)
 		if err != nil {
 			return false, err
+		}
+		for id, ok := range known {
+			if ok {
+				if seen == nil {
+					seen = map[string]bool{}
+				}
+				seen[id] = true
+			}
 		}
 		var adopt []string
 		for _, m := range check {
