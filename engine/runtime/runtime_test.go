@@ -326,7 +326,10 @@ func TestOutboxLeftByACrashIsSentByTheNextProcess(t *testing.T) {
 			t.Fatalf("resent %q while the first process's lease still held", got)
 		}
 		h.clock.Advance(2 * time.Second)
-		eventually(t, "the adoption", func() { time.Sleep(5 * time.Millisecond); h.clock.Advance(100 * time.Millisecond) }, func() bool {
+		// Slow steps (20 ms of real time per 100 ms of the clock): the clock
+		// measures how soon the next process takes over, so it must keep up
+		// with it, on the slow test server and under -race too.
+		eventually(t, "the adoption", func() { time.Sleep(20 * time.Millisecond); h.clock.Advance(100 * time.Millisecond) }, func() bool {
 			return len(h.snd.texts("1")) > 0
 		})
 		// The 3 s lease and a 1 s heartbeat, with room for a slow machine

@@ -228,9 +228,9 @@ func (d *drainers) run(id string) {
 		s.again = false
 		d.mu.Unlock()
 		if d.r.drainOnce(ctx, id) {
-			// Another process's messages are ahead of ours: wait for it
-			// to deliver them (or for the resend job to adopt them), then
-			// look at the stored document again.
+			// Another process's messages are ahead of ours (or the store
+			// failed): wait for it to deliver them (or for its lease to
+			// end), then look at the stored document again.
 			if !d.r.sleep(ctx, d.r.opts.ForeignPoll) {
 				d.mu.Lock()
 				delete(d.m, id)
@@ -483,10 +483,13 @@ const (
 // process owns while items of its own wait behind it.
 func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 	if _, err := r.claim(ctx, id); err != nil {
-		if !errors.Is(err, store.ErrNotFound) {
-			r.log.Warn("drain outbox", "conversation", id, "err", err)
+		if errors.Is(err, store.ErrNotFound) {
+			return false
 		}
-		return false
+		// The store is struggling: look again after a pause rather than
+		// leave this process's items to no one.
+		r.log.Warn("drain outbox", "conversation", id, "err", err)
+		return ctx.Err() == nil
 	}
 	conv, states := r.plan(id)
 	if !slices.Contains(states, itemMine) {

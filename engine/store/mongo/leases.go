@@ -2,10 +2,13 @@ package mongo
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
 	"github.com/voronka/voronka/engine/store"
@@ -89,6 +92,9 @@ func (s *Store) StoredEvents(ctx context.Context, keys []store.EventKey) ([]stri
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
+	if s.idLookups {
+		return s.storedEventsOneByOne(ctx, keys)
+	}
 	ids := make(bson.A, len(keys))
 	for i, k := range keys {
 		ids[i] = k.ID
@@ -104,4 +110,36 @@ func (s *Store) StoredEvents(ctx context.Context, keys []store.EventKey) ([]stri
 		out[i] = d.ID
 	}
 	return out, nil
+}
+
+// storedEventsOneByOne is StoredEvents as _id lookups, eight at a time.
+func (s *Store) storedEventsOneByOne(ctx context.Context, keys []store.EventKey) ([]string, error) {
+	var (
+		mu    sync.Mutex
+		found []string
+		errs  []error
+		wg    sync.WaitGroup
+		slots = make(chan struct{}, 8)
+	)
+	for _, k := range keys {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			err := s.events.FindOne(ctx, bson.M{"_id": k.ID}, options.FindOne().SetProjection(bson.M{"_id": 1})).Err()
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				found = append(found, k.ID)
+			case !errors.Is(err, mongo.ErrNoDocuments):
+				errs = append(errs, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("stored events: %w", err)
+	}
+	return found, nil
 }

@@ -52,6 +52,10 @@ type Store struct {
 	client *mongo.Client
 	db     *mongo.Database
 	opts   Options
+	// idLookups says the server answers only _id equality from its index
+	// (the FerretDB test server: an $in on _id reads the collection), so
+	// StoredEvents looks ids up one by one.
+	idLookups bool
 	// claimMu keeps one claim query per process in flight: concurrent
 	// claimers in one replica would only scan the same queue head and
 	// collide; across replicas the conditional writes decide.
@@ -171,6 +175,7 @@ func (s *Store) checkServer(ctx context.Context) error {
 	}
 	err := s.db.RunCommand(ctx, bson.D{{Key: testServerCommand, Value: 1}}).Decode(&test)
 	if err == nil && test.SerializedWrites {
+		s.idLookups = true
 		return nil
 	}
 	return fmt.Errorf("server is FerretDB v1 (version %v), which applies a filtered write as a read and then a write, "+
