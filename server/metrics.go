@@ -56,7 +56,7 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 		counter("voronka_outbound_failed_total", "Messages given up on.", st.SendFailed)
 		counter("voronka_outbound_retries_total", "Retryable send failures (429, 5xx, network).", st.SendRetries)
 		counter("voronka_blocked_total", "Chats found blocked while sending.", st.Blocked)
-		counter("voronka_resends_total", "Outboxes resent after a crash.", st.Resends)
+		counter("voronka_resends_total", "Outboxes adopted from a process whose lease ended (a crash).", st.Resends)
 		counter("voronka_jobs_run_total", "Scheduled jobs run.", st.JobsRun)
 		counter("voronka_jobs_failed_total", "Scheduled jobs given up on.", st.JobsFailed)
 		counter("voronka_timers_fired_total", "Timers delivered to conversations.", st.TimersFired)

@@ -68,7 +68,7 @@ type Stats struct {
 	SendFailed  uint64 // messages given up on
 	SendRetries uint64 // retryable send failures (429, 5xx, network)
 	Blocked     uint64 // chats found blocked while sending
-	Resends     uint64 // outboxes picked up by the sweep
+	Resends     uint64 // outboxes adopted from a process whose lease ended
 
 	JobsRun     uint64 // jobs executed
 	JobsFailed  uint64 // jobs given up on (FailJob)
