@@ -90,11 +90,15 @@ type Options struct {
 	// retryable failure (429, 5xx, timeout, connection reset) before it is
 	// recorded as failed [1h]. The chat's later messages wait behind it.
 	SendHorizon time.Duration
-	// SendBackoff is the first retry delay, doubled each time [500ms], up to
-	// SendMaxBackoff [30s]. A platform's RetryAfter overrides it.
+	// SendBackoff is the wait before a failing platform is probed again
+	// [500ms], doubled each time up to SendMaxBackoff [5s]: while a bot's
+	// sends fail, one send at a time probes the platform and the bot's other
+	// chats wait for it, so they all go on within SendMaxBackoff of its
+	// return. A platform's RetryAfter overrides it.
 	SendBackoff    time.Duration
 	SendMaxBackoff time.Duration
-	// SendTimeout bounds one Sender.Send call [30s].
+	// SendTimeout bounds one Sender.Send call [10s]: a Bot API call answers
+	// in well under a second, and a hung one holds the bot's probe.
 	SendTimeout time.Duration
 
 	// ForeignPoll is how often a sender re-reads a conversation whose outbox
@@ -164,8 +168,8 @@ func (o *Options) defaults() {
 	def(&o.ConflictRetries, 16)
 	dur(&o.SendHorizon, time.Hour)
 	dur(&o.SendBackoff, 500*time.Millisecond)
-	dur(&o.SendMaxBackoff, 30*time.Second)
-	dur(&o.SendTimeout, 30*time.Second)
+	dur(&o.SendMaxBackoff, 5*time.Second)
+	dur(&o.SendTimeout, 10*time.Second)
 	dur(&o.LeaseTTL, 3*time.Second)
 	dur(&o.Heartbeat, time.Second)
 	dur(&o.ForeignPoll, 500*time.Millisecond)

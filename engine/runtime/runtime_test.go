@@ -236,13 +236,53 @@ func TestRetryableErrorsGiveUpAtTheHorizonWithAFailedEvent(t *testing.T) {
 	if h.clock.Now().Before(t0.Add(10 * time.Minute)) {
 		t.Errorf("gave up after %s, before the horizon", h.clock.Now().Sub(t0))
 	}
-	// Backoff doubles up to 30 s: about 25 tries in ten minutes, not one
-	// a second (and not the five a send used to get).
-	if h.snd.n < 10 || h.snd.n > 40 {
+	// The probe's backoff doubles up to 5 s: about 120 tries in ten
+	// minutes, not one a second (and not the five a send used to get).
+	if h.snd.n < 40 || h.snd.n > 150 {
 		t.Errorf("%d attempts in ten minutes", h.snd.n)
 	}
 	if c := h.conv("1"); h.undelivered(c) != 0 {
 		t.Errorf("outbox still holds %v", c.Outbox)
+	}
+}
+
+// While the platform stays down, the messages waiting behind the probe
+// (other chats' and the same chat's later ones) give up at the horizon too,
+// each with its failed event, instead of waiting for ever behind it.
+func TestMessagesWaitingBehindAnOutageGiveUpAtTheHorizon(t *testing.T) {
+	h := newHarness(t, openBolt(t))
+	rt := h.newRuntime(func(c *runtime.Config) { c.Options.SendHorizon = 10 * time.Minute })
+	h.snd.fail = func(msg channel.Outbound, call int) error {
+		return &channel.SendError{Retryable: true, Code: 502, Err: errors.New("Bad Gateway")}
+	}
+	h.run(rt)
+	h.text(rt, "1", "u1", "hello")
+	h.press(rt, "1", "u2", "Ask") // a second message queued behind the first in chat 1
+	h.text(rt, "2", "u3", "hello")
+	queued := 0
+	for _, chat := range []string{"1", "2"} {
+		for _, m := range h.conv(chat).Outbox {
+			if m.Kind == "" {
+				queued++
+			}
+		}
+	}
+	if queued < 3 {
+		t.Fatalf("%d messages queued, want two in chat 1 and one in chat 2", queued)
+	}
+	eventually(t, "a failed event for every queued message", func() {
+		time.Sleep(2 * time.Millisecond)
+		h.clock.Advance(5 * time.Second)
+	}, func() bool {
+		return len(h.events("failed")) == queued
+	})
+	if late := h.clock.Now().Sub(t0.Add(10 * time.Minute)); late > time.Minute {
+		t.Errorf("the last gave up %s after the horizon", late)
+	}
+	for _, chat := range []string{"1", "2"} {
+		if c := h.conv(chat); h.undelivered(c) != 0 {
+			t.Errorf("chat %s: outbox still holds %v", chat, c.Outbox)
+		}
 	}
 }
 

@@ -23,11 +23,16 @@ type bucket struct {
 	burst  float64
 	tokens float64
 	last   time.Time
-	// paused is when the platform allows sending again after a 429;
-	// probing says one send is testing whether it really does, and the
-	// others wait for its answer rather than all collecting 429s at once.
+	// paused is when the platform may take sends again after a 429 or
+	// while it is failing (5xx, timeouts, resets); probing says one send is
+	// testing whether it does, and the others wait for its answer rather
+	// than all collecting errors and backing off on their own: when the
+	// platform comes back, every chat goes on at once.
 	paused  time.Time
 	probing bool
+	// failures counts the bot's sends that failed in a row (retryably),
+	// for the probe's backoff.
+	failures int
 }
 
 // probeWait is how often a send waiting for a probe looks again.
@@ -79,13 +84,43 @@ func (c *outChannel) pause(bot string, at time.Time) {
 	}
 }
 
-// answered ends a probe: the platform answered something other than 429.
+// failing pauses the bot after a send failed in a way worth retrying that
+// came without a retry_after: the platform (or the way to it) is down for
+// every chat, so one probe a backoff later tests it for all of them. It
+// returns how many sends failed in a row.
+func (c *outChannel) failing(bot string, now time.Time, backoff func(n int) time.Duration) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	bb := c.bots[bot]
+	if bb == nil {
+		return 0
+	}
+	bb.failures++
+	if at := now.Add(backoff(bb.failures)); at.After(bb.paused) {
+		bb.paused = at
+	}
+	bb.probing = false
+	return bb.failures
+}
+
+// answered ends a probe: the platform answered, with success or a refusal
+// that is not about its own state.
 func (c *outChannel) answered(bot string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if bb := c.bots[bot]; bb != nil {
 		bb.probing = false
+		bb.failures = 0
 	}
+}
+
+// outage reports whether the bot's sends wait for the platform (a pause
+// or a probe in progress), as opposed to waiting for rate-limit tokens.
+func (c *outChannel) outage(bot string, now time.Time) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	bb := c.bots[bot]
+	return bb != nil && (bb.paused.After(now) || bb.probing)
 }
 
 // idle reports whether the bucket is full again, so it can be forgotten.
@@ -637,6 +672,18 @@ func errText(err error) string {
 // or the process that adopts the item, keeps the horizon.
 func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conversation, m store.OutMessage) (outcome, channel.Sent, int, error) {
 	attempts, since := m.Attempts, m.FailingSince
+	// The horizon counts from when the item was queued (or first failed,
+	// for items queued before they carried their time): an item that only
+	// waits behind the bot's outage, probed by another send, never fails
+	// itself, and the chat's later items must not each wait a horizon of
+	// their own.
+	horizonFrom := r.clock.Now()
+	for _, t := range []time.Time{m.At, m.FailingSince} {
+		if !t.IsZero() && t.Before(horizonFrom) {
+			horizonFrom = t
+		}
+	}
+	deadline := horizonFrom.Add(r.opts.SendHorizon)
 	msg := channel.Outbound{ID: m.ID, IdempotencyKey: m.ID, Bot: conv.Bot, Chat: conv.Chat, Text: m.Text}
 	for _, b := range m.Buttons {
 		msg.Buttons = append(msg.Buttons, engineButton(b))
@@ -654,9 +701,13 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 			if !r.stillMine(conv.ID, m.ID) {
 				return outAborted, channel.Sent{}, attempts, errors.New("item no longer ours")
 			}
-			w := ch.reserve(r.clock.Now(), conv.Bot, conv.Chat)
+			now := r.clock.Now()
+			w := ch.reserve(now, conv.Bot, conv.Chat)
 			if w == 0 {
 				break
+			}
+			if ch.outage(conv.Bot, now) && !now.Before(deadline) {
+				return r.failed(conv, m, attempts, fmt.Errorf("gave up: %s could not send for %s", ch.name, r.opts.SendHorizon))
 			}
 			if !r.sleep(ctx, w) {
 				return outAborted, channel.Sent{}, attempts, ctx.Err()
@@ -670,10 +721,17 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 		if err != nil {
 			se = channel.AsSendError(err)
 		}
-		if se != nil && se.Retryable && se.Code == 429 && se.RetryAfter > 0 {
+		switch {
+		case se != nil && se.Retryable && se.RetryAfter > 0:
 			// retry_after applies to the bot as a whole.
 			ch.pause(conv.Bot, r.clock.Now().Add(se.RetryAfter))
-		} else {
+		case se != nil && se.Retryable:
+			// 5xx, a timeout or a reset: the platform is failing for every
+			// chat; one probe at a time tests it, a backoff apart.
+			ch.failing(conv.Bot, r.clock.Now(), func(n int) time.Duration {
+				return r.backoff(r.opts.SendBackoff, r.opts.SendMaxBackoff, n)
+			})
+		default:
 			ch.answered(conv.Bot)
 		}
 		if err == nil {
@@ -694,23 +752,15 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 			if since.IsZero() {
 				since = now
 			}
-			deadline := since.Add(r.opts.SendHorizon)
 			if !now.Before(deadline) {
 				return r.failed(conv, m, attempts, fmt.Errorf("gave up after retrying for %s: %w", r.opts.SendHorizon, err))
 			}
-			wait := se.RetryAfter
-			if wait <= 0 {
-				wait = r.backoff(r.opts.SendBackoff, r.opts.SendMaxBackoff, attempts)
-			}
-			// The last try comes at the horizon, not after it.
-			wait = min(wait, deadline.Sub(now))
-			r.log.Debug("send retry", "conversation", conv.ID, "message", m.ID, "wait", wait, "err", err)
-			// Retries are rare: a write each keeps the retry state durable.
+			r.log.Debug("send retry", "conversation", conv.ID, "message", m.ID, "err", err)
+			// Retries are rare (one probe at a time while the platform
+			// fails): a write each keeps the retry state durable. The wait
+			// before the next try is the bot's pause, taken in reserve.
 			if err := r.noteRetry(ctx, conv.ID, m.ID, since, attempts, errText(err)); err != nil {
 				r.log.Warn("record send retry", "conversation", conv.ID, "message", m.ID, "err", err)
-			}
-			if !r.sleep(ctx, wait) {
-				return outAborted, channel.Sent{}, attempts, ctx.Err()
 			}
 		default:
 			return r.failed(conv, m, attempts, err)

@@ -74,7 +74,7 @@ func main() {
 func run() (int, error) {
 	planFlag := flag.String("plan", "short", `fault plan: "short", "long", or a list like "kill@5s,502@10s+30s,429@50s+20s,reset@80s+10s,hang@95s+30s"`)
 	chats := flag.Int("chats", 40, "concurrent chats")
-	interval := flag.Duration("interval", 700*time.Millisecond, "time between two messages of one chat")
+	interval := flag.Duration("interval", 1200*time.Millisecond, "time between two messages of one chat (Telegram sends at most about one a second to a chat, so a faster chat's backlog only grows)")
 	tail := flag.Duration("tail", 5*time.Second, "chats keep writing this long after the last fault starts")
 	settle := flag.Duration("settle", 90*time.Second, "how long to wait for the last replies once chats stop")
 	retryAfter := flag.Int("retry-after", 3, "retry_after in the 429 answers, seconds")
@@ -265,8 +265,8 @@ func run() (int, error) {
 				slow++
 			}
 		}
-		fmt.Printf("kill %d: %d replies were stranded; the last of them went out %s after the server was serving again (%s)\n",
-			i+1, r.stranded, r.after.Round(10*time.Millisecond), verdict)
+		fmt.Printf("kill %d: %d replies in %d chats were stranded; every chat had its first within %s of the server serving again (%s), the last went out after %s\n",
+			i+1, r.stranded, len(r.first), r.after.Round(10*time.Millisecond), verdict, r.last.Round(10*time.Millisecond))
 	}
 	wi := 0
 	for _, f := range plan {
@@ -289,8 +289,8 @@ func run() (int, error) {
 			verdict = "SLOWER than " + limit.String()
 			slow++
 		}
-		fmt.Printf("%s for %s: %d replies were held up; the last of them went out %s after it ended (%s)\n",
-			f.kind, f.length, r.stranded, r.after.Round(10*time.Millisecond), verdict)
+		fmt.Printf("%s for %s: %d replies in %d chats were held up; every chat had its first within %s of the end (%s), the last went out after %s\n",
+			f.kind, f.length, r.stranded, len(r.first), r.after.Round(10*time.Millisecond), verdict, r.last.Round(10*time.Millisecond))
 	}
 	failed := rep.lost > 0 || rep.dups > rep.inflightDups || rep.disorder > 0 || len(exited) > 0 || rep.accepted < want || slow > 0
 	for _, m := range exited {
@@ -632,9 +632,31 @@ func answeredAll(fake *tgfake.Fake, log *sendLog) bool {
 	return true
 }
 
+// recovery measures how the replies held up by one fault went out
+// afterwards. A chat's backlog drains at Telegram's per-chat limit (about
+// one message a second), so what Voronka answers for is how soon each chat
+// gets its first held-up reply (after: the slowest chat's); last is when
+// the last held-up reply of all went out.
 type recovery struct {
 	stranded int
 	after    time.Duration
+	last     time.Duration
+	first    map[int64]time.Duration
+}
+
+func (r *recovery) held(chat int64, after time.Duration) {
+	r.stranded++
+	r.last = max(r.last, after)
+	if r.first == nil {
+		r.first = map[int64]time.Duration{}
+	}
+	if f, ok := r.first[chat]; !ok || after < f {
+		r.first[chat] = after
+	}
+	r.after = 0
+	for _, f := range r.first {
+		r.after = max(r.after, f)
+	}
 }
 
 type report struct {
@@ -691,18 +713,16 @@ func analyse(fake *tgfake.Fake, log *sendLog, kills, restarts []time.Time, plan 
 			for i, w := range windows {
 				end := start.Add(w.at + w.length)
 				if m.at.Before(end) && got[0].Time.After(end) {
-					rep.outages[i].stranded++
-					rep.outages[i].after = max(rep.outages[i].after, got[0].Time.Sub(end))
+					rep.outages[i].held(chat, got[0].Time.Sub(end))
 				}
 			}
 			for i, k := range kills {
 				if m.at.Before(k) && got[0].Time.After(k) {
-					rep.recovery[i].stranded++
 					after := got[0].Time.Sub(k)
 					if i < len(restarts) {
 						after = got[0].Time.Sub(restarts[i])
 					}
-					rep.recovery[i].after = max(rep.recovery[i].after, after)
+					rep.recovery[i].held(chat, after)
 				}
 			}
 			for range got[1:] {
