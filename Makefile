@@ -14,7 +14,7 @@ build: ui
 run: build
 	$(BIN)/voronka serve
 
-test: check unit flows fuzz-short ui-test
+test: check unit flows fuzz-short chaos ui-test
 	@echo "make test: all checks passed"
 
 # gofmt and go vet, for the main module and the test-server module.

@@ -91,7 +91,7 @@ type Options struct {
 	// recorded as failed [1h]. The chat's later messages wait behind it.
 	SendHorizon time.Duration
 	// SendBackoff is the wait before a failing platform is probed again
-	// [500ms], doubled each time up to SendMaxBackoff [5s]: while a bot's
+	// [500ms], doubled each time up to SendMaxBackoff [3s]: while a bot's
 	// sends fail, one send at a time probes the platform and the bot's other
 	// chats wait for it, so they all go on within SendMaxBackoff of its
 	// return. A platform's RetryAfter overrides it.
@@ -168,7 +168,7 @@ func (o *Options) defaults() {
 	def(&o.ConflictRetries, 16)
 	dur(&o.SendHorizon, time.Hour)
 	dur(&o.SendBackoff, 500*time.Millisecond)
-	dur(&o.SendMaxBackoff, 5*time.Second)
+	dur(&o.SendMaxBackoff, 3*time.Second)
 	dur(&o.SendTimeout, 10*time.Second)
 	dur(&o.LeaseTTL, 3*time.Second)
 	dur(&o.Heartbeat, time.Second)

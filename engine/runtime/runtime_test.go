@@ -236,9 +236,9 @@ func TestRetryableErrorsGiveUpAtTheHorizonWithAFailedEvent(t *testing.T) {
 	if h.clock.Now().Before(t0.Add(10 * time.Minute)) {
 		t.Errorf("gave up after %s, before the horizon", h.clock.Now().Sub(t0))
 	}
-	// The probe's backoff doubles up to 5 s: about 120 tries in ten
+	// The probe's backoff doubles up to 3 s: about 200 tries in ten
 	// minutes, not one a second (and not the five a send used to get).
-	if h.snd.n < 40 || h.snd.n > 150 {
+	if h.snd.n < 60 || h.snd.n > 400 {
 		t.Errorf("%d attempts in ten minutes", h.snd.n)
 	}
 	if c := h.conv("1"); h.undelivered(c) != 0 {

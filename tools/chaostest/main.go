@@ -73,8 +73,8 @@ func main() {
 
 func run() (int, error) {
 	planFlag := flag.String("plan", "short", `fault plan: "short", "long", or a list like "kill@5s,502@10s+30s,429@50s+20s,reset@80s+10s,hang@95s+30s"`)
-	chats := flag.Int("chats", 40, "concurrent chats")
-	interval := flag.Duration("interval", 1200*time.Millisecond, "time between two messages of one chat (Telegram sends at most about one a second to a chat, so a faster chat's backlog only grows)")
+	chats := flag.Int("chats", 60, "concurrent chats")
+	interval := flag.Duration("interval", 2*time.Second, "time between two messages of one chat (Telegram sends at most about one a second to a chat, so a faster chat's backlog only grows)")
 	tail := flag.Duration("tail", 5*time.Second, "chats keep writing this long after the last fault starts")
 	settle := flag.Duration("settle", 90*time.Second, "how long to wait for the last replies once chats stop")
 	retryAfter := flag.Int("retry-after", 3, "retry_after in the 429 answers, seconds")
