@@ -81,6 +81,12 @@ fuzz-list:
 		grep -qs "^func $${t#*:}(" $${t%%:*}/*_test.go || { echo "FUZZ_TARGETS names $$t, which does not exist"; missing=1; }; \
 	done; exit $$missing
 
+# The crash-and-outage test's short plan, on bolt and on the MongoDB test
+# server (README "Crash and outage test"; -plan long for the full storms).
+chaos: build
+	$(GO) run ./tools/chaostest -plan short
+	tools/with-mongo.sh sh -c '$(GO) run ./tools/chaostest -plan short -mongo "$$MONGO_URI"'
+
 # Regenerates engine/flow/schema.json after a change to the node specs.
 schema:
 	$(GO) run ./cmd/voronka schema > engine/flow/schema.json
