@@ -189,7 +189,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	srv, err := server.New(server.Config{Store: st, Handler: rt, Runtime: rt, Telegram: adapters, WebChat: hub,
 		Logger: log, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, TrustedProxies: proxies, Version: version, UI: builderui.FS(), Preview: previews,
 		MetricsToken: cfg.MetricsToken, Channels: board.all,
-		WebChatLimits: server.WebChatLimits{MaxConns: cfg.WebChatMaxConns, MaxConnsPerAddr: cfg.WebChatMaxConnsPerAddr,
+		WebChatLimits: server.WebChatLimits{MaxConns: webChatConnsFor(cfg.WebChatMaxConns, server.DefaultWebChatLimits.MaxConns, openFilesLimit(), log),
+			MaxConnsPerAddr:      cfg.WebChatMaxConnsPerAddr,
 			NewSessionsPerMinute: cfg.WebChatNewPerMinute}})
 	if err != nil {
 		return err
