@@ -668,8 +668,9 @@ type report struct {
 }
 
 // inflightWindow is how long before a kill a send counts as in flight: it
-// reached Telegram but the server may have died before writing it down.
-const inflightWindow = 2 * time.Second
+// reached Telegram but the server may have died before writing it down (a
+// store commit away; a second leaves room for a loaded machine).
+const inflightWindow = time.Second
 
 func analyse(fake *tgfake.Fake, log *sendLog, kills, restarts []time.Time, plan []fault, start time.Time) report {
 	var rep report
