@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/voronka/voronka/adapters/telegram/tgfake"
+	"github.com/voronka/voronka/tools/internal/loopback"
 )
 
 // echoFlow answers every message with its own text, so a reply names the
@@ -138,7 +139,7 @@ func run() (int, error) {
 	if err := os.WriteFile(filepath.Join(dir, "flows", "echo.yaml"), []byte(echoFlow), 0o644); err != nil {
 		return 0, err
 	}
-	port, err := freePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		return 0, err
 	}
@@ -590,7 +591,7 @@ func (l *sendLog) snapshot() map[int64][]sentMsg {
 // answers: people do not stop writing because a server restarts.
 func chat(ctx context.Context, fake *tgfake.Fake, log *sendLog, user int64, every time.Duration, errs *atomic.Int64) {
 	// Spread the chats' first messages over one interval.
-	if !sleepCtx(ctx, time.Duration(user%97)*every/97) {
+	if !loopback.Sleep(ctx, time.Duration(user%97)*every/97) {
 		return
 	}
 	for n := 0; ctx.Err() == nil; n++ {
@@ -604,7 +605,7 @@ func chat(ctx context.Context, fake *tgfake.Fake, log *sendLog, user int64, ever
 		} else {
 			log.add(user, sentMsg{text: text, at: time.Now(), id: u.UpdateID})
 		}
-		if !sleepCtx(ctx, every) {
+		if !loopback.Sleep(ctx, every) {
 			return
 		}
 	}
@@ -794,27 +795,4 @@ func tailFile(path string, n int) string {
 	return path + "; last lines:\n" + strings.Join(lines, "\n")
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-func sleepUntil(ctx context.Context, t time.Time) bool { return sleepCtx(ctx, time.Until(t)) }
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
+func sleepUntil(ctx context.Context, t time.Time) bool { return loopback.Sleep(ctx, time.Until(t)) }

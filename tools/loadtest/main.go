@@ -25,7 +25,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -39,6 +38,7 @@ import (
 	"time"
 
 	"github.com/voronka/voronka/adapters/telegram/tgfake"
+	"github.com/voronka/voronka/tools/internal/loopback"
 )
 
 func main() {
@@ -93,7 +93,7 @@ func run() error {
 	}
 	defer fake.Close()
 
-	port, err := freePort()
+	port, err := loopback.FreePort()
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,7 @@ func run() error {
 	cpuSampled := make(chan struct{})
 	go func() {
 		defer close(cpuSampled)
-		if !sleepCtx(ctx, *warmup) {
+		if !loopback.Sleep(ctx, *warmup) {
 			return
 		}
 		cpuFrom = processCPU(cmd.Process.Pid)
@@ -187,7 +187,7 @@ func run() error {
 		go func(user int64) {
 			defer wg.Done()
 			// Spread the first messages over one interval, as real traffic is.
-			if !sleepCtx(ctx, time.Duration(rand.Int64N(int64(*interval)))) {
+			if !loopback.Sleep(ctx, time.Duration(rand.Int64N(int64(*interval)))) {
 				return
 			}
 			got := 0
@@ -213,7 +213,7 @@ func run() error {
 				mu.Lock()
 				results = append(results, result{latency: now.Sub(sent), at: now})
 				mu.Unlock()
-				if !sleepCtx(ctx, time.Until(sent.Add(*interval))) {
+				if !loopback.Sleep(ctx, time.Until(sent.Add(*interval))) {
 					return
 				}
 			}
@@ -295,20 +295,6 @@ func round(d time.Duration) time.Duration {
 	return d.Round(100 * time.Microsecond)
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // processCPU is the user+system CPU time of a process so far (Linux; 0
 // elsewhere or on error).
 func processCPU(pid int) time.Duration {
@@ -327,13 +313,4 @@ func processCPU(pid int) time.Duration {
 	fmt.Sscan(f[12], &stime)
 	// USER_HZ is 100 on every Linux this runs on.
 	return time.Duration(utime+stime) * 10 * time.Millisecond
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
