@@ -23,6 +23,9 @@ check:
 	if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	tools/mongotest/go.sh vet ./...
+	@# test names chaos; a merge once dropped its recipe and make ran nothing for it.
+	@$(MAKE) -n --no-print-directory chaos | grep -q 'tools/chaostest -plan short' || \
+		{ echo "make chaos would not run tools/chaostest"; exit 1; }
 
 # Unit, integration and end-to-end tests, with the race detector. Mongo-backed
 # tests run against $$MONGO_URI or a FerretDB test server started for them;
