@@ -75,7 +75,7 @@ try {
     const opens = [];
     for (let run = 0; run < 3; run++) {
       await page.goto('about:blank');
-      await page.goto(`${server.url}/app/#/faq-bot/${id}`);
+      await page.goto(`${server.url}/app/#/flows/faq-bot/${id}`);
       // Opened: what the canvas draws stopped changing; the time is that of
       // the last frame in which the number of nodes drawn or of edges drawn
       // changed. A node is drawn once React Flow has measured it (until

@@ -93,7 +93,7 @@ try {
     await page.fill('input[name=password]', 'wrong-password');
     await page.click('[data-testid=signin] button[type=submit]');
     await page.waitForSelector('[data-testid=signin] .err');
-    await signIn(page, server.url, '#/faq-bot/faq-bot');
+    await signIn(page, server.url, '#/flows/faq-bot/faq-bot');
     await page.waitForSelector('.fnode');
   });
 
@@ -101,7 +101,7 @@ try {
     const ctx = await browser.newContext();
     const p = await ctx.newPage();
     p.setDefaultTimeout(15000);
-    await signIn(p, server.url, '#/lead-qualification/lead-qualification');
+    await signIn(p, server.url, '#/flows/lead-qualification/lead-qualification');
     const tg = p.locator('[data-testid=channels] [data-channel=telegram]');
     await p.waitForSelector('[data-testid=channels] [data-channel=telegram][data-state=degraded]');
     assert.match(await tg.innerText(), /Telegram: нет связи/);
@@ -232,7 +232,7 @@ try {
   await step('a preview id works only while its user stays signed in', async () => {
     const ctx = await browser.newContext();
     const p = await ctx.newPage();
-    await signIn(p, server.url, '#/faq-bot/faq-bot');
+    await signIn(p, server.url, '#/flows/faq-bot/faq-bot');
     // hello opens the chat socket with the id and answers the first frame
     // and, when the server refuses, the close code.
     const tryPreview = (id) =>

@@ -1,8 +1,9 @@
-// The builder app: the sign-in page until a session exists, then the builder.
+// The builder app: the sign-in page until a session exists, then the shell
+// with the pages the user's role may open.
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import * as api from './api';
-import { Builder } from './Builder';
-import { Users } from './Users';
+import { SessionContext } from './session';
+import { Shell } from './shell/Shell';
 import { I18nContext, dictionaries, translate, useI18n, type I18n, type Lang } from './i18n';
 
 function initialLang(): Lang {
@@ -18,9 +19,6 @@ function initialLang(): Lang {
 export function App() {
   const [lang, setLangState] = useState<Lang>(initialLang);
   const [user, setUser] = useState<api.User | null | undefined>(undefined);
-  // The users page replaces the builder for a while; the builder keeps its
-  // place in the address (#/bot/flow), so coming back reopens the same flow.
-  const [page, setPage] = useState<'builder' | 'users'>('builder');
   const i18n = useMemo<I18n>(
     () => ({
       lang,
@@ -46,10 +44,7 @@ export function App() {
   }, []);
 
   const signOut = () => {
-    api.logout().finally(() => {
-      setUser(null);
-      setPage('builder');
-    });
+    api.logout().finally(() => setUser(null));
   };
 
   return (
@@ -58,12 +53,10 @@ export function App() {
         <div className="pad">{dictionaries[lang].loading}</div>
       ) : user === null ? (
         <SignIn onSignedIn={setUser} />
-      ) : user.role === 'operator' ? (
-        <NotForRole user={user} onSignOut={signOut} />
-      ) : page === 'users' && user.role === 'admin' ? (
-        <Users me={user} onBack={() => setPage('builder')} onSignOut={signOut} />
       ) : (
-        <Builder user={user} onSignOut={signOut} onUsers={user.role === 'admin' ? () => setPage('users') : undefined} />
+        <SessionContext.Provider value={{ user, signOut }}>
+          <Shell fallback={<NotForRole user={user} onSignOut={signOut} />} />
+        </SessionContext.Provider>
       )}
     </I18nContext.Provider>
   );

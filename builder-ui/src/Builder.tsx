@@ -42,28 +42,33 @@ const noProblems: Problem[] = [];
 
 type SaveState = 'saved' | 'dirty' | 'saving' | 'failed';
 
-interface Props {
-  user: api.User;
-  onSignOut: () => void;
-  /** onUsers opens the users page; given to admins only. */
-  onUsers?: () => void;
-}
-
-export function Builder(props: Props) {
+export function Builder() {
   return (
     <ReactFlowProvider>
-      <Editor {...props} />
+      <Editor />
     </ReactFlowProvider>
   );
 }
 
+// The builder's place in the address: #/flows/<bot>/<flow>. Coming back
+// from another page (#/flows alone) reopens the flow last open in this tab.
+const lastFlowKey = 'voronka-last-flow';
+
 function readHash(): { bot?: string; flow?: string } {
-  const [, bot, flow] = location.hash.replace(/^#\/?/, '/').split('/');
+  let h = location.hash.replace(/^#\/?(flows\/?)?/, '/');
+  if (h === '/' || h === '') {
+    try {
+      h = sessionStorage.getItem(lastFlowKey) ?? h;
+    } catch {
+      /* storage unavailable */
+    }
+  }
+  const [, bot, flow] = h.split('/');
   return { bot: bot ? decodeURIComponent(bot) : undefined, flow: flow ? decodeURIComponent(flow) : undefined };
 }
 
-function Editor({ user, onSignOut, onUsers }: Props) {
-  const { t, tr, lang, setLang } = useI18n();
+function Editor() {
+  const { t, tr, lang } = useI18n();
   const rf = useReactFlow<FlowNodeType, RFEdge>();
   const [spec, setSpec] = useState<Spec | null>(null);
   const specs = useMemo(() => new Map<string, NodeSpec>((spec?.nodes ?? []).map((s) => [s.type, s])), [spec]);
@@ -119,7 +124,13 @@ function Editor({ user, onSignOut, onUsers }: Props) {
   useEffect(() => {
     if (!bot || !flowId || specs.size === 0) return;
     let gone = false;
-    location.hash = `#/${encodeURIComponent(bot)}/${encodeURIComponent(flowId)}`;
+    const place = `/${encodeURIComponent(bot)}/${encodeURIComponent(flowId)}`;
+    location.hash = `#/flows${place}`;
+    try {
+      sessionStorage.setItem(lastFlowKey, place);
+    } catch {
+      /* storage unavailable */
+    }
     (async () => {
       let d: FlowDoc | null = null;
       let ps: Problem[] = [];
@@ -356,7 +367,6 @@ function Editor({ user, onSignOut, onUsers }: Props) {
   return (
     <div className="builder">
       <header className="topbar">
-        <span className="logo">Voronka</span>
         <label>
           {t('bot')}{' '}
           <select value={bot} onChange={(e) => setBot(e.target.value)} data-field="bot">
@@ -418,18 +428,6 @@ function Editor({ user, onSignOut, onUsers }: Props) {
         <button onClick={() => setShowPreview((x) => !x)} className={showPreview ? 'on' : ''} data-action="preview">
           💬 {t('preview')}
         </button>
-        <button onClick={() => setLang(lang === 'ru' ? 'en' : 'ru')} data-action="lang">
-          {t('language')}
-        </button>
-        {onUsers && (
-          <button onClick={onUsers} data-action="users">
-            👥 {t('users')}
-          </button>
-        )}
-        <span className="who">
-          {user.login} ({tr('role_' + user.role)})
-        </span>
-        <button onClick={onSignOut}>{t('signOut')}</button>
       </header>
       {message && (
         <div className="message" data-testid="message" onClick={() => setMessage('')}>

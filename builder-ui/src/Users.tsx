@@ -8,7 +8,6 @@ import { useI18n, type Key } from './i18n';
 interface Props {
   me: api.User;
   onBack: () => void;
-  onSignOut: () => void;
 }
 
 /**
@@ -25,8 +24,8 @@ function errorText(e: unknown, t: (k: Key) => string): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export function Users({ me, onBack, onSignOut }: Props) {
-  const { t, tr, lang, setLang } = useI18n();
+export function Users({ me, onBack }: Props) {
+  const { t, tr, lang } = useI18n();
   const [users, setUsers] = useState<api.UserInfo[]>([]);
   // The failure itself, put into words at render: switching the language
   // translates a refusal already on the page.
@@ -67,19 +66,10 @@ export function Users({ me, onBack, onSignOut }: Props) {
   return (
     <div className="users-page" data-testid="users-page">
       <header className="topbar">
-        <span className="logo">Voronka</span>
         <button onClick={onBack} data-action="back">
           ← {t('backToBuilder')}
         </button>
         <b>{t('users')}</b>
-        <span className="spacer" />
-        <button onClick={() => setLang(lang === 'ru' ? 'en' : 'ru')} data-action="lang">
-          {t('language')}
-        </button>
-        <span className="who">
-          {me.login} ({tr('role_' + me.role)})
-        </span>
-        <button onClick={onSignOut}>{t('signOut')}</button>
       </header>
       <div className="users-body">
         {failure != null && (

@@ -1,9 +1,10 @@
 // Russian (the default) and English strings of the whole interface.
 import { createContext, useContext } from 'react';
+import { en as shellEn, ru as shellRu } from './shell/strings';
 
 export type Lang = 'ru' | 'en';
 
-const ru = {
+const coreRu = {
   title: 'Воронка — конструктор',
   signIn: 'Войти',
   signOut: 'Выйти',
@@ -170,9 +171,7 @@ const ru = {
   channelAccount: 'бот @{t}',
 };
 
-export type Key = keyof typeof ru;
-
-const en: Record<Key, string> = {
+const coreEn: Record<keyof typeof coreRu, string> = {
   title: 'Voronka — builder',
   signIn: 'Sign in',
   signOut: 'Sign out',
@@ -338,6 +337,14 @@ const en: Record<Key, string> = {
   channelFailedHint: 'The messenger rejected the bot token: fix the token and restart the server. The web chat and the other bots work.',
   channelAccount: 'bot @{t}',
 };
+
+// Each page folder keeps its own strings (src/<page>/strings.ts: ru, and en
+// with the same keys); they are spread in here so every key is checked in
+// both languages and one t() serves the whole app.
+const ru = { ...coreRu, ...shellRu };
+const en: Record<keyof typeof ru, string> = { ...coreEn, ...shellEn };
+
+export type Key = keyof typeof ru;
 
 export const dictionaries: Record<Lang, Record<Key, string>> = { ru, en };
 
