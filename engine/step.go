@@ -75,6 +75,8 @@ type run struct {
 	// stops there and is undone unless the node goes on at its on_error.
 	budget     error
 	budgetNode string
+	// started says a run began in this step (startRun ran).
+	started bool
 }
 
 func (r *run) event(typ, node, name string) *Event {
@@ -143,6 +145,7 @@ func (r *run) startRun() {
 	st.Version = r.p.Version
 	st.Started = r.in.Now
 	st.Status = StatusBot
+	r.started = true
 	r.event(EvConversationStarted, r.p.Flow.Start, "")
 }
 
@@ -238,6 +241,10 @@ func (r *run) fireTrigger(t *flow.Trigger) {
 	if t.Reset {
 		st.reset()
 		r.changed()
+		if !r.started {
+			// A reset starts the funnel over: analytics count it as a new run.
+			r.startRun()
+		}
 	}
 	if t.Command != "" && st.Unsubscribed {
 		// An explicit command is the person coming back: consent is on again.

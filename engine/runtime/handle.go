@@ -485,6 +485,17 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	next.Outbox = outbox
 
 	base := len(res.events)
+	if o.in != nil && (o.in.Kind == channel.KindText || o.in.Kind == channel.KindPress) {
+		// The inbound message itself, first among the change's events; its id
+		// ends in "in" so it never meets a step event's index.
+		kind := "text"
+		if o.in.Kind == channel.KindPress {
+			kind = "press"
+		}
+		in := r.event(&next, o.key, 0, engine.EvMessageIn, cur.Node, now, map[string]any{engine.DataKind: kind})
+		in.ID = next.ID + "/" + o.key + "/in"
+		res.events = append(res.events, in)
+	}
 	for i, ev := range out.Events {
 		data := map[string]any{}
 		if ev.Name != "" {
@@ -501,6 +512,9 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 			if handoff.Note != "" {
 				data["note"] = handoff.Note
 			}
+		}
+		if ev.Type == engine.EvSplitAssigned {
+			data[engine.DataVariant] = ev.Name
 		}
 		if len(data) == 0 {
 			data = nil

@@ -572,14 +572,16 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 		case outAborted:
 			return false
 		case outSent:
-			ev := r.deliveryEvent(conv, m, "sent", map[string]any{"platform_id": sent.PlatformID, "attempts": attempts})
+			data := map[string]any{"platform_id": sent.PlatformID, "attempts": attempts, engine.DataBy: sentBy(m),
+				engine.DataMS: max(r.clock.Now().Sub(m.At).Milliseconds(), 0)}
+			ev := r.deliveryEvent(conv, m, "sent", data)
 			r.record(ctx, conv, m, &ev)
 		case outFailed:
-			ev := r.deliveryEvent(conv, m, "failed", map[string]any{"error": errText(serr), "attempts": attempts})
+			ev := r.deliveryEvent(conv, m, "failed", map[string]any{"error": errText(serr), "attempts": attempts, engine.DataBy: sentBy(m)})
 			r.record(ctx, conv, m, &ev, failedLine(conv, m, errText(serr)))
 		case outBlocked:
 			blocked = true
-			ev := r.deliveryEvent(conv, m, "blocked", map[string]any{"error": errText(serr)})
+			ev := r.deliveryEvent(conv, m, "blocked", map[string]any{"error": errText(serr), engine.DataBy: sentBy(m)})
 			r.markBlocked(ctx, conv, m, ev, failedLine(conv, m, errText(serr)))
 		}
 	}
@@ -642,6 +644,14 @@ func (r *Runtime) deliveryEvent(conv *store.Conversation, m store.OutMessage, ty
 	return store.Event{ID: m.ID + "/" + typ, Bot: conv.Bot, Flow: conv.FlowID,
 		FlowVersion: conv.FlowVersion, Node: conv.Node, Type: typ, Conversation: conv.ID,
 		Channel: conv.Channel, At: at, Data: data}
+}
+
+// sentBy says who wrote an outbox message, for its delivery events.
+func sentBy(m store.OutMessage) string {
+	if m.Kind == kindOperator {
+		return "operator"
+	}
+	return "bot"
 }
 
 // failedLine is the transcript line that shows message m was never
