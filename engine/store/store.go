@@ -42,6 +42,7 @@ type Store interface {
 	Sessions
 	Secrets
 	Bots
+	Broadcasts
 	Leases
 	Maintenance
 }

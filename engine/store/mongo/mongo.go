@@ -233,6 +233,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		{s.jobs, []mongo.IndexModel{idx("status", "due_at", "_id"), idx("status", "updated_at")}},
 		{s.users, []mongo.IndexModel{unique}},
 	}
+	all = append(all, s.broadcastIndexes(idx)...)
 	for _, a := range all {
 		// Create only missing indexes: cheaper at every start, and FerretDB
 		// drops the connection when asked to create an existing one.

@@ -65,6 +65,7 @@ func RunSized(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config)
 	t.Run("Purge", s.purge)
 	t.Run("Leases", s.leases)
 	t.Run("Outboxes", s.outboxes)
+	t.Run("Broadcasts", s.broadcasts)
 }
 
 type suite struct {
