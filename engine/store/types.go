@@ -68,6 +68,11 @@ type Contact struct {
 	Username  string `json:"username,omitempty" bson:"username"`
 	Language  string `json:"language,omitempty" bson:"language"`
 	Phone     string `json:"phone,omitempty" bson:"phone"`
+	// Source is where the person came from (a deep-link payload, the web
+	// chat's data-source), as the conversation's first update said; UTM
+	// are the utm_* parameters of the page the web chat was opened on.
+	Source string            `json:"source,omitempty" bson:"source,omitempty"`
+	UTM    map[string]string `json:"utm,omitempty" bson:"utm,omitempty"`
 }
 
 // Consent records whether broadcasts may be sent, and since when and why.
@@ -302,6 +307,13 @@ type BotSettings struct {
 	QuietHours *QuietHours `json:"quiet_hours,omitempty" bson:"quiet_hours,omitempty"`
 	// AllowedEnv names the environment variables flows may read.
 	AllowedEnv []string `json:"allowed_env,omitempty" bson:"allowed_env"`
+	// StopWords unsubscribe from broadcasts whoever sends one of them as a
+	// whole message; nil means the built-in /stop, стоп, отписаться, stop,
+	// unsubscribe (an empty list turns them off).
+	StopWords []string `json:"stop_words,omitempty" bson:"stop_words,omitempty"`
+	// BroadcastsPerWeek caps the broadcasts one contact gets in any 7 days
+	// (0: no cap).
+	BroadcastsPerWeek int `json:"broadcasts_per_week,omitempty" bson:"broadcasts_per_week,omitempty"`
 }
 
 // QuietHours is a daily local-time window, e.g. 22:00–09:00.
