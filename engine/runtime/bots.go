@@ -19,7 +19,10 @@ type botInfo struct {
 	quietOn bool
 	qStart  int // minutes after local midnight
 	qEnd    int
-	loaded  time.Time
+	// stopWords unsubscribe from broadcasts (DefaultStopWords unless the
+	// bot lists its own).
+	stopWords []string
+	loaded    time.Time
 }
 
 // botCache keeps bot settings for a short while: reading the bot on every
@@ -42,7 +45,7 @@ func (c *botCache) get(ctx context.Context, id string) *botInfo {
 	if b != nil && now.Sub(b.loaded) < c.r.opts.BotCacheTTL {
 		return b
 	}
-	b = &botInfo{loc: time.UTC, loaded: now}
+	b = &botInfo{loc: time.UTC, loaded: now, stopWords: DefaultStopWords}
 	sb, err := c.r.st.GetBot(ctx, id)
 	switch {
 	case err == nil:
@@ -68,6 +71,9 @@ func (r *Runtime) InvalidateBot(id string) {
 
 func (r *Runtime) prepareBot(b *botInfo, sb *store.Bot) {
 	set := sb.Settings
+	if set.StopWords != nil {
+		b.stopWords = set.StopWords
+	}
 	if len(set.AllowedEnv) > 0 {
 		b.env = make(map[string]string, len(set.AllowedEnv))
 		for _, name := range set.AllowedEnv {

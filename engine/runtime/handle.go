@@ -55,6 +55,16 @@ type op struct {
 	// operator messages to append to the outbox (OperatorSend).
 	operator string
 	opText   string
+	// unsub turns consent off with this cause (a stop word, a broadcast's
+	// unsubscribe button); the flow's own answer is kept when it has one.
+	unsub string
+	// extra events go with the change (a broadcast button's press).
+	extra []extraEvent
+}
+
+type extraEvent struct {
+	typ  string
+	data map[string]any
 }
 
 // result is what a committed op leaves to do outside the lock.
@@ -110,6 +120,9 @@ func (r *Runtime) Handle(ctx context.Context, in channel.Inbound) error {
 		o.input = engine.Input{Kind: engine.InputText, Text: in.Text}
 		if in.Kind == channel.KindPress {
 			o.input = engine.Input{Kind: engine.InputPress, Payload: in.Payload, Text: in.Text}
+			r.broadcastPress(ctx, &o, in.Payload)
+		} else if isStopWord(in.Text, r.bots.get(ctx, in.Bot).stopWords) {
+			o.unsub = "stop_word"
 		}
 		c := in.Contact
 		if c.Channel == "" {
@@ -354,6 +367,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 			res.inLine = &line
 		case channel.KindBlocked:
 			next.Blocked = true
+			next.Consent = store.Consent{Subscribed: false, At: now, Source: "blocked"}
 			for _, m := range cur.Outbox {
 				if isMessage(m.Kind) {
 					res.lines = append(res.lines, failedLine(cur, m, "not sent: the chat has blocked the bot"))
@@ -390,6 +404,9 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	in.Env = bot.env
 	t0 := time.Now()
 	out := engine.Step(prog, st, in)
+	if o.unsub != "" {
+		out = r.unsubscribe(cur, prog, out, o.unsub, now)
+	}
 	r.stats.stepLatency.observe(time.Since(t0))
 	r.stats.steps.Add(1)
 	if out.Err != nil {
@@ -417,9 +434,12 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	next.Vars = ns.Vars
 	if sub := !ns.Unsubscribed; sub != next.Consent.Subscribed || fresh {
 		if !fresh {
-			next.Consent = store.Consent{Subscribed: sub, At: now, Source: "flow"}
+			next.Consent = store.Consent{Subscribed: sub, At: now, Source: consentCause(o, out.Events, sub)}
 		} else {
 			next.Consent.Subscribed = sub
+			if !sub {
+				next.Consent.Source = consentCause(o, out.Events, sub)
+			}
 		}
 	}
 
@@ -525,6 +545,9 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 		}
 		se := r.event(&next, o.key, base+i, ev.Type, ev.Node, at, data)
 		res.events = append(res.events, se)
+	}
+	for i, ev := range o.extra {
+		res.events = append(res.events, r.event(&next, o.key, 1000+i, ev.typ, ns.Node, now, ev.data))
 	}
 	return &next, res, nil
 }

@@ -135,6 +135,10 @@ type Options struct {
 	// with egress.NewClient and an allow-list to reach internal services.
 	HTTPClient *http.Client
 
+	// BroadcastPoll is how often each process looks for broadcasts to start
+	// or resume (a dead runner's included) [1s].
+	BroadcastPoll time.Duration
+
 	// Retention is what the periodic purge deletes, and when (retention.go).
 	Retention Retention
 
@@ -187,6 +191,7 @@ func (o *Options) defaults() {
 		o.HTTPClient = egress.NewClient(egress.Options{Timeout: o.WebhookTimeout, MaxBody: o.WebhookMaxBody})
 	}
 	dur(&o.BotCacheTTL, 10*time.Second)
+	dur(&o.BroadcastPoll, time.Second)
 	if o.LookupEnv == nil {
 		o.LookupEnv = os.LookupEnv
 	}
@@ -224,6 +229,7 @@ type Runtime struct {
 	jobsActive  atomic.Int64
 
 	lease leaseState
+	bc    broadcasts
 }
 
 type lockedRand struct {
@@ -276,6 +282,7 @@ func New(cfg Config) (*Runtime, error) {
 	r.bg, r.bgCancel = context.WithCancel(context.Background())
 	r.out = newDrainers(r)
 	r.lease.init()
+	r.bc.init()
 	return r, nil
 }
 
@@ -308,6 +315,11 @@ func (r *Runtime) Run(ctx context.Context) error {
 		defer r.loops.Done()
 		r.scheduleRetention(lctx)
 		r.jobLoop(lctx)
+	}()
+	r.loops.Add(1)
+	go func() {
+		defer r.loops.Done()
+		r.broadcastLoop(lctx)
 	}()
 	// The lease outlives the loops: it must stay fresh while Shutdown
 	// drains, or others would adopt what this process is still sending.

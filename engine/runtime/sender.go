@@ -156,6 +156,13 @@ const maxChatBuckets = 10000
 // reserve takes a token from the bot's and the chat's bucket when both have
 // one, or reports how long to wait.
 func (c *outChannel) reserve(now time.Time, bot, chat string) time.Duration {
+	return c.reserveKeeping(now, bot, chat, 0)
+}
+
+// reserveKeeping is reserve for sends that must not delay replies
+// (broadcasts): it takes the bot's token only while keep more are left for
+// the replies to live conversations, so those find one at once.
+func (c *outChannel) reserveKeeping(now time.Time, bot, chat string, keep float64) time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	l := c.limits
@@ -183,6 +190,9 @@ func (c *outChannel) reserve(now time.Time, bot, chat string) time.Duration {
 	}
 	if w := max(bb.wait(now), cb.wait(now)); w > 0 {
 		return w
+	}
+	if keep > 0 && bb.rate > 0 && bb.tokens < 1+keep {
+		return time.Duration((1 + keep - bb.tokens) / bb.rate * float64(time.Second))
 	}
 	bb.take()
 	cb.take()

@@ -1,0 +1,970 @@
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/voronka/voronka/engine"
+	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/engine/eval"
+	"github.com/voronka/voronka/engine/segment"
+	"github.com/voronka/voronka/engine/store"
+)
+
+// How broadcasts run. Any process may run any broadcast, one process at a
+// time: the broadcast document names its runner (a lease owner id), and a
+// runner whose process lease ended is replaced by whichever process looks
+// next (every BroadcastPoll). A runner pages the audience from the store
+// (memory bounded by the page), and for every recipient first writes a
+// receipt saying the send is starting (id: broadcast and conversation),
+// then sends. A resumed broadcast skips every recipient with a receipt, so
+// nobody gets it twice; a send a crash cut short between its receipt and
+// the platform's answer is counted as unconfirmed, not repeated. Sends take
+// tokens from a budget in the store (a window of 100 ms per bot and
+// channel), so any number of replicas stay within the platform's rate
+// together, and from this process's bucket only while it keeps tokens for
+// the replies to live conversations, which therefore go first.
+
+// Skip reasons counted in BroadcastProgress.Skipped.
+const (
+	SkipNoConsent    = "no_consent"
+	SkipBlocked      = "blocked"
+	SkipFrequencyCap = "frequency_cap"
+	SkipNoChannel    = "no_channel"
+	SkipRenderError  = "render_error"
+)
+
+// Event types of broadcasts.
+const (
+	EvBroadcastSent   = "broadcast_sent"
+	EvBroadcastFailed = "broadcast_failed"
+	EvBroadcastButton = "broadcast_button"
+)
+
+// budgetWindow is the span of one shared send budget.
+const budgetWindow = 100 * time.Millisecond
+
+// unsubscribeLabel is the button every broadcast message carries unless
+// the marketer removed it.
+const unsubscribeLabel = "Отписаться"
+
+// StopReply confirms an unsubscribe that the flow did not answer itself.
+const StopReply = "Вы отписались от рассылок. Чтобы подписаться снова, отправьте /start."
+
+// DefaultStopWords unsubscribe whoever sends one of them as a whole message
+// (case, punctuation and ё/е ignored), unless the bot lists its own.
+var DefaultStopWords = []string{"/stop", "stop", "стоп", "отписаться", "unsubscribe"}
+
+// broadcasts is this process's share of the broadcast machinery.
+type broadcasts struct {
+	mu      sync.Mutex
+	running map[string]context.CancelFunc
+	wg      sync.WaitGroup
+	wake    chan struct{}
+}
+
+func (b *broadcasts) init() {
+	b.running = map[string]context.CancelFunc{}
+	b.wake = make(chan struct{}, 1)
+}
+
+// WakeBroadcasts makes the broadcast loop look for work now (the API just
+// started or resumed one) rather than at its next poll.
+func (r *Runtime) WakeBroadcasts() {
+	select {
+	case r.bc.wake <- struct{}{}:
+	default:
+	}
+}
+
+// broadcastLoop starts the broadcasts that are due and have no live runner.
+func (r *Runtime) broadcastLoop(ctx context.Context) {
+	defer r.bc.wg.Wait()
+	for {
+		if err := r.startBroadcasts(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("look for broadcasts", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-r.clock.After(r.opts.BroadcastPoll):
+		case <-r.bc.wake:
+		}
+	}
+}
+
+func (r *Runtime) startBroadcasts(ctx context.Context) error {
+	if !r.leaseValid() {
+		return nil
+	}
+	active, err := r.st.ActiveBroadcasts(ctx)
+	if err != nil {
+		return err
+	}
+	now := r.clock.Now()
+	for i := range active {
+		b := &active[i]
+		if b.Status == store.BroadcastScheduled && b.StartAt.After(now) || b.WaitUntil.After(now) {
+			continue
+		}
+		r.bc.mu.Lock()
+		_, mine := r.bc.running[b.ID]
+		r.bc.mu.Unlock()
+		if mine || b.Runner != "" && b.Runner != r.opts.Owner && r.alive(ctx, b.Runner) {
+			continue
+		}
+		b.Runner = r.opts.Owner
+		b.Status = store.BroadcastRunning
+		b.WaitUntil = time.Time{}
+		if b.StartedAt.IsZero() {
+			b.StartedAt = now
+		}
+		b.UpdatedAt = now
+		if err := r.st.UpdateBroadcast(ctx, b); err != nil {
+			if errors.Is(err, store.ErrVersionConflict) {
+				continue // another process took it, or the marketer changed it
+			}
+			return err
+		}
+		bctx, cancel := context.WithCancel(ctx)
+		r.bc.mu.Lock()
+		r.bc.running[b.ID] = cancel
+		r.bc.mu.Unlock()
+		r.bc.wg.Add(1)
+		go func(b store.Broadcast) {
+			defer r.bc.wg.Done()
+			defer func() {
+				r.bc.mu.Lock()
+				delete(r.bc.running, b.ID)
+				r.bc.mu.Unlock()
+				cancel()
+			}()
+			if err := r.runBroadcast(bctx, &b); err != nil && bctx.Err() == nil {
+				r.log.Error("broadcast stopped", "broadcast", b.ID, "err", err)
+			}
+		}(*b)
+	}
+	return nil
+}
+
+// bcRun is one broadcast being sent by this process.
+type bcRun struct {
+	r        *Runtime
+	b        *store.Broadcast
+	bot      *botInfo
+	botCap   int
+	matcher  *segment.Matcher
+	schema   *eval.Schema
+	texts    []*eval.Template
+	weights  []int
+	tokens   chan struct{}
+	waiting  atomic.Int64
+	pageSize int
+	keep     float64
+}
+
+// runBroadcast sends b page by page until it is done, paused, cancelled,
+// outside its send window, or this process stops being its runner.
+func (r *Runtime) runBroadcast(ctx context.Context, b *store.Broadcast) error {
+	run, err := r.prepareBroadcast(ctx, b)
+	if err != nil {
+		// A broadcast that cannot run (its segment was deleted, a template
+		// no longer compiles) stops with the reason for the marketer.
+		return r.finishBroadcast(ctx, b.ID, store.BroadcastPaused, err.Error())
+	}
+	chName, ch := r.channelFor()
+	rate := channel.TelegramLimits.PerSecond
+	if ch != nil && ch.limits.PerSecond > 0 {
+		rate = ch.limits.PerSecond
+	}
+	run.pageSize = min(max(int(rate), 20), 500)
+	run.tokens = make(chan struct{})
+	dctx, stopDispense := context.WithCancel(ctx)
+	defer stopDispense()
+	go r.dispense(dctx, b.Bot+":"+chName, rate, run)
+
+	// Watch for pause and cancel while a page is being sent.
+	pctx, stopPage := context.WithCancel(ctx)
+	defer stopPage()
+	go func() {
+		for {
+			select {
+			case <-pctx.Done():
+				return
+			case <-r.clock.After(r.opts.BroadcastPoll / 2):
+			}
+			cur, err := r.st.GetBroadcast(pctx, b.ID)
+			if err == nil && (cur.Status != store.BroadcastRunning || cur.Runner != r.opts.Owner) {
+				stopPage()
+				return
+			}
+		}
+	}()
+
+	for {
+		cur, err := r.st.GetBroadcast(ctx, b.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Runner != r.opts.Owner {
+			return nil
+		}
+		if cur.Status != store.BroadcastRunning {
+			return r.releaseBroadcast(ctx, b.ID)
+		}
+		now := r.clock.Now()
+		if open := run.nextOpen(now); open.After(now) {
+			cur.WaitUntil, cur.Runner, cur.UpdatedAt = open, "", now
+			if err := r.st.UpdateBroadcast(ctx, cur); err != nil {
+				return fmt.Errorf("wait for the send window: %w", err)
+			}
+			r.log.Info("broadcast waits for its send window", "broadcast", b.ID, "until", open)
+			return nil
+		}
+		page, next, err := r.st.ScanContacts(ctx, b.Bot, cur.Cursor, run.pageSize)
+		if err != nil {
+			return err
+		}
+		counts, complete, err := run.sendPage(pctx, page)
+		if err != nil {
+			return err
+		}
+		if !complete {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			continue // paused or cancelled mid-page: the next look releases it
+		}
+		done, err := r.savePage(ctx, b.ID, cur.Cursor, next, counts)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// savePage records a finished page: the cursor moves past it and its
+// counts are added, on the stored document as it is now (the marketer may
+// have paused it meanwhile). It reports whether the broadcast is over.
+func (r *Runtime) savePage(ctx context.Context, id, from, next string, c store.BroadcastProgress) (bool, error) {
+	for range 20 {
+		cur, err := r.st.GetBroadcast(ctx, id)
+		if err != nil {
+			return false, err
+		}
+		if cur.Cursor != from || cur.Runner != r.opts.Owner {
+			return true, nil // another runner moved on: this one has lost it
+		}
+		cur.Cursor = next
+		addProgress(&cur.Progress, c)
+		now := r.clock.Now()
+		cur.UpdatedAt = now
+		over := next == ""
+		if over && cur.Status != store.BroadcastCancelled {
+			cur.Status, cur.FinishedAt, cur.Runner = store.BroadcastDone, now, ""
+		}
+		err = r.st.UpdateBroadcast(ctx, cur)
+		if errors.Is(err, store.ErrVersionConflict) {
+			continue
+		}
+		if err != nil {
+			return false, fmt.Errorf("save broadcast progress: %w", err)
+		}
+		if over {
+			r.log.Info("broadcast done", "broadcast", id, "sent", cur.Progress.Sent, "failed", cur.Progress.Failed,
+				"skipped", cur.Progress.Skipped)
+		}
+		return over, nil
+	}
+	return false, fmt.Errorf("save broadcast progress: %w", ErrBusy)
+}
+
+func addProgress(p *store.BroadcastProgress, c store.BroadcastProgress) {
+	p.Total += c.Total
+	p.Sent += c.Sent
+	p.Failed += c.Failed
+	p.Unconfirmed += c.Unconfirmed
+	for k, v := range c.Skipped {
+		if p.Skipped == nil {
+			p.Skipped = map[string]int{}
+		}
+		p.Skipped[k] += v
+	}
+	for k, v := range c.Variants {
+		if p.Variants == nil {
+			p.Variants = map[string]int{}
+		}
+		p.Variants[k] += v
+	}
+}
+
+// releaseBroadcast gives up the runner's place (paused or cancelled).
+func (r *Runtime) releaseBroadcast(ctx context.Context, id string) error {
+	for range 20 {
+		cur, err := r.st.GetBroadcast(ctx, id)
+		if err != nil || cur.Runner != r.opts.Owner {
+			return err
+		}
+		if cur.Status == store.BroadcastRunning {
+			return nil // resumed meanwhile: the loop starts it again
+		}
+		cur.Runner = ""
+		if err := r.st.UpdateBroadcast(ctx, cur); !errors.Is(err, store.ErrVersionConflict) {
+			return err
+		}
+	}
+	return ErrBusy
+}
+
+// finishBroadcast stops a broadcast with status and reason.
+func (r *Runtime) finishBroadcast(ctx context.Context, id string, status store.BroadcastStatus, reason string) error {
+	for range 20 {
+		cur, err := r.st.GetBroadcast(ctx, id)
+		if err != nil {
+			return err
+		}
+		cur.Status, cur.Error, cur.Runner, cur.UpdatedAt = status, reason, "", r.clock.Now()
+		if err := r.st.UpdateBroadcast(ctx, cur); !errors.Is(err, store.ErrVersionConflict) {
+			return err
+		}
+	}
+	return ErrBusy
+}
+
+// channelFor is the channel whose rate a broadcast keeps: Telegram's when
+// the bot has it (the web chat has no platform limit).
+func (r *Runtime) channelFor() (string, *outChannel) {
+	if c := r.channels["telegram"]; c != nil {
+		return "telegram", c
+	}
+	for name, c := range r.channels {
+		return name, c
+	}
+	return "none", nil
+}
+
+// prepareBroadcast compiles what every recipient needs.
+func (r *Runtime) prepareBroadcast(ctx context.Context, b *store.Broadcast) (*bcRun, error) {
+	run := &bcRun{r: r, b: b, bot: r.bots.get(ctx, b.Bot), keep: 2}
+	if sb, err := r.st.GetBot(ctx, b.Bot); err == nil {
+		run.botCap = sb.Settings.BroadcastsPerWeek
+	}
+	if p, err := r.flows.Current(ctx, b.Bot); err == nil {
+		run.schema = p.Flow.Schema()
+	}
+	if run.schema == nil {
+		run.schema = eval.NewSchema(nil)
+	}
+	var f store.SegmentFilter
+	if b.Segment != "" {
+		sg, err := r.st.GetSegment(ctx, b.Bot, b.Segment)
+		if err != nil {
+			return nil, fmt.Errorf("segment %s: %w", b.Segment, err)
+		}
+		f = sg.Filter
+	}
+	m, err := segment.Compile(f, run.schema)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.LoadGoals(ctx, r.st, b.Bot); err != nil {
+		return nil, err
+	}
+	run.matcher = m
+	if b.Mode != store.BroadcastFlow {
+		if len(b.Variants) == 0 {
+			return nil, errors.New("no message to send")
+		}
+		for _, v := range b.Variants {
+			t, err := run.schema.CompileTemplate(v.Text)
+			if err != nil {
+				return nil, fmt.Errorf("variant %s: %w", v.Name, err)
+			}
+			run.texts = append(run.texts, t)
+			run.weights = append(run.weights, max(v.Weight, 0))
+		}
+	}
+	return run, nil
+}
+
+// variant picks the recipient's variant: by weight, from a hash of the
+// broadcast and conversation ids, so a resumed broadcast picks the same.
+func (run *bcRun) variant(convID string) int {
+	total := 0
+	for _, w := range run.weights {
+		total += w
+	}
+	if total == 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(run.b.ID))
+	h.Write([]byte{0})
+	h.Write([]byte(convID))
+	n := int(h.Sum64() % uint64(total))
+	for i, w := range run.weights {
+		if n < w {
+			return i
+		}
+		n -= w
+	}
+	return 0
+}
+
+// nextOpen is now when sending is allowed now, or when it next is: inside
+// the broadcast's window and outside the bot's quiet hours.
+func (run *bcRun) nextOpen(now time.Time) time.Time {
+	t := now
+	for range 4 {
+		t1 := run.bot.quiet(t)
+		t2 := run.window(t1)
+		if t2.Equal(t) {
+			return t
+		}
+		t = t2
+	}
+	return t
+}
+
+// window moves t to the start of the broadcast's daily window when it is
+// outside it.
+func (run *bcRun) window(t time.Time) time.Time {
+	w := run.b.Window
+	if w == nil {
+		return t
+	}
+	s, err1 := parseClock(w.Start)
+	e, err2 := parseClock(w.End)
+	if err1 != nil || err2 != nil || s == e {
+		return t
+	}
+	lt := t.In(run.bot.loc)
+	mins := lt.Hour()*60 + lt.Minute()
+	in := mins >= s && mins < e
+	if s > e {
+		in = mins >= s || mins < e
+	}
+	if in {
+		return t
+	}
+	y, mo, d := lt.Date()
+	start := time.Date(y, mo, d, s/60, s%60, 0, 0, run.bot.loc)
+	if !start.After(lt) {
+		start = time.Date(y, mo, d+1, s/60, s%60, 0, 0, run.bot.loc)
+	}
+	return start.In(t.Location())
+}
+
+// dispense hands out send tokens at the channel's rate: each window it
+// takes its share from the store's budget (only while senders wait for
+// tokens) and releases the grant spread over the window.
+func (r *Runtime) dispense(ctx context.Context, key string, rate float64, run *bcRun) {
+	perWin := rate * budgetWindow.Seconds()
+	for ctx.Err() == nil {
+		now := r.clock.Now()
+		w := now.UnixNano() / int64(budgetWindow)
+		start := time.Unix(0, w*int64(budgetWindow))
+		end := start.Add(budgetWindow)
+		capW := int(math.Floor(perWin*float64(w+1))) - int(math.Floor(perWin*float64(w)))
+		if run.waiting.Load() == 0 || capW <= 0 {
+			r.sleepUntil(ctx, end)
+			continue
+		}
+		granted, err := r.st.TakeSendBudget(ctx, key+":"+strconv.FormatInt(w, 10), capW, capW, end.Add(time.Minute))
+		if err != nil {
+			if ctx.Err() == nil {
+				r.log.Warn("take send budget", "key", key, "err", err)
+			}
+			r.sleepUntil(ctx, end)
+			continue
+		}
+		for i := 0; i < granted && ctx.Err() == nil; i++ {
+			r.sleepUntil(ctx, start.Add(budgetWindow*time.Duration(i)/time.Duration(granted)))
+			left := end.Sub(r.clock.Now())
+			if left <= 0 {
+				break // an unused grant lapses with its window
+			}
+			select {
+			case run.tokens <- struct{}{}:
+			case <-r.clock.After(left):
+			case <-ctx.Done():
+			}
+		}
+		r.sleepUntil(ctx, end)
+	}
+}
+
+func (r *Runtime) sleepUntil(ctx context.Context, t time.Time) {
+	if d := t.Sub(r.clock.Now()); d > 0 {
+		r.sleep(ctx, d)
+	}
+}
+
+// token waits for a send token.
+func (run *bcRun) token(ctx context.Context) bool {
+	run.waiting.Add(1)
+	defer run.waiting.Add(-1)
+	select {
+	case <-run.tokens:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// bcJob is one recipient to send to.
+type bcJob struct {
+	conv    *store.Conversation
+	variant int
+	text    string
+	buttons []store.Button
+}
+
+// bcOutcome is what became of one send.
+type bcOutcome struct {
+	job     *bcJob
+	receipt store.Receipt
+	blocked bool
+	done    bool
+}
+
+// sendPage sends the page's members who have no receipt yet and counts the
+// page. complete is false when ctx ended before every member was done.
+func (run *bcRun) sendPage(ctx context.Context, page []store.Conversation) (store.BroadcastProgress, bool, error) {
+	r, b := run.r, run.b
+	var c store.BroadcastProgress
+	skip := func(reason string) {
+		if c.Skipped == nil {
+			c.Skipped = map[string]int{}
+		}
+		c.Skipped[reason]++
+	}
+	var members []*store.Conversation
+	for i := range page {
+		if run.matcher.Match(&page[i]) {
+			members = append(members, &page[i])
+		}
+	}
+	if len(members) == 0 {
+		return c, true, nil
+	}
+	ids := make([]string, len(members))
+	convIDs := make([]string, len(members))
+	for i, m := range members {
+		ids[i], convIDs[i] = store.ReceiptID(b.ID, m.ID), m.ID
+	}
+	have, err := r.st.GetReceipts(ctx, ids)
+	if err != nil {
+		return c, false, err
+	}
+	done := make(map[string]store.Receipt, len(have))
+	for _, rc := range have {
+		done[rc.Conversation] = rc
+	}
+	var recent map[string]int
+	if run.botCap > 0 {
+		if recent, err = r.st.CountRecentReceipts(ctx, convIDs, r.clock.Now().Add(-7*24*time.Hour), b.ID); err != nil {
+			return c, false, err
+		}
+	}
+	var jobs []*bcJob
+	for _, m := range members {
+		c.Total++
+		if rc, ok := done[m.ID]; ok {
+			countReceipt(&c, rc)
+			continue
+		}
+		switch {
+		case m.Blocked:
+			skip(SkipBlocked)
+		case !m.Consent.Subscribed:
+			skip(SkipNoConsent)
+		case run.botCap > 0 && recent[m.ID] >= run.botCap:
+			skip(SkipFrequencyCap)
+		case r.channels[m.Channel] == nil:
+			skip(SkipNoChannel)
+		default:
+			j := &bcJob{conv: m}
+			if b.Mode != store.BroadcastFlow {
+				j.variant = run.variant(m.ID)
+				text, err := run.texts[j.variant].Render(segment.Env(m, run.schema))
+				if err != nil || strings.TrimSpace(text) == "" {
+					skip(SkipRenderError)
+					continue
+				}
+				j.text = text
+				j.buttons = run.buttons(j.variant)
+			}
+			jobs = append(jobs, j)
+		}
+	}
+	outcomes := make([]bcOutcome, len(jobs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(len(jobs), 64) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				outcomes[i] = run.send(ctx, jobs[i])
+			}
+		}()
+	}
+	for i := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		select {
+		case next <- i:
+		case <-ctx.Done():
+		}
+	}
+	close(next)
+	wg.Wait()
+	complete := true
+	var receipts []store.Receipt
+	var lines []store.Message
+	var events []store.Event
+	for i := range outcomes {
+		o := &outcomes[i]
+		if !o.done {
+			complete = false
+			continue
+		}
+		countReceipt(&c, o.receipt)
+		receipts = append(receipts, o.receipt)
+		if b.Mode == store.BroadcastFlow {
+			continue
+		}
+		m := o.job.conv
+		line := store.Message{ID: o.receipt.ID, ConversationID: m.ID, Bot: m.Bot, Direction: store.DirectionBot,
+			Text: o.job.text, Buttons: o.job.buttons, At: o.receipt.At}
+		typ := EvBroadcastSent
+		if o.receipt.Status == store.ReceiptFailed {
+			typ = EvBroadcastFailed
+			line.Status, line.Error = store.MessageFailed, o.receipt.Error
+		}
+		lines = append(lines, line)
+		events = append(events, store.Event{ID: o.receipt.ID + "/" + typ, Bot: m.Bot, Type: typ, Conversation: m.ID,
+			Channel: m.Channel, At: o.receipt.At, Data: map[string]any{"broadcast": b.ID, "variant": o.receipt.Variant}})
+		if o.blocked {
+			r.broadcastBlocked(ctx, m.ID, o.receipt.Error)
+		}
+	}
+	// Outcomes, transcript lines and events of the page in one go each.
+	if err := r.st.PutReceipts(context.WithoutCancel(ctx), receipts...); err != nil {
+		return c, false, err
+	}
+	if err := r.st.AppendMessages(context.WithoutCancel(ctx), lines...); err != nil {
+		r.log.Warn("append broadcast transcript", "broadcast", b.ID, "err", err)
+	}
+	if err := r.st.AppendEvents(context.WithoutCancel(ctx), events...); err != nil {
+		r.log.Warn("append broadcast events", "broadcast", b.ID, "err", err)
+	}
+	return c, complete, nil
+}
+
+func countReceipt(c *store.BroadcastProgress, rc store.Receipt) {
+	switch rc.Status {
+	case store.ReceiptFailed:
+		c.Failed++
+		return
+	case store.ReceiptSending:
+		c.Unconfirmed++
+	}
+	c.Sent++
+	if rc.Variant != "" {
+		if c.Variants == nil {
+			c.Variants = map[string]int{}
+		}
+		c.Variants[rc.Variant]++
+	}
+}
+
+// buttons are variant v's buttons as payloads a press comes back with:
+// "bc:<broadcast>:<variant>:<button>", and ":u" for unsubscribe.
+func (run *bcRun) buttons(v int) []store.Button {
+	var out []store.Button
+	for i, bt := range run.b.Variants[v].Buttons {
+		out = append(out, store.Button{Label: bt.Label, Payload: fmt.Sprintf("bc:%s:%d:%d", run.b.ID, v, i)})
+	}
+	if !run.b.NoUnsubscribe {
+		out = append(out, store.Button{Label: unsubscribeLabel, Payload: fmt.Sprintf("bc:%s:%d:u", run.b.ID, v)})
+	}
+	return out
+}
+
+// send delivers one recipient's copy: a receipt first, then the platform.
+func (run *bcRun) send(ctx context.Context, j *bcJob) bcOutcome {
+	r, b, m := run.r, run.b, j.conv
+	o := bcOutcome{job: j}
+	if !run.token(ctx) {
+		return o
+	}
+	now := r.clock.Now()
+	rc := store.Receipt{ID: store.ReceiptID(b.ID, m.ID), Broadcast: b.ID, Bot: b.Bot, Conversation: m.ID,
+		Status: store.ReceiptSending, At: now}
+	if b.Mode == store.BroadcastFlow {
+		return run.step(ctx, rc)
+	}
+	rc.Variant = b.Variants[j.variant].Name
+	ch := r.channels[m.Channel]
+	deadline := now.Add(r.opts.SendHorizon)
+	for {
+		// The local bucket, keeping tokens for live replies.
+		for {
+			if !r.leaseValid() && !r.waitLease(ctx) {
+				return o
+			}
+			w := ch.reserveKeeping(r.clock.Now(), m.Bot, m.Chat, run.keep)
+			if w == 0 {
+				break
+			}
+			if !r.sleep(ctx, w) {
+				return o
+			}
+		}
+		if rc.Status == store.ReceiptSending && !o.done {
+			// The receipt goes first: after a crash it says the platform
+			// may have the message, so it is never sent twice.
+			if err := r.st.PutReceipts(ctx, rc); err != nil {
+				r.log.Warn("write broadcast receipt", "broadcast", b.ID, "conversation", m.ID, "err", err)
+				return o
+			}
+			o.done, o.receipt = true, rc
+		}
+		msg := channel.Outbound{ID: rc.ID, IdempotencyKey: rc.ID, Bot: m.Bot, Chat: m.Chat, Text: j.text}
+		for _, bt := range j.buttons {
+			msg.Buttons = append(msg.Buttons, engineButton(bt))
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.SendTimeout)
+		_, err := ch.sender.Send(sctx, msg)
+		cancel()
+		if err == nil {
+			ch.answered(m.Bot)
+			r.stats.sent.Add(1)
+			rc.Status = store.ReceiptSent
+			o.receipt = rc
+			return o
+		}
+		se := channel.AsSendError(err)
+		switch {
+		case se.Blocked:
+			ch.answered(m.Bot)
+			rc.Status, rc.Error = store.ReceiptFailed, errText(err)
+			o.receipt, o.blocked = rc, true
+			return o
+		case se.Retryable && r.clock.Now().Before(deadline) && ctx.Err() == nil:
+			if se.RetryAfter > 0 {
+				ch.pause(m.Bot, r.clock.Now().Add(se.RetryAfter))
+			} else {
+				ch.failing(m.Bot, r.clock.Now(), func(n int) time.Duration {
+					return r.backoff(r.opts.SendBackoff, r.opts.SendMaxBackoff, n)
+				})
+			}
+			r.stats.sendRetries.Add(1)
+			continue
+		case se.Retryable && ctx.Err() != nil:
+			// Paused mid-retry: the receipt stays "sending", so the
+			// recipient counts as unconfirmed rather than risk a double.
+			rc.Error = errText(err)
+			o.receipt = rc
+			return o
+		default:
+			ch.answered(m.Bot)
+			r.stats.sendFailed.Add(1)
+			rc.Status, rc.Error = store.ReceiptFailed, errText(err)
+			o.receipt = rc
+			return o
+		}
+	}
+}
+
+// step moves the recipient's conversation to the broadcast's node; the
+// update id makes the step happen once however often it is tried.
+func (run *bcRun) step(ctx context.Context, rc store.Receipt) bcOutcome {
+	r := run.r
+	o := bcOutcome{}
+	res, err := r.commit(ctx, op{convID: rc.Conversation, key: "bc:" + run.b.ID, dedupe: true, step: true,
+		input: engine.Input{Kind: engine.InputGoto, Goto: run.b.Node}})
+	rc.Status = store.ReceiptSent
+	if err != nil {
+		if ctx.Err() != nil {
+			return o
+		}
+		rc.Status, rc.Error = store.ReceiptFailed, err.Error()
+	} else if !res.dup {
+		r.finish(ctx, res)
+	}
+	o.done, o.receipt = true, rc
+	return o
+}
+
+// broadcastBlocked marks a conversation whose chat refused a broadcast as
+// blocked, with consent off: no broadcast goes there again.
+func (r *Runtime) broadcastBlocked(ctx context.Context, convID, reason string) {
+	now := r.clock.Now()
+	err := r.rewrite(context.WithoutCancel(ctx), convID, nil, nil, func(cur, next *store.Conversation) []store.Message {
+		next.Blocked = true
+		next.Consent = store.Consent{Subscribed: false, At: now, Source: "blocked"}
+		next.Outbox = dropMessages(cur.Outbox)
+		next.UpdatedAt = cur.UpdatedAt
+		return nil
+	})
+	if err != nil {
+		r.log.Warn("mark chat blocked", "conversation", convID, "err", err, "reason", reason)
+	}
+}
+
+// broadcastPress turns a press on a broadcast button into its step: a jump
+// to the button's node, or an unsubscribe. ok is false for payloads that
+// are not broadcast buttons.
+func (r *Runtime) broadcastPress(ctx context.Context, o *op, payload string) bool {
+	rest, ok := strings.CutPrefix(payload, "bc:")
+	if !ok {
+		return false
+	}
+	parts := strings.Split(rest, ":")
+	if len(parts) != 3 {
+		return false
+	}
+	id, vs, bs := parts[0], parts[1], parts[2]
+	v, err := strconv.Atoi(vs)
+	if err != nil {
+		return false
+	}
+	b, err := r.st.GetBroadcast(ctx, id)
+	if err != nil || v < 0 || v >= len(b.Variants) {
+		return false
+	}
+	data := map[string]any{"broadcast": id, "variant": b.Variants[v].Name, "button": bs}
+	o.extra = append(o.extra, extraEvent{typ: EvBroadcastButton, data: data})
+	if bs == "u" {
+		o.unsub = "broadcast_button"
+		return true
+	}
+	i, err := strconv.Atoi(bs)
+	if err != nil || i < 0 || i >= len(b.Variants[v].Buttons) {
+		return false
+	}
+	data["label"] = b.Variants[v].Buttons[i].Label
+	o.input = engine.Input{Kind: engine.InputGoto, Goto: b.Variants[v].Buttons[i].Node}
+	return true
+}
+
+// isStopWord reports whether text, as a whole, is one of the bot's stop words.
+func isStopWord(text string, words []string) bool {
+	t := normalizeStop(text)
+	if t == "" {
+		return false
+	}
+	for _, w := range words {
+		if normalizeStop(w) == t {
+			return true
+		}
+	}
+	return false
+}
+
+func normalizeStop(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	s = strings.ReplaceAll(s, "ё", "е")
+	s = strings.TrimRight(s, ".!?… ")
+	if i := strings.IndexByte(s, '@'); i > 0 && strings.HasPrefix(s, "/") {
+		s = s[:i] // /stop@shop_bot
+	}
+	return s
+}
+
+// SendTest sends a broadcast's variant to one conversation now (the
+// marketer's own chat), outside the audience, the rate budget and the
+// receipts: it is not part of the broadcast.
+func (r *Runtime) SendTest(ctx context.Context, b *store.Broadcast, convID string, variant int) error {
+	conv, err := r.st.GetConversation(ctx, convID)
+	if err != nil {
+		return fmt.Errorf("test send: %w", err)
+	}
+	run, err := r.prepareBroadcast(ctx, b)
+	if err != nil {
+		return fmt.Errorf("test send: %w", err)
+	}
+	if b.Mode == store.BroadcastFlow {
+		_, err := r.commit(ctx, op{convID: convID, key: "bctest:" + r.uniqueKey(), step: true,
+			input: engine.Input{Kind: engine.InputGoto, Goto: b.Node}})
+		return err
+	}
+	if variant < 0 || variant >= len(run.texts) {
+		return fmt.Errorf("test send: no variant %d", variant)
+	}
+	text, err := run.texts[variant].Render(segment.Env(conv, run.schema))
+	if err != nil {
+		return fmt.Errorf("test send: %w", err)
+	}
+	ch := r.channels[conv.Channel]
+	if ch == nil {
+		return fmt.Errorf("test send: no sender for channel %s", conv.Channel)
+	}
+	msg := channel.Outbound{ID: "bctest:" + r.uniqueKey(), Bot: conv.Bot, Chat: conv.Chat, Text: "[тест] " + text}
+	for _, bt := range run.buttons(variant) {
+		msg.Buttons = append(msg.Buttons, engineButton(bt))
+	}
+	sctx, cancel := context.WithTimeout(ctx, r.opts.SendTimeout)
+	defer cancel()
+	if _, err := ch.sender.Send(sctx, msg); err != nil {
+		return fmt.Errorf("test send: %w", err)
+	}
+	return nil
+}
+
+// unsubscribe makes a step turn consent off for cause. When the flow
+// answered the stop itself (its unsubscribe node ran), its output stands;
+// otherwise the conversation stays where it was and gets StopReply.
+func (r *Runtime) unsubscribe(cur *store.Conversation, prog *engine.Program, out engine.Output, cause string, now time.Time) engine.Output {
+	for _, ev := range out.Events {
+		if ev.Type == engine.EvUnsubscribed {
+			return out
+		}
+	}
+	if len(cur.State) == 0 {
+		// A first message that is a stop word: the flow starts as usual,
+		// and consent is off from the start.
+		out.State.Unsubscribed = true
+		out.Messages = append(out.Messages, engine.Message{Text: StopReply})
+		out.Events = append(out.Events, engine.Event{Type: engine.EvUnsubscribed, Node: out.State.Node, Name: cause, At: now})
+		return out
+	}
+	st, err := engine.DecodeState(cur.State, prog)
+	if err != nil {
+		out.State.Unsubscribed = true
+		return out
+	}
+	st.Unsubscribed = true
+	return engine.Output{State: st, Messages: []engine.Message{{Node: st.Node, Text: StopReply}},
+		Events: []engine.Event{{Type: engine.EvUnsubscribed, Node: st.Node, Name: cause, At: now}}}
+}
+
+// consentCause says why a step changed consent, for Conversation.Consent.
+func consentCause(o op, events []engine.Event, sub bool) string {
+	if !sub && o.unsub != "" {
+		return o.unsub
+	}
+	for _, ev := range events {
+		switch {
+		case sub && ev.Type == engine.EvSubscribed:
+			return "start"
+		case !sub && ev.Type == engine.EvUnsubscribed:
+			return "unsubscribe_node"
+		}
+	}
+	if sub {
+		return "message"
+	}
+	return "flow"
+}
