@@ -41,6 +41,7 @@ func (s *Server) mountAPI(api fiber.Router) {
 	api.Get("/conversations/:id", s.conversationAccess, s.getConversation)
 	api.Post("/conversations/:id/handback", people, s.handback)
 	s.mountUsers(api)
+	s.mountBroadcasts(api)
 	api.Use(func(c *fiber.Ctx) error { return notFound("API route") })
 }
 

@@ -924,13 +924,25 @@ func (r *Runtime) SendTest(ctx context.Context, b *store.Broadcast, convID strin
 }
 
 // unsubscribe makes a step turn consent off for cause. When the flow
-// answered the stop itself (its unsubscribe node ran), its output stands;
-// otherwise the conversation stays where it was and gets StopReply.
+// answered the word itself (its unsubscribe node ran, or one of its
+// triggers), its output stands; otherwise the conversation stays where it
+// was and gets StopReply.
 func (r *Runtime) unsubscribe(cur *store.Conversation, prog *engine.Program, out engine.Output, cause string, now time.Time) engine.Output {
+	handled := false
 	for _, ev := range out.Events {
-		if ev.Type == engine.EvUnsubscribed {
+		switch ev.Type {
+		case engine.EvUnsubscribed:
 			return out
+		case engine.EvTriggerFired:
+			handled = true
 		}
+	}
+	if handled && out.State != nil {
+		// The flow has its own answer to the word (a trigger): it stands,
+		// and consent is off all the same.
+		out.State.Unsubscribed = true
+		out.Events = append(out.Events, engine.Event{Type: engine.EvUnsubscribed, Node: out.State.Node, Name: cause, At: now})
+		return out
 	}
 	if len(cur.State) == 0 {
 		// A first message that is a stop word: the flow starts as usual,
@@ -967,4 +979,94 @@ func consentCause(o op, events []engine.Event, sub bool) string {
 		return "message"
 	}
 	return "flow"
+}
+
+// Schema is what segment filters and broadcast templates of bot may name:
+// the variables of the bot's current flow (none when it has no flow).
+func (r *Runtime) Schema(ctx context.Context, bot string) *eval.Schema {
+	if p, err := r.flows.Current(ctx, bot); err == nil && p.Flow.Schema() != nil {
+		return p.Flow.Schema()
+	}
+	return eval.NewSchema(nil)
+}
+
+// CheckBroadcast lists every problem that would stop b from running: no
+// message, templates that do not compile, buttons and nodes missing from
+// the bot's flow, a bad send window, an unknown segment.
+func (r *Runtime) CheckBroadcast(ctx context.Context, b *store.Broadcast) []segment.Problem {
+	var probs []segment.Problem
+	add := func(field, msg string, args ...any) {
+		probs = append(probs, segment.Problem{Field: field, Message: fmt.Sprintf(msg, args...)})
+	}
+	var prog *engine.Program
+	if p, err := r.flows.Current(ctx, b.Bot); err == nil {
+		prog = p
+	}
+	hasNode := func(id string) bool {
+		if prog == nil {
+			return false
+		}
+		for _, n := range prog.Flow.Nodes {
+			if n.ID == id {
+				return true
+			}
+		}
+		return false
+	}
+	schema := r.Schema(ctx, b.Bot)
+	switch b.Mode {
+	case "", store.BroadcastMessage:
+		if len(b.Variants) == 0 {
+			add("variants", "a broadcast needs a message")
+		}
+		names := map[string]bool{}
+		for i, v := range b.Variants {
+			f := fmt.Sprintf("variants[%d]", i)
+			if strings.TrimSpace(v.Name) == "" || names[v.Name] {
+				add(f+".name", "each variant needs a name of its own")
+			}
+			names[v.Name] = true
+			if len(b.Variants) > 1 && v.Weight <= 0 {
+				add(f+".weight", "a variant's share must be above zero")
+			}
+			if strings.TrimSpace(v.Text) == "" {
+				add(f+".text", "the message is empty")
+			} else if _, err := schema.CompileTemplate(v.Text); err != nil {
+				add(f+".text", "%v", err)
+			}
+			if len(v.Buttons) > 7 {
+				add(f+".buttons", "at most 7 buttons")
+			}
+			for j, bt := range v.Buttons {
+				if strings.TrimSpace(bt.Label) == "" {
+					add(fmt.Sprintf("%s.buttons[%d].label", f, j), "the button needs a label")
+				}
+				if !hasNode(bt.Node) {
+					add(fmt.Sprintf("%s.buttons[%d].node", f, j), "no node %q in the bot's flow", bt.Node)
+				}
+			}
+		}
+	case store.BroadcastFlow:
+		if !hasNode(b.Node) {
+			add("node", "no node %q in the bot's flow", b.Node)
+		}
+		if prog != nil && b.Flow != "" && b.Flow != prog.Flow.ID {
+			add("flow", "the bot runs flow %s, not %s", prog.Flow.ID, b.Flow)
+		}
+	default:
+		add("mode", "unknown mode %q (message or flow)", b.Mode)
+	}
+	if w := b.Window; w != nil {
+		_, err1 := parseClock(w.Start)
+		_, err2 := parseClock(w.End)
+		if err := errors.Join(err1, err2); err != nil {
+			add("window", "%v", err)
+		}
+	}
+	if b.Segment != "" {
+		if _, err := r.st.GetSegment(ctx, b.Bot, b.Segment); err != nil {
+			add("segment", "no segment %s", b.Segment)
+		}
+	}
+	return probs
 }

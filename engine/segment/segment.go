@@ -37,8 +37,9 @@ var leadSegments = []string{"hot", "warm", "cold"}
 
 // Matcher is a compiled filter.
 type Matcher struct {
-	f    store.SegmentFilter
-	cond *eval.Expr
+	f      store.SegmentFilter
+	cond   *eval.Expr
+	schema *eval.Schema
 	// goals maps a conversation to the goals it reached (only when the
 	// filter asks for goals).
 	goals map[string][]string
@@ -72,7 +73,7 @@ func Compile(f store.SegmentFilter, schema *eval.Schema) (*Matcher, error) {
 		if err != nil {
 			probs = append(probs, Problem{"expr", err.Error()})
 		}
-		m.cond = cond
+		m.cond, m.schema = cond, schema
 	}
 	if len(probs) > 0 {
 		return nil, &Error{Problems: probs}
@@ -146,7 +147,7 @@ func (m *Matcher) Match(c *store.Conversation) bool {
 		}
 	}
 	if m.cond != nil {
-		ok, err := m.cond.EvalBool(Env(c, nil))
+		ok, err := m.cond.EvalBool(Env(c, m.schema))
 		if err != nil || !ok {
 			// An expression that cannot be evaluated for a contact (a
 			// variable of another type) leaves the contact out.
