@@ -30,6 +30,12 @@ const (
 	EvCSATRequested = "csat_requested"
 	// EvCSAT is the contact's answer to a satisfaction survey (1–5).
 	EvCSAT = "csat"
+	// EvBroadcastSent and EvBroadcastFailed are a broadcast's message to
+	// one recipient, taken or refused by the platform.
+	EvBroadcastSent   = "broadcast_sent"
+	EvBroadcastFailed = "broadcast_failed"
+	// EvBroadcastButton is a press on a broadcast message's button.
+	EvBroadcastButton = "broadcast_button"
 )
 
 // Data keys with a meaning shared across event types.
@@ -101,8 +107,8 @@ var EventCatalog = sortedCatalog([]EventSpec{
 		Doc: "The chat was handed to an operator queue.", Data: []DataKey{{DataName, "the queue"}, {"queue", "the queue"}, {"note", "the note for the operator"}}},
 	{Type: EvHandoffEnded, By: "engine", Node: "the handoff node",
 		Doc: "The operator handed the chat back to the bot.", Data: []DataKey{{DataOperator, "who handed it back, when known"}}},
-	{Type: EvUnsubscribed, By: "engine", Node: "the unsubscribe node",
-		Doc: "The contact unsubscribed from broadcasts."},
+	{Type: EvUnsubscribed, By: "engine", Node: "the unsubscribe node (or the node the conversation was at)",
+		Doc: "The contact unsubscribed from broadcasts.", Data: []DataKey{{DataName, `the cause when not the node: "stop_word" or "broadcast_button"`}}},
 	{Type: EvSubscribed, By: "engine", Node: "the node the conversation was at",
 		Doc: "An unsubscribed contact came back with a command.", Data: []DataKey{{DataName, "the command"}}},
 	{Type: EvTimerFired, By: "engine", Node: "the delay node", Doc: "A delay ended."},
@@ -140,6 +146,14 @@ var EventCatalog = sortedCatalog([]EventSpec{
 		Doc: "A satisfaction survey was sent.", Data: []DataKey{{DataOperator, "the operator surveyed about"}}},
 	{Type: EvCSAT, By: "inbox", Node: "the node the conversation was at",
 		Doc: "The contact answered a satisfaction survey.", Data: []DataKey{{DataScore, "1 to 5"}, {DataOperator, "the operator surveyed about"}}},
+
+	{Type: EvBroadcastSent, By: "runtime", Doc: "The platform took a broadcast's message to the contact; the time is when its send began.",
+		Data: []DataKey{{"broadcast", "the broadcast id"}, {DataVariant, "the variant sent"}}},
+	{Type: EvBroadcastFailed, By: "runtime", Doc: "The platform refused a broadcast's message to the contact.",
+		Data: []DataKey{{"broadcast", "the broadcast id"}, {DataVariant, "the variant"}}},
+	{Type: EvBroadcastButton, By: "runtime", Node: "the node the press led to",
+		Doc:  "The contact pressed a button of a broadcast message.",
+		Data: []DataKey{{"broadcast", "the broadcast id"}, {DataVariant, "the variant"}, {"button", `the button's index, "u" for unsubscribe`}, {"label", "the button's label"}}},
 })
 
 func sortedCatalog(specs []EventSpec) []EventSpec {

@@ -350,7 +350,7 @@ func (s *Server) results(ctx context.Context, b *store.Broadcast) ([]variantResu
 			return nil, err
 		}
 		for _, r := range page {
-			if r.Status == store.ReceiptFailed {
+			if r.Status == store.RecipientFailed {
 				continue
 			}
 			i, ok := idx[r.Variant]

@@ -42,11 +42,11 @@ const (
 	SkipRenderError  = "render_error"
 )
 
-// Event types of broadcasts.
+// Event types of broadcasts (engine.EventCatalog).
 const (
-	EvBroadcastSent   = "broadcast_sent"
-	EvBroadcastFailed = "broadcast_failed"
-	EvBroadcastButton = "broadcast_button"
+	EvBroadcastSent   = engine.EvBroadcastSent
+	EvBroadcastFailed = engine.EvBroadcastFailed
+	EvBroadcastButton = engine.EvBroadcastButton
 )
 
 // budgetWindow is the span of one shared send budget.
@@ -647,7 +647,7 @@ func (run *bcRun) sendPage(ctx context.Context, page []store.Conversation) (stor
 		line := store.Message{ID: o.receipt.ID, ConversationID: m.ID, Bot: m.Bot, Direction: store.DirectionBot,
 			Text: o.job.text, Buttons: o.job.buttons, At: o.receipt.At}
 		typ := EvBroadcastSent
-		if o.receipt.Status == store.ReceiptFailed {
+		if o.receipt.Status == store.RecipientFailed {
 			typ = EvBroadcastFailed
 			line.Status, line.Error = store.MessageFailed, o.receipt.Error
 		}
@@ -673,10 +673,10 @@ func (run *bcRun) sendPage(ctx context.Context, page []store.Conversation) (stor
 
 func countReceipt(c *store.BroadcastProgress, rc store.Receipt) {
 	switch rc.Status {
-	case store.ReceiptFailed:
+	case store.RecipientFailed:
 		c.Failed++
 		return
-	case store.ReceiptSending:
+	case store.RecipientSending:
 		c.Unconfirmed++
 	}
 	c.Sent++
@@ -710,7 +710,7 @@ func (run *bcRun) send(ctx context.Context, j *bcJob) bcOutcome {
 	}
 	now := r.clock.Now()
 	rc := store.Receipt{ID: store.ReceiptID(b.ID, m.ID), Broadcast: b.ID, Bot: b.Bot, Conversation: m.ID,
-		Status: store.ReceiptSending, At: now}
+		Status: store.RecipientSending, At: now}
 	if b.Mode == store.BroadcastFlow {
 		return run.step(ctx, rc)
 	}
@@ -731,7 +731,7 @@ func (run *bcRun) send(ctx context.Context, j *bcJob) bcOutcome {
 				return o
 			}
 		}
-		if rc.Status == store.ReceiptSending && !o.done {
+		if rc.Status == store.RecipientSending && !o.done {
 			// The receipt goes first: after a crash it says the platform
 			// may have the message, so it is never sent twice.
 			if err := r.st.PutReceipts(ctx, rc); err != nil {
@@ -750,7 +750,7 @@ func (run *bcRun) send(ctx context.Context, j *bcJob) bcOutcome {
 		if err == nil {
 			ch.answered(m.Bot)
 			r.stats.sent.Add(1)
-			rc.Status = store.ReceiptSent
+			rc.Status = store.RecipientSent
 			o.receipt = rc
 			return o
 		}
@@ -758,7 +758,7 @@ func (run *bcRun) send(ctx context.Context, j *bcJob) bcOutcome {
 		switch {
 		case se.Blocked:
 			ch.answered(m.Bot)
-			rc.Status, rc.Error = store.ReceiptFailed, errText(err)
+			rc.Status, rc.Error = store.RecipientFailed, errText(err)
 			o.receipt, o.blocked = rc, true
 			return o
 		case se.Retryable && r.clock.Now().Before(deadline) && ctx.Err() == nil:
@@ -780,7 +780,7 @@ func (run *bcRun) send(ctx context.Context, j *bcJob) bcOutcome {
 		default:
 			ch.answered(m.Bot)
 			r.stats.sendFailed.Add(1)
-			rc.Status, rc.Error = store.ReceiptFailed, errText(err)
+			rc.Status, rc.Error = store.RecipientFailed, errText(err)
 			o.receipt = rc
 			return o
 		}
@@ -794,12 +794,12 @@ func (run *bcRun) step(ctx context.Context, rc store.Receipt) bcOutcome {
 	o := bcOutcome{}
 	res, err := r.commit(ctx, op{convID: rc.Conversation, key: "bc:" + run.b.ID, dedupe: true, step: true,
 		input: engine.Input{Kind: engine.InputGoto, Goto: run.b.Node}})
-	rc.Status = store.ReceiptSent
+	rc.Status = store.RecipientSent
 	if err != nil {
 		if ctx.Err() != nil {
 			return o
 		}
-		rc.Status, rc.Error = store.ReceiptFailed, err.Error()
+		rc.Status, rc.Error = store.RecipientFailed, err.Error()
 	} else if !res.dup {
 		r.finish(ctx, res)
 	}

@@ -74,7 +74,7 @@ func TestBroadcastReachesEachConsentingContactOnce(t *testing.T) {
 	// A send interrupted by a crash left a receipt saying it was starting.
 	unconfirmed := store.ConversationID(bot, "telegram", "7")
 	if err := h.st.PutReceipts(ctx, store.Receipt{ID: store.ReceiptID("bc1", unconfirmed), Broadcast: "bc1", Bot: bot,
-		Conversation: unconfirmed, Variant: "A", Status: store.ReceiptSending, At: time.Now()}); err != nil {
+		Conversation: unconfirmed, Variant: "A", Status: store.RecipientSending, At: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 

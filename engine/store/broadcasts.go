@@ -200,11 +200,11 @@ type BroadcastProgress struct {
 
 // Receipt statuses.
 const (
-	// ReceiptSending is written before the send: after a crash it means
+	// RecipientSending is written before the send: after a crash it means
 	// the platform may have the message, so it is not sent again.
-	ReceiptSending = "sending"
-	ReceiptSent    = "sent"
-	ReceiptFailed  = "failed"
+	RecipientSending = "sending"
+	RecipientSent    = "sent"
+	RecipientFailed  = "failed"
 )
 
 // Receipt records one recipient of a broadcast. Its id is deterministic,

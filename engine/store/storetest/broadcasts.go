@@ -112,16 +112,16 @@ func (s *suite) broadcasts(t *testing.T) {
 		for i := range 12 {
 			conv := store.ConversationID("b1", "telegram", pad(i))
 			rs = append(rs, store.Receipt{ID: store.ReceiptID("bc1", conv), Broadcast: "bc1", Bot: "b1",
-				Conversation: conv, Variant: "A", Status: store.ReceiptSending, At: at(time.Duration(i) * time.Second)})
+				Conversation: conv, Variant: "A", Status: store.RecipientSending, At: at(time.Duration(i) * time.Second)})
 		}
 		must(t, st.PutReceipts(ctx, rs...), "put")
 		// An older broadcast reached conversation 0 a day and ten days ago.
 		c0 := rs[0].Conversation
 		must(t, st.PutReceipts(ctx,
-			store.Receipt{ID: store.ReceiptID("old", c0), Broadcast: "old", Bot: "b1", Conversation: c0, Status: store.ReceiptSent, At: at(-24 * time.Hour)},
-			store.Receipt{ID: store.ReceiptID("older", c0), Broadcast: "older", Bot: "b1", Conversation: c0, Status: store.ReceiptSent, At: at(-240 * time.Hour)},
+			store.Receipt{ID: store.ReceiptID("old", c0), Broadcast: "old", Bot: "b1", Conversation: c0, Status: store.RecipientSent, At: at(-24 * time.Hour)},
+			store.Receipt{ID: store.ReceiptID("older", c0), Broadcast: "older", Bot: "b1", Conversation: c0, Status: store.RecipientSent, At: at(-240 * time.Hour)},
 		), "put old")
-		rs[3].Status, rs[3].At = store.ReceiptSent, at(time.Hour)
+		rs[3].Status, rs[3].At = store.RecipientSent, at(time.Hour)
 		must(t, st.PutReceipts(ctx, rs[3]), "replace")
 
 		got, err := st.GetReceipts(ctx, []string{rs[3].ID, "bc1/none", rs[5].ID})
