@@ -57,6 +57,12 @@ type Outbound struct {
 	Chat    string
 	Text    string
 	Buttons []engine.Button
+	// LastInbound is when the person last wrote (zero: unknown); WhatsApp
+	// sends free-form messages only within 24 hours of it.
+	LastInbound time.Time
+	// Template is the approved template to send where a free-form message
+	// is not allowed (WhatsApp outside the 24-hour window); nil if none.
+	Template *Template
 }
 
 // Sent is what a platform said about a delivered message.

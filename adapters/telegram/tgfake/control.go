@@ -26,6 +26,9 @@ type controlRequest struct {
 	LanguageCode string  `json:"language_code"`
 	Seconds      float64 `json:"seconds"`
 	Mode         *Outage `json:"mode"`
+	N            int     `json:"n"`
+	Code         int     `json:"code"`
+	Method       string  `json:"method"`
 }
 
 // serveControl serves /_fake/...; see the package documentation.
@@ -156,6 +159,12 @@ func (f *Fake) control(ctx context.Context, r *http.Request, route string, req c
 		if err := f.SetOutage(*req.Mode, time.Duration(req.Seconds*float64(time.Second))); err != nil {
 			return nil, err
 		}
+		return true, nil
+	case route == "fail" && post:
+		if req.N < 0 || (req.N > 0 && req.Code == 0) {
+			return nil, errors.New(`want {"n":<calls>,"code":<error code>,"method":<optional method>}`)
+		}
+		f.FailNext(req.N, req.Method, req.Code)
 		return true, nil
 	case route == "outage":
 		kind, hits := f.Outage()

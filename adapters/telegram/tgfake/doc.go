@@ -61,9 +61,14 @@
 //	       outage ends), "reset" (connection reset); "" ends it; optional
 //	       "seconds" ends it by itself (wall time). Users can still write.
 //	GET    /_fake/outage                        → {"mode":…,"hits":N}
+//	POST   /_fake/fail {"n":1,"code":429,"method":"sendMessage"} → true: the
+//	       next n calls (of method, if given) fail with that Bot API error
 //
 // Errors come back as {"ok":false,"error_code":400,"description":"…"}
 // (404 for an unknown route).
+//
+// The clock, token buckets and faults are the shared ones of
+// adapters/fakekit.
 //
 // Example:
 //

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/voronka/voronka/adapters/fakekit"
 )
 
 // Options configure a Fake. The zero value is usable.
@@ -101,7 +103,7 @@ type Fake struct {
 	chatNotify map[int64]chan struct{}
 	closed     bool
 
-	outage outage // see SetOutage
+	faults fakekit.Faults // outages and injected failures, see SetOutage
 }
 
 type methodFunc func(ctx context.Context, p params) (result []byte, desc string, err *apiError)

@@ -2,7 +2,8 @@ package tgfake
 
 import (
 	"math"
-	"time"
+
+	"github.com/voronka/voronka/adapters/fakekit"
 )
 
 // Limits are the flood limits on messages the bot sends (sendMessage and
@@ -58,35 +59,5 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// bucket is a token bucket on the injected clock. The zero value is an
-// untouched, full bucket.
-type bucket struct {
-	tokens  float64
-	last    time.Time
-	touched bool
-}
-
-// refill brings the bucket up to now and returns its tokens.
-func (b *bucket) refill(now time.Time, rate float64, burst int) float64 {
-	if !b.touched {
-		b.tokens, b.last, b.touched = float64(burst), now, true
-		return b.tokens
-	}
-	if dt := now.Sub(b.last).Seconds(); dt > 0 {
-		b.tokens = math.Min(float64(burst), b.tokens+dt*rate)
-		b.last = now
-	}
-	return b.tokens
-}
-
-// wait returns 0 when a token is available now, else the whole seconds
-// (at least 1) until one is.
-func (b *bucket) wait(now time.Time, rate float64, burst int) int {
-	t := b.refill(now, rate, burst)
-	if t >= 1 {
-		return 0
-	}
-	return max(1, int(math.Ceil((1-t)/rate)))
-}
-
-func (b *bucket) take() { b.tokens-- }
+// bucket is a token bucket on the injected clock (fakekit.Bucket).
+type bucket = fakekit.Bucket

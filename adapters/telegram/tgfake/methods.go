@@ -142,14 +142,14 @@ func (f *Fake) floodLocked(c *chatState) *apiError {
 	if c.chat.Type != "private" {
 		rate, burst = l.GroupPerMinute/60, l.GroupBurst
 	}
-	if w := c.bucket.wait(now, rate, burst); w > 0 {
+	if w := c.bucket.Wait(now, rate, burst); w > 0 {
 		return tooMany(w)
 	}
-	if w := f.global.wait(now, l.GlobalPerSecond, l.GlobalBurst); w > 0 {
+	if w := f.global.Wait(now, l.GlobalPerSecond, l.GlobalBurst); w > 0 {
 		return tooMany(w)
 	}
-	c.bucket.take()
-	f.global.take()
+	c.bucket.Take()
+	f.global.Take()
 	return nil
 }
 

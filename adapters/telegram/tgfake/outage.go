@@ -1,131 +1,84 @@
 package tgfake
 
 import (
-	"fmt"
-	"net"
 	"net/http"
-	"sync"
+	"strings"
 	"time"
+
+	"github.com/voronka/voronka/adapters/fakekit"
 )
 
 // Outage is a way the fake Bot API can be down, for tests of what a bot
-// does while Telegram is unreachable.
-type Outage string
+// does while Telegram is unreachable (fakekit.Outage).
+type Outage = fakekit.Outage
 
 // Outages.
 const (
 	// OutageNone: the Bot API answers normally.
-	OutageNone Outage = ""
+	OutageNone = fakekit.OutageNone
 	// OutageBadGateway: every Bot API request gets 502 with the Bot API's
 	// error envelope ("Bad Gateway"), as Telegram answers when its back end
 	// is down.
-	OutageBadGateway Outage = "502"
+	OutageBadGateway = fakekit.OutageBadGateway
 	// OutageHang: requests get no answer until the outage ends (then they
 	// are served) or the client gives up.
-	OutageHang Outage = "hang"
+	OutageHang = fakekit.OutageHang
 	// OutageReset: connections are reset without an answer.
-	OutageReset Outage = "reset"
+	OutageReset = fakekit.OutageReset
 )
 
 // DescBadGateway is the description of OutageBadGateway's 502.
 const DescBadGateway = "Bad Gateway"
-
-// outage is the fake's current outage; the zero value is none.
-type outage struct {
-	mu    sync.Mutex
-	kind  Outage
-	over  chan struct{} // closed when the current outage ends
-	timer *time.Timer
-	hits  int64 // requests answered by an outage
-}
 
 // SetOutage makes every Bot API request fail the given way from now on,
 // until SetOutage(OutageNone) or, if d > 0, for d of wall time. The control
 // API keeps working, and simulated users can still write: their updates
 // wait, as at Telegram, and arrive once the outage ends.
 func (f *Fake) SetOutage(kind Outage, d time.Duration) error {
-	switch kind {
-	case OutageNone, OutageBadGateway, OutageHang, OutageReset:
-	default:
-		return fmt.Errorf("unknown outage %q (want \"\", %q, %q or %q)", kind, OutageBadGateway, OutageHang, OutageReset)
-	}
-	o := &f.outage
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.timer != nil {
-		o.timer.Stop()
-		o.timer = nil
-	}
-	if o.over != nil {
-		close(o.over)
-		o.over = nil
-	}
-	o.kind = kind
-	if kind == OutageNone {
-		return nil
-	}
-	o.over = make(chan struct{})
-	if d > 0 {
-		over := o.over
-		o.timer = time.AfterFunc(d, func() {
-			o.mu.Lock()
-			defer o.mu.Unlock()
-			if o.over == over { // not replaced by a later SetOutage
-				close(o.over)
-				o.over, o.kind, o.timer = nil, OutageNone, nil
-			}
-		})
+	if err := f.faults.SetOutage(kind, d); err != nil {
+		return err
 	}
 	f.log.Debug("outage", "kind", kind, "for", d)
 	return nil
 }
 
 // Outage returns the current outage and how many Bot API requests
-// outages have answered so far.
-func (f *Fake) Outage() (Outage, int64) {
-	f.outage.mu.Lock()
-	defer f.outage.mu.Unlock()
-	return f.outage.kind, f.outage.hits
+// outages (and FailNext) have answered so far.
+func (f *Fake) Outage() (Outage, int64) { return f.faults.Outage() }
+
+// FailNext makes the next n Bot API calls of method (any method if "")
+// fail with the Bot API error of code: 429 (with retry_after 1), 403
+// (blocked), 400, or any 5xx.
+func (f *Fake) FailNext(n int, method string, code int) {
+	var match func(*http.Request) bool
+	if method != "" {
+		match = func(r *http.Request) bool {
+			_, m, _ := strings.Cut(strings.TrimPrefix(r.URL.Path, "/bot"), "/")
+			return strings.EqualFold(m, method)
+		}
+	}
+	f.faults.FailNext(n, code, match)
 }
 
-// serveOutage answers r the way the current outage demands and reports
+// serveOutage answers r the way the current faults demand and reports
 // whether it did; false means serve r normally.
 func (f *Fake) serveOutage(w http.ResponseWriter, r *http.Request) bool {
-	o := &f.outage
-	o.mu.Lock()
-	kind, over := o.kind, o.over
-	if kind != OutageNone {
-		o.hits++
-	}
-	o.mu.Unlock()
-	switch kind {
-	case OutageBadGateway:
+	return f.faults.Serve(w, r, f.ctx.Done(), f.writeFault)
+}
+
+// writeFault writes the Bot API's error for code.
+func (f *Fake) writeFault(w http.ResponseWriter, code int) {
+	switch {
+	case code == fakekit.CodeBadGateway:
 		writeError(w, &apiError{code: http.StatusBadGateway, desc: DescBadGateway})
-		return true
-	case OutageHang:
-		select {
-		case <-over:
-			return false
-		case <-r.Context().Done():
-			return true
-		case <-f.ctx.Done():
-			return true
-		}
-	case OutageReset:
-		hj, ok := w.(http.Hijacker)
-		if !ok {
-			writeError(w, &apiError{code: http.StatusBadGateway, desc: DescBadGateway})
-			return true
-		}
-		conn, _, err := hj.Hijack()
-		if err != nil {
-			return true
-		}
-		if tc, ok := conn.(*net.TCPConn); ok {
-			_ = tc.SetLinger(0) // RST, not FIN
-		}
-		_ = conn.Close()
-		return true
+	case code == http.StatusTooManyRequests:
+		f.tooMany.Add(1)
+		writeError(w, tooMany(1))
+	case code == http.StatusForbidden:
+		writeError(w, forbidden(DescBlocked))
+	case code >= 500:
+		writeError(w, &apiError{code: code, desc: http.StatusText(code)})
+	default:
+		writeError(w, &apiError{code: code, desc: "Bad Request: injected failure"})
 	}
-	return false
 }

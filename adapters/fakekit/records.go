@@ -1,0 +1,156 @@
+package fakekit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// ErrClosed: the records were closed while a caller waited.
+var ErrClosed = errors.New("fakekit: closed")
+
+// Records are what a bot sent, kept per chat in order, with waiters that
+// wake on a change of their own chat only (a load test has thousands of
+// chats waiting). Safe for concurrent use; the zero value is not usable,
+// use NewRecords.
+type Records[T any] struct {
+	mu     sync.Mutex
+	all    []T
+	byChat map[string][]int
+	notify chan struct{}            // closed at the next change of any chat
+	chat   map[string]chan struct{} // closed at the next change of one chat
+	closed bool
+}
+
+// NewRecords returns empty records.
+func NewRecords[T any]() *Records[T] {
+	return &Records[T]{byChat: map[string][]int{}, chat: map[string]chan struct{}{}}
+}
+
+// Add appends v to chat's records and wakes its waiters.
+func (r *Records[T]) Add(chat string, v T) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.byChat[chat] = append(r.byChat[chat], len(r.all))
+	r.all = append(r.all, v)
+	if ch := r.chat[chat]; ch != nil {
+		close(ch)
+		delete(r.chat, chat)
+	}
+	r.wakeAllLocked(false)
+}
+
+func (r *Records[T]) wakeAllLocked(chats bool) {
+	if r.notify != nil {
+		close(r.notify)
+		r.notify = nil
+	}
+	if chats {
+		for k, ch := range r.chat {
+			close(ch)
+			delete(r.chat, k)
+		}
+	}
+}
+
+// Chat returns chat's records, oldest first.
+func (r *Records[T]) Chat(chat string) []T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.chatLocked(chat)
+}
+
+func (r *Records[T]) chatLocked(chat string) []T {
+	idx := r.byChat[chat]
+	out := make([]T, len(idx))
+	for i, j := range idx {
+		out[i] = r.all[j]
+	}
+	return out
+}
+
+// All returns every record, oldest first.
+func (r *Records[T]) All() []T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]T(nil), r.all...)
+}
+
+// Len is the number of records.
+func (r *Records[T]) Len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.all)
+}
+
+// Clear forgets every record (long load runs bound memory with it).
+func (r *Records[T]) Clear() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.all, r.byChat = nil, map[string][]int{}
+	r.wakeAllLocked(true)
+}
+
+// Close wakes every waiter with ErrClosed.
+func (r *Records[T]) Close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closed = true
+	r.wakeAllLocked(true)
+}
+
+// Wait blocks until chat has at least n records (or ctx ends) and returns
+// them all.
+func (r *Records[T]) Wait(ctx context.Context, chat string, n int) ([]T, error) {
+	for {
+		r.mu.Lock()
+		if len(r.byChat[chat]) >= n {
+			out := r.chatLocked(chat)
+			r.mu.Unlock()
+			return out, nil
+		}
+		have := len(r.byChat[chat])
+		if r.closed {
+			r.mu.Unlock()
+			return nil, ErrClosed
+		}
+		ch := r.chat[chat]
+		if ch == nil {
+			ch = make(chan struct{})
+			r.chat[chat] = ch
+		}
+		r.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("wait for %d messages in chat %s (have %d): %w", n, chat, have, ctx.Err())
+		}
+	}
+}
+
+// WaitAll blocks until there are at least n records in all.
+func (r *Records[T]) WaitAll(ctx context.Context, n int) error {
+	for {
+		r.mu.Lock()
+		if len(r.all) >= n {
+			r.mu.Unlock()
+			return nil
+		}
+		have := len(r.all)
+		if r.closed {
+			r.mu.Unlock()
+			return ErrClosed
+		}
+		if r.notify == nil {
+			r.notify = make(chan struct{})
+		}
+		ch := r.notify
+		r.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for %d messages (have %d): %w", n, have, ctx.Err())
+		}
+	}
+}
