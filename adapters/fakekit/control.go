@@ -1,11 +1,13 @@
 package fakekit
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -37,6 +39,7 @@ type Control struct {
 // NewControl returns a control API with the routes shared by every fake:
 //
 //	POST /_fake/fail    {"n":2,"code":130429}   the next n API calls fail with the code
+//	                    ("skip":1 lets one call through first)
 //	POST /_fake/outage  {"mode":"502"|"hang"|"reset"|"","seconds":5}
 //	GET  /_fake/outage                         {"mode":…,"hits":N}
 //	POST /_fake/reset                          ends outages and pending failures
@@ -49,6 +52,7 @@ func NewControl(faults *Faults, clock Clock, deliverer *Deliverer) *Control {
 	if faults != nil {
 		c.Handle("POST", "fail", func(_ *http.Request, body []byte) (any, error) {
 			var req struct {
+				Skip int `json:"skip"`
 				N    int `json:"n"`
 				Code int `json:"code"`
 			}
@@ -58,7 +62,7 @@ func NewControl(faults *Faults, clock Clock, deliverer *Deliverer) *Control {
 			if req.N < 0 || (req.N > 0 && req.Code == 0) {
 				return nil, errors.New(`want {"n":<calls>,"code":<platform error code>}`)
 			}
-			faults.FailNext(req.N, req.Code, nil)
+			faults.FailLater(req.Skip, req.N, req.Code, nil)
 			return true, nil
 		})
 		c.Handle("POST", "outage", func(_ *http.Request, body []byte) (any, error) {
@@ -158,4 +162,27 @@ func writeControl(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_, _ = w.Write(b)
+}
+
+// WaitRoute serves GET sent/wait?<param>=<chat>&n=…&timeout=… (default
+// 10 s): the chat's records once there are n, 408 on timeout.
+func WaitRoute[T any](r *http.Request, rec *Records[T], param string) (any, error) {
+	q := r.URL.Query()
+	n, err := strconv.Atoi(q.Get("n"))
+	if err != nil {
+		return nil, fmt.Errorf("n: %w", err)
+	}
+	timeout := 10 * time.Second
+	if s := q.Get("timeout"); s != "" {
+		if timeout, err = time.ParseDuration(s); err != nil {
+			return nil, fmt.Errorf("timeout: %w", err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	out, err := rec.Wait(ctx, q.Get(param), n)
+	if err != nil {
+		return nil, &ControlError{Status: http.StatusRequestTimeout, Msg: err.Error()}
+	}
+	return out, nil
 }

@@ -45,6 +45,7 @@ type Faults struct {
 	timer *time.Timer
 	hits  int64 // requests answered by an outage or a failure
 
+	failSkip int
 	failN    int
 	failCode int
 	// failMatch limits FailNext to requests it accepts (nil: every call).
@@ -99,9 +100,15 @@ func (f *Faults) Outage() (Outage, int64) {
 // FailNext makes the next n API calls that match (nil: any call) fail with
 // the platform error code; n = 0 cancels it.
 func (f *Faults) FailNext(n, code int, match func(*http.Request) bool) {
+	f.FailLater(0, n, code, match)
+}
+
+// FailLater lets skip matching calls through, then fails the next n with
+// code: the second part of a split message, say.
+func (f *Faults) FailLater(skip, n, code int, match func(*http.Request) bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.failN, f.failCode, f.failMatch = n, code, match
+	f.failSkip, f.failN, f.failCode, f.failMatch = skip, n, code, match
 }
 
 // Reset ends any outage and pending failures.
@@ -117,8 +124,12 @@ func (f *Faults) Serve(w http.ResponseWriter, r *http.Request, done <-chan struc
 	kind, over := f.kind, f.over
 	fail := 0
 	if kind == OutageNone && f.failN > 0 && (f.failMatch == nil || f.failMatch(r)) {
-		f.failN--
-		fail = f.failCode
+		if f.failSkip > 0 {
+			f.failSkip--
+		} else {
+			f.failN--
+			fail = f.failCode
+		}
 	}
 	if kind != OutageNone || fail != 0 {
 		f.hits++

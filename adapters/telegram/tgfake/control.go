@@ -26,6 +26,7 @@ type controlRequest struct {
 	LanguageCode string  `json:"language_code"`
 	Seconds      float64 `json:"seconds"`
 	Mode         *Outage `json:"mode"`
+	Skip         int     `json:"skip"`
 	N            int     `json:"n"`
 	Code         int     `json:"code"`
 	Method       string  `json:"method"`
@@ -164,7 +165,7 @@ func (f *Fake) control(ctx context.Context, r *http.Request, route string, req c
 		if req.N < 0 || (req.N > 0 && req.Code == 0) {
 			return nil, errors.New(`want {"n":<calls>,"code":<error code>,"method":<optional method>}`)
 		}
-		f.FailNext(req.N, req.Method, req.Code)
+		f.FailLater(req.Skip, req.N, req.Method, req.Code)
 		return true, nil
 	case route == "outage":
 		kind, hits := f.Outage()

@@ -49,7 +49,11 @@ func (f *Fake) Outage() (Outage, int64) { return f.faults.Outage() }
 // FailNext makes the next n Bot API calls of method (any method if "")
 // fail with the Bot API error of code: 429 (with retry_after 1), 403
 // (blocked), 400, or any 5xx.
-func (f *Fake) FailNext(n int, method string, code int) {
+func (f *Fake) FailNext(n int, method string, code int) { f.FailLater(0, n, method, code) }
+
+// FailLater lets skip calls (of method, if given) through, then fails the
+// next n with the Bot API error of code.
+func (f *Fake) FailLater(skip, n int, method string, code int) {
 	var match func(*http.Request) bool
 	if method != "" {
 		match = func(r *http.Request) bool {
@@ -57,7 +61,7 @@ func (f *Fake) FailNext(n int, method string, code int) {
 			return strings.EqualFold(m, method)
 		}
 	}
-	f.faults.FailNext(n, code, match)
+	f.faults.FailLater(skip, n, code, match)
 }
 
 // serveOutage answers r the way the current faults demand and reports
