@@ -56,18 +56,18 @@ import (
 
 // Viber status codes.
 const (
-	StatusOK                 = 0
-	StatusInvalidURL         = 1
-	StatusInvalidAuthToken   = 2
-	StatusBadData            = 3
-	StatusMissingData        = 4
-	StatusNotRegistered      = 5
-	StatusNotSubscribed      = 6
-	StatusAccountBlocked     = 7
-	StatusWebhookNotSet      = 10
-	StatusNoSuitableDevice   = 11
-	StatusTooManyRequests    = 12
-	firstToken           int64 = 5741311803571721087 // above 2^53
+	StatusOK                     = 0
+	StatusInvalidURL             = 1
+	StatusInvalidAuthToken       = 2
+	StatusBadData                = 3
+	StatusMissingData            = 4
+	StatusNotRegistered          = 5
+	StatusNotSubscribed          = 6
+	StatusAccountBlocked         = 7
+	StatusWebhookNotSet          = 10
+	StatusNoSuitableDevice       = 11
+	StatusTooManyRequests        = 12
+	firstToken             int64 = 5741311803571721087 // above 2^53
 )
 
 var statusText = map[int]string{
