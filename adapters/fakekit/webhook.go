@@ -54,9 +54,10 @@ type DelivererOptions struct {
 	Backoff func(failures int) time.Duration
 	// TTL is how long an undelivered update is retried (default 24 h).
 	TTL time.Duration
-	// Prepare sets the request's headers (content type, signature) for
-	// body; default Content-Type: application/json.
-	Prepare func(req *http.Request, body []byte)
+	// Prepare sets the request's headers (signature, retry counter) for
+	// delivery d (d.Attempts counts this attempt); Content-Type is
+	// application/json unless Prepare changes it.
+	Prepare func(req *http.Request, d Delivery)
 	// Accept says whether the webhook's answer counts as delivered
 	// (default: any 2xx). Its error becomes LastError.
 	Accept func(status int, body []byte) error
@@ -249,13 +250,14 @@ func (d *Deliverer) pumpLocked() {
 		d.inFlight++
 		r.Attempts++
 		d.wg.Add(1)
-		go d.deliver(d.gen, q, r, d.url)
+		snap := *r
+		go d.deliver(d.gen, q, r, snap, d.url)
 	}
 }
 
-func (d *Deliverer) deliver(gen int, q *keyQueue, r *Delivery, url string) {
+func (d *Deliverer) deliver(gen int, q *keyQueue, r *Delivery, snap Delivery, url string) {
 	defer d.wg.Done()
-	reply, err := d.post(url, r.Body)
+	reply, err := d.post(url, snap)
 	if err == nil && d.opts.OnAccepted != nil {
 		d.mu.Lock()
 		snap := *r
@@ -317,7 +319,8 @@ func (d *Deliverer) releaseLocked(q *keyQueue, key string, front bool) {
 	}
 }
 
-func (d *Deliverer) post(url string, body []byte) ([]byte, error) {
+func (d *Deliverer) post(url string, dl Delivery) ([]byte, error) {
+	body := dl.Body
 	ctx, cancel := context.WithTimeout(d.ctx, d.opts.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -326,7 +329,7 @@ func (d *Deliverer) post(url string, body []byte) ([]byte, error) {
 	}
 	req.Header.Set("Content-Type", "application/json")
 	if d.opts.Prepare != nil {
-		d.opts.Prepare(req, body)
+		d.opts.Prepare(req, dl)
 	}
 	resp, err := d.opts.Client.Do(req)
 	if err != nil {

@@ -171,8 +171,8 @@ func New(opts Options) *Fake {
 	f.hooks = fakekit.NewDeliverer(fakekit.DelivererOptions{
 		Clock: opts.Clock, MaxConns: 100, TTL: time.Hour,
 		Backoff: fakekit.ExpBackoff(5*time.Minute, opts.RetryScale),
-		Prepare: func(req *http.Request, body []byte) {
-			req.Header.Set("X-Viber-Content-Signature", fakekit.HMACHex(opts.Token, body))
+		Prepare: func(req *http.Request, d fakekit.Delivery) {
+			req.Header.Set("X-Viber-Content-Signature", fakekit.HMACHex(opts.Token, d.Body))
 		},
 		Accept: func(status int, _ []byte) error {
 			if status != http.StatusOK {

@@ -214,8 +214,8 @@ func New(opts Options) *Fake {
 	f.hooks = fakekit.NewDeliverer(fakekit.DelivererOptions{
 		Clock: opts.Clock, MaxConns: 100, TTL: 7 * 24 * time.Hour,
 		Backoff: fakekit.ExpBackoff(time.Hour, opts.RetryScale),
-		Prepare: func(req *http.Request, body []byte) {
-			req.Header.Set("X-Hub-Signature-256", "sha256="+fakekit.HMACHex(opts.AppSecret, body))
+		Prepare: func(req *http.Request, d fakekit.Delivery) {
+			req.Header.Set("X-Hub-Signature-256", "sha256="+fakekit.HMACHex(opts.AppSecret, d.Body))
 		},
 		Logger: f.log,
 	})
