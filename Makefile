@@ -43,8 +43,8 @@ bench:
 	tools/with-mongo.sh $(GO) test -run XXX -bench . -benchmem ./engine/...
 
 # Every fuzz target, as package:Target: each parser of outside input (flow
-# YAML/JSON, expressions and templates, Telegram updates and webhooks, web
-# chat frames, the API's request bodies) and the engine's step and state.
+# YAML/JSON, expressions and templates, Telegram, WhatsApp, Viber and VK
+# webhooks, web chat frames, the API's request bodies) and the engine's step and state.
 FUZZ_TARGETS := \
 	./engine/flow:FuzzLoad \
 	./engine/flow:FuzzEncodeRoundTrip \
@@ -56,6 +56,9 @@ FUZZ_TARGETS := \
 	./adapters/telegram:FuzzSplitText \
 	./adapters/webchat:FuzzDecodeFrame \
 	./adapters/webchat:FuzzSession \
+	./adapters/whatsapp:FuzzWebhook \
+	./adapters/viber:FuzzWebhook \
+	./adapters/vk:FuzzWebhook \
 	./server:FuzzAPIBodies
 
 # make fuzz runs every target for FUZZTIME (longer runs: FUZZTIME=10m make
