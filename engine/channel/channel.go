@@ -41,6 +41,12 @@ type Inbound struct {
 	Payload  string
 	Contact  engine.Contact
 	Time     time.Time
+	// Source is where the person came from, when the update says (a
+	// Telegram /start payload, the web chat's data-source); UTM holds the
+	// utm_* parameters of the page the web chat was opened on. The runtime
+	// keeps both on a new conversation's contact and its first events.
+	Source string
+	UTM    map[string]string
 }
 
 // Outbound is one message to deliver.

@@ -38,6 +38,9 @@ type Status struct {
 	Account string `json:"account,omitempty"`
 	// Mode is how updates arrive: "webhook", "polling", or "socket" (web).
 	Mode string `json:"mode,omitempty"`
+	// LastUpdate is when the last update from the platform was recorded
+	// (by this replica, or by the one polling); zero when none yet.
+	LastUpdate time.Time `json:"last_update,omitzero"`
 }
 
 // StatusTracker keeps one channel's Status up to date. It is safe for
