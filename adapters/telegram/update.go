@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/voronka/voronka/engine"
@@ -105,6 +106,7 @@ func (a *Adapter) mapUpdate(u *wireUpdate, now func() time.Time) mapped {
 		in.Chat = strconv.FormatInt(m.Chat.ID, 10)
 		if m.Text != nil {
 			in.Text = *m.Text
+			in.Source = StartPayload(in.Text)
 		}
 		if m.From != nil {
 			in.Contact = contact(m.From)
@@ -153,6 +155,28 @@ func (a *Adapter) mapUpdate(u *wireUpdate, now func() time.Time) mapped {
 		return mapped{in: in, ok: true}
 	}
 	return mapped{why: "update type not handled"}
+}
+
+// StartPayload is the deep-link payload of a "/start <payload>" message
+// (t.me/<bot>?start=<payload>), "" for any other text. Telegram allows
+// 1-64 characters of A-Z, a-z, 0-9, _ and -; anything else is not a
+// payload Telegram would send and is not taken as a source.
+func StartPayload(text string) string {
+	rest, ok := strings.CutPrefix(text, "/start ")
+	if !ok {
+		return ""
+	}
+	rest = strings.TrimSpace(rest)
+	if rest == "" || len(rest) > 64 {
+		return ""
+	}
+	for i := 0; i < len(rest); i++ {
+		c := rest[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return ""
+		}
+	}
+	return rest
 }
 
 func contact(u *wireUser) engine.Contact {

@@ -31,9 +31,9 @@ func TestUpdateMapping(t *testing.T) {
 			want: &channel.Inbound{Kind: channel.KindText, Chat: "42", UpdateID: "tg:10", Text: "Hello", Time: epoch},
 		},
 		{
-			name: "start with payload stays text",
+			name: "start with payload stays text, the payload is the source",
 			body: `{"update_id":11,"message":{"message_id":5,` + from + `,` + private + `,"date":1750000000,"text":"/start ad_42","entities":[{"type":"bot_command","offset":0,"length":6}]}}`,
-			want: &channel.Inbound{Kind: channel.KindText, Chat: "42", UpdateID: "tg:11", Text: "/start ad_42", Time: epoch},
+			want: &channel.Inbound{Kind: channel.KindText, Chat: "42", UpdateID: "tg:11", Text: "/start ad_42", Source: "ad_42", Time: epoch},
 		},
 		{
 			name: "sticker is empty text",

@@ -40,7 +40,7 @@ func TestWebhookRoundTrip(t *testing.T) {
 	got := rec.wait(t, 1)
 	want := channel.Inbound{
 		Bot: testBotID, Channel: "telegram", Chat: "42", UpdateID: fmt.Sprintf("tg:%d", u.UpdateID),
-		Kind: channel.KindText, Text: "/start promo_spring",
+		Kind: channel.KindText, Text: "/start promo_spring", Source: "promo_spring",
 		Contact: engine.Contact{FirstName: "Anna", LastName: "Petrova", Username: "anna_p", Language: "ru", Channel: "telegram"},
 		Time:    epoch.UTC(),
 	}

@@ -95,6 +95,9 @@ type Env struct {
 	// type that does not set its own (a fake in tests, a self-hosted Bot
 	// API server); "" is the platform's.
 	APIURL string
+	// RetryMin is the first back-off of a channel that cannot reach its
+	// platform (0: the adapter's default); tests shorten it.
+	RetryMin time.Duration
 	// Bus reaches the other replicas (nil: this process is alone).
 	Bus notify.Bus
 	// Bots answers questions about bots an adapter may have (nil: every

@@ -43,10 +43,12 @@ type Inbound struct {
 	Time     time.Time
 	// Source is where the person came from, when the update says (a
 	// Telegram /start payload, the web chat's data-source); UTM holds the
-	// utm_* parameters of the page the web chat was opened on. The runtime
-	// keeps both on a new conversation's contact and its first events.
+	// utm_* parameters of the page the web chat was opened on, as a URL
+	// query ("utm_source=vk&utm_campaign=spring"; a string keeps Inbound
+	// comparable). The runtime keeps both on the conversation's contact
+	// and on its first events.
 	Source string
-	UTM    map[string]string
+	UTM    string
 }
 
 // Outbound is one message to deliver.

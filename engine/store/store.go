@@ -44,6 +44,7 @@ type Store interface {
 	Bots
 	Broadcasts
 	Leases
+	ChannelLeases
 	Maintenance
 }
 

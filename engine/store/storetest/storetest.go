@@ -64,6 +64,7 @@ func RunSized(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config)
 	t.Run("Bots", s.bots)
 	t.Run("Purge", s.purge)
 	t.Run("Leases", s.leases)
+	t.Run("ChannelLeases", s.channelLeases)
 	t.Run("Outboxes", s.outboxes)
 	t.Run("Broadcasts", s.broadcasts)
 }
