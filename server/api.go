@@ -42,6 +42,7 @@ func (s *Server) mountAPI(api fiber.Router) {
 	api.Post("/conversations/:id/handback", people, s.handback)
 	s.mountUsers(api)
 	s.mountBroadcasts(api)
+	s.mountBots(api)
 	api.Use(func(c *fiber.Ctx) error { return notFound("API route") })
 }
 
@@ -76,7 +77,7 @@ func (s *Server) spec(c *fiber.Ctx) error {
 		"nodes":          flow.NodeSpecs,
 		"expect":         flow.ExpectKinds,
 		"methods":        flow.Methods,
-		"channels":       flow.ChannelLimits,
+		"channels":       s.channelLimits(typeNamesOf(s.types())),
 	})
 }
 
@@ -94,7 +95,9 @@ func (s *Server) validate(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, ps := flow.Load(fileName(c, "flow.yaml"), doc)
+	// With ?bot= buttons are held to that bot's channels, else to every
+	// channel type's.
+	f, ps := s.loadFor(c.UserContext(), c.Query("bot"), fileName(c, "flow.yaml"), doc)
 	return c.JSON(fiber.Map{"ok": !ps.HasErrors(), "id": f.ID, "problems": problemsJSON(ps)})
 }
 
@@ -213,7 +216,7 @@ func (s *Server) getDraft(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, ps := flow.Load(d.FlowID+".yaml", d.Doc)
+	f, ps := s.loadFor(c.UserContext(), d.Bot, d.FlowID+".yaml", d.Doc)
 	return c.JSON(fiber.Map{"bot": d.Bot, "flow": d.FlowID, "doc": string(d.Doc), "updated_at": d.UpdatedAt,
 		"updated_by": d.UpdatedBy, "ok": !ps.HasErrors(), "problems": problemsJSON(ps), "json": flowJSON(f)})
 }
@@ -230,7 +233,7 @@ func (s *Server) putDraft(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	f, ps := flow.Load(id+".yaml", doc)
+	f, ps := s.loadFor(ctx, bot, id+".yaml", doc)
 	if f.ID != "" && f.ID != id {
 		return badRequest(fmt.Sprintf("the document's id is %q but the URL names flow %q", f.ID, id), problemsJSON(ps))
 	}
@@ -296,7 +299,7 @@ func (s *Server) publish(c *fiber.Ctx) error {
 		}
 		doc = d.Doc
 	}
-	f, ps := flow.Load(id+".yaml", doc)
+	f, ps := s.loadFor(ctx, bot, id+".yaml", doc)
 	if ps.HasErrors() {
 		return &apiError{Status: fiber.StatusUnprocessableEntity, Msg: "the flow has errors and cannot be published", Details: problemsJSON(ps)}
 	}

@@ -4,14 +4,15 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gofiber/contrib/websocket"
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
-	"github.com/voronka/voronka/adapters/telegram"
-	"github.com/voronka/voronka/adapters/webchat"
 	"github.com/voronka/voronka/engine/channel"
 )
 
@@ -19,55 +20,116 @@ func constantTimeEqual(a, b string) bool {
 	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }
 
-// telegramWebhook hands one update to the bot's adapter. The answer is 200
-// only once the update is durably recorded; anything else makes Telegram
-// deliver it again, so a crash or a store outage never loses a message.
-func (s *Server) telegramWebhook(c *fiber.Ctx) error {
-	a := s.cfg.Telegram[c.Params("bot")]
-	if a == nil {
-		return notFound("bot")
+// mountChannels serves what the channel types declare: each type's
+// webhooks under /{type}/{bot}, the sockets, pages and files of the
+// adapters. The server names no adapter.
+func (s *Server) mountChannels() (rootFiles []channel.Files) {
+	set := s.cfg.Live
+	if set == nil {
+		return nil
 	}
-	status, err := a.HandleWebhook(c.UserContext(), s.cfg.Handler, c.Get("X-Telegram-Bot-Api-Secret-Token"), c.Body())
-	if err != nil && status >= 500 {
-		s.log.Warn("telegram update not accepted; Telegram will retry", "bot", c.Params("bot"), "err", err)
+	adapters := set.Adapters()
+	for _, t := range set.Types() {
+		h := s.channelWebhook(t.Name)
+		s.app.All("/"+t.Name+"/:bot", h)
+		s.app.All("/"+t.Name+"/:bot/*", h)
+		a := adapters[t.Name]
+		if ss, ok := a.(channel.SocketServer); ok {
+			s.mountSocket(t.Name, ss)
+		}
+		if p, ok := a.(channel.Pager); ok {
+			for _, r := range p.Pages() {
+				s.app.Add(r.Method, strings.ReplaceAll(r.Path, "{bot}", ":bot"), s.channelPage(r))
+			}
+		}
+		if fsrv, ok := a.(channel.FileServer); ok {
+			for _, f := range fsrv.Files() {
+				if f.Prefix == "/" {
+					rootFiles = append(rootFiles, f)
+					continue
+				}
+				s.app.Use(f.Prefix, utf8Scripts, filesystem.New(filesystem.Config{Root: http.FS(f.FS), Index: f.Index, MaxAge: f.MaxAge}))
+			}
+		}
 	}
+	return rootFiles
+}
+
+// channelRequest is the framework-free request a channel route takes.
+func channelRequest(c *fiber.Ctx, path string) *channel.Request {
+	return &channel.Request{Bot: c.Params("bot"), Method: c.Method(), Path: path,
+		Header: func(name string) string { return c.Get(name) },
+		Query:  func(name string) string { return c.Query(name) },
+		Body:   c.Body()}
+}
+
+// channelWebhook hands a request under /{type}/{bot} to the route of the
+// bot's channel of that type that matches its method and path. Channels
+// answer 2xx only once an update is durably recorded.
+func (s *Server) channelWebhook(typ string) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		bot := c.Params("bot")
+		ch, ok := s.cfg.Live.Channel(typ, bot)
+		rc, isReceiver := ch.(channel.Receiver)
+		if !ok || !isReceiver {
+			return notFound("bot")
+		}
+		path := ""
+		if rest := c.Params("*"); rest != "" {
+			path = "/" + rest
+		}
+		methodOK := false
+		for _, r := range rc.Routes() {
+			if r.Path != path {
+				continue
+			}
+			if r.Method != c.Method() {
+				methodOK = true
+				continue
+			}
+			resp := r.Handle(c.UserContext(), channelRequest(c, path))
+			return sendChannelResponse(c, resp)
+		}
+		if methodOK {
+			return &apiError{Status: fiber.StatusMethodNotAllowed, Msg: "method not allowed"}
+		}
+		return notFound("route")
+	}
+}
+
+// channelPage serves an adapter's page for a bot.
+func (s *Server) channelPage(r channel.Route) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		if !ValidID(c.Params("bot")) {
+			return notFound("bot")
+		}
+		return sendChannelResponse(c, r.Handle(c.UserContext(), channelRequest(c, c.Path())))
+	}
+}
+
+func sendChannelResponse(c *fiber.Ctx, resp channel.Response) error {
+	status := resp.Status
 	if status == 0 {
 		status = fiber.StatusOK
 	}
-	if status >= 400 {
-		msg := "update not accepted"
-		switch status {
-		case fiber.StatusUnauthorized:
-			msg = "wrong secret token"
-		case fiber.StatusBadRequest:
-			msg = "malformed update"
-		}
-		return &apiError{Status: status, Msg: msg}
+	if resp.ContentType != "" {
+		c.Set(fiber.HeaderContentType, resp.ContentType)
 	}
-	return c.SendStatus(status)
+	if len(resp.Body) == 0 {
+		return c.SendStatus(status)
+	}
+	return c.Status(status).Send(resp.Body)
 }
 
-// TelegramSender routes each message to the adapter of the bot that sends
-// it, so one runtime channel serves every Telegram bot of the process.
-type TelegramSender map[string]*telegram.Adapter
-
-// Send implements channel.Sender.
-func (t TelegramSender) Send(ctx context.Context, msg channel.Outbound) (channel.Sent, error) {
-	a := t[msg.Bot]
-	if a == nil {
-		return channel.Sent{}, &channel.SendError{Err: errors.New("no Telegram adapter for bot " + msg.Bot)}
-	}
-	return a.Send(ctx, msg)
-}
-
-// mountWebChat serves the chat socket: GET /ws/chat upgrades to a WebSocket
-// that the hub speaks its protocol on. The bot comes from ?bot=ID, checked
-// before the upgrade, or else from the client's hello (the widget's way).
+// mountSocket serves an adapter's socket (the web chat): GET upgrades to
+// a WebSocket the adapter speaks its protocol on. The bot comes from
+// ?bot=ID, checked before the upgrade, or else from what the client says.
 // The gate caps connections in all and per client address, and new chats
 // per address and minute: over a cap the request gets 503 or 429 before
 // the upgrade, or, when the cap filled meanwhile, close code 1013.
-func (s *Server) mountWebChat() {
-	s.app.Use("/ws/chat", func(c *fiber.Ctx) error {
+func (s *Server) mountSocket(typ string, ss channel.SocketServer) {
+	path := ss.SocketPath()
+	s.app.Use(path, func(c *fiber.Ctx) error {
 		if !websocket.IsWebSocketUpgrade(c) {
 			return &apiError{Status: fiber.StatusUpgradeRequired, Msg: "this is a WebSocket endpoint"}
 		}
@@ -84,8 +146,11 @@ func (s *Server) mountWebChat() {
 		if bot == "" {
 			return c.Next()
 		}
-		if err := WebChatBots(s.cfg.Store, s.cfg.Preview)(c.UserContext(), bot); err != nil {
-			if errors.Is(err, webchat.ErrUnknownBot) {
+		if s.bots == nil {
+			return notFound("bot")
+		}
+		if err := s.bots.CheckBot(c.UserContext(), typ, bot); err != nil {
+			if errors.Is(err, channel.ErrUnknownBot) {
 				return notFound("bot")
 			}
 			return err
@@ -93,7 +158,7 @@ func (s *Server) mountWebChat() {
 		c.Locals("bot", bot)
 		return c.Next()
 	})
-	s.app.Get("/ws/chat", websocket.New(func(conn *websocket.Conn) {
+	s.app.Get(path, websocket.New(func(conn *websocket.Conn) {
 		bot, _ := conn.Locals("bot").(string)
 		addr, _ := conn.Locals("addr").(string)
 		release, lim := s.webChat.acquire(addr)
@@ -103,15 +168,15 @@ func (s *Server) mountWebChat() {
 			return
 		}
 		defer release()
-		admit := webchat.AdmitNewSession(func() error {
+		admit := func() error {
 			if err := s.webChat.newSession(addr); err != nil {
 				s.webChatRefused.Add(1)
 				return err
 			}
 			return nil
-		})
-		if err := s.cfg.WebChat.Serve(context.Background(), conn, bot, admit); err != nil {
-			s.log.Debug("web chat connection ended", "bot", bot, "err", err)
+		}
+		if err := ss.ServeSocket(context.Background(), conn, bot, admit); err != nil {
+			s.log.Debug("socket connection ended", "path", path, "bot", bot, "err", err)
 		}
 	}, websocket.Config{
 		// The read buffer lives as long as the connection; frames larger

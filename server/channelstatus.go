@@ -46,29 +46,6 @@ func (s *Server) ready(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"status": "ready", "store": "ok", "channels_ok": ok, "channels": chs})
 }
 
-// channelJSON is one channel of a bot in the API. ID is the channel's type
-// while a bot has at most one channel of each type.
-type channelJSON struct {
-	ID string `json:"id"`
-	channel.Status
-}
-
-// botChannels answers GET /api/bots/{bot}/channels: the bot's channels and
-// their states as this replica sees them.
-func (s *Server) botChannels(c *fiber.Ctx) error {
-	bot := c.Params("bot")
-	if _, err := s.cfg.Store.GetBot(c.UserContext(), bot); err != nil {
-		return botErr(err)
-	}
-	out := []channelJSON{}
-	for _, st := range s.channelStatuses() {
-		if st.Bot == bot {
-			out = append(out, channelJSON{ID: st.Type, Status: st})
-		}
-	}
-	return c.JSON(fiber.Map{"channels": out})
-}
-
 // channelMetrics writes voronka_channel_up: 1 for a connected channel, 0
 // otherwise.
 func (s *Server) channelMetrics(b *strings.Builder) {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/engine/store"
 )
 
 // board is a Config.Channels whose states the test sets.
@@ -86,7 +88,12 @@ func TestBotChannelsRoute(t *testing.T) {
 		channel.Status{Bot: "shop", Type: "telegram", State: channel.StateDegraded, Since: since, LastError: "Bad Gateway"},
 		channel.Status{Bot: "other", Type: "telegram", State: channel.StateConnected, Since: since},
 	)
-	s, _ := newTestServer(t, func(c *Config) { c.Channels = b.all })
+	s, st := newTestServer(t, func(c *Config) { c.Channels = b.all })
+	// The API lists the bot's stored channels, each with its state.
+	if err := st.PutBot(context.Background(), store.Bot{ID: "shop", Name: "Shop", FlowID: "f",
+		Channels: []store.Channel{{Type: "web"}, {Type: "telegram", Token: "123456:secret-token-of-the-shop"}}}); err != nil {
+		t.Fatal(err)
+	}
 	anon := &client{t: t, s: s}
 	if code, _, _ := anon.do("GET", "/api/bots/shop/channels", "", nil); code != 401 {
 		t.Fatalf("anonymous: %d, want 401", code)
@@ -108,6 +115,9 @@ func TestBotChannelsRoute(t *testing.T) {
 		if len(got.Channels) != 2 || got.Channels[0].ID != "telegram" || got.Channels[0].State != "degraded" ||
 			got.Channels[0].LastError != "Bad Gateway" || got.Channels[1].ID != "web" || got.Channels[1].State != "connected" {
 			t.Fatalf("%s: channels of shop = %+v", who, got.Channels)
+		}
+		if strings.Contains(body, "secret-token") {
+			t.Fatalf("%s: the token is in the answer: %s", who, body)
 		}
 		if code, _, _ := c.do("GET", "/api/bots/nobody/channels", "", nil); code != 404 {
 			t.Fatalf("%s: channels of an unknown bot = %d, want 404", who, code)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"github.com/voronka/voronka/engine/channel"
 	"github.com/voronka/voronka/engine/runtime"
 )
 
@@ -66,11 +67,20 @@ func (s *Server) metrics(c *fiber.Ctx) error {
 		histogram(&b, "voronka_handle_latency_seconds", "Time from receiving an update to its durable write.", st.HandleLatency)
 		histogram(&b, "voronka_step_latency_seconds", "Time of one engine step.", st.StepLatency)
 	}
-	if h := s.cfg.WebChat; h != nil {
-		ws := h.Stats()
-		gauge("voronka_webchat_sessions", "Web chat sessions in memory.", int64(ws.Sessions))
-		gauge("voronka_webchat_connections", "Open web chat connections.", int64(ws.Connections))
-		counter("voronka_webchat_refused_total", "Web chat connections and new chats refused by the limits.", s.webChatRefused.Load())
+	if s.cfg.Live != nil {
+		sockets := false
+		for _, a := range s.cfg.Live.Adapters() {
+			if g, ok := a.(channel.Gauger); ok {
+				for _, m := range g.Gauges() {
+					gauge(m.Name, m.Help, m.Value)
+				}
+			}
+			_, isSocket := a.(channel.SocketServer)
+			sockets = sockets || isSocket
+		}
+		if sockets {
+			counter("voronka_webchat_refused_total", "Web chat connections and new chats refused by the limits.", s.webChatRefused.Load())
+		}
 	}
 	s.channelMetrics(&b)
 	c.Set(fiber.HeaderContentType, "text/plain; version=0.0.4; charset=utf-8")

@@ -28,7 +28,8 @@ func withPreview(clock *fakeClock) func(*Config) {
 		cfg.Now = clock.Now
 		// Sessions outlive the preview here, so expiry is the preview's own.
 		cfg.SessionTTL = 72 * time.Hour
-		cfg.WebChat = webchat.New(nopHandler{}, nil, nil, webchat.Options{CheckBot: WebChatBots(cfg.Store, p)})
+		cfg.Bots = NewBotInfo(cfg.Store, p, nil, nil)
+		cfg.Live = webChatLive(cfg.Store, cfg.Bots, nopHandler{})
 	}
 }
 
@@ -89,7 +90,7 @@ func TestPreviewIDRunsOnlyWhileItsUserMay(t *testing.T) {
 			must(t, st.PutDraft(ctx, store.FlowDraft{Bot: "shop", FlowID: "f", Doc: draftDoc("Hi"), UpdatedAt: time.Unix(1, 0)}))
 			c.revoke(t, clock, mark, admin)
 
-			hello := WebChatBots(st, s.cfg.Preview)(ctx, id)
+			hello := NewBotInfo(st, s.cfg.Preview, nil, nil).CheckBot(ctx, "web", id)
 			_, draftErr := NewPreviewFlows(runtime.StaticFlows{}, st, s.cfg.Preview).Current(ctx, id)
 			if c.want == "" {
 				if hello != nil || draftErr != nil {
@@ -143,7 +144,7 @@ func TestPreviewIDsAreNotTransferable(t *testing.T) {
 		"an ordinary bot":   "shop",
 		"garbage signature": swap(6, "AAAAAAAAAAAAAAAA"),
 	} {
-		if err := WebChatBots(st, s.cfg.Preview)(ctx, forged); !errors.Is(err, webchat.ErrUnknownBot) {
+		if err := NewBotInfo(st, s.cfg.Preview, nil, nil).CheckBot(ctx, "web", forged); !errors.Is(err, webchat.ErrUnknownBot) {
 			t.Errorf("%s (%s): %v, want unknown bot", name, forged, err)
 		}
 	}

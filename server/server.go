@@ -21,11 +21,11 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 	"github.com/gofiber/fiber/v2/middleware/recover"
 
-	"github.com/voronka/voronka/adapters/telegram"
-	"github.com/voronka/voronka/adapters/webchat"
 	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/engine/channel/live"
 	"github.com/voronka/voronka/engine/runtime"
 	"github.com/voronka/voronka/engine/store"
+	"github.com/voronka/voronka/internal/sealed"
 )
 
 // Config is what the server serves. Store and Handler are required.
@@ -34,11 +34,16 @@ type Config struct {
 	Handler channel.Handler // the runtime, usually
 	// Runtime gives /metrics its counters and the API handback; optional in tests.
 	Runtime *runtime.Runtime
-	// Telegram maps a bot id to its adapter; its webhook is POST /telegram/{bot}.
-	Telegram map[string]*telegram.Adapter
-	// WebChat serves the chat socket at /ws/chat; nil switches web chat off.
-	WebChat *webchat.Hub
-	Logger  *slog.Logger
+	// Live is the process's live channel set: the server serves every
+	// channel type's webhooks (/{type}/{bot}), sockets, pages and files,
+	// and the channels API changes it. Nil serves no channel.
+	Live *live.Set
+	// Bots answers the sockets' questions about bots before an upgrade
+	// (the same value the adapters got in channel.Env.Bots).
+	Bots channel.BotInfo
+	// Box seals channel tokens before they are stored (nil: stored as they are).
+	Box    *sealed.Box
+	Logger *slog.Logger
 	// APIToken lets automation use /api with "Authorization: Bearer <token>"
 	// and admin rights; people sign in with a session cookie instead. Without
 	// a token and without users, the API lets nobody in.
@@ -75,7 +80,7 @@ type Config struct {
 	// [DefaultWebChatLimits].
 	WebChatLimits WebChatLimits
 	// Channels reports the state of every bot's channels, for /readyz,
-	// /metrics and GET /api/bots/{bot}/channels; nil reports none.
+	// /metrics and GET /api/bots/{bot}/channels; nil reports Live's.
 	Channels func() []channel.Status
 }
 
@@ -103,6 +108,8 @@ type Server struct {
 	}
 	webChat        *webChatGate
 	webChatRefused atomic.Uint64
+	bots           channel.BotInfo
+	healths        healthCache
 }
 
 // New builds the server and its routes.
@@ -128,8 +135,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Channels == nil && cfg.Live != nil {
+		cfg.Channels = cfg.Live.Statuses
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, sessions: newSessions(cfg.Store, cfg.SessionTTL, cfg.Now, cfg.Logger),
-		signins: newSigninLimiter(cfg.Now), webChat: newWebChatGate(cfg.WebChatLimits, cfg.Now)}
+		signins: newSigninLimiter(cfg.Now), webChat: newWebChatGate(cfg.WebChatLimits, cfg.Now), bots: cfg.Bots}
 	s.app = fiber.New(fiber.Config{
 		AppName:               "voronka",
 		BodyLimit:             cfg.BodyLimit,
@@ -201,17 +211,15 @@ func (s *Server) routes() {
 	if s.cfg.MetricsToken != "" {
 		app.Get("/metrics", s.metricsAuth, s.metrics)
 	}
-	app.Post("/telegram/:bot", s.telegramWebhook)
-	if s.cfg.WebChat != nil {
-		s.mountWebChat()
-	}
 	app.Use("/api", noFraming(apiCSP), s.sameOrigin)
 	s.mountAuth(app)
 	api := app.Group("/api", s.guard)
 	s.mountAPI(api)
-	app.Use("/widget", utf8Scripts, filesystem.New(filesystem.Config{Root: http.FS(webchat.Static()), MaxAge: 300}))
+	root := s.mountChannels()
 	s.mountUI()
-	app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(webchat.Static()), Index: "index.html"}))
+	for _, f := range root {
+		app.Use("/", filesystem.New(filesystem.Config{Root: http.FS(f.FS), Index: f.Index, MaxAge: f.MaxAge}))
+	}
 }
 
 // utf8Scripts names UTF-8 on the widget's script: without a charset a

@@ -19,7 +19,7 @@ func (failingFlows) Current(context.Context, string) (*engine.Program, error) {
 	return nil, errors.New("store unreachable")
 }
 
-func TestWebChatHandoffNamesTheFlowsKeyword(t *testing.T) {
+func TestHandoffTextNamesTheFlowsKeyword(t *testing.T) {
 	compile := func(doc string) *engine.Program {
 		f, ps := flow.Load("t.yaml", []byte(doc))
 		if ps.HasErrors() {
@@ -48,7 +48,7 @@ nodes:
   hi: { type: end, text: Bye }
 `)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	handoff := WebChatHandoff(runtime.StaticFlows{"shop": withOperator, "quiz": botOnly}, log)
+	handoff := NewBotInfo(nil, nil, runtime.StaticFlows{"shop": withOperator, "quiz": botOnly}, log).HandoffText
 	ctx := context.Background()
 	for bot, want := range map[string]string{"shop": "оператор", "quiz": "", "nobody": ""} {
 		if got := handoff(ctx, bot); got != want {
@@ -56,7 +56,7 @@ nodes:
 		}
 	}
 	// The store is down: no button rather than an error for the hello.
-	if got := WebChatHandoff(failingFlows{}, log)(ctx, "shop"); got != "" {
+	if got := NewBotInfo(nil, nil, failingFlows{}, log).HandoffText(ctx, "shop"); got != "" {
 		t.Errorf("with the store down: %q, want none", got)
 	}
 }

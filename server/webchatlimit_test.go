@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"net"
 	"net/http"
 	"testing"
@@ -94,7 +93,8 @@ func TestWebChatCapPerClientAddressBehindAProxy(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, _ := newTestServer(t, func(c *Config) {
-				c.WebChat = webchat.New(nopHandler{}, slog.New(slog.DiscardHandler), nil, webchat.Options{})
+				c.Bots = anyBot{}
+				c.Live = webChatLive(c.Store, anyBot{}, nopHandler{})
 				c.TrustedProxies = tc.trusted
 				c.WebChatLimits = WebChatLimits{MaxConnsPerAddr: 1}
 			})

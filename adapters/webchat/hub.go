@@ -154,8 +154,9 @@ func (o Options) withDefaults() Options {
 	return d
 }
 
-// ErrUnknownBot is what Options.CheckBot wraps when a bot does not chat here.
-var ErrUnknownBot = errors.New("webchat: unknown bot")
+// ErrUnknownBot is what Options.CheckBot wraps when a bot does not chat
+// here; it is channel.ErrUnknownBot, what channel.BotInfo.CheckBot wraps.
+var ErrUnknownBot = channel.ErrUnknownBot
 
 // Hub serves web chat connections and is the web channel's Sender. One Hub
 // serves every bot of a process; a session id names one conversation.

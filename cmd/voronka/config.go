@@ -33,6 +33,9 @@ type serveConfig struct {
 	TelegramAPI string `yaml:"telegram_api"`
 	Telegram    string `yaml:"telegram_token"`
 	LogLevel    string `yaml:"log_level"`
+	// SecretKey encrypts channel tokens at rest (AES-GCM); read from
+	// VORONKA_SECRET_KEY only, never from a file.
+	SecretKey string `yaml:"-"`
 	// TrustedProxies are the addresses or CIDR ranges of reverse proxies
 	// whose X-Forwarded-For names the client (sign-in limits, logs).
 	TrustedProxies string `yaml:"trusted_proxies"`
@@ -188,6 +191,7 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	set(&cfg.LogLevel, *logLevel, "VORONKA_LOG_LEVEL")
 	set(&cfg.TrustedProxies, *proxies, "VORONKA_TRUSTED_PROXIES")
 	set(&cfg.MetricsToken, "", "VORONKA_METRICS_TOKEN")
+	set(&cfg.SecretKey, "", "VORONKA_SECRET_KEY")
 	set(&cfg.MetricsListen, *metricsListen, "VORONKA_METRICS_LISTEN")
 	if _, err := cfg.trustedProxies(); err != nil {
 		return cfg, err

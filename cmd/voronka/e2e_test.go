@@ -20,6 +20,7 @@ import (
 
 	"github.com/fasthttp/websocket"
 
+	"github.com/voronka/voronka/adapters/telegram"
 	"github.com/voronka/voronka/adapters/telegram/tgfake"
 	"github.com/voronka/voronka/engine/channel"
 	"github.com/voronka/voronka/internal/testmongo"
@@ -249,7 +250,7 @@ func TestDuplicateUpdateIsProcessedOnce(t *testing.T) {
 			for i := 0; i < 3; i++ {
 				req, _ := http.NewRequest("POST", "http://"+s.addr+"/telegram/lead-qualification", strings.NewReader(update))
 				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("X-Telegram-Bot-Api-Secret-Token", webhookSecret(s.fake.Token()))
+				req.Header.Set("X-Telegram-Bot-Api-Secret-Token", telegram.WebhookSecret(s.fake.Token()))
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					t.Fatal(err)
@@ -445,7 +446,7 @@ func TestBrokenInputGetsClearErrors(t *testing.T) {
 		want                     int
 	}{
 		{"webhook without secret", "POST", "/telegram/lead-qualification", `{"update_id":1}`, nil, 401},
-		{"malformed webhook", "POST", "/telegram/lead-qualification", `{"update_id":`, map[string]string{"X-Telegram-Bot-Api-Secret-Token": webhookSecret(s.fake.Token())}, 400},
+		{"malformed webhook", "POST", "/telegram/lead-qualification", `{"update_id":`, map[string]string{"X-Telegram-Bot-Api-Secret-Token": telegram.WebhookSecret(s.fake.Token())}, 400},
 		{"webhook for an unknown bot", "POST", "/telegram/nobody", `{}`, nil, 404},
 		{"flow with errors cannot be published", "POST", "/api/bots/faq-bot/flows/faq-bot/publish", "voronka: 1\nid: faq-bot\nstart: nowhere\nnodes:\n  a: {type: end}\n", map[string]string{"Content-Type": "application/yaml", "Authorization": "Bearer " + testAPIToken}, 422},
 		{"unknown API route", "GET", "/api/nothing", "", map[string]string{"Authorization": "Bearer " + testAPIToken}, 404},

@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -21,10 +19,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/voronka/voronka/adapters/telegram"
-	"github.com/voronka/voronka/adapters/webchat"
 	builderui "github.com/voronka/voronka/builder-ui"
 	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/engine/channel/live"
 	"github.com/voronka/voronka/engine/flow"
 	"github.com/voronka/voronka/engine/notify"
 	"github.com/voronka/voronka/engine/runtime"
@@ -32,6 +29,7 @@ import (
 	"github.com/voronka/voronka/engine/store/bolt"
 	"github.com/voronka/voronka/engine/store/mongo"
 	"github.com/voronka/voronka/internal/egress"
+	"github.com/voronka/voronka/internal/sealed"
 	"github.com/voronka/voronka/server"
 )
 
@@ -90,67 +88,70 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		}
 	}()
 
+	box, err := sealed.New(cfg.SecretKey)
+	if err != nil {
+		return err
+	}
 	files, err := loadFlowFiles(cfg.Flows, log)
 	if err != nil {
 		return err
 	}
 	bots := configuredBots(cfg, files)
-	if len(bots) == 0 {
-		return fmt.Errorf("no bots: put flow files in %s or list bots in voronka.yaml", cfg.Flows)
-	}
 	for _, b := range bots {
-		if err := setUpBot(ctx, st, b, files, log); err != nil {
+		if err := setUpBot(ctx, st, b, files, box, log); err != nil {
 			return err
 		}
 	}
+	if stored, err := st.ListBots(ctx); err != nil {
+		return fmt.Errorf("list bots: %w", err)
+	} else if len(stored) == 0 {
+		log.Info("no bots yet: create one in the builder (Боты и каналы) or with POST /api/bots")
+	}
+	warnUnsealed(ctx, st, box, log)
 
-	// The hub and the runtime need each other: the hub hands inbound frames
-	// to the runtime, the runtime sends replies through the hub. The hub gets
-	// its handler once the runtime exists.
+	// Replicas sharing a MongoDB relay what another replica must learn now
+	// (web chat messages for a socket held elsewhere) through the store;
+	// one process (bolt) needs none.
+	var bus notify.Bus
+	var polled *notify.Polled
+	if ns, ok := st.(store.Notifications); ok {
+		if polled, err = notify.NewPolled(ctx, ns, notify.PolledOptions{Logger: log}); err != nil {
+			return err
+		}
+		bus = polled
+	}
+
 	previews, err := server.SharedPreviewBots(ctx, st, nil)
 	if err != nil {
 		return err
 	}
 	flows := server.NewPreviewFlows(runtime.NewStoreFlows(st, 0), st, previews)
-	hub := webchat.New(nil, log.With("channel", "web"), webchat.SystemClock{},
-		webchat.Options{CheckBot: server.WebChatBots(st, previews), Handoff: server.WebChatHandoff(flows, log),
-			Typing: webchat.DefaultOptions.Typing})
-	// Telegram adapters are opened without talking to Telegram: each
-	// connects in the background once the server serves (see below), so a
-	// messenger that is down never keeps the web chat, the builder or the
-	// other bots from starting.
-	adapters := map[string]*telegram.Adapter{}
-	started := time.Now().UTC()
-	var board channelBoard
-	for _, b := range bots {
-		if b.Web == nil || *b.Web {
-			board.add(fixedStatus(channel.Status{Bot: b.ID, Type: "web", State: channel.StateConnected, Since: started, Mode: "socket"}))
-		}
-		if b.Telegram == nil || b.Telegram.Token == "" {
-			continue
-		}
-		api := b.Telegram.API
-		if api == "" {
-			api = cfg.TelegramAPI
-		}
-		a, err := telegram.Open(telegram.Config{BotID: b.ID, Token: b.Telegram.Token, APIEndpoint: api,
-			Logger: log.With("channel", "telegram"), WebhookSecret: webhookSecret(b.Telegram.Token)})
-		if err != nil {
-			// A configuration mistake in one bot must not stop the others.
-			log.Error("telegram channel not started", "bot", b.ID, "err", err)
-			board.add(fixedStatus(channel.Status{Bot: b.ID, Type: telegram.ChannelName, State: channel.StateFailed, Since: started, LastError: err.Error()}))
-			continue
-		}
-		adapters[b.ID] = a
-		board.add(a.Status)
-	}
-	tgLimits := channel.TelegramLimits
+	botInfo := server.NewBotInfo(st, previews, flows, log)
+	owner := processOwner()
+	// Every channel of every bot in the store runs through the live set:
+	// built here without talking to any messenger, connected in the
+	// background once the server serves (a messenger that is down never
+	// keeps the web chat, the builder or the other bots from starting),
+	// and kept in step with the store as bots and channels change.
+	limits := map[string]channel.Limits{}
 	if cfg.TelegramRate > 0 {
-		tgLimits.PerSecond = cfg.TelegramRate
-		tgLimits.Burst = max(tgLimits.Burst, int(cfg.TelegramRate))
+		l := channel.TelegramLimits
+		l.PerSecond = cfg.TelegramRate
+		l.Burst = max(l.Burst, int(cfg.TelegramRate))
+		limits["telegram"] = l
 	}
 	if cfg.telegramLimits != nil {
-		tgLimits = *cfg.telegramLimits
+		limits["telegram"] = *cfg.telegramLimits
+	}
+	set, err := live.New(live.Config{Store: st, Registry: channel.Registered(), Box: box, Owner: owner, Logger: log,
+		Limits: limits, APIURLs: map[string]string{"telegram": cfg.TelegramAPI},
+		Env: channel.Env{Logger: log, PublicURL: cfg.PublicURL, RetryMin: cfg.channelRetry, Bus: bus, Bots: botInfo}})
+	if err != nil {
+		return err
+	}
+	chans := map[string]runtime.Channel{}
+	for _, t := range set.Types() {
+		chans[t.Name] = runtime.Channel{Sender: set.Sender(t.Name), Limits: set.Limits(t), IsGroup: t.IsGroup}
 	}
 	allow, err := egress.ParseAllowlist(cfg.HTTPAllow)
 	if err != nil {
@@ -160,25 +161,23 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		log.Info("webhook nodes may call these internal destinations", "allow", allow.String())
 	}
 	rt, err := runtime.New(runtime.Config{
-		Store: st,
-		Flows: flows,
-		Channels: map[string]runtime.Channel{
-			"telegram": {Sender: server.TelegramSender(adapters), Limits: tgLimits},
-			"web":      {Sender: hub, Limits: webchat.Limits(), IsGroup: webchat.IsGroup},
-		},
-		Logger: log,
+		Store:    st,
+		Flows:    flows,
+		Channels: chans,
+		Logger:   log,
 		Options: runtime.Options{
 			SendHorizon: cfg.sendHorizon,
 			Retention:   cfg.retention,
 			// Flows name the URLs their webhook nodes call: nothing inside
 			// the network unless the deployment allows it.
 			HTTPClient: egress.NewClient(egress.Options{Allow: allow}),
+			Owner:      owner,
 		},
 	})
 	if err != nil {
 		return fmt.Errorf("start runtime: %w", err)
 	}
-	hub.SetHandler(rt)
+	set.SetHandler(rt)
 	if err := setUpAccounts(ctx, st, log); err != nil {
 		return err
 	}
@@ -186,9 +185,9 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if err != nil {
 		return err
 	}
-	srv, err := server.New(server.Config{Store: st, Handler: rt, Runtime: rt, Telegram: adapters, WebChat: hub,
+	srv, err := server.New(server.Config{Store: st, Handler: rt, Runtime: rt, Live: set, Bots: botInfo, Box: box,
 		Logger: log, APIToken: cfg.APIToken, PublicURL: cfg.PublicURL, TrustedProxies: proxies, Version: version, UI: builderui.FS(), Preview: previews,
-		MetricsToken: cfg.MetricsToken, Channels: board.all,
+		MetricsToken: cfg.MetricsToken,
 		WebChatLimits: server.WebChatLimits{MaxConns: webChatConnsFor(cfg.WebChatMaxConns, server.DefaultWebChatLimits.MaxConns, openFilesLimit(), log),
 			MaxConnsPerAddr:      cfg.WebChatMaxConnsPerAddr,
 			NewSessionsPerMinute: cfg.WebChatNewPerMinute}})
@@ -202,20 +201,17 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	var wg sync.WaitGroup
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
-	// Replicas sharing a MongoDB relay web chat messages for a socket held
-	// by another replica through the store; one process (bolt) needs none.
-	if ns, ok := st.(store.Notifications); ok {
-		bus, err := notify.NewPolled(ctx, ns, notify.PolledOptions{Logger: log})
-		if err != nil {
-			ln.Close()
-			return err
-		}
-		hub.UseBus(runCtx, bus)
+	if polled != nil {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = bus.Run(runCtx)
+			_ = polled.Run(runCtx)
 		}()
+	}
+	// The channels exist before the first request; they connect to their
+	// messengers in the background.
+	if err := set.Reconcile(ctx); err != nil {
+		log.Warn("channels not started yet; retrying", "err", err)
 	}
 	wg.Add(1)
 	go func() {
@@ -245,28 +241,15 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		}()
 	}
 
-	chanCtx, stopChannels := context.WithCancel(ctx)
+	chanCtx, stopChannels := context.WithCancel(context.Background())
 	defer stopChannels()
-	for id, a := range adapters {
-		opts := telegram.RunOptions{RetryMin: cfg.channelRetry, RetryMax: cfg.channelRetry * 4}
-		if cfg.PublicURL != "" {
-			opts.WebhookURL = cfg.PublicURL + "/telegram/" + id
-		}
-		wg.Add(1)
-		go func(id string, a *telegram.Adapter) {
-			defer wg.Done()
-			err := a.Run(chanCtx, rt, opts)
-			switch {
-			case err == nil:
-				log.Info("telegram webhook set", "bot", id, "url", opts.WebhookURL)
-			case errors.Is(err, context.Canceled):
-			default:
-				log.Error("telegram channel is down; the bot does not receive Telegram messages (the web chat and the other bots go on)", "bot", id, "err", err)
-			}
-		}(id, a)
-	}
+	chansDone := make(chan struct{})
+	go func() {
+		defer close(chansDone)
+		_ = set.Run(chanCtx)
+	}()
 	addr := ln.Addr().String()
-	log.Info("voronka is serving", "addr", addr, "store", storeName(cfg), "bots", len(bots),
+	log.Info("voronka is serving", "addr", addr, "store", storeName(cfg), "configured_bots", len(bots),
 		"web_chat", "http://"+displayAddr(addr)+"/", "builder", "http://"+displayAddr(addr)+"/app/")
 	if ready != nil {
 		ready <- addr
@@ -280,7 +263,10 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 		}
 	}
 	log.Info("shutting down: finishing accepted work")
+	// Receivers stop and give their leases back, so another replica
+	// takes over polling at once.
 	stopChannels()
+	<-chansDone
 	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
@@ -325,35 +311,6 @@ func openStore(ctx context.Context, cfg serveConfig, log *slog.Logger) (store.St
 		return nil, fmt.Errorf("open %s: %w", cfg.Data, err)
 	}
 	return st, nil
-}
-
-// webhookSecret derives the webhook secret from the bot token: every
-// replica computes the same value without sharing state, and nobody can
-// forge it without the token.
-func webhookSecret(token string) string {
-	m := hmac.New(sha256.New, []byte(token))
-	m.Write([]byte("voronka telegram webhook"))
-	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
-}
-
-// channelBoard collects the state of every channel of the process, for
-// /readyz and the builder.
-type channelBoard []func() channel.Status
-
-func (b *channelBoard) add(f func() channel.Status) { *b = append(*b, f) }
-
-func (b channelBoard) all() []channel.Status {
-	out := make([]channel.Status, len(b))
-	for i, f := range b {
-		out[i] = f()
-	}
-	return out
-}
-
-// fixedStatus is the state of a channel that does not change while the
-// process runs (the web chat; a channel whose configuration is wrong).
-func fixedStatus(s channel.Status) func() channel.Status {
-	return func() channel.Status { return s }
 }
 
 // flowFile is a valid flow document found in the flows folder.
@@ -438,21 +395,55 @@ func configuredBots(cfg serveConfig, files map[string]flowFile) []botConfig {
 	return bots
 }
 
-// setUpBot stores the bot and publishes its flow file when it changed, so a
-// restart with the same files creates no new version and an edited file
-// goes live. A draft edited in the builder is left alone.
-func setUpBot(ctx context.Context, st store.Store, b botConfig, files map[string]flowFile, log *slog.Logger) error {
-	sb := store.Bot{ID: b.ID, Name: b.Name, FlowID: b.Flow, UpdatedAt: time.Now().UTC()}
-	if old, err := st.GetBot(ctx, b.ID); err == nil {
+// setUpBot stores a bot that voronka.yaml, the environment or the flows
+// folder declares (config as code, marked so in the builder) and
+// publishes its flow file when it changed, so a restart with the same
+// files creates no new version and an edited file goes live. A draft
+// edited in the builder is left alone, and so are channels connected in
+// the builder to a type the configuration does not declare.
+func setUpBot(ctx context.Context, st store.Store, b botConfig, files map[string]flowFile, box *sealed.Box, log *slog.Logger) error {
+	sb := store.Bot{ID: b.ID, Name: b.Name, FlowID: b.Flow, UpdatedAt: time.Now().UTC(), ConfigAsCode: true}
+	var old *store.Bot
+	if o, err := st.GetBot(ctx, b.ID); err == nil {
+		old = o
 		sb.CreatedAt, sb.Settings = old.CreatedAt, old.Settings
+		if sb.Name == "" {
+			sb.Name = old.Name
+		}
 	} else {
 		sb.CreatedAt = sb.UpdatedAt
 	}
+	if sb.Name == "" {
+		sb.Name = b.ID
+	}
 	if b.Web == nil || *b.Web {
-		sb.Channels = append(sb.Channels, store.Channel{Type: "web"})
+		sb.Channels = append(sb.Channels, store.Channel{ID: "web", Type: "web"})
 	}
 	if b.Telegram != nil && b.Telegram.Token != "" {
-		sb.Channels = append(sb.Channels, store.Channel{Type: "telegram", Token: b.Telegram.Token})
+		c := store.Channel{ID: "telegram", Type: "telegram", APIURL: b.Telegram.API}
+		if old != nil {
+			if prev, ok := findChannel(old, "telegram"); ok {
+				c.Account, c.Link, c.DeepLink, c.Settings = prev.Account, prev.Link, prev.DeepLink, prev.Settings
+				if tok, err := box.Open(prev.Token); err == nil && tok == b.Telegram.Token && sealed.IsSealed(prev.Token) == box.Encrypts() {
+					c.Token = prev.Token // unchanged: keep the stored form, so the channel is not rebuilt
+				}
+			}
+		}
+		if c.Token == "" {
+			tok, err := box.Seal(b.Telegram.Token)
+			if err != nil {
+				return fmt.Errorf("bot %s: %w", b.ID, err)
+			}
+			c.Token = tok
+		}
+		sb.Channels = append(sb.Channels, c)
+	}
+	if old != nil {
+		for _, c := range old.Channels {
+			if _, declared := findChannel(&sb, c.Type); !declared {
+				sb.Channels = append(sb.Channels, c)
+			}
+		}
 	}
 	if b.TimeZone != "" {
 		sb.Settings.TimeZone = b.TimeZone
@@ -499,6 +490,50 @@ func setUpBot(ctx context.Context, st store.Store, b botConfig, files map[string
 		}
 	}
 	return nil
+}
+
+func findChannel(b *store.Bot, typ string) (store.Channel, bool) {
+	for _, c := range b.Channels {
+		if c.Type == typ {
+			return c, true
+		}
+	}
+	return store.Channel{}, false
+}
+
+// warnUnsealed says once at start-up what the secret key means for the
+// stored tokens: without one they are stored as they are; a sealed one
+// this key cannot open keeps its channel down.
+func warnUnsealed(ctx context.Context, st store.Bots, box *sealed.Box, log *slog.Logger) {
+	bots, err := st.ListBots(ctx)
+	if err != nil {
+		return
+	}
+	plain := 0
+	for _, b := range bots {
+		for _, c := range b.Channels {
+			switch {
+			case c.Token == "":
+			case sealed.IsSealed(c.Token):
+				if _, err := box.Open(c.Token); err != nil {
+					log.Error("a channel token cannot be decrypted; the channel stays down", "bot", b.ID, "type", c.Type, "err", err)
+				}
+			default:
+				plain++
+			}
+		}
+	}
+	if plain > 0 && !box.Encrypts() {
+		log.Warn("channel tokens are stored unencrypted: set VORONKA_SECRET_KEY to encrypt them (AES-GCM) as they are next saved", "tokens", plain)
+	}
+}
+
+// processOwner names this process in leases: host, pid and a random part.
+func processOwner() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
 }
 
 // setUpAccounts makes sure somebody can sign in to the builder. When the

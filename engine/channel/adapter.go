@@ -115,6 +115,9 @@ type BotInfo interface {
 	// HandoffText is a text that takes a conversation of bot to a person
 	// in the flow new conversations start on, "" when there is none.
 	HandoffText(ctx context.Context, bot string) string
+	// ChannelSettings are the stored settings of bot's channel of type typ
+	// (nil when it has none).
+	ChannelSettings(ctx context.Context, typ, bot string) map[string]string
 }
 
 // ErrUnknownBot means a bot does not exist or has no channel of the type.
@@ -174,6 +177,8 @@ type Route struct {
 
 // Request is a webhook request, free of any HTTP framework.
 type Request struct {
+	// Bot is the {bot} of the path.
+	Bot    string
 	Method string
 	Path   string // after /{type}/{bot}
 	Header func(name string) string
@@ -257,9 +262,35 @@ type SocketConn interface {
 	Close() error
 }
 
-// FileServer is an adapter with files to serve at Prefix (the widget).
+// FileServer is an adapter with files to serve (the widget, a demo page).
 type FileServer interface {
-	Files() (prefix string, files fs.FS)
+	Files() []Files
+}
+
+// Files are served under Prefix; a Prefix of "/" is served last, after
+// every other route, with Index for directories.
+type Files struct {
+	Prefix string
+	FS     fs.FS
+	Index  string
+	MaxAge int // seconds
+}
+
+// Pager is an adapter with pages of its own for each bot, at fixed paths
+// with a {bot} parameter (the hosted web chat at /c/{bot}).
+type Pager interface {
+	Pages() []Route // Route.Path is absolute: "/c/{bot}"
+}
+
+// Gauger is an adapter with figures for /metrics.
+type Gauger interface {
+	Gauges() []Gauge
+}
+
+// Gauge is one metric: Name (voronka_…), Help, and its value.
+type Gauge struct {
+	Name, Help string
+	Value      int64
 }
 
 // Registry is a set of channel types by name. Tests make their own with

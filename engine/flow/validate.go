@@ -51,9 +51,17 @@ var ChannelLimits = []ChannelLimit{
 }
 
 // Load parses and validates a flow document: the one call every tool uses.
+// Buttons are held to the limits of every messenger (ChannelLimits); a
+// flow of a bot is better checked with LoadFor and the bot's channels.
 func Load(file string, data []byte) (*Flow, Problems) {
+	return LoadFor(file, data, ChannelLimits)
+}
+
+// LoadFor is Load with the limits of the channels the flow will run on:
+// buttons nodes that one of them cannot show get a warning naming it.
+func LoadFor(file string, data []byte, channels []ChannelLimit) (*Flow, Problems) {
 	f, ps := Parse(file, data)
-	ps = append(ps, Validate(f)...)
+	ps = append(ps, validate(f, channels)...)
 	ps.sort()
 	return f, ps
 }
@@ -61,8 +69,10 @@ func Load(file string, data []byte) (*Flow, Problems) {
 // Validate checks everything FLOWS.md asks of a flow and compiles its
 // expressions and templates (the engine runs the compiled forms). Every
 // problem is reported, not just the first.
-func Validate(f *Flow) Problems {
-	v := &validator{f: f, r: reporter{file: f.File}}
+func Validate(f *Flow) Problems { return validate(f, ChannelLimits) }
+
+func validate(f *Flow, channels []ChannelLimit) Problems {
+	v := &validator{f: f, r: reporter{file: f.File}, channels: channels}
 	if f.broken {
 		return nil // the decoder said why; checking an empty flow only adds noise
 	}
@@ -74,6 +84,8 @@ func Validate(f *Flow) Problems {
 type validator struct {
 	f *Flow
 	r reporter
+	// channels are the messengers whose limits buttons are held to.
+	channels []ChannelLimit
 	// suggested caches "did you mean" per missing id: finding one compares
 	// the id with every node, so a flow with thousands of references to
 	// missing nodes must not compare each of them again.
@@ -480,7 +492,7 @@ func (v *validator) buttons(n *Node) {
 		labels[key] = i
 		longest = max(longest, utf8.RuneCountInString(b.Label))
 	}
-	for _, lim := range ChannelLimits {
+	for _, lim := range v.channels {
 		if len(n.Buttons) > lim.MaxButtons {
 			v.r.warnf(n.PosOf("buttons"), id, "buttons", "%s shows at most %d buttons; this node has %d", lim.Channel, lim.MaxButtons, len(n.Buttons))
 		}

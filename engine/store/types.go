@@ -282,21 +282,43 @@ type User struct {
 
 // Bot is a configured bot: which flow it runs and where.
 type Bot struct {
-	ID        string      `json:"id" bson:"_id"`
-	Name      string      `json:"name" bson:"name"`
-	FlowID    string      `json:"flow_id,omitempty" bson:"flow_id"`
-	Channels  []Channel   `json:"channels,omitempty" bson:"channels"`
-	Settings  BotSettings `json:"settings" bson:"settings"`
-	CreatedAt time.Time   `json:"created_at,omitzero" bson:"created_at"`
-	UpdatedAt time.Time   `json:"updated_at,omitzero" bson:"updated_at"`
+	ID       string      `json:"id" bson:"_id"`
+	Name     string      `json:"name" bson:"name"`
+	FlowID   string      `json:"flow_id,omitempty" bson:"flow_id"`
+	Channels []Channel   `json:"channels,omitempty" bson:"channels"`
+	Settings BotSettings `json:"settings" bson:"settings"`
+	// ConfigAsCode says voronka.yaml or the environment declares the bot:
+	// every start-up writes it again from there.
+	ConfigAsCode bool      `json:"config_as_code,omitempty" bson:"config_as_code,omitempty"`
+	CreatedAt    time.Time `json:"created_at,omitzero" bson:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at,omitzero" bson:"updated_at"`
 }
 
-// Channel is one messenger connection of a bot.
+// Channel is one messenger connection of a bot. Token and Secret are
+// sealed (internal/sealed) when VORONKA_SECRET_KEY is set.
 type Channel struct {
+	// ID names the channel within its bot; "" reads as Type (a bot has at
+	// most one channel of each type: its webhooks are /{type}/{bot}).
+	ID       string            `json:"id,omitempty" bson:"id,omitempty"`
 	Type     string            `json:"type" bson:"type"`
 	Token    string            `json:"token,omitempty" bson:"token"`
 	Secret   string            `json:"secret,omitempty" bson:"secret"`
+	APIURL   string            `json:"api_url,omitempty" bson:"api_url,omitempty"`
 	Settings map[string]string `json:"settings,omitempty" bson:"settings"`
+	// Account and Link are who the bot is on the platform, as its token
+	// check said ("@shop_bot", "https://t.me/shop_bot").
+	Account   string    `json:"account,omitempty" bson:"account,omitempty"`
+	Link      string    `json:"link,omitempty" bson:"link,omitempty"`
+	DeepLink  string    `json:"deep_link,omitempty" bson:"deep_link,omitempty"`
+	CreatedAt time.Time `json:"created_at,omitzero" bson:"created_at,omitempty"`
+}
+
+// ChannelID is c.ID, or its type when it has none.
+func (c Channel) ChannelID() string {
+	if c.ID != "" {
+		return c.ID
+	}
+	return c.Type
 }
 
 // BotSettings are per-bot behaviour knobs.
@@ -314,6 +336,9 @@ type BotSettings struct {
 	// BroadcastsPerWeek caps the broadcasts one contact gets in any 7 days
 	// (0: no cap).
 	BroadcastsPerWeek int `json:"broadcasts_per_week,omitempty" bson:"broadcasts_per_week,omitempty"`
+	// WorkingHours is when people answer chats handed off (the inbox's
+	// offline branch); nil means always.
+	WorkingHours *WorkingHours `json:"working_hours,omitempty" bson:"working_hours,omitempty"`
 }
 
 // QuietHours is a daily local-time window, e.g. 22:00–09:00.
