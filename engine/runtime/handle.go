@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/voronka/voronka/engine"
 	"github.com/voronka/voronka/engine/channel"
@@ -356,6 +358,14 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 		if in.Contact != (engine.Contact{}) {
 			next.Contact = storeContact(in.Contact, cur.Contact)
 		}
+		// Where the person came from is the first source seen (first
+		// touch): a later deep link does not rewrite it.
+		if in.Source != "" && (fresh || cur.Contact.Source == "") {
+			next.Contact.Source = clipSource(in.Source)
+		}
+		if utm := parseUTM(in.UTM); len(utm) > 0 && (fresh || len(cur.Contact.UTM) == 0) {
+			next.Contact.UTM = utm
+		}
 		switch in.Kind {
 		case channel.KindText, channel.KindPress:
 			// Someone who writes to the bot has not blocked it.
@@ -536,6 +546,9 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 		if ev.Type == engine.EvSplitAssigned {
 			data[engine.DataVariant] = ev.Name
 		}
+		if ev.Type == engine.EvConversationStarted {
+			addSource(data, next.Contact)
+		}
 		if len(data) == 0 {
 			data = nil
 		}
@@ -654,8 +667,62 @@ func dropMessages(box []store.OutMessage) []store.OutMessage {
 
 func isMessage(kind string) bool { return kind == kindMessage || kind == kindOperator }
 
+// addSource marks the start of each run with where the contact came from
+// (the event catalog's conversation_started data), so analytics can split
+// conversion by source.
+func addSource(data map[string]any, c store.Contact) {
+	if c.Source != "" {
+		data[engine.DataSource] = c.Source
+	}
+	if len(c.UTM) > 0 {
+		data[engine.DataUTM] = c.UTM
+	}
+}
+
+// maxSource bounds a source and each UTM value: they come from links
+// anyone can write.
+const maxSource = 128
+
+func clipSource(s string) string {
+	if len(s) <= maxSource {
+		return s
+	}
+	for i := maxSource; i > 0; i-- {
+		if utf8.RuneStart(s[i]) {
+			return s[:i]
+		}
+	}
+	return ""
+}
+
+// parseUTM reads the utm_* parameters of an Inbound.UTM query; anything
+// else in it is dropped.
+func parseUTM(q string) map[string]string {
+	if q == "" {
+		return nil
+	}
+	vals, err := url.ParseQuery(q)
+	if err != nil {
+		return nil
+	}
+	out := map[string]string{}
+	for k, v := range vals {
+		if strings.HasPrefix(k, "utm_") && len(k) <= 32 && len(v) > 0 && v[0] != "" {
+			out[k] = clipSource(v[0])
+		}
+		if len(out) == 8 {
+			break
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
+}
+
 func storeContact(c engine.Contact, old store.Contact) store.Contact {
-	out := store.Contact{FirstName: c.FirstName, LastName: c.LastName, Username: c.Username, Language: c.Language, Phone: c.Phone}
+	out := store.Contact{FirstName: c.FirstName, LastName: c.LastName, Username: c.Username, Language: c.Language, Phone: c.Phone,
+		Source: old.Source, UTM: old.UTM}
 	if out.Phone == "" {
 		out.Phone = old.Phone // a phone shared once is not in every update
 	}
