@@ -55,7 +55,7 @@ func newTestServer(t *testing.T, opts ...func(*Config)) (*Server, store.Store) {
 func newServerOn(t *testing.T, st store.Store, opts ...func(*Config)) *Server {
 	t.Helper()
 	cfg := Config{Store: st, Handler: nopHandler{}, APIToken: "tok", Logger: slog.New(slog.DiscardHandler),
-		UI: fstest.MapFS{"index.html": {Data: []byte("<p>builder</p>")}},
+		UI:   fstest.MapFS{"index.html": {Data: []byte("<p>builder</p>")}},
 		Live: webChatLive(st, anyBot{}, nopHandler{}), Bots: anyBot{}}
 	for _, o := range opts {
 		o(&cfg)
