@@ -116,6 +116,9 @@ func (s *Server) listBots(c *fiber.Ctx) error {
 	for i := range bots {
 		redactBot(&bots[i])
 	}
+	if bots == nil {
+		bots = []store.Bot{} // an empty store answers [], not null
+	}
 	return c.JSON(fiber.Map{"bots": bots})
 }
 

@@ -50,6 +50,9 @@ type stackOpts struct {
 	// mongoDB, when set, is the database of a "mongo" stack: a second
 	// stack on the same one is another replica.
 	mongoDB string
+	// empty starts serve with no flows and no Telegram token: an empty
+	// store, as a new installation.
+	empty bool
 }
 
 var storeKinds = []string{"bolt", "mongo"}
@@ -78,6 +81,10 @@ func startStack(t *testing.T, kind string, o stackOpts) *stack {
 	cfg.channelRetry = o.retry
 	if o.token != "" {
 		cfg.Telegram = o.token
+	}
+	if o.empty {
+		cfg.Flows = t.TempDir()
+		cfg.Telegram = ""
 	}
 	switch kind {
 	case "bolt":
