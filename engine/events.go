@@ -131,7 +131,7 @@ var EventCatalog = sortedCatalog([]EventSpec{
 	{Type: EvRead, By: "runtime", Node: "the node the conversation was at",
 		Doc: "The platform reported the message read.", Data: []DataKey{{"platform_id", "the platform's message id"}}},
 	{Type: EvFailed, By: "runtime", Node: "the node the conversation was at",
-		Doc: "A message was refused for good or given up past the horizon.", Data: []DataKey{{DataError, "why"}, {"attempts", "sends tried"}, {DataBy, `"bot" or "operator"`}}},
+		Doc: "A message was refused for good or given up past the horizon.", Data: []DataKey{{DataError, "why"}, {"attempts", "sends tried"}, {DataBy, `"bot" or "operator"`}, {"platform_id", "the message's id, when the platform reported the failure"}}},
 	{Type: EvBlocked, By: "runtime", Node: "the node the conversation was at",
 		Doc: "The chat blocked the bot; with an error when a send found out.", Data: []DataKey{{DataError, "the platform's refusal, on a send"}, {DataBy, `"bot" or "operator", on a send`}}},
 	{Type: EvUnblocked, By: "runtime", Node: "the node the conversation was at", Doc: "The chat unblocked the bot."},

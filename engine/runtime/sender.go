@@ -704,7 +704,8 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 		}
 	}
 	deadline := horizonFrom.Add(r.opts.SendHorizon)
-	msg := channel.Outbound{ID: m.ID, IdempotencyKey: m.ID, Bot: conv.Bot, Chat: conv.Chat, Text: m.Text}
+	msg := channel.Outbound{ID: m.ID, IdempotencyKey: m.ID, Bot: conv.Bot, Chat: conv.Chat, Text: m.Text,
+		LastInbound: conv.LastInboundAt}
 	for _, b := range m.Buttons {
 		msg.Buttons = append(msg.Buttons, engineButton(b))
 	}
