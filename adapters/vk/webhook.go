@@ -35,6 +35,8 @@ type messageNew struct {
 		FromID  int64  `json:"from_id"`
 		Text    string `json:"text"`
 		Payload string `json:"payload"`
+		// Ref is the ref of a vk.me link the person came by.
+		Ref string `json:"ref"`
 	} `json:"message"`
 }
 
@@ -83,6 +85,7 @@ func (a *Adapter) Parse(body []byte) (envelope, Event, error) {
 		}
 		m := in(o.Message.PeerID, channel.KindText, at)
 		m.Text = o.Message.Text
+		m.Source = o.Message.Ref
 		if p, ok := buttonOf([]byte(o.Message.Payload)); ok {
 			m.Kind, m.Payload = channel.KindPress, p
 		}

@@ -6,5 +6,8 @@ package main
 // names it.
 import (
 	_ "github.com/voronka/voronka/adapters/telegram"
+	_ "github.com/voronka/voronka/adapters/viber"
+	_ "github.com/voronka/voronka/adapters/vk"
 	_ "github.com/voronka/voronka/adapters/webchat"
+	_ "github.com/voronka/voronka/adapters/whatsapp"
 )

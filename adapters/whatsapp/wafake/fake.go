@@ -273,12 +273,16 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f.requests.Add(1)
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
-	if len(parts) != 3 || !strings.HasPrefix(parts[0], "v") || parts[2] != "messages" {
-		writeErr(w, http.StatusBadRequest, CodeInvalidParameter, "Unknown path components: "+r.URL.Path, "")
+	if len(parts) == 2 && r.Method == http.MethodGet && strings.HasPrefix(parts[0], "v") {
+		f.phoneInfo(w, r, parts[1])
 		return
 	}
 	if r.Method != http.MethodPost {
 		writeErr(w, http.StatusBadRequest, CodeInvalidParameter, "Unsupported get request.", "")
+		return
+	}
+	if len(parts) != 3 || !strings.HasPrefix(parts[0], "v") || parts[2] != "messages" {
+		writeErr(w, http.StatusBadRequest, CodeInvalidParameter, "Unknown path components: "+r.URL.Path, "")
 		return
 	}
 	auth := r.Header.Get("Authorization")
@@ -306,6 +310,23 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(res)
+}
+
+// phoneInfo answers GET /<ver>/<phone_number_id>.
+func (f *Fake) phoneInfo(w http.ResponseWriter, r *http.Request, id string) {
+	if r.Header.Get("Authorization") != "Bearer "+f.opts.Token {
+		writeErr(w, http.StatusUnauthorized, CodeInvalidToken, codeText[CodeInvalidToken], "")
+		return
+	}
+	if id != f.opts.PhoneNumberID {
+		writeErr(w, http.StatusBadRequest, CodeInvalidParameter, fmt.Sprintf(
+			"Unsupported get request. Object with ID '%s' does not exist, cannot be loaded due to missing permissions, or does not support this operation", id), "")
+		return
+	}
+	b, _ := json.Marshal(map[string]string{"display_phone_number": "+" + f.opts.DisplayPhone, "verified_name": "Voronka Test",
+		"quality_rating": "GREEN", "id": f.opts.PhoneNumberID})
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(b)
 }
 
 // writeFault answers an injected failure of code: a Graph error, 5xx as
