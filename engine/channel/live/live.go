@@ -160,6 +160,21 @@ func (r recorder) Handle(ctx context.Context, in channel.Inbound) error {
 	return nil
 }
 
+// Receipt passes a platform's delivery status on to the handler, when it
+// takes them (the runtime does); otherwise it is dropped.
+func (r recorder) Receipt(ctx context.Context, rc channel.Receipt) error {
+	b := r.s.handler.Load()
+	if b == nil {
+		return errNoHandler
+	}
+	if rh, ok := b.h.(channel.ReceiptHandler); ok {
+		return rh.Receipt(ctx, rc)
+	}
+	return nil
+}
+
+var _ channel.ReceiptHandler = recorder{}
+
 // Types returns the registry's types.
 func (s *Set) Types() []channel.Type { return s.cfg.Registry.Types() }
 
