@@ -22,6 +22,20 @@ const (
 	// InputGoto moves the conversation to the node in Goto and runs from
 	// there: conversation tests that start mid-flow, broadcasts into a node.
 	InputGoto
+	// InputTakeover is an operator taking a chat the bot holds: the bot goes
+	// silent where it is (a handoff without a handoff node).
+	InputTakeover
+	// InputAssigned is an operator taking a handed-off chat: the handoff's
+	// wait timer stops.
+	InputAssigned
+	// InputResolve is an operator closing a handed-off chat: the run ends
+	// and the next message starts the flow as configured.
+	InputResolve
+	// InputReopen puts a resolved chat back into handoff at node Goto (the
+	// handoff node it left), without a word from the bot.
+	InputReopen
+	// InputEdit is an operator changing the lead's tags and variables (Edit).
+	InputEdit
 )
 
 // Input is one thing that happened to a conversation. Now and Rand make the
@@ -37,6 +51,21 @@ type Input struct {
 	Rand    uint64            // randomness for splits
 	Contact *Contact          // profile update, if the channel sent one
 	Env     map[string]string // the bot's env values visible to expressions as env.NAME
+	// Offline says the bot is outside its working hours: a handoff node
+	// goes to its offline branch.
+	Offline bool
+	// Edit is the change of an InputEdit.
+	Edit *LeadEdit
+}
+
+// LeadEdit is what an operator changes on the lead card.
+type LeadEdit struct {
+	// Tags replaces the tags when SetTags is set.
+	Tags    []string
+	SetTags bool
+	// Vars sets declared variables, converted to their types; a nil value
+	// clears one.
+	Vars map[string]any
 }
 
 // WebhookResult is what a webhook call returned.
@@ -90,6 +119,9 @@ const (
 	EvGoal                = "goal"
 	EvHandoffStarted      = "handoff_started"
 	EvHandoffEnded        = "handoff_ended"
+	EvHandoffTimeout      = "handoff_timeout"
+	EvHandoffOffline      = "handoff_offline"
+	EvLeadEdited          = "lead_edited"
 	EvUnsubscribed        = "unsubscribed"
 	EvSubscribed          = "subscribed"
 	EvTimerFired          = "timer_fired"
@@ -141,6 +173,12 @@ type Effect struct {
 	Webhook *WebhookCall
 	Queue   string
 	Note    string
+	// Away is the handoff node's away text, rendered, when the bot is
+	// offline and the node has no offline branch (the runtime sends it at
+	// most once a day).
+	Away string
+	// Node is the handoff node.
+	Node string
 }
 
 // WebhookCall is an HTTP request a webhook node asks for.

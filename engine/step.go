@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/voronka/voronka/engine/eval"
@@ -46,6 +48,18 @@ func Step(p *Program, prev *State, in Input) (out Output) {
 		r.expire()
 	case InputGoto:
 		r.jump()
+	case InputTakeover:
+		r.takeover()
+	case InputAssigned:
+		if st.Status == StatusHandoff {
+			r.cancelTimer()
+		}
+	case InputResolve:
+		r.resolve()
+	case InputReopen:
+		r.reopen()
+	case InputEdit:
+		r.edit()
 	}
 	if r.budget != nil {
 		// An expression ran out of its evaluation budget on a node with no
@@ -551,14 +565,14 @@ func (r *run) visit(c *cnode) string {
 		}
 		return r.orEnd(n.Next)
 	case "handoff":
+		if r.in.Offline && n.Offline != "" {
+			r.event(EvHandoffOffline, n.ID, n.Queue)
+			return n.Offline
+		}
 		if n.TextT != nil {
 			r.send(r.prompt(c))
 		}
-		note := r.render(n.ID, n.NoteT)
-		st.Status = StatusHandoff
-		st.Wait = WaitHandoff
-		r.event(EvHandoffStarted, n.ID, n.Queue)
-		r.effect(Effect{Kind: EffectHandoff, Queue: n.Queue, Note: note})
+		r.handoff(c, true)
 		return ""
 	case "delay":
 		r.wait(WaitTimer)
@@ -767,6 +781,12 @@ func (r *run) timer() {
 		r.event(EvReplyTimeout, c.ID, "")
 		r.open = c.ID
 		r.enter(c.Timeout.Next)
+	case st.Status == StatusHandoff && c.Type == "handoff" && c.TimeoutNode != "":
+		// Nobody took the chat in time: the bot goes on.
+		r.event(EvHandoffTimeout, c.ID, c.Queue)
+		r.event(EvHandoffEnded, c.ID, "timeout")
+		st.Status = StatusBot
+		r.enter(c.TimeoutNode)
 	}
 }
 
@@ -780,6 +800,9 @@ func (r *run) handback() {
 	next := r.in.Goto
 	if next == "" && c != nil {
 		next = c.Resume
+		if c.Type != "handoff" {
+			next = c.ID // taken over mid-flow: the bot picks up where it was
+		}
 	}
 	if next == "" {
 		next = r.p.Flow.Start
@@ -818,4 +841,109 @@ func clip(s string) string {
 		cut--
 	}
 	return s[:cut] + "…"
+}
+
+// handoff puts the chat in the node's queue and waits for an operator,
+// arming the node's wait timer; fresh renders the note and away text.
+func (r *run) handoff(c *cnode, fresh bool) {
+	st, n := r.st, c.Node
+	st.Node = c.ID
+	st.Status = StatusHandoff
+	st.Wait = WaitHandoff
+	r.event(EvHandoffStarted, n.ID, n.Queue)
+	e := Effect{Kind: EffectHandoff, Queue: n.Queue, Node: n.ID}
+	if fresh {
+		e.Note = r.render(n.ID, n.NoteT)
+		if r.in.Offline {
+			e.Away = r.render(n.ID, n.AwayT)
+		}
+	}
+	r.effect(e)
+	if n.Wait > 0 && n.TimeoutNode != "" {
+		r.newTimer(false, Effect{After: n.Wait})
+	}
+}
+
+// takeover silences the bot where it stands: an operator took the chat.
+func (r *run) takeover() {
+	st := r.st
+	if st.Status == StatusHandoff || st.IsNew() {
+		return
+	}
+	r.cancelTimer()
+	st.Status = StatusHandoff
+	st.Wait = WaitHandoff
+	st.Attempts = 0
+	r.event(EvHandoffStarted, st.Node, "takeover")
+}
+
+// resolve ends a handed-off chat: the next message starts the flow as
+// configured (a trigger, or the start).
+func (r *run) resolve() {
+	st := r.st
+	if st.Status != StatusHandoff {
+		return
+	}
+	r.cancelTimer()
+	r.event(EvHandoffEnded, st.Node, "resolved")
+	r.end(st.Node)
+}
+
+// reopen returns a resolved chat to the handoff node it left, silently.
+func (r *run) reopen() {
+	st := r.st
+	if st.Status == StatusHandoff || st.IsNew() {
+		return
+	}
+	c := r.p.nodes[r.in.Goto]
+	if c == nil || c.Type != "handoff" {
+		// The node is gone from this version (or it was a takeover): hold
+		// the chat where it is.
+		r.takeover()
+		return
+	}
+	r.cancelTimer()
+	st.Attempts = 0
+	r.handoff(c, false)
+}
+
+// edit applies an operator's change of tags and variables. A variable the
+// flow does not declare, or a value that does not convert to its type, is
+// an error event and changes nothing of that variable.
+func (r *run) edit() {
+	st, e := r.st, r.in.Edit
+	if e == nil {
+		return
+	}
+	if e.SetTags {
+		st.own()
+		st.Tags = nil
+		for _, t := range e.Tags {
+			if t != "" && !slices.Contains(st.Tags, t) {
+				st.Tags = append(st.Tags, t)
+			}
+		}
+	}
+	names := slices.Sorted(maps.Keys(e.Vars))
+	for _, name := range names {
+		t, ok := r.p.Flow.VarType(name)
+		if !ok {
+			r.fail(st.Node, fmt.Errorf("edit: no variable %s in flow %s", name, r.p.Flow.ID))
+			continue
+		}
+		raw := e.Vars[name]
+		if raw == nil {
+			st.own()
+			delete(st.Vars, name)
+			continue
+		}
+		v, err := eval.Convert(raw, t)
+		if err != nil {
+			r.fail(st.Node, fmt.Errorf("edit: %s: %w", name, err))
+			continue
+		}
+		st.setVar(name, v)
+	}
+	r.changed()
+	r.event(EvLeadEdited, st.Node, "")
 }

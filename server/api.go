@@ -43,6 +43,7 @@ func (s *Server) mountAPI(api fiber.Router) {
 	s.mountUsers(api)
 	s.mountBroadcasts(api)
 	s.mountBots(api)
+	s.mountInbox(api)
 	api.Use(func(c *fiber.Ctx) error { return notFound("API route") })
 }
 
@@ -362,13 +363,29 @@ func (s *Server) getConversation(c *fiber.Ctx) error {
 		}
 		return err
 	}
+	if p, _ := c.Locals("principal").(*principal); p != nil && p.Role == store.RoleOperator {
+		v, err := s.viewerOf(c)
+		if err != nil {
+			return err
+		}
+		if !v.sees(conv.Inbox) {
+			return &apiError{Status: fiber.StatusForbidden, Msg: "this chat is not in your queues"}
+		}
+	}
 	limit := c.QueryInt("limit", 100)
 	msgs, next, err := s.cfg.Store.ListMessages(ctx, conv.ID, c.Query("cursor"), limit)
 	if err != nil {
 		return fmt.Errorf("transcript of %s: %w", conv.ID, err)
 	}
+	lines, err := s.transcriptJSON(ctx, conv, msgs)
+	if err != nil {
+		return err
+	}
 	conv.State = nil
-	return c.JSON(fiber.Map{"conversation": conv, "messages": msgs, "next": next})
+	return c.JSON(fiber.Map{"conversation": struct {
+		*store.Conversation
+		Name string `json:"name"`
+	}{conv, displayName(conv)}, "messages": lines, "next": next})
 }
 
 func (s *Server) inbox(c *fiber.Ctx) error {
@@ -399,11 +416,21 @@ func (s *Server) handback(c *fiber.Ctx) error {
 			return badRequest("the body must be {\"goto\": \"node\"} or empty", err.Error())
 		}
 	}
-	if err := s.cfg.Runtime.Handback(c.UserContext(), c.Params("id"), req.Goto); err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return notFound("conversation")
-		}
+	conv, v, err := s.visibleConversation(c)
+	if err != nil {
 		return err
+	}
+	if req.Goto != "" {
+		prog, err := s.cfg.Runtime.ConversationProgram(c.UserContext(), conv)
+		if err != nil {
+			return err
+		}
+		if prog.Flow.Node(req.Goto) == nil {
+			return badRequest("no node "+req.Goto+" in flow "+prog.Flow.ID, req.Goto)
+		}
+	}
+	if _, err := s.cfg.Runtime.HandbackBy(c.UserContext(), conv.ID, req.Goto, v.actor()); err != nil {
+		return inboxErr(err)
 	}
 	return c.JSON(fiber.Map{"ok": true})
 }

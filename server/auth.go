@@ -285,6 +285,10 @@ func (s *Server) logout(c *fiber.Ctx) error {
 		if err := s.sessions.remove(c.UserContext(), tok); err != nil {
 			return err
 		}
+		// Signed out: no new chats (their open ones stay theirs).
+		if err := s.cfg.Store.TouchPresence(c.UserContext(), p.UserID, time.Time{}); err != nil {
+			s.log.Warn("presence at sign-out", "user", p.UserID, "err", err)
+		}
 	}
 	c.Cookie(&fiber.Cookie{Name: SessionCookie, Value: "", Path: "/", HTTPOnly: true, SameSite: fiber.CookieSameSiteLaxMode,
 		Secure: s.secure(c), Expires: time.Unix(0, 0)})

@@ -110,6 +110,7 @@ type Server struct {
 	webChatRefused atomic.Uint64
 	bots           channel.BotInfo
 	healths        healthCache
+	events         *inboxHub
 }
 
 // New builds the server and its routes.
@@ -159,6 +160,10 @@ func New(cfg Config) (*Server, error) {
 		// back to the pool instead of holding 8 KB while it waits.
 		ReduceMemoryUsage: true,
 	})
+	s.events = newInboxHub(s)
+	if cfg.Runtime != nil {
+		cfg.Runtime.SetInboxObserver(s.events)
+	}
 	s.app.Use(recover.New(recover.Config{EnableStackTrace: false}))
 	s.app.Use(s.count)
 	s.app.Use(securityHeaders)
@@ -192,6 +197,7 @@ func (s *Server) ServeMetrics(ln net.Listener) error {
 
 // Shutdown stops accepting connections and waits for requests in flight.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.events.close() // event streams never end on their own
 	if err := s.metricsApp.ShutdownWithContext(ctx); err != nil {
 		return fmt.Errorf("shut down metrics: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,10 +23,17 @@ type userJSON struct {
 	Name      string     `json:"name,omitempty"`
 	Role      store.Role `json:"role"`
 	CreatedAt time.Time  `json:"created_at,omitzero"`
+	// Queues and Capacity place the user in the operator inbox.
+	Queues   []string `json:"queues"`
+	Capacity int      `json:"capacity"`
 }
 
 func toUserJSON(u store.User) userJSON {
-	return userJSON{ID: u.ID, Login: u.Login, Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt}
+	qs := u.Queues
+	if qs == nil {
+		qs = []string{}
+	}
+	return userJSON{ID: u.ID, Login: u.Login, Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt, Queues: qs, Capacity: u.MaxOpen()}
 }
 
 // ValidRole reports whether r is a known role.
@@ -103,6 +111,34 @@ type userRequest struct {
 	Name     string     `json:"name"`
 	Role     store.Role `json:"role"`
 	Password string     `json:"password"`
+	// Queues (null: unchanged, []: every queue) and Capacity (0: unchanged
+	// on update, the default on create).
+	Queues   *[]string `json:"queues"`
+	Capacity int       `json:"capacity"`
+}
+
+// inboxFields applies a request's queues and capacity to u.
+func (req *userRequest) inboxFields(u *store.User) error {
+	if req.Capacity < 0 || req.Capacity > 1000 {
+		return fmt.Errorf("capacity is 1 to 1000 open chats")
+	}
+	if req.Capacity > 0 {
+		u.Capacity = req.Capacity
+	}
+	if req.Queues != nil {
+		var qs []string
+		for _, q := range *req.Queues {
+			q = strings.TrimSpace(q)
+			if q == "" || len(q) > 64 || strings.ContainsFunc(q, func(r rune) bool { return r < 0x20 }) {
+				return fmt.Errorf("a queue name is 1 to 64 characters without control characters")
+			}
+			if !slices.Contains(qs, q) {
+				qs = append(qs, q)
+			}
+		}
+		u.Queues = qs
+	}
+	return nil
 }
 
 func (s *Server) createUser(c *fiber.Ctx) error {
@@ -112,6 +148,9 @@ func (s *Server) createUser(c *fiber.Ctx) error {
 	}
 	u, err := NewUser(req.Login, req.Name, req.Role, req.Password)
 	if err != nil {
+		return badRequest(err.Error(), nil)
+	}
+	if err := req.inboxFields(&u); err != nil {
 		return badRequest(err.Error(), nil)
 	}
 	if err := s.cfg.Store.PutUser(c.UserContext(), u); err != nil {
@@ -142,6 +181,9 @@ func (s *Server) updateUser(c *fiber.Ctx) error {
 	}
 	if req.Name != "" {
 		u.Name = req.Name
+	}
+	if err := req.inboxFields(u); err != nil {
+		return badRequest(err.Error(), nil)
 	}
 	changed := false
 	if req.Role != "" && req.Role != u.Role {

@@ -418,6 +418,10 @@ export const ruFieldDocs: Record<string, string> = {
   tags: 'теги, которые добавляются диалогу',
   queue: 'очередь операторов, например sales',
   resume: 'где бот продолжит, когда оператор вернёт чат (по умолчанию — со старта)',
+  wait: 'сколько чат ждёт оператора, прежде чем бот продолжит на timeout: 15m',
+  'handoff.timeout': 'где бот продолжит, если за wait чат никто не взял',
+  offline: 'где бот продолжит вне рабочих часов бота (без него чат ждёт и уходит away)',
+  away: 'сообщение вне рабочих часов, если нет ветки offline; не чаще раза в день',
   for: 'сколько ждать: 30m, 2h, 1d',
   variants: 'варианты: {название, вес, дальше}',
   method: 'GET, POST, PUT, PATCH или DELETE (по умолчанию POST)',
@@ -450,6 +454,10 @@ export function fieldDoc(lang: Lang, type: string, field: string, specDoc: strin
  */
 export const ruProblems: Record<string, string> = {
   '%s': '%s',
+  'handoff %s has wait but no timeout: the node to go to when nobody takes the chat': 'у передачи оператору %s есть wait, но нет timeout: блока, куда идти, если чат никто не взял',
+  'handoff %s has timeout but no wait: how long to wait for an operator, such as 15m': 'у передачи оператору %s есть timeout, но нет wait: сколько ждать оператора, например 15m',
+  'wait must be longer than zero': 'wait должен быть больше нуля',
+  'a queue name cannot hold control characters': 'в названии очереди не может быть управляющих символов',
   'missing voronka: %d (the format version)': 'нет voronka: %d (версия формата)',
   'unsupported format version %d (this release reads voronka: %d)': 'версия формата %d не поддерживается (эта версия читает voronka: %d)',
   "missing id: the flow's name in lowercase letters, digits and -": 'нет id: имя воронки из строчных латинских букв, цифр и -',

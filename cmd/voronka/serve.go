@@ -202,6 +202,7 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
 	if polled != nil {
+		srv.UseBus(runCtx, polled)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -71,6 +71,9 @@ type Outbound struct {
 	// Template is the approved template to send where a free-form message
 	// is not allowed (WhatsApp outside the 24-hour window); nil if none.
 	Template *Template
+	// Author is the display name of the operator who wrote it ("" for the
+	// bot's messages); a channel may show it (the web chat does).
+	Author string
 }
 
 // Sent is what a platform said about a delivered message.

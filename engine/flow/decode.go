@@ -581,6 +581,11 @@ func (d *decoder) field(node *Node, fs FieldSpec, v *yaml.Node) {
 	case "buttons":
 		d.buttons(node, v)
 	case "timeout":
+		if node.Type == "handoff" {
+			// A handoff's timeout is the node after its wait.
+			node.TimeoutNode = d.str(v, "timeout", id, name)
+			return
+		}
 		entries, _ := d.mapping(v, "timeout", id, name)
 		t := &Timeout{}
 		for _, e := range entries {
@@ -655,6 +660,14 @@ func (d *decoder) field(node *Node, fs FieldSpec, v *yaml.Node) {
 		node.Queue = d.str(v, "queue", id, name)
 	case "resume":
 		node.Resume = d.str(v, "resume", id, name)
+	case "wait":
+		if x, ok := d.duration(v, "wait", id, name); ok {
+			node.Wait = durationOf(x)
+		}
+	case "offline":
+		node.Offline = d.str(v, "offline", id, name)
+	case "away":
+		node.Away = d.str(v, "away", id, name)
 	case "for":
 		if x, ok := d.duration(v, "for", id, name); ok {
 			node.For = durationOf(x)

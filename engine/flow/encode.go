@@ -201,6 +201,10 @@ func nodeField(m mapNode, n *Node, name string) {
 		}
 		m.add(name, bs)
 	case "timeout":
+		if n.Type == "handoff" {
+			m.str(name, n.TimeoutNode)
+			return
+		}
 		if n.Timeout == nil {
 			return
 		}
@@ -254,6 +258,14 @@ func nodeField(m mapNode, n *Node, name string) {
 		m.str(name, n.Queue)
 	case "resume":
 		m.str(name, n.Resume)
+	case "wait":
+		if n.Wait != 0 {
+			m.add(name, str(durationText(n.Wait)))
+		}
+	case "offline":
+		m.str(name, n.Offline)
+	case "away":
+		m.str(name, n.Away)
 	case "for":
 		if n.For != 0 {
 			m.add(name, str(durationText(n.For)))

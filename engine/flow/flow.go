@@ -108,21 +108,28 @@ type Node struct {
 	Tags     []string
 	Queue    string
 	Resume   string
-	For      time.Duration
-	Variants []Variant
-	Method   string
-	URL      string
-	Headers  []Header
-	Body     any // decoded YAML value; strings in it are templates
-	OnError  string
-	Assign   []Assign
-	Name     string // goal name
-	Value    float64
+	// Handoff: Wait before going on at TimeoutNode; Offline outside working
+	// hours, or else Away is sent.
+	Wait        time.Duration
+	TimeoutNode string
+	Offline     string
+	Away        string
+	For         time.Duration
+	Variants    []Variant
+	Method      string
+	URL         string
+	Headers     []Header
+	Body        any // decoded YAML value; strings in it are templates
+	OnError     string
+	Assign      []Assign
+	Name        string // goal name
+	Value       float64
 
 	// Compiled by Validate, used by the engine.
 	TextT    *eval.Template
 	InvalidT *eval.Template
 	NoteT    *eval.Template
+	AwayT    *eval.Template
 	URLT     *eval.Template
 	BodyT    any // Body with every string replaced by a *eval.Template
 	Regex    *regexp.Regexp
@@ -255,6 +262,8 @@ func (n *Node) Targets() []Edge {
 	}
 	add("else", n.Else)
 	add("resume", n.Resume)
+	add("timeout", n.TimeoutNode)
+	add("offline", n.Offline)
 	for i, v := range n.Variants {
 		add(indexField("variants", i, "next"), v.Next)
 	}

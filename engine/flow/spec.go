@@ -88,6 +88,10 @@ var NodeSpecs = []NodeSpec{
 		optText,
 		{Name: "queue", Kind: KindString, Doc: "operator queue, e.g. sales"},
 		{Name: "resume", Kind: KindNodeRef, Doc: "where the bot continues when the operator hands the chat back (default: start)"},
+		{Name: "wait", Kind: KindDuration, Doc: "how long the chat waits for an operator to take it before the bot goes on at timeout: 15m"},
+		{Name: "timeout", Kind: KindNodeRef, Doc: "where the bot continues when nobody took the chat within wait"},
+		{Name: "offline", Kind: KindNodeRef, Doc: "where the bot continues outside the bot's working hours (without it the chat waits and away is sent)"},
+		{Name: "away", Kind: KindTemplate, Doc: "sent outside working hours when there is no offline branch, at most once a day"},
 	}},
 	{Type: "delay", Doc: "Waits for a while, then goes on.", Waits: true, Fields: []FieldSpec{
 		{Name: "for", Kind: KindDuration, Required: true, Doc: "how long to wait: 30m, 2h, 1d"},

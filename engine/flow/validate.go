@@ -340,6 +340,9 @@ func (v *validator) node(n *Node) {
 	if n.Type == "handoff" && n.Note != "" {
 		n.NoteT = v.template(n.Note, n.PosOf("note"), id, "note")
 	}
+	if n.Type == "handoff" {
+		v.handoff(n)
+	}
 	for _, e := range n.Targets() {
 		v.ref(n, e.Field, e.To)
 	}
@@ -642,5 +645,26 @@ func (v *validator) loops() {
 		if color[n.ID] == white {
 			visit(n.ID)
 		}
+	}
+}
+
+// handoff checks that wait and timeout come together: a wait with nowhere
+// to go, or a timeout that never comes, is a mistake.
+func (v *validator) handoff(n *Node) {
+	id := n.ID
+	if n.Away != "" {
+		n.AwayT = v.template(n.Away, n.PosOf("away"), id, "away")
+	}
+	_, hasWait := n.pos["wait"]
+	switch {
+	case hasWait && n.TimeoutNode == "":
+		v.r.errorf(n.PosOf("wait"), id, "timeout", "handoff %s has wait but no timeout: the node to go to when nobody takes the chat", id)
+	case !hasWait && n.TimeoutNode != "":
+		v.r.errorf(n.PosOf("timeout"), id, "wait", "handoff %s has timeout but no wait: how long to wait for an operator, such as 15m", id)
+	case hasWait && n.Wait <= 0:
+		v.r.errorf(n.PosOf("wait"), id, "wait", "wait must be longer than zero")
+	}
+	if strings.ContainsFunc(n.Queue, func(r rune) bool { return r < 0x20 }) {
+		v.r.errorf(n.PosOf("queue"), id, "queue", "a queue name cannot hold control characters")
 	}
 }

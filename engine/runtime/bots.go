@@ -23,7 +23,12 @@ type botInfo struct {
 	// bot lists its own).
 	stopWords []string
 	loaded    time.Time
+	// openAt says whether the bot is within its working hours; nil: always.
+	openAt func(time.Time) bool
 }
+
+// offline reports whether now is outside the bot's working hours.
+func (b *botInfo) offline(now time.Time) bool { return b.openAt != nil && !b.openAt(now) }
 
 // botCache keeps bot settings for a short while: reading the bot on every
 // inbound would double the hot path's reads, and settings change rarely.

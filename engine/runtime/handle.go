@@ -29,6 +29,7 @@ const (
 	kindTimer    = "timer"    // schedule a timer job (Text: timerSpec)
 	kindWebhook  = "webhook"  // schedule a webhook job (Text: JSON WebhookCall)
 	kindExpire   = "expire"   // schedule the expiry job of a run (NotBefore: due)
+	kindJoined   = "joined"   // tell the person an operator joined (Text: the name)
 )
 
 // Job kinds.
@@ -62,6 +63,12 @@ type op struct {
 	unsub string
 	// extra events go with the change (a broadcast button's press).
 	extra []extraEvent
+	// actor is the user behind an inbox action (inbox.go); inbox changes
+	// the conversation's inbox before the step and may choose the step's
+	// input; note is a private note to record.
+	actor *Actor
+	inbox func(ic *inboxCtx) error
+	note  string
 }
 
 type extraEvent struct {
@@ -83,6 +90,10 @@ type result struct {
 	// logsPending: the write went through but the store could not append
 	// lines and events with it (store.ErrLogsNotWritten); finish retries.
 	logsPending bool
+	// prevInbox is the inbox before the change and reason what changed
+	// in it, for the inbox's event stream (inbox.go).
+	prevInbox *store.Inbox
+	reason    string
 }
 
 // transcript is the change's lines in order: the inbound one first.
@@ -345,7 +356,12 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	now := r.clock.Now()
 	next := *cur
 	next.UpdatedAt = now
-	res := &result{}
+	res := &result{prevInbox: cur.Inbox}
+	if cur.Inbox != nil {
+		in := *cur.Inbox
+		next.Inbox = &in
+	}
+	ic := &inboxCtx{r: r, o: &o, cur: cur, next: &next, res: res, now: now}
 	if o.dedupe {
 		next.RecentUpdates = appendRecent(cur.RecentUpdates, o.key, r.opts.RecentUpdates)
 	}
@@ -375,6 +391,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 			line := store.Message{ID: o.convID + ":" + o.key, ConversationID: o.convID, Bot: cur.Bot,
 				Direction: store.DirectionIn, Text: in.Text, At: now}
 			res.inLine = &line
+			ic.inbound()
 		case channel.KindBlocked:
 			next.Blocked = true
 			next.Consent = store.Consent{Subscribed: false, At: now, Source: "blocked"}
@@ -390,12 +407,36 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 			res.events = append(res.events, r.event(cur, o.key, 0, "unblocked", cur.Node, now, nil))
 		}
 	}
+	if o.inbox != nil {
+		if err := o.inbox(ic); err != nil {
+			return nil, nil, err
+		}
+		if res.noop {
+			return &next, res, nil
+		}
+	}
 	if o.opText != "" {
+		if err := ic.operatorMessage(); err != nil {
+			return nil, nil, err
+		}
 		id := o.convID + ":" + o.key + ":0"
-		next.Outbox = append(slices.Clip(cur.Outbox), store.OutMessage{ID: id, Kind: kindOperator, Text: o.opText, At: now, Owner: r.opts.Owner})
+		next.Outbox = append(slices.Clip(next.Outbox), store.OutMessage{ID: id, Kind: kindOperator, Text: o.opText, At: now,
+			Owner: r.opts.Owner, Author: ic.actorName()})
 		res.added = append(res.added, id)
-		res.lines = append(res.lines, store.Message{ID: id, ConversationID: o.convID, Bot: cur.Bot,
-			Direction: store.DirectionOperator, Text: o.opText, Operator: o.operator, At: now})
+		line := store.Message{ID: id, ConversationID: o.convID, Bot: cur.Bot,
+			Direction: store.DirectionOperator, Text: o.opText, Operator: o.operator, Author: ic.actorName(), At: now}
+		res.lines = append(res.lines, line)
+		ic.last(line)
+	}
+	if o.note != "" {
+		line := store.Message{ID: o.convID + ":" + o.key + ":n", ConversationID: o.convID, Bot: cur.Bot,
+			Direction: store.DirectionNote, Text: o.note, Operator: o.operator, Author: ic.actorName(), At: now}
+		res.lines = append(res.lines, line)
+	}
+	if o.step && len(cur.State) == 0 && o.in == nil && o.input.Kind != engine.InputHandback {
+		// An inbox action on a conversation that never ran a flow: there
+		// is no state to step.
+		o.step = false
 	}
 	if !o.step {
 		return &next, res, nil
@@ -412,6 +453,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	in.Now = now
 	in.Rand = r.rnd.Uint64()
 	in.Env = bot.env
+	in.Offline = bot.offline(now)
 	t0 := time.Now()
 	out := engine.Step(prog, st, in)
 	if o.unsub != "" {
@@ -427,7 +469,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 		res.inLine.Text = buttonLabel(prog, o.in.Payload)
 	}
 	ns := out.State
-	if o.in == nil && o.opText == "" && len(out.Messages) == 0 && len(out.Events) == 0 && len(out.Effects) == 0 {
+	if o.in == nil && o.opText == "" && o.inbox == nil && len(out.Messages) == 0 && len(out.Events) == 0 && len(out.Effects) == 0 {
 		// A stale timer or webhook result: nothing to write.
 		if enc := engine.AppendState(nil, ns); bytes.Equal(enc, cur.State) {
 			res.noop = true
@@ -562,6 +604,7 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	for i, ev := range o.extra {
 		res.events = append(res.events, r.event(&next, o.key, 1000+i, ev.typ, ns.Node, now, ev.data))
 	}
+	ic.afterStep(handoff, in.Offline, st.Status)
 	return &next, res, nil
 }
 
@@ -613,6 +656,7 @@ func (r *Runtime) finish(ctx context.Context, res *result) {
 	if res.logsPending {
 		r.appendLogs(ctx, res)
 	}
+	r.inboxFinish(ctx, res)
 	if len(res.added)+len(res.adopted) > 0 {
 		r.out.kick(res.conv.ID)
 	}

@@ -230,6 +230,7 @@ type Runtime struct {
 
 	lease leaseState
 	bc    broadcasts
+	inboxState
 }
 
 type lockedRand struct {
@@ -283,6 +284,7 @@ func New(cfg Config) (*Runtime, error) {
 	r.out = newDrainers(r)
 	r.lease.init()
 	r.bc.init()
+	r.kickc = make(chan struct{}, 1)
 	return r, nil
 }
 
@@ -320,6 +322,11 @@ func (r *Runtime) Run(ctx context.Context) error {
 	go func() {
 		defer r.loops.Done()
 		r.broadcastLoop(lctx)
+	}()
+	r.loops.Add(1)
+	go func() {
+		defer r.loops.Done()
+		r.assignLoop(lctx)
 	}()
 	// The lease outlives the loops: it must stay fresh while Shutdown
 	// drains, or others would adopt what this process is still sending.

@@ -556,6 +556,15 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 			return false // the lease lapsed meanwhile: claim again
 		}
 		switch m.Kind {
+		case kindJoined:
+			// Only channels that can show it (the web chat) are told.
+			if n, ok := channelNoticer(ch); ok && !blocked {
+				if err := n.Joined(ctx, conv.Bot, conv.Chat, m.Text); err != nil {
+					r.log.Debug("operator joined notice", "conversation", id, "err", err)
+				}
+			}
+			r.finishItem(id, m.ID)
+			continue
 		case kindTimer, kindWebhook, kindExpire:
 			if err := r.scheduleItem(ctx, conv, m); err != nil {
 				r.log.Warn("schedule job from outbox", "conversation", id, "item", m.ID, "err", err)
@@ -586,13 +595,16 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 				engine.DataMS: max(r.clock.Now().Sub(m.At).Milliseconds(), 0)}
 			ev := r.deliveryEvent(conv, m, "sent", data)
 			r.record(ctx, conv, m, &ev)
+			r.noteDelivery(ctx, conv, m, "sent", "")
 		case outFailed:
 			ev := r.deliveryEvent(conv, m, "failed", map[string]any{"error": errText(serr), "attempts": attempts, engine.DataBy: sentBy(m)})
 			r.record(ctx, conv, m, &ev, failedLine(conv, m, errText(serr)))
+			r.noteDelivery(ctx, conv, m, "failed", errText(serr))
 		case outBlocked:
 			blocked = true
 			ev := r.deliveryEvent(conv, m, "blocked", map[string]any{"error": errText(serr), engine.DataBy: sentBy(m)})
 			r.markBlocked(ctx, conv, m, ev, failedLine(conv, m, errText(serr)))
+			r.noteDelivery(ctx, conv, m, "blocked", errText(serr))
 		}
 	}
 	return false
@@ -705,7 +717,7 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 	}
 	deadline := horizonFrom.Add(r.opts.SendHorizon)
 	msg := channel.Outbound{ID: m.ID, IdempotencyKey: m.ID, Bot: conv.Bot, Chat: conv.Chat, Text: m.Text,
-		LastInbound: conv.LastInboundAt}
+		LastInbound: conv.LastInboundAt, Author: m.Author}
 	for _, b := range m.Buttons {
 		msg.Buttons = append(msg.Buttons, engineButton(b))
 	}

@@ -46,6 +46,7 @@ type Store interface {
 	Leases
 	ChannelLeases
 	Maintenance
+	InboxStore
 }
 
 // Conversations keeps one document per (bot, channel, chat); writes are

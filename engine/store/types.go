@@ -46,6 +46,8 @@ type Conversation struct {
 	RecentUpdates []string `json:"recent_updates,omitempty" bson:"recent_updates"`
 	// Operator is the user the conversation is assigned to in the inbox.
 	Operator string `json:"operator,omitempty" bson:"operator"`
+	// Inbox is the operator inbox's state, once the chat was handed off.
+	Inbox *Inbox `json:"inbox,omitempty" bson:"inbox,omitempty"`
 
 	CreatedAt     time.Time `json:"created_at,omitzero" bson:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at,omitzero" bson:"updated_at"`
@@ -102,6 +104,8 @@ type OutMessage struct {
 	FailingSince time.Time `json:"failing_since,omitzero" bson:"failing_since,omitempty"`
 	// LastError is the last retryable failure, for the inbox and logs.
 	LastError string `json:"last_error,omitempty" bson:"last_error,omitempty"`
+	// Author is the display name of the operator who wrote it.
+	Author string `json:"author,omitempty" bson:"author,omitempty"`
 }
 
 // Button is a reply button: what the contact sees and what comes back.
@@ -132,6 +136,9 @@ type InboxQuery struct {
 	// Cursor is the next value of the previous page ("" for the first page).
 	Cursor string
 	Limit  int
+	// Inbox, when set, lists handed-off conversations by their inbox state
+	// instead of by Status (which is then ignored); Bot "" means every bot.
+	Inbox *InboxFilter
 }
 
 // Direction says who wrote a transcript line.
@@ -153,14 +160,20 @@ type Message struct {
 	Direction      Direction `json:"direction" bson:"direction"`
 	Text           string    `json:"text,omitempty" bson:"text"`
 	Buttons        []Button  `json:"buttons,omitempty" bson:"buttons,omitempty"`
-	// Operator is the user who wrote an operator message.
+	// Operator is the user who wrote an operator message (or note), and
+	// Author their display name then.
 	Operator string    `json:"operator,omitempty" bson:"operator,omitempty"`
+	Author   string    `json:"author,omitempty" bson:"author,omitempty"`
 	At       time.Time `json:"at" bson:"at"`
 	// Status is "failed" on the line that records a message the platform
 	// never took (given up after the send horizon, refused for good, or
 	// dropped because the chat blocked the bot); Error says why.
 	Status string `json:"status,omitempty" bson:"status,omitempty"`
 	Error  string `json:"error,omitempty" bson:"error,omitempty"`
+	// Event and Data describe a system line (DirectionSystem): what
+	// changed in the inbox (assigned, resolved, …) and its details.
+	Event string         `json:"event,omitempty" bson:"event,omitempty"`
+	Data  map[string]any `json:"data,omitempty" bson:"data,omitempty"`
 }
 
 // MessageFailed is the Status of a transcript line recording a message that
@@ -278,6 +291,26 @@ type User struct {
 	Role         Role      `json:"role" bson:"role"`
 	PasswordHash string    `json:"password_hash,omitempty" bson:"password_hash"`
 	CreatedAt    time.Time `json:"created_at,omitzero" bson:"created_at"`
+	// Queues are the inbox queues (teams) the user works; none means every queue.
+	Queues []string `json:"queues,omitempty" bson:"queues,omitempty"`
+	// Capacity is how many open chats the user takes at once (0: DefaultCapacity).
+	Capacity int `json:"capacity,omitempty" bson:"capacity,omitempty"`
+}
+
+// DefaultCapacity is a user's capacity when none is set.
+const DefaultCapacity = 10
+
+// MaxOpen is the user's capacity, DefaultCapacity when none is set.
+func (u *User) MaxOpen() int {
+	if u.Capacity > 0 {
+		return u.Capacity
+	}
+	return DefaultCapacity
+}
+
+// InQueue reports whether the user works queue q (a user with no queues works every queue).
+func (u *User) InQueue(q string) bool {
+	return len(u.Queues) == 0 || containsString(u.Queues, q)
 }
 
 // Bot is a configured bot: which flow it runs and where.

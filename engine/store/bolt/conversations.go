@@ -20,6 +20,9 @@ const (
 	idxSeg   = 's' // s bot \0 segment \0 id
 	idxTag   = 't' // t bot \0 tag \0 id
 	idxOwner = 'o' // o owner \0 id, for each owner of outbox items
+	// The operator inbox (inbox.go), for conversations with an Inbox:
+	idxQueue    = 'h' // h state \0 queue \0 updated(8) id ; state also "open"/"*", queue also anyQueue
+	idxAssignee = 'a' // a assignee \0 state \0 updated(8) id ; state also "open"/"*"
 )
 
 const allStatuses = "*"
@@ -68,7 +71,7 @@ func convIndexKeys(c *store.Conversation) [][]byte {
 			key(idxOwner, m.Owner, nil)
 		}
 	}
-	return keys
+	return appendInboxKeys(keys, c, updated)
 }
 
 // Conversation values carry what a conditional replace needs ahead of the
@@ -358,6 +361,9 @@ func (s *Store) FindAudience(ctx context.Context, q store.AudienceQuery) ([]stor
 
 // ListInbox implements store.Conversations.
 func (s *Store) ListInbox(ctx context.Context, q store.InboxQuery) ([]store.Conversation, string, error) {
+	if q.Inbox != nil {
+		return s.listInbox(ctx, q)
+	}
 	limit := store.ClampLimit(q.Limit)
 	p := inboxPrefix(q.Bot, q.Status)
 	start := prefixEnd(p)

@@ -126,6 +126,9 @@ func (s *Store) FindAudience(ctx context.Context, q store.AudienceQuery) ([]stor
 func (s *Store) ListInbox(ctx context.Context, q store.InboxQuery) ([]store.Conversation, string, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
+	if q.Inbox != nil {
+		return s.listInbox(ctx, q)
+	}
 	limit := store.ClampLimit(q.Limit)
 	f := bson.D{{Key: "bot", Value: q.Bot}}
 	if q.Status != "" {

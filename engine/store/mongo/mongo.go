@@ -220,12 +220,14 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		models []mongo.IndexModel
 	}{
 		{s.convs, []mongo.IndexModel{
-			idx("bot", "status", "-updated_at", "-_id"), // inbox
-			idx("bot", "-updated_at", "-_id"),           // inbox, all statuses
-			idx("bot", "segment", "_id"),                // audience by segment
-			idx("bot", "tags", "_id"),                   // audience by tag
-			idx("bot", "contact.phone"),                 // lookup by contact
-			idx("outbox.owner", "_id"),                  // outboxes a dead process left
+			idx("bot", "status", "-updated_at", "-_id"),                 // inbox
+			idx("bot", "-updated_at", "-_id"),                           // inbox, all statuses
+			idx("bot", "segment", "_id"),                                // audience by segment
+			idx("bot", "tags", "_id"),                                   // audience by tag
+			idx("bot", "contact.phone"),                                 // lookup by contact
+			idx("outbox.owner", "_id"),                                  // outboxes a dead process left
+			idx("inbox.state", "inbox.queue", "-updated_at", "-_id"),    // the operator inbox (inbox.go)
+			idx("inbox.assignee", "inbox.state", "-updated_at", "-_id"), // an operator's chats
 		}},
 		{s.msgs, []mongo.IndexModel{idx("conversation_id", "at", "_id"), idx("at")}},
 		{s.events, []mongo.IndexModel{idx("bot", "at", "_id"), idx("bot", "flow", "type", "at"), idx("at")}},

@@ -1,0 +1,10 @@
+package channel
+
+import "context"
+
+// Noticer is a Sender that can tell the person an operator joined the chat
+// (the web chat shows "operator joined" with the name). Senders without it
+// skip the notice: on Telegram the operator's first message says enough.
+type Noticer interface {
+	Joined(ctx context.Context, bot, chat, name string) error
+}
