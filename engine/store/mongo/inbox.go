@@ -140,7 +140,7 @@ func utc(t time.Time) time.Time {
 // cannedID is the stored _id of a bot's canned reply: ids are chosen per bot.
 func cannedID(bot, id string) string { return bot + "\x00" + id }
 
-// The inline Canned's own _id is written as "id" instead.
+// toCannedDoc is the stored form: _id is bot and id together, id the id of the API.
 func toCannedDoc(c store.Canned) bson.M {
 	return bson.M{"_id": cannedID(c.Bot, c.ID), "id": c.ID, "bot": c.Bot, "shortcut": c.Shortcut, "title": c.Title,
 		"text": c.Text, "updated_at": c.UpdatedAt, "updated_by": c.UpdatedBy}
