@@ -36,6 +36,9 @@ const (
 	EvBroadcastFailed = "broadcast_failed"
 	// EvBroadcastButton is a press on a broadcast message's button.
 	EvBroadcastButton = "broadcast_button"
+	// EvHandoffReopened is a resolved chat the contact wrote to again
+	// within a day: back in its queue.
+	EvHandoffReopened = "handoff_reopened"
 )
 
 // Data keys with a meaning shared across event types.
@@ -137,15 +140,26 @@ var EventCatalog = sortedCatalog([]EventSpec{
 	{Type: EvUnblocked, By: "runtime", Node: "the node the conversation was at", Doc: "The chat unblocked the bot."},
 
 	{Type: EvAssigned, By: "inbox", Node: "the node the conversation was at",
-		Doc: "An operator took (or was given) the conversation.", Data: []DataKey{{DataOperator, "the operator's user id"}, {"queue", "the queue"}}},
+		Doc: "An operator took (or was given) the conversation.", Data: []DataKey{{DataOperator, "the operator's user id"}, {"queue", "the queue"},
+			{DataBy, "who assigned it (the operator, an admin, or auto)"}, {"auto", "the auto-assigner did"}, {"wait_s", "seconds since the handoff"}}},
 	{Type: EvOperatorReplied, By: "inbox", Node: "the node the conversation was at",
-		Doc: "An operator's message was queued to the contact.", Data: []DataKey{{DataOperator, "the operator's user id"}}},
+		Doc: "An operator's message was queued to the contact.", Data: []DataKey{{DataOperator, "the operator's user id"}, {"queue", "the queue"},
+			{"first", "the round's first reply (first response time)"}, {"seconds", "on the first reply: seconds since the handoff"}}},
 	{Type: EvResolved, By: "inbox", Node: "the node the conversation was at",
-		Doc: "An operator closed the conversation.", Data: []DataKey{{DataOperator, "the operator's user id"}}},
+		Doc: "An operator closed the conversation (or it was handed back, or its wait timed out).", Data: []DataKey{{DataOperator, "the operator's user id"},
+			{"queue", "the queue"}, {"reason", `"resolved", "handback" or "timeout"`}, {"seconds", "seconds since the handoff (resolution time)"}}},
 	{Type: EvCSATRequested, By: "inbox", Node: "the node the conversation was at",
-		Doc: "A satisfaction survey was sent.", Data: []DataKey{{DataOperator, "the operator surveyed about"}}},
+		Doc: "A satisfaction survey was sent.", Data: []DataKey{{DataOperator, "the operator surveyed about"}, {"queue", "the queue"}}},
 	{Type: EvCSAT, By: "inbox", Node: "the node the conversation was at",
-		Doc: "The contact answered a satisfaction survey.", Data: []DataKey{{DataScore, "1 to 5"}, {DataOperator, "the operator surveyed about"}}},
+		Doc: "The contact answered a satisfaction survey.", Data: []DataKey{{DataScore, "1 to 5"}, {DataOperator, "the operator surveyed about"}, {"queue", "the queue"}}},
+	{Type: EvHandoffReopened, By: "inbox", Node: "the handoff node",
+		Doc: "A resolved chat the contact wrote to within a day went back to its queue.", Data: []DataKey{{"queue", "the queue"}}},
+	{Type: EvHandoffTimeout, By: "engine", Node: "the handoff node",
+		Doc: "Nobody took the chat within the handoff's wait; the bot went on at its timeout.", Data: []DataKey{{DataName, "the queue"}}},
+	{Type: EvHandoffOffline, By: "engine", Node: "the handoff node",
+		Doc: "A handoff outside the bot's working hours went to its offline branch.", Data: []DataKey{{DataName, "the queue"}}},
+	{Type: EvLeadEdited, By: "engine", Node: "the node the conversation was at",
+		Doc: "An operator changed the lead's tags or variables."},
 
 	{Type: EvBroadcastSent, By: "runtime", Doc: "The platform took a broadcast's message to the contact; the time is when its send began.",
 		Data: []DataKey{{"broadcast", "the broadcast id"}, {DataVariant, "the variant sent"}}},

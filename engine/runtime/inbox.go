@@ -66,13 +66,14 @@ const (
 	ReasonCSAT        = "csat"
 )
 
-// Inbox event types in the event log (operator metrics).
+// Inbox event types in the event log (operator metrics; engine.EventCatalog).
 const (
-	EvHandoffAssigned   = "handoff_assigned"
-	EvHandoffFirstReply = "handoff_first_reply"
-	EvHandoffResolved   = "handoff_resolved"
-	EvHandoffReopened   = "handoff_reopened"
-	EvCSAT              = "csat"
+	EvAssigned        = engine.EvAssigned
+	EvOperatorReplied = engine.EvOperatorReplied
+	EvResolved        = engine.EvResolved
+	EvCSATRequested   = engine.EvCSATRequested
+	EvCSAT            = engine.EvCSAT
+	EvReopened        = engine.EvHandoffReopened
 )
 
 // ReopenWindow is how long after being resolved a customer's message puts
@@ -213,7 +214,7 @@ func (ic *inboxCtx) assign(user, name, by string, auto bool) {
 	if by != "" {
 		data["by"] = by
 	}
-	ic.event(EvHandoffAssigned, data)
+	ic.event(EvAssigned, data)
 	ev, reason := ReasonAssigned, ReasonAssigned
 	if prev != "" && prev != user {
 		ev, reason = ReasonTransferred, ReasonTransferred
@@ -260,12 +261,13 @@ func (ic *inboxCtx) close(reason string) {
 	in.State, in.ResolvedAt, in.Unread, in.WaitingSince = store.InboxResolved, ic.now, 0, time.Time{}
 	in.Resolver = orElse(ic.actorID(), operator)
 	in.CSATPending, in.CSAT = false, 0
-	ic.event(EvHandoffResolved, map[string]any{"operator": operator, "queue": in.Queue, "reason": reason,
+	ic.event(EvResolved, map[string]any{"operator": operator, "queue": in.Queue, "reason": reason,
 		"seconds": ic.now.Sub(in.HandoffAt).Seconds()})
 	ic.system(reason, map[string]any{"user": ic.actorID(), "user_name": ic.actorName(), "queue": in.Queue}, "chat "+reason)
 	ic.reason(reason)
 	if ic.csat && !ic.next.Blocked {
 		in.CSATPending = true
+		ic.event(EvCSATRequested, map[string]any{"operator": in.Resolver, "queue": in.Queue})
 		id := ic.o.convID + ":" + ic.o.key + ":csat"
 		text, bs := csatQuestion(ic.next.Contact.Language)
 		ic.next.Outbox = append(ic.next.Outbox[:len(ic.next.Outbox):len(ic.next.Outbox)],
@@ -336,7 +338,7 @@ func (ic *inboxCtx) inbound() {
 		queue, node := in.Queue, in.HandoffNode
 		in = ic.open(queue, node, in.Note)
 		in.Unread = 1
-		ic.event(EvHandoffReopened, map[string]any{"queue": queue})
+		ic.event(EvReopened, map[string]any{"queue": queue})
 		ic.system(ReasonReopened, map[string]any{"queue": queue}, "chat reopened")
 		ic.reason(ReasonReopened)
 		ic.o.input = engine.Input{Kind: engine.InputReopen, Goto: node}
@@ -381,11 +383,13 @@ func (ic *inboxCtx) operatorMessage() error {
 		return &TakenError{Assignee: in.Assignee, Name: in.AssigneeName}
 	}
 	in = next.Inbox
+	data := map[string]any{"operator": a.ID, "queue": in.Queue}
 	if in.FirstReplyAt.IsZero() {
+		// The first reply of the round: first response time.
 		in.FirstReplyAt = ic.now
-		ic.event(EvHandoffFirstReply, map[string]any{"operator": a.ID, "queue": in.Queue,
-			"seconds": ic.now.Sub(in.HandoffAt).Seconds()})
+		data["first"], data["seconds"] = true, ic.now.Sub(in.HandoffAt).Seconds()
 	}
+	ic.event(EvOperatorReplied, data)
 	in.Unread, in.WaitingSince = 0, time.Time{}
 	ic.reason(ReasonMessage)
 	return nil

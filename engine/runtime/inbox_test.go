@@ -140,7 +140,7 @@ func TestInboxConcurrentTakesHaveOneWinner(t *testing.T) {
 		if winners != 1 || c.Inbox.State != store.InboxAssigned || c.Inbox.Assignee != winner {
 			t.Fatalf("%d takes won; inbox %+v, winner %s", winners, c.Inbox, winner)
 		}
-		if evs := h.events(runtime.EvHandoffAssigned); len(evs) != 1 {
+		if evs := h.events(runtime.EvAssigned); len(evs) != 1 {
 			t.Fatalf("%d assigned events, want 1", len(evs))
 		}
 	})
@@ -199,7 +199,7 @@ func TestInboxReplyResolveAndCSAT(t *testing.T) {
 		if c.Inbox.State != store.InboxResolved || c.Inbox.CSAT != 4 || c.Status != store.StatusEnded {
 			t.Fatalf("after the CSAT answer: status %s, inbox %+v", c.Status, c.Inbox)
 		}
-		for _, typ := range []string{runtime.EvHandoffAssigned, runtime.EvHandoffFirstReply, runtime.EvHandoffResolved} {
+		for _, typ := range []string{runtime.EvAssigned, runtime.EvOperatorReplied, runtime.EvResolved} {
 			if len(h.events(typ)) != 1 {
 				t.Errorf("%s events: %d, want 1", typ, len(h.events(typ)))
 			}
