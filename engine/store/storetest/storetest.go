@@ -66,6 +66,7 @@ func RunSized(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config)
 	t.Run("Leases", s.leases)
 	t.Run("ChannelLeases", s.channelLeases)
 	t.Run("Outboxes", s.outboxes)
+	t.Run("Inbox", s.inbox)
 	t.Run("Broadcasts", s.broadcasts)
 }
 
