@@ -88,6 +88,10 @@ type botConfig struct {
 	TimeZone   string   `yaml:"time_zone"`
 	QuietHours string   `yaml:"quiet_hours"` // "21:00-09:00"
 	Env        []string `yaml:"env"`         // environment variables flows may read as env.NAME
+	// StopWords replace the built-in stop words ([] turns them off);
+	// BroadcastsPerWeek caps the broadcasts one contact gets in 7 days.
+	StopWords         *[]string `yaml:"stop_words"`
+	BroadcastsPerWeek int       `yaml:"broadcasts_per_week"`
 }
 
 // trustedProxies splits TrustedProxies and checks each entry.

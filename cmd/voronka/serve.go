@@ -459,6 +459,12 @@ func setUpBot(ctx context.Context, st store.Store, b botConfig, files map[string
 	if len(b.Env) > 0 {
 		sb.Settings.AllowedEnv = b.Env
 	}
+	if b.StopWords != nil {
+		sb.Settings.StopWords = append([]string{}, *b.StopWords...)
+	}
+	if b.BroadcastsPerWeek > 0 {
+		sb.Settings.BroadcastsPerWeek = b.BroadcastsPerWeek
+	}
 	if err := st.PutBot(ctx, sb); err != nil {
 		return fmt.Errorf("save bot %s: %w", b.ID, err)
 	}
