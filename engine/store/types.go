@@ -365,7 +365,7 @@ type BotSettings struct {
 	// StopWords unsubscribe from broadcasts whoever sends one of them as a
 	// whole message; nil means the built-in /stop, стоп, отписаться, stop,
 	// unsubscribe (an empty list turns them off).
-	StopWords []string `json:"stop_words,omitempty" bson:"stop_words,omitempty"`
+	StopWords []string `json:"stop_words" bson:"stop_words"`
 	// BroadcastsPerWeek caps the broadcasts one contact gets in any 7 days
 	// (0: no cap).
 	BroadcastsPerWeek int `json:"broadcasts_per_week,omitempty" bson:"broadcasts_per_week,omitempty"`
