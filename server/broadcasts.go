@@ -320,6 +320,10 @@ func (s *Server) getBroadcast(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if c.Query("results") == "0" {
+		// Progress alone: results page through every receipt.
+		return c.JSON(fiber.Map{"broadcast": b})
+	}
 	res, err := s.results(c.UserContext(), b)
 	if err != nil {
 		return err

@@ -185,6 +185,7 @@ func (r *Runtime) runBroadcast(ctx context.Context, b *store.Broadcast) error {
 	if ch != nil && ch.limits.PerSecond > 0 {
 		rate = ch.limits.PerSecond
 	}
+	rate *= rateMargin
 	run.pageSize = min(max(int(rate), 20), 500)
 	run.tokens = make(chan struct{})
 	dctx, stopDispense := context.WithCancel(ctx)
@@ -352,7 +353,7 @@ func (r *Runtime) channelFor() (string, *outChannel) {
 
 // prepareBroadcast compiles what every recipient needs.
 func (r *Runtime) prepareBroadcast(ctx context.Context, b *store.Broadcast) (*bcRun, error) {
-	run := &bcRun{r: r, b: b, bot: r.bots.get(ctx, b.Bot), keep: 2}
+	run := &bcRun{r: r, b: b, bot: r.bots.get(ctx, b.Bot), keep: 5}
 	if sb, err := r.st.GetBot(ctx, b.Bot); err == nil {
 		run.botCap = sb.Settings.BroadcastsPerWeek
 	}

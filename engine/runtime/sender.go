@@ -150,6 +150,14 @@ func newOutChannel(name string, ch Channel) *outChannel {
 	return c
 }
 
+// rateMargin is the share of a platform's bot-wide rate the sends keep to.
+// Our bucket and the platform's count the same sends at slightly different
+// moments (a request's way there varies by milliseconds, more on a busy
+// machine): sending at exactly the limit, a few of them bunch up on arrival
+// and get a 429, which stalls the whole bot for its retry_after. 3% under
+// the limit, the platform's bucket keeps slack to absorb that.
+const rateMargin = 0.97
+
 // maxChatBuckets bounds remembered per-chat buckets; full ones are dropped.
 const maxChatBuckets = 10000
 
@@ -168,7 +176,7 @@ func (c *outChannel) reserveKeeping(now time.Time, bot, chat string, keep float6
 	l := c.limits
 	bb := c.bots[bot]
 	if bb == nil {
-		bb = &bucket{rate: l.PerSecond, burst: float64(max(l.Burst, 1))}
+		bb = &bucket{rate: l.PerSecond * rateMargin, burst: float64(max(l.Burst, 1))}
 		c.bots[bot] = bb
 	}
 	key := bot + "\x00" + chat

@@ -42,6 +42,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "broadcast" {
+		if err := broadcastMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest broadcast:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
