@@ -1,6 +1,7 @@
 // Russian (the default) and English strings of the whole interface.
 import { createContext, useContext } from 'react';
 import { en as shellEn, ru as shellRu } from './shell/strings';
+import { en as bcEn, ru as bcRu } from './broadcasts/strings';
 
 export type Lang = 'ru' | 'en';
 
@@ -341,8 +342,8 @@ const coreEn: Record<keyof typeof coreRu, string> = {
 // Each page folder keeps its own strings (src/<page>/strings.ts: ru, and en
 // with the same keys); they are spread in here so every key is checked in
 // both languages and one t() serves the whole app.
-const ru = { ...coreRu, ...shellRu };
-const en: Record<keyof typeof ru, string> = { ...coreEn, ...shellEn };
+const ru = { ...coreRu, ...shellRu, ...bcRu };
+const en: Record<keyof typeof ru, string> = { ...coreEn, ...shellEn, ...bcEn };
 
 export type Key = keyof typeof ru;
 

@@ -3,6 +3,7 @@
 import type { ReactElement } from 'react';
 import { useNavigate } from 'react-router';
 import type * as api from './api';
+import { Broadcasts } from './broadcasts/Broadcasts';
 import { Builder } from './Builder';
 import type { Key } from './i18n';
 import { useSession } from './session';
@@ -33,6 +34,7 @@ function UsersPage() {
 
 export const pages: PageDef[] = [
   { path: '/flows/:bot?/:flow?', nav: 'navFlows', navPath: '/flows', roles: ['admin', 'marketer'], element: <FlowsPage /> },
+  { path: '/broadcasts/:bot?/:id?', nav: 'navBroadcasts', navPath: '/broadcasts', roles: ['admin', 'marketer'], element: <Broadcasts /> },
   { path: '/users', nav: 'navUsers', roles: ['admin'], element: <UsersPage /> },
 ];
 

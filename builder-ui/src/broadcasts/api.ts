@@ -1,0 +1,141 @@
+// The broadcasts API: segments with live counts, broadcasts and their actions.
+import { ApiError } from '../api';
+
+export type Status = 'draft' | 'scheduled' | 'running' | 'paused' | 'done' | 'cancelled';
+export type Action = 'start' | 'pause' | 'resume' | 'cancel';
+
+export interface SegmentFilter {
+  segments?: string[];
+  tags?: string[];
+  score_min?: number;
+  score_max?: number;
+  channels?: string[];
+  expr?: string;
+  source?: string;
+  first_seen_from?: string;
+  last_seen_from?: string;
+  goals?: string[];
+}
+
+export interface Segment {
+  id: string;
+  bot: string;
+  name: string;
+  filter: SegmentFilter;
+}
+
+export interface Count {
+  members: number;
+  reachable: number;
+  contacts: number;
+}
+
+export interface Button {
+  label: string;
+  node: string;
+}
+
+export interface Variant {
+  name: string;
+  weight: number;
+  text: string;
+  buttons?: Button[];
+}
+
+export interface Progress {
+  total: number;
+  sent: number;
+  failed: number;
+  skipped?: Record<string, number>;
+  unconfirmed?: number;
+  variants?: Record<string, number>;
+}
+
+export interface Broadcast {
+  id: string;
+  bot: string;
+  name: string;
+  status: Status;
+  mode?: 'message' | 'flow';
+  variants?: Variant[];
+  no_unsubscribe?: boolean;
+  node?: string;
+  segment?: string;
+  start_at?: string;
+  window?: { start: string; end: string };
+  wait_until?: string;
+  progress: Progress;
+  error?: string;
+  created_at?: string;
+}
+
+export interface VariantResult {
+  name: string;
+  sent: number;
+  presses: number;
+  goals: number;
+  unsubscribes: number;
+}
+
+/** Draft is what the compose form sends (POST /api/bots/{bot}/broadcasts). */
+export interface Draft {
+  name: string;
+  mode: 'message' | 'flow';
+  variants: Variant[];
+  no_unsubscribe: boolean;
+  node?: string;
+  segment?: string;
+  start_at?: string;
+  window?: { start: string; end: string };
+  start?: boolean;
+}
+
+/** Problem is one thing the server refused, by field. */
+export interface Problem {
+  field: string;
+  message: string;
+}
+
+let csrfToken = '';
+
+async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  if (!csrfToken && method !== 'GET') {
+    const s = await fetch('/api/session', { credentials: 'same-origin' }).then((r) => r.json() as Promise<{ csrf: string }>);
+    csrfToken = s.csrf;
+  }
+  const headers: Record<string, string> = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
+  const resp = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await resp.text();
+  const data: unknown = text ? JSON.parse(text) : undefined;
+  if (!resp.ok) {
+    const e = (data ?? {}) as { error?: string; details?: unknown };
+    throw new ApiError(resp.status, e.error ?? resp.statusText, e.details);
+  }
+  return data as T;
+}
+
+const bot = (b: string) => `/api/bots/${encodeURIComponent(b)}`;
+
+export const listSegments = (b: string) => call<{ segments: Segment[] }>('GET', `${bot(b)}/segments`).then((r) => r.segments);
+export const createSegment = (b: string, name: string, filter: SegmentFilter) =>
+  call<Segment>('POST', `${bot(b)}/segments`, { name, filter });
+export const saveSegment = (b: string, id: string, name: string, filter: SegmentFilter) =>
+  call<Segment>('PUT', `${bot(b)}/segments/${id}`, { name, filter });
+export const deleteSegment = (b: string, id: string) => call<void>('DELETE', `${bot(b)}/segments/${id}`);
+export const countFilter = (b: string, filter: SegmentFilter) => call<Count>('POST', `${bot(b)}/segments/count`, filter);
+
+export const listBroadcasts = (b: string) => call<{ broadcasts: Broadcast[] }>('GET', `${bot(b)}/broadcasts`).then((r) => r.broadcasts);
+export const getBroadcast = (b: string, id: string) =>
+  call<{ broadcast: Broadcast; results?: VariantResult[] }>('GET', `${bot(b)}/broadcasts/${id}`);
+export const createBroadcast = (b: string, d: Draft) => call<Broadcast>('POST', `${bot(b)}/broadcasts`, d);
+export const act = (id: string, a: Action) => call<Broadcast>('POST', `/api/broadcasts/${id}/${a}`);
+export const testSend = (id: string, chat: string, variant: number) =>
+  call<{ sent: boolean }>('POST', `/api/broadcasts/${id}/test`, { chat, variant });
+
+/** problemsOf reads the per-field problems of a 422, if that is what e is. */
+export function problemsOf(e: unknown): Problem[] {
+  if (e instanceof ApiError && e.status === 422 && Array.isArray(e.details)) return e.details as Problem[];
+  return [];
+}
