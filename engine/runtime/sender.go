@@ -199,6 +199,8 @@ func (c *outChannel) reserveKeeping(now time.Time, bot, chat string, keep float6
 	if w := max(bb.wait(now), cb.wait(now)); w > 0 {
 		return w
 	}
+	// A small bucket keeps less: what it holds beyond a quarter is the bulk's.
+	keep = min(keep, bb.burst/4)
 	if keep > 0 && bb.rate > 0 && bb.tokens < 1+keep {
 		return time.Duration((1 + keep - bb.tokens) / bb.rate * float64(time.Second))
 	}

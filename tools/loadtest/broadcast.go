@@ -273,7 +273,7 @@ func broadcastMain(args []string) error {
 			fmt.Printf("%5.1fs  %s  fake sent %d  progress sent %v  RSS %d MB\n", time.Since(start).Seconds(), status,
 				st.Sent, progress["sent"], samples[len(samples)-1].rss/1024)
 		}
-		if status == "done" || status == "cancelled" || time.Since(start) > time.Duration(*n / *rate * 3 + 120) * time.Second {
+		if status == "done" || status == "cancelled" || time.Since(start) > time.Duration(*n / *rate * 3 + 120)*time.Second {
 			break
 		}
 	}
