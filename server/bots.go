@@ -621,7 +621,8 @@ func (s *Server) channelLimits(types []string) []flow.ChannelLimit {
 	}
 	for _, name := range types {
 		if t, ok := s.cfg.Live.Type(name); ok && t.Caps.ButtonsPerMessage > 0 {
-			out = append(out, flow.ChannelLimit{Channel: t.Title, MaxButtons: t.Caps.ButtonsPerMessage, MaxLabel: t.Caps.ButtonTitleLen})
+			out = append(out, flow.ChannelLimit{Channel: t.Title, MaxButtons: t.Caps.ButtonsPerMessage, MaxLabel: t.Caps.ButtonTitleLen,
+				ListAbove: t.Caps.ListAbove, MaxText: t.Caps.TextLen})
 		}
 	}
 	return out

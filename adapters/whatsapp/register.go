@@ -16,7 +16,7 @@ import (
 // Caps: 3 reply buttons or a list of 10 rows (titles ≤ 20 shown whole as
 // buttons, 24 in a list), 4,096 characters, delivery and read receipts; a
 // business may write first with an approved template.
-var Caps = channel.Capabilities{ButtonsPerMessage: MaxRows, ButtonTitleLen: MaxButtonTitle, TextLen: MaxText,
+var Caps = channel.Capabilities{ButtonsPerMessage: MaxRows, ButtonTitleLen: MaxButtonTitle, ListAbove: MaxButtons, TextLen: MaxText,
 	DeliveryReceipts: true, ReadReceipts: true, StartsConversations: true}
 
 // Settings a WhatsApp channel reads: the phone number id, the verify

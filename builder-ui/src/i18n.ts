@@ -495,6 +495,10 @@ export const ruProblems: Record<string, string> = {
     'цикл без ожидания: %s; добавьте в него кнопки, вопрос или паузу',
   '%s shows at most %d buttons; this node has %d': '%s показывает не больше %d кнопок, а здесь их %d',
   '%s cuts button labels to %d characters; the longest here has %d': '%s обрезает надписи кнопок до %d символов, а самая длинная здесь — %d',
+  '%s shows up to %d buttons as buttons; these %d become a list the person opens':
+    '%s показывает кнопками не больше %d; эти %d станут списком, который нужно открыть',
+  '%s carries at most %d characters a message; this text of %d goes out in %d messages':
+    '%s вмещает в сообщение не больше %d символов; этот текст из %d уйдёт %d сообщениями',
   'choices are used only with expect: choice': 'варианты (choices) нужны только при expect: choice',
   '%s node %s needs %s': '%s %s: не заполнено поле %s',
   'timeout needs after: a duration such as 2h': 'тайм-ауту нужна длительность after, например 2h',

@@ -74,6 +74,11 @@ func TestWhatsAppFromTheAPI(t *testing.T) {
 	if code != 201 || !strings.Contains(fmt.Sprint(ch["account"]), "Voronka Test") || strings.Contains(fmt.Sprint(ch), fake.Token()) {
 		t.Fatalf("connect whatsapp: %d %v", code, ch)
 	}
+	// The validator now knows the bot is on WhatsApp: four buttons become a list.
+	four := strings.Replace(shopFlow, `      - { label: "Менеджер", next: delivery }`, "      - { label: \"Менеджер\", next: delivery }\n      - { label: \"Оплата\", next: delivery }", 1)
+	if code, b := call(t, s, "POST", "/api/validate?bot=shop", "application/yaml", four); code != 200 || !strings.Contains(fmt.Sprint(b["problems"]), "WhatsApp shows up to 3 buttons as buttons; these 4 become a list") {
+		t.Fatalf("validate four buttons: %d %v", code, b["problems"])
+	}
 	hook := s.cfg.PublicURL + "/whatsapp/shop"
 	if err := fake.SetWebhook(ctxT(t), hook, "wrong-verify-token"); err == nil {
 		t.Fatal("verification with a wrong verify token passed")

@@ -45,6 +45,9 @@ type Capabilities struct {
 	// ButtonTitleLen is the longest button title shown whole, in
 	// characters (0: no practical limit).
 	ButtonTitleLen int `json:"button_title_len,omitempty"`
+	// ListAbove is how many buttons are shown as buttons; more become a
+	// list (WhatsApp: 3). 0: never a list.
+	ListAbove int `json:"list_above,omitempty"`
 	// TextLen is the longest text of one message, in characters (0: no
 	// practical limit). Longer texts are split by the adapter.
 	TextLen int `json:"text_len,omitempty"`

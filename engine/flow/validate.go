@@ -38,16 +38,24 @@ type ChannelLimit struct {
 	Channel    string
 	MaxButtons int
 	MaxLabel   int // characters; 0 = no practical limit
+	// ListAbove is how many buttons the messenger shows as buttons; more
+	// become a list (WhatsApp: 3). 0: never a list.
+	ListAbove int
+	// MaxText is the longest text one message carries, in characters;
+	// longer texts are split into several messages. 0: no practical limit.
+	MaxText int
 }
 
 // ChannelLimits are the messengers' real limits (PLATFORMS.md): WhatsApp
 // shows 3 reply buttons or a list of 10 rows with 24-character titles (20 for
 // buttons), VK inline keyboards hold 10 keys, Telegram 100.
 var ChannelLimits = []ChannelLimit{
-	{Channel: "telegram", MaxButtons: 100, MaxLabel: 0},
-	{Channel: "whatsapp", MaxButtons: 10, MaxLabel: 20},
-	{Channel: "vk", MaxButtons: 10, MaxLabel: 40},
-	{Channel: "viber", MaxButtons: 24, MaxLabel: 0},
+	{Channel: "telegram", MaxButtons: 100, MaxLabel: 0, MaxText: 4096},
+	// No ListAbove here: a list is fine; a bot with WhatsApp hears of it
+	// through LoadFor with its channels' limits.
+	{Channel: "whatsapp", MaxButtons: 10, MaxLabel: 20, MaxText: 4096},
+	{Channel: "vk", MaxButtons: 10, MaxLabel: 40, MaxText: 4096},
+	{Channel: "viber", MaxButtons: 24, MaxLabel: 0, MaxText: 7000},
 }
 
 // Load parses and validates a flow document: the one call every tool uses.
@@ -336,6 +344,7 @@ func (v *validator) node(n *Node) {
 	id := n.ID
 	if n.Text != "" {
 		n.TextT = v.template(n.Text, n.PosOf("text"), id, "text")
+		v.textLength(n)
 	}
 	if n.Type == "handoff" && n.Note != "" {
 		n.NoteT = v.template(n.Note, n.PosOf("note"), id, "note")
@@ -499,8 +508,24 @@ func (v *validator) buttons(n *Node) {
 		if len(n.Buttons) > lim.MaxButtons {
 			v.r.warnf(n.PosOf("buttons"), id, "buttons", "%s shows at most %d buttons; this node has %d", lim.Channel, lim.MaxButtons, len(n.Buttons))
 		}
+		if lim.ListAbove > 0 && len(n.Buttons) > lim.ListAbove && len(n.Buttons) <= lim.MaxButtons {
+			v.r.warnf(n.PosOf("buttons"), id, "buttons", "%s shows up to %d buttons as buttons; these %d become a list the person opens", lim.Channel, lim.ListAbove, len(n.Buttons))
+		}
 		if lim.MaxLabel > 0 && longest > lim.MaxLabel {
 			v.r.warnf(n.PosOf("buttons"), id, "buttons", "%s cuts button labels to %d characters; the longest here has %d", lim.Channel, lim.MaxLabel, longest)
+		}
+	}
+}
+
+// textLength warns where a messenger splits the node's text: the text as
+// written, before its {{ }} are filled, is already longer than one
+// message there.
+func (v *validator) textLength(n *Node) {
+	length := utf8.RuneCountInString(n.Text)
+	for _, lim := range v.channels {
+		if lim.MaxText > 0 && length > lim.MaxText {
+			v.r.warnf(n.PosOf("text"), n.ID, "text", "%s carries at most %d characters a message; this text of %d goes out in %d messages",
+				lim.Channel, lim.MaxText, length, (length+lim.MaxText-1)/lim.MaxText)
 		}
 	}
 }

@@ -327,3 +327,46 @@ func TestProblemsCarryTheirFormat(t *testing.T) {
 		}
 	}
 }
+
+// A bot's messengers get warnings for what they cannot show as written:
+// four buttons on WhatsApp become a list, a 5,000-character text on VK is
+// split; Telegram shows both as they are.
+func TestChannelWarningsListAndSplit(t *testing.T) {
+	long := strings.Repeat("а", 5000)
+	doc := `voronka: 1
+id: w
+start: pick
+nodes:
+  pick:
+    type: buttons
+    text: "` + long + `"
+    buttons:
+      - { label: "Один", next: bye }
+      - { label: "Два", next: bye }
+      - { label: "Три", next: bye }
+      - { label: "Четыре", next: bye }
+  bye: { type: end }
+`
+	wa := ChannelLimit{Channel: "WhatsApp", MaxButtons: 10, MaxLabel: 20, ListAbove: 3, MaxText: 4096}
+	vk := ChannelLimit{Channel: "VK", MaxButtons: 10, MaxLabel: 40, MaxText: 4096}
+	tg := ChannelLimit{Channel: "Telegram", MaxButtons: 100, MaxText: 0}
+	cases := []struct {
+		lims []ChannelLimit
+		want []string
+	}{
+		{[]ChannelLimit{wa}, []string{"WhatsApp carries at most 4096 characters a message; this text of 5000 goes out in 2 messages", "WhatsApp shows up to 3 buttons as buttons; these 4 become a list"}},
+		{[]ChannelLimit{vk}, []string{"VK carries at most 4096 characters a message; this text of 5000 goes out in 2 messages"}},
+		{[]ChannelLimit{tg}, nil},
+	}
+	for _, c := range cases {
+		_, ps := LoadFor("w.yaml", []byte(doc), c.lims)
+		if ps.HasErrors() || len(ps) != len(c.want) {
+			t.Fatalf("%s: %v", c.lims[0].Channel, ps)
+		}
+		for i, w := range c.want {
+			if !strings.Contains(ps[i].Message, w) || ps[i].Node != "pick" {
+				t.Fatalf("%s: problem %d = %q (node %s), want %q", c.lims[0].Channel, i, ps[i].Message, ps[i].Node, w)
+			}
+		}
+	}
+}
