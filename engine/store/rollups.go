@@ -16,9 +16,10 @@ import (
 // raw events but never rollups.
 type Rollups interface {
 	// PendingEvents returns up to limit events stored but not yet rolled
-	// up, oldest first, with the open batch a crashed flusher left (nil when
-	// none), which must be applied again before anything else.
-	PendingEvents(ctx context.Context, limit int) (events []Event, open *RollupBatch, err error)
+	// up, oldest first; seq is the last batch applied (the next one is
+	// seq+1), and open the batch a crashed flusher left (nil when none),
+	// which must be applied again before anything else.
+	PendingEvents(ctx context.Context, limit int) (events []Event, seq int64, open *RollupBatch, err error)
 	// RollupStates returns the fold states of the conversations asked for
 	// (absent ones are missing from the map).
 	RollupStates(ctx context.Context, conversations []string) (map[string][]byte, error)
@@ -26,7 +27,10 @@ type Rollups interface {
 	// the pending marks of b.Events, all or nothing: in one transaction on
 	// the embedded store; on MongoDB the batch is journaled first and each
 	// counter document remembers the last batch it took, so applying the
-	// same batch again (after a crash) adds nothing twice.
+	// same batch again (after a crash) adds nothing twice. b.Seq must be
+	// the seq PendingEvents returned plus one (ErrVersionConflict when
+	// another flusher applied a batch since); Seq 0 applies without the
+	// journal, for a rebuild while nothing else writes.
 	ApplyRollup(ctx context.Context, b RollupBatch) error
 	// RollupDocs returns bot's counter documents with Day in [fromDay,
 	// toDay] (YYYY-MM-DD, inclusive).
@@ -39,7 +43,7 @@ type Rollups interface {
 // RollupBatch is one flush: counter increments, fold states, and the keys
 // of the events it consumed.
 type RollupBatch struct {
-	// Seq numbers batches; stores set it.
+	// Seq numbers batches (see ApplyRollup).
 	Seq    int64             `json:"seq" bson:"seq"`
 	Deltas []RollupDoc       `json:"deltas" bson:"deltas"`
 	States map[string][]byte `json:"states" bson:"states"`

@@ -47,6 +47,7 @@ type Store interface {
 	ChannelLeases
 	Maintenance
 	InboxStore
+	Rollups
 }
 
 // Conversations keeps one document per (bot, channel, chat); writes are

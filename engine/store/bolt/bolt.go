@@ -36,10 +36,14 @@ var (
 	bUserLogins = []byte("users_by_login")     // login -> id
 	bBots       = []byte("bots")               // id -> bot
 	bLeases     = []byte("leases")             // owner -> until(8)
+	// Analytics rollups (rollups.go).
+	bRollups       = []byte("rollups")        // bot \0 day \0 flow \0 version \0 source -> counters
+	bRollupStates  = []byte("rollup_states")  // conversation -> fold state
+	bRollupPending = []byte("rollup_pending") // key in bEventByBot -> nil, events not rolled up yet
 )
 
 var allBuckets = [][]byte{bConvs, bConvIdx, bConvKeys, bMsgIDs, bMsgByConv, bEventIDs, bEventByBot,
-	bDrafts, bVersions, bJobs, bJobsDue, bUsers, bUserLogins, bBots, bLeases}
+	bDrafts, bVersions, bJobs, bJobsDue, bUsers, bUserLogins, bBots, bLeases, bRollups, bRollupStates, bRollupPending}
 
 // Options tunes the embedded store; the zero value is a good default.
 type Options struct {

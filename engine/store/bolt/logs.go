@@ -67,11 +67,15 @@ func encodeEvents(events []store.Event) ([]logEntry, error) {
 // entries stored before (see purgeLog).
 func appendLog(tx *bolt.Tx, ordered []byte, entries []logEntry) error {
 	ob := tx.Bucket(ordered)
+	var pending *bolt.Bucket
 	if bytes.Equal(ordered, bEventByBot) {
 		// A bot's events arrive in time order, so they go to the end of its
 		// range: full pages on a split leave nothing for later inserts to
 		// split again, and half as many pages to write.
 		ob.FillPercent = 1
+		// A newly stored event waits for the rollup flush (rollups.go).
+		pending = tx.Bucket(bRollupPending)
+		pending.FillPercent = 1
 	}
 	for _, e := range entries {
 		if ob.Get(e.key) != nil {
@@ -79,6 +83,11 @@ func appendLog(tx *bolt.Tx, ordered []byte, entries []logEntry) error {
 		}
 		if err := ob.Put(e.key, e.val); err != nil {
 			return fmt.Errorf("%s: %w", e.id, err)
+		}
+		if pending != nil {
+			if err := pending.Put(e.key, nil); err != nil {
+				return fmt.Errorf("%s: mark for rollup: %w", e.id, err)
+			}
 		}
 	}
 	return nil

@@ -104,7 +104,9 @@ func (s *Store) AppendEvents(ctx context.Context, events ...store.Event) error {
 	defer cancel()
 	docs := make([]any, len(events))
 	for i := range events {
-		docs[i] = &events[i]
+		// Marked pending for the rollup flush (rollups.go); a duplicate is
+		// not inserted, so it is not marked again.
+		docs[i] = pendingEvent{Event: events[i], Pending: true}
 	}
 	if err := insertNew(ctx, s.events, docs); err != nil {
 		return fmt.Errorf("append %d events: %w", len(events), err)
@@ -166,7 +168,8 @@ func (s *Store) Purge(ctx context.Context, o store.PurgeOptions) (store.PurgeRes
 	}
 	var err error
 	if !o.EventsBefore.IsZero() {
-		if res.Events, err = del(s.events, bson.M{"at": bson.M{"$lt": o.EventsBefore}}); err != nil {
+		// An event not rolled up yet (rp) stays until the rollup flush took it.
+		if res.Events, err = del(s.events, bson.M{"at": bson.M{"$lt": o.EventsBefore}, "rp": bson.M{"$exists": false}}); err != nil {
 			return res, err
 		}
 	}

@@ -230,7 +230,8 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			idx("inbox.assignee", "inbox.state", "-updated_at", "-_id"), // an operator's chats
 		}},
 		{s.msgs, []mongo.IndexModel{idx("conversation_id", "at", "_id"), idx("at")}},
-		{s.events, []mongo.IndexModel{idx("bot", "at", "_id"), idx("bot", "flow", "type", "at"), idx("at")}},
+		{s.events, []mongo.IndexModel{idx("bot", "at", "_id"), idx("bot", "flow", "type", "at"), idx("at"), idx("rp", "at")}},
+		{s.db.Collection(collRollups), []mongo.IndexModel{idx("bot", "day")}},
 		{s.versions, []mongo.IndexModel{idx("bot", "flow_id", "-version")}},
 		{s.jobs, []mongo.IndexModel{idx("status", "due_at", "_id"), idx("status", "updated_at")}},
 		{s.users, []mongo.IndexModel{unique}},

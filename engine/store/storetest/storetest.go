@@ -68,6 +68,7 @@ func RunSized(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config)
 	t.Run("Outboxes", s.outboxes)
 	t.Run("Inbox", s.inbox)
 	t.Run("Broadcasts", s.broadcasts)
+	t.Run("Rollups", s.rollups)
 }
 
 type suite struct {

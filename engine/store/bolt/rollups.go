@@ -1,0 +1,206 @@
+package bolt
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/voronka/voronka/engine/store"
+)
+
+// Rollups live in their own buckets: counters by (bot, day, flow, version,
+// source), fold states by conversation, and the pending marks appendLog
+// writes beside each newly stored event. One write transaction applies a
+// batch, so a batch counts entirely or not at all.
+
+func rollupKey(d *store.RollupDoc) []byte {
+	return key([]byte(d.Bot), []byte(d.Day), []byte(d.Flow), []byte(strconv.Itoa(d.Version)), []byte(d.Source))
+}
+
+func eventKey(k store.EventKey) []byte {
+	return append(append(append(append(make([]byte, 0, len(k.Bot)+9+len(k.ID)), k.Bot...), 0), ts(k.At)...), k.ID...)
+}
+
+// seqKey holds the last batch number, among the fold states (no
+// conversation id starts with a 0 byte).
+var seqKey = []byte("\x00seq")
+
+func batchSeq(tx *bolt.Tx) int64 {
+	v := tx.Bucket(bRollupStates).Get(seqKey)
+	n, _ := strconv.ParseInt(string(v), 10, 64)
+	return n
+}
+
+// PendingEvents implements store.Rollups: marks in (bot, time, id) order.
+func (s *Store) PendingEvents(ctx context.Context, limit int) ([]store.Event, int64, *store.RollupBatch, error) {
+	var out []store.Event
+	var seq int64
+	err := s.read(ctx, func(tx *bolt.Tx) error {
+		seq = batchSeq(tx)
+		ev := tx.Bucket(bEventByBot)
+		c := tx.Bucket(bRollupPending).Cursor()
+		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+			v := ev.Get(k)
+			if v == nil {
+				// Purged before it was rolled up: nothing to count, but the
+				// mark goes with the batch (an event without a type).
+				if i := bytes.IndexByte(k, 0); i >= 0 && len(k) >= i+9 {
+					out = append(out, store.Event{Bot: string(k[:i]), At: tsDecode(k[i+1 : i+9]), ID: string(k[i+9:])})
+				}
+				continue
+			}
+			var e store.Event
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("decode event: %w", err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("pending events: %w", err)
+	}
+	return out, seq, nil, nil
+}
+
+// RollupStates implements store.Rollups.
+func (s *Store) RollupStates(ctx context.Context, ids []string) (map[string][]byte, error) {
+	out := make(map[string][]byte, len(ids))
+	err := s.read(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bRollupStates)
+		for _, id := range ids {
+			if v := b.Get([]byte(id)); v != nil {
+				out[id] = bytes.Clone(v)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rollup states: %w", err)
+	}
+	return out, nil
+}
+
+// ApplyRollup implements store.Rollups: one transaction.
+func (s *Store) ApplyRollup(ctx context.Context, b store.RollupBatch) error {
+	keys := make([][]byte, len(b.Deltas))
+	for i := range b.Deltas {
+		keys[i] = rollupKey(&b.Deltas[i])
+	}
+	err := s.write(ctx, func(tx *bolt.Tx) error {
+		rb, sb, pb := tx.Bucket(bRollups), tx.Bucket(bRollupStates), tx.Bucket(bRollupPending)
+		if b.Seq > 0 {
+			if cur := batchSeq(tx); b.Seq != cur+1 {
+				return fmt.Errorf("batch %d after %d: %w", b.Seq, cur, store.ErrVersionConflict)
+			}
+			if err := sb.Put(seqKey, []byte(strconv.FormatInt(b.Seq, 10))); err != nil {
+				return err
+			}
+		}
+		for i := range b.Deltas {
+			c := map[string]float64{}
+			if v := rb.Get(keys[i]); v != nil {
+				if err := json.Unmarshal(v, &c); err != nil {
+					return fmt.Errorf("decode rollup %q: %w", keys[i], err)
+				}
+			}
+			for k, n := range b.Deltas[i].C {
+				c[k] += n
+			}
+			if err := put(rb, keys[i], c); err != nil {
+				return err
+			}
+		}
+		for id, st := range b.States {
+			if err := sb.Put([]byte(id), st); err != nil {
+				return fmt.Errorf("fold state %s: %w", id, err)
+			}
+		}
+		for _, k := range b.Events {
+			if err := pb.Delete(eventKey(k)); err != nil {
+				return fmt.Errorf("pending mark of %s: %w", k.ID, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("apply rollup: %w", err)
+	}
+	return nil
+}
+
+// RollupDocs implements store.Rollups.
+func (s *Store) RollupDocs(ctx context.Context, bot, fromDay, toDay string) ([]store.RollupDoc, error) {
+	var out []store.RollupDoc
+	p := prefix(bot)
+	err := s.read(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bRollups).Cursor()
+		for k, v := c.Seek(append(bytes.Clone(p), fromDay...)); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			parts := bytes.Split(k[len(p):], []byte{0})
+			if len(parts) != 4 {
+				continue
+			}
+			if string(parts[0]) > toDay {
+				break
+			}
+			d := store.RollupDoc{Bot: bot, Day: string(parts[0]), Flow: string(parts[1]), Source: string(parts[3])}
+			d.Version, _ = strconv.Atoi(string(parts[2]))
+			if err := json.Unmarshal(v, &d.C); err != nil {
+				return fmt.Errorf("decode rollup %q: %w", k, err)
+			}
+			out = append(out, d)
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("rollups of %s: %w", bot, err)
+	}
+	return out, nil
+}
+
+// ResetRollups implements store.Rollups, in steps of at most 5,000
+// deletions per transaction.
+func (s *Store) ResetRollups(ctx context.Context, bot string) error {
+	for _, r := range []struct {
+		bucket []byte
+		prefix []byte
+	}{
+		{bRollups, prefix(bot)},
+		{bRollupStates, []byte(bot + ":")},
+		{bRollupPending, prefix(bot)},
+	} {
+		for {
+			var keys [][]byte
+			err := s.read(ctx, func(tx *bolt.Tx) error {
+				c := tx.Bucket(r.bucket).Cursor()
+				for k, _ := c.Seek(r.prefix); k != nil && bytes.HasPrefix(k, r.prefix) && len(keys) < 5000; k, _ = c.Next() {
+					keys = append(keys, bytes.Clone(k))
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("reset rollups of %s: %w", bot, err)
+			}
+			if len(keys) == 0 {
+				break
+			}
+			err = s.write(ctx, func(tx *bolt.Tx) error {
+				b := tx.Bucket(r.bucket)
+				for _, k := range keys {
+					if err := b.Delete(k); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("reset rollups of %s: %w", bot, err)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,318 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/mongo"
+	"go.mongodb.org/mongo-driver/mongo/options"
+
+	"github.com/voronka/voronka/engine/store"
+)
+
+// Rollups on MongoDB, without transactions: a flush first journals its
+// batch in the meta document (conditional on the last batch number it
+// read, so of two flushers only one goes on), then increments each counter
+// document only if that document has not taken this batch yet (its seq),
+// writes the fold states (absolute values), clears the events' pending
+// marks and closes the journal. A flusher that dies midway leaves the
+// batch open; the next one applies it again, which adds nothing twice.
+const (
+	collRollups      = "rollups"
+	collRollupStates = "rollup_states"
+	collRollupMeta   = "rollup_meta"
+	rollupMetaID     = "flusher"
+)
+
+// pendingEvent is an event as appended: marked for the rollup flush.
+type pendingEvent struct {
+	store.Event `bson:",inline"`
+	Pending     bool `bson:"rp,omitempty"`
+}
+
+type rollupMeta struct {
+	Seq  int64         `bson:"seq"`
+	Open *journalBatch `bson:"open,omitempty"`
+}
+
+// journalBatch is a RollupBatch in a form MongoDB keeps (no dots in keys).
+type journalBatch struct {
+	Seq    int64            `bson:"seq"`
+	Deltas []journalDoc     `bson:"deltas"`
+	States []journalState   `bson:"states"`
+	Events []store.EventKey `bson:"events"`
+}
+
+type journalDoc struct {
+	Bot     string        `bson:"bot"`
+	Day     string        `bson:"day"`
+	Flow    string        `bson:"flow"`
+	Version int           `bson:"version"`
+	Source  string        `bson:"source"`
+	C       []journalPair `bson:"c"`
+}
+
+type journalPair struct {
+	K string  `bson:"k"`
+	V float64 `bson:"v"`
+}
+
+type journalState struct {
+	ID string `bson:"id"`
+	S  []byte `bson:"s"`
+}
+
+func toJournal(b store.RollupBatch) *journalBatch {
+	j := &journalBatch{Seq: b.Seq, Events: b.Events}
+	for _, d := range b.Deltas {
+		jd := journalDoc{Bot: d.Bot, Day: d.Day, Flow: d.Flow, Version: d.Version, Source: d.Source}
+		for k, v := range d.C {
+			jd.C = append(jd.C, journalPair{k, v})
+		}
+		j.Deltas = append(j.Deltas, jd)
+	}
+	for id, s := range b.States {
+		j.States = append(j.States, journalState{id, s})
+	}
+	return j
+}
+
+func (j *journalBatch) batch() store.RollupBatch {
+	b := store.RollupBatch{Seq: j.Seq, Events: j.Events, States: map[string][]byte{}}
+	for _, jd := range j.Deltas {
+		d := store.RollupDoc{Bot: jd.Bot, Day: jd.Day, Flow: jd.Flow, Version: jd.Version, Source: jd.Source, C: map[string]float64{}}
+		for _, p := range jd.C {
+			d.C[p.K] = p.V
+		}
+		b.Deltas = append(b.Deltas, d)
+	}
+	for _, s := range j.States {
+		b.States[s.ID] = s.S
+	}
+	return b
+}
+
+// Counter names become field names: '%', '.' and '$' are escaped.
+var fieldEscaper = strings.NewReplacer("%", "%25", ".", "%2E", "$", "%24")
+var fieldUnescaper = strings.NewReplacer("%25", "%", "%2E", ".", "%24", "$")
+
+func (s *Store) meta(ctx context.Context) (*rollupMeta, error) {
+	var m rollupMeta
+	err := s.db.Collection(collRollupMeta).FindOne(ctx, bson.M{"_id": rollupMetaID}).Decode(&m)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return &rollupMeta{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// PendingEvents implements store.Rollups.
+func (s *Store) PendingEvents(ctx context.Context, limit int) ([]store.Event, int64, *store.RollupBatch, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	m, err := s.meta(ctx)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("rollup meta: %w", err)
+	}
+	if m.Open != nil {
+		b := m.Open.batch()
+		return nil, m.Seq, &b, nil
+	}
+	if limit <= 0 {
+		return nil, m.Seq, nil, nil
+	}
+	out, err := findAll[store.Event](ctx, s.events, bson.M{"rp": true},
+		options.Find().SetSort(bson.D{{Key: "rp", Value: 1}, {Key: "at", Value: 1}}).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("pending events: %w", err)
+	}
+	return out, m.Seq, nil, nil
+}
+
+// RollupStates implements store.Rollups. One lookup per id: the test
+// server reads a whole collection for an $in on _id.
+func (s *Store) RollupStates(ctx context.Context, ids []string) (map[string][]byte, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	c := s.db.Collection(collRollupStates)
+	out := make(map[string][]byte, len(ids))
+	for _, id := range ids {
+		var doc struct {
+			S []byte `bson:"s"`
+		}
+		err := c.FindOne(ctx, bson.M{"_id": id}).Decode(&doc)
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("rollup state %s: %w", id, err)
+		}
+		out[id] = doc.S
+	}
+	return out, nil
+}
+
+// ApplyRollup implements store.Rollups.
+func (s *Store) ApplyRollup(ctx context.Context, b store.RollupBatch) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	metaC := s.db.Collection(collRollupMeta)
+	if b.Seq > 0 {
+		// Journal the batch, unless it is the open one being applied again.
+		res, err := metaC.UpdateOne(ctx, bson.M{"_id": rollupMetaID, "seq": b.Seq - 1, "open": nil},
+			bson.M{"$set": bson.M{"seq": b.Seq, "open": toJournal(b)}})
+		if err == nil && res.MatchedCount == 0 && b.Seq == 1 {
+			_, err = metaC.InsertOne(ctx, bson.M{"_id": rollupMetaID, "seq": b.Seq, "open": toJournal(b)})
+			if mongo.IsDuplicateKeyError(err) {
+				err = fmt.Errorf("batch 1: %w", store.ErrVersionConflict)
+			}
+		} else if err == nil && res.MatchedCount == 0 {
+			m, merr := s.meta(ctx)
+			if merr != nil {
+				return fmt.Errorf("rollup meta: %w", merr)
+			}
+			if m.Open == nil || m.Open.Seq != b.Seq {
+				return fmt.Errorf("rollup batch %d: another flusher went first: %w", b.Seq, store.ErrVersionConflict)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("journal rollup batch %d: %w", b.Seq, err)
+		}
+	}
+	if err := s.applyDeltas(ctx, b); err != nil {
+		return err
+	}
+	if len(b.States) > 0 {
+		var ops []mongo.WriteModel
+		for id, st := range b.States {
+			ops = append(ops, mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": id}).
+				SetReplacement(bson.M{"_id": id, "s": st}).SetUpsert(true))
+		}
+		if _, err := s.db.Collection(collRollupStates).BulkWrite(ctx, ops, options.BulkWrite().SetOrdered(false)); err != nil {
+			return fmt.Errorf("write fold states: %w", err)
+		}
+	}
+	if len(b.Events) > 0 {
+		ops := make([]mongo.WriteModel, len(b.Events))
+		for i, k := range b.Events {
+			ops[i] = mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": k.ID}).SetUpdate(bson.M{"$unset": bson.M{"rp": ""}})
+		}
+		if _, err := s.events.BulkWrite(ctx, ops, options.BulkWrite().SetOrdered(false)); err != nil {
+			return fmt.Errorf("clear pending marks: %w", err)
+		}
+	}
+	if b.Seq > 0 {
+		if _, err := metaC.UpdateOne(ctx, bson.M{"_id": rollupMetaID, "seq": b.Seq}, bson.M{"$unset": bson.M{"open": ""}}); err != nil {
+			return fmt.Errorf("close rollup batch %d: %w", b.Seq, err)
+		}
+	}
+	return nil
+}
+
+// applyDeltas increments each counter document that has not taken batch
+// b.Seq yet (all of them for Seq 0).
+func (s *Store) applyDeltas(ctx context.Context, b store.RollupBatch) error {
+	if len(b.Deltas) == 0 {
+		return nil
+	}
+	ops := make([]mongo.WriteModel, 0, len(b.Deltas))
+	for i := range b.Deltas {
+		d := &b.Deltas[i]
+		inc := bson.M{}
+		for k, v := range d.C {
+			inc["c."+fieldEscaper.Replace(k)] = v
+		}
+		filter := bson.M{"_id": d.RollupID()}
+		// A rebuild (Seq 0) writes seq 0, below every later batch.
+		set := bson.M{"bot": d.Bot, "day": d.Day, "flow": d.Flow, "version": d.Version, "source": d.Source, "seq": b.Seq}
+		if b.Seq > 0 {
+			filter["seq"] = bson.M{"$lt": b.Seq}
+		}
+		ops = append(ops, mongo.NewUpdateOneModel().SetFilter(filter).
+			SetUpdate(bson.M{"$inc": inc, "$set": set}).SetUpsert(true))
+	}
+	_, err := s.db.Collection(collRollups).BulkWrite(ctx, ops, options.BulkWrite().SetOrdered(false))
+	var bwe mongo.BulkWriteException
+	if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
+		for _, we := range bwe.WriteErrors {
+			// A duplicate key: the document took this batch already (its
+			// seq is not below it), so the upsert found no match.
+			if we.Code != 11000 {
+				return fmt.Errorf("apply rollup counters: %w", err)
+			}
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("apply rollup counters: %w", err)
+	}
+	return nil
+}
+
+// RollupDocs implements store.Rollups.
+func (s *Store) RollupDocs(ctx context.Context, bot, fromDay, toDay string) ([]store.RollupDoc, error) {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	cur, err := s.db.Collection(collRollups).Find(ctx, bson.M{"bot": bot, "day": bson.M{"$gte": fromDay, "$lte": toDay}})
+	if err != nil {
+		return nil, fmt.Errorf("rollups of %s: %w", bot, err)
+	}
+	defer cur.Close(ctx)
+	var out []store.RollupDoc
+	for cur.Next(ctx) {
+		var raw struct {
+			Bot     string             `bson:"bot"`
+			Day     string             `bson:"day"`
+			Flow    string             `bson:"flow"`
+			Version int                `bson:"version"`
+			Source  string             `bson:"source"`
+			C       map[string]float64 `bson:"c"`
+		}
+		if err := cur.Decode(&raw); err != nil {
+			return nil, fmt.Errorf("decode rollup of %s: %w", bot, err)
+		}
+		d := store.RollupDoc{Bot: raw.Bot, Day: raw.Day, Flow: raw.Flow, Version: raw.Version, Source: raw.Source,
+			C: make(map[string]float64, len(raw.C))}
+		for k, v := range raw.C {
+			d.C[fieldUnescaper.Replace(k)] = v
+		}
+		out = append(out, d)
+	}
+	if err := cur.Err(); err != nil {
+		return nil, fmt.Errorf("rollups of %s: %w", bot, err)
+	}
+	return out, nil
+}
+
+// ResetRollups implements store.Rollups.
+func (s *Store) ResetRollups(ctx context.Context, bot string) error {
+	ctx, cancel := s.ctx(ctx)
+	defer cancel()
+	if _, err := s.db.Collection(collRollups).DeleteMany(ctx, bson.M{"bot": bot}); err != nil {
+		return fmt.Errorf("reset rollups of %s: %w", bot, err)
+	}
+	prefix := "^" + regexpQuote(bot+":")
+	if _, err := s.db.Collection(collRollupStates).DeleteMany(ctx, bson.M{"_id": bson.M{"$regex": prefix}}); err != nil {
+		return fmt.Errorf("reset fold states of %s: %w", bot, err)
+	}
+	if _, err := s.events.UpdateMany(ctx, bson.M{"bot": bot, "rp": true}, bson.M{"$unset": bson.M{"rp": ""}}); err != nil {
+		return fmt.Errorf("reset pending marks of %s: %w", bot, err)
+	}
+	return nil
+}
+
+func regexpQuote(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if strings.ContainsRune(`\.+*?()|[]{}^$`, r) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
