@@ -24,24 +24,24 @@ type Query struct {
 
 // Report is the analytics API's answer; field names are the API's.
 type Report struct {
-	From         string                     `json:"from"`
-	To           string                     `json:"to"`
-	Started      int64                      `json:"started"`
-	Dialogs      int64                      `json:"dialogs"`
-	ActiveNow    int64                      `json:"active_now"`
-	Messages     Messages                   `json:"messages"`
-	AutoRatio    *float64                   `json:"auto_ratio"`
-	Goals        map[string]Goal            `json:"goals"`
-	Funnel       map[string]FunnelNode      `json:"funnel"`
-	Variants     map[string]SplitReport     `json:"variants"`
-	ResponseTime ResponseTime               `json:"response_time"`
-	CSAT         CSAT                       `json:"csat"`
-	Delivery     map[string]Delivery        `json:"delivery"`
-	Sessions     Sessions                   `json:"sessions"`
-	PeakHours    [7][24]int64               `json:"peak_hours"`
-	Unsubscribes int64                      `json:"unsubscribes"`
-	UnsubRate    *float64                   `json:"unsubscribe_rate"`
-	Handoffs     int64                      `json:"handoffs"`
+	From         string                 `json:"from"`
+	To           string                 `json:"to"`
+	Started      int64                  `json:"started"`
+	Dialogs      int64                  `json:"dialogs"`
+	ActiveNow    int64                  `json:"active_now"`
+	Messages     Messages               `json:"messages"`
+	AutoRatio    *float64               `json:"auto_ratio"`
+	Goals        map[string]Goal        `json:"goals"`
+	Funnel       map[string]FunnelNode  `json:"funnel"`
+	Variants     map[string]SplitReport `json:"variants"`
+	ResponseTime ResponseTime           `json:"response_time"`
+	CSAT         CSAT                   `json:"csat"`
+	Delivery     map[string]Delivery    `json:"delivery"`
+	Sessions     Sessions               `json:"sessions"`
+	PeakHours    [7][24]int64           `json:"peak_hours"`
+	Unsubscribes int64                  `json:"unsubscribes"`
+	UnsubRate    *float64               `json:"unsubscribe_rate"`
+	Handoffs     int64                  `json:"handoffs"`
 	// BySource has the same report per source, when asked (by=source).
 	BySource map[string]*Report `json:"by_source,omitempty"`
 }

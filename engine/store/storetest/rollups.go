@@ -93,4 +93,3 @@ func (s *suite) rollups(t *testing.T) {
 		t.Fatalf("pending after reset = %+v, want only the other bot's", pend)
 	}
 }
-
