@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"encoding/json"
 	"math"
 	"sort"
 	"strconv"
@@ -414,4 +415,40 @@ func median(h map[int64]int64) *float64 {
 		m = float64(at(total/2-1)+at(total/2)) / 2
 	}
 	return &m
+}
+
+// Canonical is r as JSON with every number rounded to 9 significant
+// digits: equal reports compare equal as strings whatever the order of
+// the floating-point sums behind them.
+func Canonical(r *Report) string {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return err.Error()
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err.Error()
+	}
+	b, _ = json.Marshal(roundAll(v))
+	return string(b)
+}
+
+func roundAll(v any) any {
+	switch x := v.(type) {
+	case float64:
+		if x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
+			return x
+		}
+		f, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'g', 9, 64), 64)
+		return f
+	case map[string]any:
+		for k, e := range x {
+			x[k] = roundAll(e)
+		}
+	case []any:
+		for i, e := range x {
+			x[i] = roundAll(e)
+		}
+	}
+	return v
 }

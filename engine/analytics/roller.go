@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/voronka/voronka/engine"
 	"github.com/voronka/voronka/engine/store"
 )
 
@@ -214,8 +215,8 @@ func Compare(a, b *store.Event) int {
 	if c := a.At.Compare(b.At); c != 0 {
 		return c
 	}
-	ra, ia := rank(a.ID)
-	rb, ib := rank(b.ID)
+	ra, ia := rank(a)
+	rb, ib := rank(b)
 	if ra != rb {
 		return ra - rb
 	}
@@ -228,8 +229,13 @@ func Compare(a, b *store.Event) int {
 	return strings.Compare(a.ID, b.ID)
 }
 
-func rank(id string) (int, int) {
-	last := id[strings.LastIndexByte(id, '/')+1:]
+func rank(e *store.Event) (int, int) {
+	if e.Type == engine.EvConversationStarted {
+		// A run's first event: the inbound message that began it already
+		// belongs to it (its source).
+		return -1, 0
+	}
+	last := e.ID[strings.LastIndexByte(e.ID, '/')+1:]
 	if last == "in" {
 		return 0, 0
 	}
