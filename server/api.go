@@ -44,6 +44,7 @@ func (s *Server) mountAPI(api fiber.Router) {
 	s.mountBroadcasts(api)
 	s.mountBots(api)
 	s.mountInbox(api)
+	s.mountAnalytics(api)
 	api.Use(func(c *fiber.Ctx) error { return notFound("API route") })
 }
 

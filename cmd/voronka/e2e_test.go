@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -138,7 +139,10 @@ func startStack(t *testing.T, kind string, o stackOpts) *stack {
 		}
 	}
 	s := &stack{fake: fake, addr: addr, cfg: cfg}
-	s.stop = func() {
+	var stopOnce sync.Once
+	var stopServe func()
+	s.stop = func() { stopOnce.Do(stopServe) }
+	stopServe = func() {
 		cancel()
 		select {
 		case err := <-done:

@@ -5,6 +5,7 @@
 //	voronka test DIR           run every *.test.yaml under DIR
 //	voronka schema             print the JSON Schema of the flow format
 //	voronka user add LOGIN     add a builder user (admin, marketer or operator)
+//	voronka analytics rebuild  recompute the analytics rollups from the event log
 //	voronka version            print the version
 package main
 
@@ -30,6 +31,7 @@ commands:
   schema             print the JSON Schema of the flow format
   user add LOGIN     add a user of the builder: --role admin|marketer|operator, password on stdin or --password
   user list          list the users of the builder
+  analytics rebuild  recompute the analytics rollups from the event log (--bot BOT; stop voronka serve first)
   health [URL]       exit 0 if the server at URL (default http://127.0.0.1:8080/readyz) is ready
   version            print the version
 `
@@ -49,6 +51,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdTest(args[1:], stdout, stderr)
 	case "user":
 		return cmdUser(args[1:], os.Stdin, stdout, stderr)
+	case "analytics":
+		return cmdAnalytics(args[1:], stdout, stderr)
 	case "schema":
 		return cmdSchema(stdout, stderr)
 	case "health":

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	builderui "github.com/voronka/voronka/builder-ui"
+	"github.com/voronka/voronka/engine/analytics"
 	"github.com/voronka/voronka/engine/channel"
 	"github.com/voronka/voronka/engine/channel/live"
 	"github.com/voronka/voronka/engine/flow"
@@ -225,6 +226,12 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	go func() {
 		defer wg.Done()
 		newMemoryReturner(srv.WebChatConnections, log).run(runCtx)
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// Analytics rollups: pending events folded every second, off the message path.
+		(&analytics.Roller{St: st, Log: log}).Run(runCtx)
 	}()
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()

@@ -49,7 +49,13 @@ func (r *Roller) Run(ctx context.Context) {
 		for {
 			n, err := r.Flush(ctx)
 			if err != nil {
-				if ctx.Err() == nil {
+				switch {
+				case ctx.Err() != nil:
+				case errors.Is(err, store.ErrVersionConflict):
+					// Another replica flushed this batch; ours was computed
+					// from what it took, so look again.
+					r.log().Debug("analytics rollup flush lost to another replica", "err", err)
+				default:
 					r.log().Warn("analytics rollup flush", "err", err)
 				}
 				break
