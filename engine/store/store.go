@@ -48,6 +48,7 @@ type Store interface {
 	Maintenance
 	InboxStore
 	Rollups
+	Contacts
 }
 
 // Conversations keeps one document per (bot, channel, chat); writes are

@@ -128,6 +128,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
+	if err := indexContacts(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open bolt store %s: index contacts: %w", path, err)
+	}
 	return &Store{db: db, w: newWriter(db, o.MaxBatchDelay, o.MaxBatchSize, o.FreelistSyncLimit), purgeBatch: o.PurgeBatch}, nil
 }
 

@@ -23,6 +23,10 @@ const (
 	// The operator inbox (inbox.go), for conversations with an Inbox:
 	idxQueue    = 'h' // h state \0 queue \0 updated(8) id ; state also "open"/"*", queue also anyQueue
 	idxAssignee = 'a' // a assignee \0 state \0 updated(8) id ; state also "open"/"*"
+	// Contacts (contacts.go): the table's sort orders.
+	idxSeen  = 'l' // l bot \0 last_inbound(8) id
+	idxFirst = 'f' // f bot \0 created(8) id
+	idxScore = 'r' // r bot \0 score(8, ordered) id
 )
 
 const allStatuses = "*"
@@ -39,8 +43,8 @@ func inboxPrefix(bot string, status store.Status) []byte {
 // conversation write.
 func convIndexKeys(c *store.Conversation) [][]byte {
 	updated := ts(c.UpdatedAt)
-	keys := make([][]byte, 0, 5+len(c.Tags))
-	buf := make([]byte, 0, (5+len(c.Tags))*(len(c.Bot)+len(c.ID)+24))
+	keys := make([][]byte, 0, 8+len(c.Tags))
+	buf := make([]byte, 0, (8+len(c.Tags))*(len(c.Bot)+len(c.ID)+24))
 	// key appends kind bot \0 [mid \0] tail id.
 	key := func(kind byte, bot string, mid *string, tail ...[]byte) {
 		at := len(buf)
@@ -55,6 +59,9 @@ func convIndexKeys(c *store.Conversation) [][]byte {
 		keys = append(keys, buf[at:len(buf):len(buf)])
 	}
 	key(idxBot, c.Bot, nil)
+	key(idxSeen, c.Bot, nil, ts(c.LastInboundAt))
+	key(idxFirst, c.Bot, nil, ts(c.CreatedAt))
+	key(idxScore, c.Bot, nil, scoreKey(c.Score))
 	for _, st := range [2]string{allStatuses, string(c.Status)} {
 		if st != "" {
 			key(idxInbox, c.Bot, &st, updated)

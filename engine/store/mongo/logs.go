@@ -168,8 +168,7 @@ func (s *Store) Purge(ctx context.Context, o store.PurgeOptions) (store.PurgeRes
 	}
 	var err error
 	if !o.EventsBefore.IsZero() {
-		// An event not rolled up yet (rp) stays until the rollup flush took it.
-		if res.Events, err = del(s.events, bson.M{"at": bson.M{"$lt": o.EventsBefore}, "rp": bson.M{"$exists": false}}); err != nil {
+		if res.Events, err = del(s.events, bson.M{"at": bson.M{"$lt": o.EventsBefore}}); err != nil {
 			return res, err
 		}
 	}

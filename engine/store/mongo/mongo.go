@@ -16,6 +16,8 @@ package mongo
 
 import (
 	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -62,6 +64,9 @@ type Store struct {
 	claimMu sync.Mutex
 
 	convs, msgs, events, flows, versions, jobs, users, bots, leases *mongo.Collection
+
+	// flusherID names this handle in the rollup flush lease (rollups.go).
+	flusherID string
 }
 
 var _ store.Store = (*Store)(nil)
@@ -105,7 +110,7 @@ func Open(ctx context.Context, uri, dbName string, opts *Options) (*Store, error
 	if err != nil {
 		return nil, fmt.Errorf("open mongodb store: %w", err)
 	}
-	s := &Store{client: client, db: client.Database(dbName), opts: o}
+	s := &Store{client: client, db: client.Database(dbName), opts: o, flusherID: randomID()}
 	if err := s.waitReachable(ctx, co.Hosts); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
@@ -228,6 +233,15 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			idx("outbox.owner", "_id"),                                  // outboxes a dead process left
 			idx("inbox.state", "inbox.queue", "-updated_at", "-_id"),    // the operator inbox (inbox.go)
 			idx("inbox.assignee", "inbox.state", "-updated_at", "-_id"), // an operator's chats
+			idx("bot", "status", "-updated_at", "-_id"), // inbox
+			idx("bot", "-updated_at", "-_id"),           // inbox, all statuses
+			idx("bot", "segment", "_id"),                // audience by segment
+			idx("bot", "tags", "_id"),                   // audience by tag
+			idx("bot", "contact.phone"),                 // lookup by contact
+			idx("outbox.owner", "_id"),                  // outboxes a dead process left
+			idx("bot", "last_inbound_at", "_id"),        // contacts by last seen, active now
+			idx("bot", "created_at", "_id"),             // contacts by first seen
+			idx("bot", "score", "_id"),                  // contacts by score
 		}},
 		{s.msgs, []mongo.IndexModel{idx("conversation_id", "at", "_id"), idx("at")}},
 		{s.events, []mongo.IndexModel{idx("bot", "at", "_id"), idx("bot", "flow", "type", "at"), idx("at"), idx("rp", "at")}},
@@ -327,4 +341,11 @@ func replaceIf(ctx context.Context, c *mongo.Collection, id, revField string, re
 		return false, err
 	}
 	return res.MatchedCount == 1, nil
+}
+
+// randomID names a store handle (the rollup flush lease's owner).
+func randomID() string {
+	var b [12]byte
+	_, _ = crand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
 	"go.mongodb.org/mongo-driver/mongo"
@@ -13,7 +14,8 @@ import (
 	"github.com/voronka/voronka/engine/store"
 )
 
-// Rollups on MongoDB, without transactions: a flush first journals its
+// Rollups on MongoDB, without transactions: a flush claims its events
+// (PendingEvents), then journals its
 // batch in the meta document (conditional on the last batch number it
 // read, so of two flushers only one goes on), then increments each counter
 // document only if that document has not taken this batch yet (its seq),
@@ -111,7 +113,12 @@ func (s *Store) meta(ctx context.Context) (*rollupMeta, error) {
 	return &m, nil
 }
 
-// PendingEvents implements store.Rollups.
+// PendingEvents implements store.Rollups. One flusher at a time holds the
+// flush lease (a few minutes, renewed by each call); it claims the oldest
+// pending events by marking them with the next batch number (rp: seq+1, by
+// time range: two updates for the whole batch, not one per event), and
+// reads what it claimed. Claimed events a crashed flusher left are read
+// again by the next holder.
 func (s *Store) PendingEvents(ctx context.Context, limit int) ([]store.Event, int64, *store.RollupBatch, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
@@ -126,13 +133,54 @@ func (s *Store) PendingEvents(ctx context.Context, limit int) ([]store.Event, in
 	if limit <= 0 {
 		return nil, m.Seq, nil, nil
 	}
-	out, err := findAll[store.Event](ctx, s.events, bson.M{"rp": true},
-		options.Find().SetSort(bson.D{{Key: "rp", Value: 1}, {Key: "at", Value: 1}}).SetLimit(int64(limit)))
+	if ok, err := s.flushLease(ctx); err != nil || !ok {
+		return nil, m.Seq, nil, err
+	}
+	next := m.Seq + 1
+	claimed := bson.M{"rp": next}
+	out, err := findAll[store.Event](ctx, s.events, claimed)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("claimed events: %w", err)
+	}
+	if len(out) > 0 {
+		return out, m.Seq, nil, nil
+	}
+	head, err := findAll[store.Event](ctx, s.events, bson.M{"rp": true},
+		options.Find().SetSort(bson.D{{Key: "rp", Value: 1}, {Key: "at", Value: 1}}).SetLimit(int64(limit)).
+			SetProjection(bson.M{"at": 1}))
 	if err != nil {
 		return nil, 0, nil, fmt.Errorf("pending events: %w", err)
 	}
+	if len(head) == 0 {
+		return nil, m.Seq, nil, nil
+	}
+	upTo := head[len(head)-1].At
+	if _, err := s.events.UpdateMany(ctx, bson.M{"rp": true, "at": bson.M{"$lte": upTo}}, bson.M{"$set": claimed}); err != nil {
+		return nil, 0, nil, fmt.Errorf("claim pending events: %w", err)
+	}
+	if out, err = findAll[store.Event](ctx, s.events, claimed); err != nil {
+		return nil, 0, nil, fmt.Errorf("claimed events: %w", err)
+	}
 	return out, m.Seq, nil, nil
 }
+
+// flushLease takes or renews the flush lease for this store handle.
+func (s *Store) flushLease(ctx context.Context) (bool, error) {
+	now := time.Now()
+	_, err := s.db.Collection(collRollupMeta).UpdateOne(ctx,
+		bson.M{"_id": "lease", "$or": bson.A{bson.M{"until": bson.M{"$lt": now}}, bson.M{"owner": s.flusherID}}},
+		bson.M{"$set": bson.M{"owner": s.flusherID, "until": now.Add(flushLeaseFor)}}, options.Update().SetUpsert(true))
+	if mongo.IsDuplicateKeyError(err) {
+		return false, nil // another replica flushes
+	}
+	if err != nil {
+		return false, fmt.Errorf("rollup flush lease: %w", err)
+	}
+	return true, nil
+}
+
+// flushLeaseFor outlasts a flush on a slow server.
+const flushLeaseFor = 5 * time.Minute
 
 // RollupStates implements store.Rollups. One lookup per id: the test
 // server reads a whole collection for an $in on _id.
@@ -197,12 +245,9 @@ func (s *Store) ApplyRollup(ctx context.Context, b store.RollupBatch) error {
 			return fmt.Errorf("write fold states: %w", err)
 		}
 	}
-	if len(b.Events) > 0 {
-		ops := make([]mongo.WriteModel, len(b.Events))
-		for i, k := range b.Events {
-			ops[i] = mongo.NewUpdateOneModel().SetFilter(bson.M{"_id": k.ID}).SetUpdate(bson.M{"$unset": bson.M{"rp": ""}})
-		}
-		if _, err := s.events.BulkWrite(ctx, ops, options.BulkWrite().SetOrdered(false)); err != nil {
+	if len(b.Events) > 0 && b.Seq > 0 {
+		// The events this batch claimed carry its number.
+		if _, err := s.events.UpdateMany(ctx, bson.M{"rp": b.Seq}, bson.M{"$unset": bson.M{"rp": ""}}); err != nil {
 			return fmt.Errorf("clear pending marks: %w", err)
 		}
 	}
@@ -300,7 +345,7 @@ func (s *Store) ResetRollups(ctx context.Context, bot string) error {
 	if _, err := s.db.Collection(collRollupStates).DeleteMany(ctx, bson.M{"_id": bson.M{"$regex": prefix}}); err != nil {
 		return fmt.Errorf("reset fold states of %s: %w", bot, err)
 	}
-	if _, err := s.events.UpdateMany(ctx, bson.M{"bot": bot, "rp": true}, bson.M{"$unset": bson.M{"rp": ""}}); err != nil {
+	if _, err := s.events.UpdateMany(ctx, bson.M{"bot": bot, "rp": bson.M{"$exists": true}}, bson.M{"$unset": bson.M{"rp": ""}}); err != nil {
 		return fmt.Errorf("reset pending marks of %s: %w", bot, err)
 	}
 	return nil

@@ -9,9 +9,9 @@ import (
 )
 
 // rollups checks the rollup contract: an event stored for the first time
-// is pending once, a batch clears what it took and adds its counters
-// exactly once, a stale or repeated batch is refused, and a reset leaves
-// nothing of the bot.
+// is pending once, a batch (which takes every event PendingEvents gave)
+// clears them and adds its counters exactly once, a stale or repeated
+// batch is refused, and a reset leaves nothing of the bot pending.
 func (s *suite) rollups(t *testing.T) {
 	st := s.newStore(t)
 	ctx := ctxFor(t)
@@ -41,7 +41,7 @@ func (s *suite) rollups(t *testing.T) {
 			{Bot: "b", Day: "2030-03-15", Flow: "f", Version: 2, C: map[string]float64{"in": 1}},
 		},
 		States: map[string][]byte{"b:web:1": []byte(`{"x":1}`)},
-		Events: []store.EventKey{keys["e1"], keys["e2"]},
+		Events: []store.EventKey{keys["e1"], keys["e2"], keys["o1"]},
 	}
 	must(t, st.ApplyRollup(ctx, b), "apply")
 	err = st.ApplyRollup(ctx, b)
@@ -50,15 +50,15 @@ func (s *suite) rollups(t *testing.T) {
 	}
 	pend, seq2, _, err := st.PendingEvents(ctx, 10)
 	must(t, err, "pending after apply")
-	if len(pend) != 1 || pend[0].ID != "o1" || seq2 != b.Seq {
-		t.Fatalf("pending after apply = %+v (seq %d), want o1 only at seq %d", pend, seq2, b.Seq)
+	if len(pend) != 0 || seq2 != b.Seq {
+		t.Fatalf("pending after apply = %+v (seq %d), want none at seq %d", pend, seq2, b.Seq)
 	}
-	must(t, st.AppendEvents(ctx, ev("b", "e2", 2)), "append a rolled-up event again")
-	if pend, _, _, _ = st.PendingEvents(ctx, 10); len(pend) != 1 {
-		t.Fatalf("a rolled-up event appended again is pending again: %+v", pend)
+	must(t, st.AppendEvents(ctx, ev("b", "e2", 2), ev("other", "o2", 4)), "append a rolled-up event again, and a new one")
+	if pend, _, _, _ = st.PendingEvents(ctx, 10); len(pend) != 1 || pend[0].ID != "o2" {
+		t.Fatalf("pending = %+v, want only the new o2 (a rolled-up event appended again is not pending again)", pend)
 	}
 	// A second batch adds to the same document.
-	must(t, st.ApplyRollup(ctx, store.RollupBatch{Seq: seq2 + 1,
+	must(t, st.ApplyRollup(ctx, store.RollupBatch{Seq: seq2 + 1, Events: []store.EventKey{{Bot: "other", ID: "o2", At: at(4 * time.Second)}},
 		Deltas: []store.RollupDoc{{Bot: "b", Day: "2030-03-14", Flow: "f", Version: 2, Source: "ads", C: map[string]float64{"in": 3}}}}), "apply 2")
 	docs, err := st.RollupDocs(ctx, "b", "2030-03-14", "2030-03-14")
 	must(t, err, "docs")
@@ -87,9 +87,11 @@ func (s *suite) rollups(t *testing.T) {
 	if states, _ := st.RollupStates(ctx, []string{"b:web:1"}); len(states) != 0 {
 		t.Fatalf("states after reset: %q", states)
 	}
+	must(t, st.AppendEvents(ctx, ev("b", "e3", 5), ev("other", "o3", 6)), "append after the last batch")
+	must(t, st.ResetRollups(ctx, "b"), "reset again")
 	pend, _, _, err = st.PendingEvents(ctx, 10)
 	must(t, err, "pending after reset")
-	if len(pend) != 1 || pend[0].Bot != "other" {
-		t.Fatalf("pending after reset = %+v, want only the other bot's", pend)
+	if len(pend) != 1 || pend[0].ID != "o3" {
+		t.Fatalf("pending after reset = %+v, want only the other bot's o3", pend)
 	}
 }

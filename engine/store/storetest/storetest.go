@@ -69,6 +69,7 @@ func RunSized(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config)
 	t.Run("Inbox", s.inbox)
 	t.Run("Broadcasts", s.broadcasts)
 	t.Run("Rollups", s.rollups)
+	t.Run("Contacts", s.contacts)
 }
 
 type suite struct {
