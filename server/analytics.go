@@ -2,7 +2,6 @@ package server
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -20,6 +19,7 @@ import (
 func (s *Server) mountAnalytics(api fiber.Router) {
 	marketers := allow(store.RoleMarketer)
 	api.Get("/bots/:bot/analytics", marketers, s.analytics)
+	api.Get("/bots/:bot/contacts", marketers, s.contacts)
 }
 
 // activeWindow is how recent an inbound message makes a conversation
@@ -90,10 +90,8 @@ func (s *Server) analytics(c *fiber.Ctx) error {
 		return err
 	}
 	rep := analytics.Build(docs, q, receiptsOf)
-	if act, ok := s.cfg.Store.(activeCounter); ok {
-		if rep.ActiveNow, err = act.CountActive(ctx, bot, s.cfg.Now().Add(-activeWindow)); err != nil {
-			return err
-		}
+	if rep.ActiveNow, err = s.cfg.Store.CountActive(ctx, bot, s.cfg.Now().Add(-activeWindow)); err != nil {
+		return err
 	}
 	if by == "source" {
 		rep.BySource = map[string]*analytics.Report{}
@@ -125,12 +123,6 @@ func (s *Server) analytics(c *fiber.Ctx) error {
 		})
 	}
 	return c.JSON(rep)
-}
-
-// activeCounter is the store's count of recently active conversations
-// (contacts.go); a store without it answers active_now 0.
-type activeCounter interface {
-	CountActive(ctx context.Context, bot string, since time.Time) (int64, error)
 }
 
 var analyticsTables = []string{"summary", "goals", "funnel", "variants", "delivery", "peak_hours", "by_source"}

@@ -88,6 +88,32 @@ func TestAnalyticsOfPlayedConversations(t *testing.T) {
 				t.Errorf("funnel CSV:\n%s", body)
 			}
 
+			cs := getJSON(t, s, "/api/bots/lead-qualification/contacts")["contacts"].([]any)
+			if len(cs) != 4 {
+				t.Fatalf("contacts: %d, want 4: %v", len(cs), cs)
+			}
+			var lead map[string]any
+			for _, c := range cs {
+				if c.(map[string]any)["chat"] == "501" {
+					lead = c.(map[string]any)
+				}
+			}
+			if lead == nil || lead["phone"] != "+79991234567" || lead["vars"].(map[string]any)["budget"] != 150000.0 || lead["segment"] == "" {
+				t.Errorf("lead 501: %v", lead)
+			}
+			hot := getJSON(t, s, "/api/bots/lead-qualification/contacts?q=79991234567&sort=-score")["contacts"].([]any)
+			if len(hot) != 2 {
+				t.Errorf("search by phone: %d contacts, want 2", len(hot))
+			}
+			csv := getText(t, s, "/api/bots/lead-qualification/contacts?format=csv")
+			lines := strings.Split(strings.TrimSuffix(csv, "\r\n"), "\r\n")
+			if !strings.HasPrefix(csv, "\ufeffid;name;channel;") || len(lines) != 5 || !strings.Contains(lines[0], ";budget;") {
+				t.Errorf("contacts CSV:\n%s", csv)
+			}
+			if !strings.Contains(csv, ";+79991234567;") || !strings.Contains(csv, ";150000;") {
+				t.Errorf("contacts CSV lacks lead 501's phone and budget:\n%s", csv)
+			}
+
 			if kind != "bolt" {
 				return
 			}
