@@ -79,8 +79,12 @@ func indexContacts(db *bolt.DB) error {
 			return err
 		}
 		err = db.Update(func(tx *bolt.Tx) error {
-			docs, idx := tx.Bucket(bConvs), tx.Bucket(bConvIdx)
+			docs, idx, old := tx.Bucket(bConvs), tx.Bucket(bConvIdx), tx.Bucket(bConvKeys)
 			for _, e := range batch {
+				// The new key list holds the old keys too: it moves inline.
+				if err := old.Delete(e.id); err != nil {
+					return err
+				}
 				for _, k := range e.keys {
 					if err := idx.Put(k, nil); err != nil {
 						return err

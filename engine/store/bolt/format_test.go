@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -67,8 +68,8 @@ func TestOldConversationFormat(t *testing.T) {
 		if tx.Bucket(bConvKeys).Get([]byte(c.ID)) != nil {
 			t.Error("bConvKeys entry left after the replace")
 		}
-		if n := tx.Bucket(bConvIdx).Stats().KeyN; n != 3 {
-			t.Errorf("%d index entries, want 3 (bot, inbox *, inbox bot)", n)
+		if n := tx.Bucket(bConvIdx).Stats().KeyN; n != 7 {
+			t.Errorf("%d index entries, want 7 (bot, inbox *, inbox bot, last seen, first seen, score, and the mark that contacts are indexed)", n)
 		}
 		return nil
 	})
@@ -89,8 +90,12 @@ func TestConvIndexKeys(t *testing.T) {
 	c := store.Conversation{ID: "b:telegram:1", Bot: "b", Status: store.StatusBot, Segment: "hot",
 		Tags: []string{"vip", ""}, UpdatedAt: time.Unix(1000, 5).UTC()}
 	u := string(ts(c.UpdatedAt))
+	zero := string(ts(time.Time{}))
 	want := []string{
 		"bb\x00b:telegram:1",
+		"lb\x00" + zero + "b:telegram:1",
+		"fb\x00" + zero + "b:telegram:1",
+		"rb\x00" + string(scoreKey(0)) + "b:telegram:1",
 		"ib\x00*\x00" + u + "b:telegram:1",
 		"ib\x00bot\x00" + u + "b:telegram:1",
 		"sb\x00hot\x00b:telegram:1",
@@ -153,5 +158,15 @@ func TestOldLogFormat(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Scores sort as numbers in the score index.
+func TestScoreKeyOrder(t *testing.T) {
+	scores := []float64{-1e9, -3.5, -1, 0, 0.25, 1, 7, 1e12}
+	for i := 1; i < len(scores); i++ {
+		if bytes.Compare(scoreKey(scores[i-1]), scoreKey(scores[i])) >= 0 {
+			t.Errorf("scoreKey(%v) does not sort before scoreKey(%v)", scores[i-1], scores[i])
+		}
 	}
 }
