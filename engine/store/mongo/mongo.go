@@ -233,15 +233,9 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 			idx("outbox.owner", "_id"),                                  // outboxes a dead process left
 			idx("inbox.state", "inbox.queue", "-updated_at", "-_id"),    // the operator inbox (inbox.go)
 			idx("inbox.assignee", "inbox.state", "-updated_at", "-_id"), // an operator's chats
-			idx("bot", "status", "-updated_at", "-_id"), // inbox
-			idx("bot", "-updated_at", "-_id"),           // inbox, all statuses
-			idx("bot", "segment", "_id"),                // audience by segment
-			idx("bot", "tags", "_id"),                   // audience by tag
-			idx("bot", "contact.phone"),                 // lookup by contact
-			idx("outbox.owner", "_id"),                  // outboxes a dead process left
-			idx("bot", "last_inbound_at", "_id"),        // contacts by last seen, active now
-			idx("bot", "created_at", "_id"),             // contacts by first seen
-			idx("bot", "score", "_id"),                  // contacts by score
+			idx("bot", "last_inbound_at", "_id"),                        // contacts by last seen, active now
+			idx("bot", "created_at", "_id"),                             // contacts by first seen
+			idx("bot", "score", "_id"),                                  // contacts by score
 		}},
 		{s.msgs, []mongo.IndexModel{idx("conversation_id", "at", "_id"), idx("at")}},
 		{s.events, []mongo.IndexModel{idx("bot", "at", "_id"), idx("bot", "flow", "type", "at"), idx("at"), idx("rp", "at")}},
