@@ -76,6 +76,9 @@ func (r *Runtime) InvalidateBot(id string) {
 
 func (r *Runtime) prepareBot(b *botInfo, sb *store.Bot) {
 	set := sb.Settings
+	if set.WorkingHours != nil {
+		b.openAt = set.OpenAt
+	}
 	if set.StopWords != nil {
 		b.stopWords = set.StopWords
 	}

@@ -369,3 +369,78 @@ func number(v any) float64 {
 	}
 	return -1
 }
+
+// offlineFlow hands off with an offline branch; awayFlow without one.
+const offlineFlow = `
+voronka: 1
+id: o
+start: human
+nodes:
+  human:
+    type: handoff
+    text: "Connecting"
+    queue: sales
+    offline: leave_phone
+  leave_phone:
+    type: end
+    text: "We are closed, leave your phone"
+`
+
+const awayFlow = `
+voronka: 1
+id: o
+start: human
+nodes:
+  human:
+    type: handoff
+    text: "Connecting"
+    queue: sales
+    away: "Back at 9:00"
+`
+
+func TestInboxOutsideWorkingHours(t *testing.T) {
+	// Working hours 09:00–18:00 Moscow on weekdays; t0 is Monday 12:00 UTC,
+	// 15:00 in Moscow.
+	hours := &store.WorkingHours{}
+	for _, d := range []*[]store.Interval{&hours.Mon, &hours.Tue, &hours.Wed, &hours.Thu, &hours.Fri} {
+		*d = []store.Interval{{Start: "09:00", End: "18:00"}}
+	}
+	setup := func(t *testing.T, src string) *harness {
+		h := newHarness(t, openBolt(t))
+		if err := h.st.PutBot(context.Background(), store.Bot{ID: bot, Name: "B",
+			Settings: store.BotSettings{TimeZone: "Europe/Moscow", WorkingHours: hours}}); err != nil {
+			t.Fatal(err)
+		}
+		h.rt = h.newRuntime(withFlows(runtime.StaticFlows{bot: compile(t, "o.yaml", []byte(src))}))
+		h.run(h.rt)
+		return h
+	}
+	t.Run("offline branch at night, the queue by day", func(t *testing.T) {
+		h := setup(t, offlineFlow)
+		h.text(h.rt, "day", "d1", "hi")
+		h.clock.Advance(8 * time.Hour) // 23:00 Moscow
+		h.text(h.rt, "night", "n1", "hi")
+		h.settle(h.rt)
+		h.waitTexts("day", "Connecting")
+		h.waitTexts("night", "We are closed, leave your phone")
+		if c := h.conv("night"); c.Inbox != nil || len(h.events("handoff_offline")) != 1 {
+			t.Fatalf("the night chat went to the inbox: %+v", c.Inbox)
+		}
+	})
+	t.Run("without a branch the chat waits and the away text goes once a day", func(t *testing.T) {
+		h := setup(t, awayFlow)
+		h.clock.Advance(8 * time.Hour)
+		h.text(h.rt, "1", "a1", "hi")
+		c := h.conv("1")
+		if _, err := h.rt.Resolve(context.Background(), c.ID, anna, false); err != nil {
+			t.Fatal(err)
+		}
+		h.clock.Advance(time.Hour)
+		h.text(h.rt, "1", "a2", "again") // reopened: no second away text today
+		h.settle(h.rt)
+		h.waitTexts("1", "Connecting", "Back at 9:00")
+		if c = h.conv("1"); c.Inbox.State != store.InboxUnassigned {
+			t.Fatalf("the chat does not wait: %+v", c.Inbox)
+		}
+	})
+}
