@@ -286,7 +286,7 @@ func (h *Hub) deliverLocked(s *session, msg channel.Outbound) (seq uint64, dropp
 	s.seq++
 	seq = s.seq
 	f := ServerFrame{Type: TypeMessage, Seq: seq, ID: msg.ID, Text: msg.Text, Buttons: buttons(msg.Buttons),
-		At: h.clock.Now().UnixMilli()}
+		At: h.clock.Now().UnixMilli(), Author: msg.Author, Notice: msg.Notice}
 	e := entry{frame: f, data: encode(f)}
 	s.backlog = append(s.backlog, e)
 	if n := len(s.backlog) - h.opts.Backlog; n > 0 {
@@ -741,3 +741,11 @@ type refusal struct{ err error }
 func (r *refusal) Error() string        { return ErrSessionRefused.Error() + ": " + r.err.Error() }
 func (r *refusal) Unwrap() error        { return r.err }
 func (r *refusal) Is(target error) bool { return target == ErrSessionRefused }
+
+// Joined implements channel.Noticer: the widget shows that an operator
+// joined the chat, with their name.
+func (h *Hub) Joined(ctx context.Context, bot, chat, name string) error {
+	_, err := h.Send(ctx, channel.Outbound{ID: "joined:" + chat + ":" + name + ":" + strconv.FormatInt(h.clock.Now().UnixNano(), 36),
+		Bot: bot, Chat: chat, Author: name, Notice: channel.NoticeJoined})
+	return err
+}

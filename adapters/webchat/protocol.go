@@ -110,6 +110,11 @@ type ServerFrame struct {
 	// Handoff, in a welcome, is the text that asks the bot for a person
 	// (Options.Handoff); empty when the bot's flow has no way to one.
 	Handoff string `json:"handoff,omitempty"`
+	// Author, in a message, is the operator who wrote it ("" for the bot).
+	Author string `json:"author,omitempty"`
+	// Notice, in a message, makes it a notice instead ("operator_joined":
+	// Author joined the chat); older widgets show its empty text as nothing.
+	Notice string `json:"notice,omitempty"`
 }
 
 // FrameError is a frame the hub refuses; Code goes to the client as the error

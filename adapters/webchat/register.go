@@ -168,6 +168,11 @@ type botChannel struct {
 	status *channel.StatusTracker
 }
 
+// Joined implements channel.Noticer.
+func (c *botChannel) Joined(ctx context.Context, bot, chat, name string) error {
+	return c.hub.Joined(ctx, bot, chat, name)
+}
+
 func (c *botChannel) Send(ctx context.Context, msg channel.Outbound) (channel.Sent, error) {
 	return c.hub.Send(ctx, msg)
 }

@@ -34,6 +34,8 @@ type relayed struct {
 	ID      string   `json:"id,omitempty"`
 	Text    string   `json:"text"`
 	Buttons []Button `json:"buttons,omitempty"`
+	Author  string   `json:"author,omitempty"`
+	Notice  string   `json:"notice,omitempty"`
 }
 
 // UseBus makes Send reach connections held by other replicas: every message
@@ -58,7 +60,7 @@ func (h *Hub) relay(ctx context.Context, msg channel.Outbound) error {
 		return nil
 	}
 	data, err := json.Marshal(relayed{From: box.origin, Bot: msg.Bot, Chat: msg.Chat, ID: msg.ID,
-		Text: msg.Text, Buttons: buttons(msg.Buttons)})
+		Text: msg.Text, Buttons: buttons(msg.Buttons), Author: msg.Author, Notice: msg.Notice})
 	if err != nil {
 		return &channel.SendError{Code: 400, Err: fmt.Errorf("webchat: relay: %w", err)}
 	}
@@ -90,7 +92,7 @@ func (h *Hub) received(origin string, m notify.Message) {
 	if r.From == origin || !ValidSessionID(r.Chat) {
 		return
 	}
-	msg := channel.Outbound{ID: r.ID, Bot: r.Bot, Chat: r.Chat, Text: r.Text}
+	msg := channel.Outbound{ID: r.ID, Bot: r.Bot, Chat: r.Chat, Text: r.Text, Author: r.Author, Notice: r.Notice}
 	for _, b := range r.Buttons {
 		msg.Buttons = append(msg.Buttons, engine.Button{Label: b.Label, Payload: b.Payload})
 	}

@@ -74,6 +74,9 @@ type Outbound struct {
 	// Author is the display name of the operator who wrote it ("" for the
 	// bot's messages); a channel may show it (the web chat does).
 	Author string
+	// Notice, when set, makes this a notice rather than a message (only a
+	// Noticer gets one): NoticeJoined says Author joined the chat.
+	Notice string
 }
 
 // Sent is what a platform said about a delivered message.

@@ -8,3 +8,6 @@ import "context"
 type Noticer interface {
 	Joined(ctx context.Context, bot, chat, name string) error
 }
+
+// NoticeJoined is the Notice of an operator joining the chat.
+const NoticeJoined = "operator_joined"

@@ -218,3 +218,15 @@ test("a press the server refuses for good gives its keyboard back", () => {
   assert.equal(q.chosen, undefined);
   assert.equal(p.liveButtons(s), q, "the failed press answered nothing");
 });
+
+test("an operator's message keeps its author, a joined notice its kind", () => {
+  const s = p.emptyState();
+  const fx = p.applyFrame(s, { type: "message", seq: 1, id: "j1", text: "", author: "Анна", notice: "operator_joined" });
+  assert.equal(fx[0].message.author, "Анна");
+  assert.equal(fx[0].message.notice, "operator_joined");
+  const op = p.applyFrame(s, { type: "message", seq: 2, id: "o1", text: "Здравствуйте", author: "Анна" });
+  assert.equal(op[0].message.author, "Анна");
+  assert.equal(op[0].message.notice, undefined);
+  const restored = p.loadState(p.saveState(s));
+  assert.deepEqual(restored.transcript.map((m) => [m.author, m.notice || ""]), [["Анна", "operator_joined"], ["Анна", ""]]);
+});

@@ -207,6 +207,9 @@
               })
             : [],
         };
+        // An operator's message names them; a notice says one joined.
+        if (typeof f.author === "string" && f.author) msg.author = f.author;
+        if (typeof f.notice === "string" && f.notice) msg.notice = f.notice;
         state.lastSeen = Math.max(state.lastSeen, seq);
         state.transcript.push(msg);
         trimTranscript(state);
@@ -318,6 +321,7 @@
       messages: "Сообщения",
       unread: "Новые сообщения",
       person: "Позвать оператора",
+      joined: "Оператор {name} в чате",
     },
     en: {
       title: "Chat",
@@ -335,6 +339,7 @@
       messages: "Messages",
       unread: "New messages",
       person: "Talk to a person",
+      joined: "{name} joined the chat",
     },
   };
 
@@ -639,6 +644,8 @@ header button:hover { background: rgba(255,255,255,.18); }
 .note { display: block; font-size: 11px; opacity: .85; margin-top: 2px; }
 .msg a { color: inherit; }
 .group { display: contents; }
+.joined { align-self: center; font-size: 12px; color: #555; background: #e9ebef; padding: 3px 10px; border-radius: 10px; }
+.author { display: block; font-size: 11px; font-weight: 600; color: var(--accent); margin-bottom: 2px; }
 .buttons { display: flex; flex-wrap: wrap; gap: 6px; align-self: flex-start; max-width: 95%; }
 .buttons button { padding: 7px 12px; border-radius: 18px; border: 1.5px solid var(--accent);
   background: #fff; color: var(--accent); font-weight: 500; }
@@ -912,7 +919,11 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
     }
 
     botNode(m) {
+      if (m.notice === "operator_joined") {
+        return el("div", { class: "joined", role: "status", text: this.t.joined.replace("{name}", m.author || "") });
+      }
       const bubble = el("div", { class: "msg bot" });
+      if (m.author) bubble.appendChild(el("span", { class: "author", text: m.author }));
       linkify(m.text).forEach(function (p) {
         bubble.appendChild(p.href ? el("a", { href: p.href, target: "_blank", rel: "noopener noreferrer", text: p.text })
           : document.createTextNode(p.text));

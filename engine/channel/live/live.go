@@ -212,6 +212,19 @@ type sender struct {
 	typ string
 }
 
+// Joined passes an operator's joining on to a channel that shows it (the
+// web chat); the others have nothing to do.
+func (d sender) Joined(ctx context.Context, bot, chat, name string) error {
+	ch, ok := d.s.Channel(d.typ, bot)
+	if !ok {
+		return nil
+	}
+	if n, ok := ch.(channel.Noticer); ok {
+		return n.Joined(ctx, bot, chat, name)
+	}
+	return nil
+}
+
 func (d sender) Send(ctx context.Context, msg channel.Outbound) (channel.Sent, error) {
 	ch, ok := d.s.Channel(d.typ, msg.Bot)
 	if !ok {
