@@ -115,13 +115,16 @@ func (s *bcServer) api(method, path string, body any) (map[string]any, error) {
 	return out, nil
 }
 
+// rssKB is the process's anonymous resident memory (its heap and stacks):
+// the store's file pages mapped in (bbolt maps its file) are left out, as
+// they grow with the data, not with what the process holds.
 func rssKB(pid int) int {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "RssAnon:" {
 			n, _ := strconv.Atoi(f[1])
 			return n
 		}
@@ -331,7 +334,7 @@ func broadcastMain(args []string) error {
 	fmt.Printf("broadcast: %d recipients, %d duplicates, %d missed; first to last send %.1f s = %.1f msg/s; steady %.1f msg/s (all sends, live included); 429s: %d; kills: %d\n",
 		*n, dups, missed, span, float64(*n-missed)/max(span, 0.001), steady, st.TooManyRequests, kills)
 	if len(rss) > 0 {
-		fmt.Printf("server RSS MB: first %d, min %d, max %d, last %d\n", rss[0], slices.Min(rss), slices.Max(rss), rss[len(rss)-1])
+		fmt.Printf("server anonymous RSS MB: first %d, min %d, max %d, last %d\n", rss[0], slices.Min(rss), slices.Max(rss), rss[len(rss)-1])
 	}
 	fmt.Printf("live replies: %d, p50 %s, p99 %s, max %s, failures %d\n", len(lat), pct(0.5), pct(0.99), pct(1), liveFail.Load())
 	if dups > 0 || missed > 0 {
