@@ -846,16 +846,24 @@ func (r *Runtime) broadcastPress(ctx context.Context, o *op, payload string) boo
 		return false
 	}
 	data := map[string]any{"broadcast": id, "variant": b.Variants[v].Name, "button": bs}
-	o.extra = append(o.extra, extraEvent{typ: EvBroadcastButton, data: data})
+	label := func(l string) {
+		data["label"] = l
+		if o.in != nil && o.in.Text == "" {
+			o.in.Text = l // the transcript shows the label, not the payload
+		}
+	}
 	if bs == "u" {
+		o.extra = append(o.extra, extraEvent{typ: EvBroadcastButton, data: data})
 		o.unsub = "broadcast_button"
+		label(unsubscribeLabel)
 		return true
 	}
 	i, err := strconv.Atoi(bs)
 	if err != nil || i < 0 || i >= len(b.Variants[v].Buttons) {
 		return false
 	}
-	data["label"] = b.Variants[v].Buttons[i].Label
+	o.extra = append(o.extra, extraEvent{typ: EvBroadcastButton, data: data})
+	label(b.Variants[v].Buttons[i].Label)
 	o.input = engine.Input{Kind: engine.InputGoto, Goto: b.Variants[v].Buttons[i].Node}
 	return true
 }
