@@ -60,7 +60,7 @@ func (s *bcServer) start() error {
 		once := sync.Once{}
 		for sc.Scan() {
 			line := sc.Text()
-			if strings.Contains(line, "telegram webhook set") {
+			if strings.Contains(line, "webhook set") {
 				once.Do(func() { close(serving) })
 			}
 			if s.verbose || strings.Contains(line, "level=ERROR") {
