@@ -149,7 +149,7 @@ func run() error {
 		once := sync.Once{}
 		for sc.Scan() {
 			line := sc.Text()
-			if strings.Contains(line, "telegram webhook set") {
+			if strings.Contains(line, "webhook set") {
 				once.Do(func() { close(serving) })
 			}
 			if *verbose || strings.Contains(line, "level=ERROR") {
