@@ -28,6 +28,9 @@ var fuzzRoutes = []struct{ method, path, contentType string }{
 	{"POST", "/api/users", "application/json"},
 	{"PUT", "/api/users/u-mark", "application/json"},
 	{"POST", "/api/login", "application/json"},
+	{"POST", "/api/bots/shop/segments", "application/json"},
+	{"POST", "/api/bots/shop/segments/count", "application/json"},
+	{"POST", "/api/bots/shop/broadcasts", "application/json"},
 }
 
 // FuzzAPIBodies: whatever body comes to a route that reads one, the answer
@@ -50,6 +53,8 @@ func FuzzAPIBodies(f *testing.F) {
 		small, `{"voronka":1,"id":"f","start":"a","nodes":{"a":{"type":"end"}}}`, small, `{"note":"first"}`, small,
 		`{"login":"bob","name":"Bob","role":"operator","password":"long-password-1"}`, `{"role":"admin","name":"Mark"}`,
 		`{"login":"mark","password":"password-mark"}`,
+		`{"name":"vip","filter":{"tags":["vip"],"score_min":10,"expr":"score > 1"}}`, `{"segments":["hot"],"first_seen_from":"2026-01-01T00:00:00Z"}`,
+		`{"name":"n","variants":[{"name":"A","text":"Hi {{ contact.first_name }}","buttons":[{"label":"Go","node":"a"}]}],"start":true,"window":{"start":"10:00","end":"20:00"}}`,
 	} {
 		f.Add(uint8(i), []byte(body))
 	}
