@@ -421,8 +421,10 @@ type serving struct {
 	bot     string
 	sess    *session
 	contact engine.Contact
-	bucket  bucket
-	refused int // frames refused for rate in a row
+	// source and utm are where the person came from, as the hello said.
+	source, utm string
+	bucket      bucket
+	refused     int // frames refused for rate in a row
 	// admitNew, when set, is asked before a hello starts a session the hub
 	// does not hold; its error refuses the hello.
 	admitNew func() error
@@ -605,6 +607,7 @@ func (s *serving) hello(ctx context.Context, f ClientFrame) error {
 	}
 	if p := f.Profile; p != nil {
 		s.contact = engine.Contact{FirstName: p.FirstName, LastName: p.LastName, Language: p.Language}
+		s.source, s.utm = p.Source, p.UTM
 	}
 	s.contact.Channel = Channel
 
@@ -676,6 +679,8 @@ func (s *serving) handle(ctx context.Context, f ClientFrame) error {
 		UpdateID: "web:" + s.sess.id + ":" + f.ID,
 		Contact:  s.contact,
 		Time:     h.clock.Now(),
+		Source:   s.source,
+		UTM:      s.utm,
 	}
 	if f.Type == TypeText {
 		in.Kind, in.Text = channel.KindText, f.Text

@@ -631,3 +631,30 @@ func TestMessagesCarryTheHubTime(t *testing.T) {
 		t.Fatalf("replayed message at %d, want the original time", f.At)
 	}
 }
+
+// TestHelloSourceReachesTheHandler: the widget's data-source and the
+// page's UTM parameters, sent in the hello, go with every update of the
+// connection (the runtime keeps the first on the contact).
+func TestHelloSourceReachesTheHandler(t *testing.T) {
+	e := newEnv(t, Options{})
+	c := e.dial()
+	c.send(ClientFrame{Type: TypeHello, Bot: "demo",
+		Profile: &Profile{FirstName: "Анна", Source: "landing_spring", UTM: "utm_source=vk&utm_campaign=spring"}})
+	c.expect(TypeWelcome)
+	c.send(ClientFrame{Type: TypeText, ID: "m1", Text: "Привет"})
+	c.expect(TypeAck)
+	got := e.rec.inbound()
+	if len(got) != 1 || got[0].Source != "landing_spring" || got[0].UTM != "utm_source=vk&utm_campaign=spring" {
+		t.Fatalf("inbound %+v, want the hello's source and UTM", got)
+	}
+	// A source longer than the protocol allows is cut, a UTM query is dropped.
+	c2 := e.dial()
+	c2.send(ClientFrame{Type: TypeHello, Bot: "demo", Profile: &Profile{Source: strings.Repeat("s", 500), UTM: "utm_x=" + strings.Repeat("u", 2000)}})
+	c2.expect(TypeWelcome)
+	c2.send(ClientFrame{Type: TypeText, ID: "m2", Text: "Привет"})
+	c2.expect(TypeAck)
+	got = e.rec.inbound()
+	if last := got[len(got)-1]; len(last.Source) != maxSourceLen || last.UTM != "" {
+		t.Fatalf("long source %d bytes, utm %q", len(last.Source), last.UTM)
+	}
+}

@@ -61,6 +61,8 @@ const (
 	maxLabelLen    = 256
 	maxNameLen     = 128
 	maxLangLen     = 16
+	maxSourceLen   = 128
+	maxUTMLen      = 1024
 	maxBotLen      = 256 // a preview bot id carries its signature and binding
 	sessionIDLen   = 22  // 16 random bytes, unpadded base64url
 )
@@ -71,6 +73,11 @@ type Profile struct {
 	FirstName string `json:"first_name,omitempty"`
 	LastName  string `json:"last_name,omitempty"`
 	Language  string `json:"language,omitempty"`
+	// Source is where the person came from (the widget's data-source, or
+	// ?source= of the hosted page); UTM is the utm_* parameters of the
+	// page, as a URL query. Both are kept on the conversation's contact.
+	Source string `json:"source,omitempty"`
+	UTM    string `json:"utm,omitempty"`
 }
 
 // ClientFrame is one decoded client → server frame. Which fields matter
@@ -165,6 +172,10 @@ func DecodeFrame(data []byte, maxText int) (ClientFrame, error) {
 			p.FirstName = clip(p.FirstName, maxNameLen)
 			p.LastName = clip(p.LastName, maxNameLen)
 			p.Language = clip(p.Language, maxLangLen)
+			p.Source = clip(p.Source, maxSourceLen)
+			if len(p.UTM) > maxUTMLen {
+				p.UTM = "" // cut, a query would be garbled: rather none
+			}
 		}
 	case TypeText:
 		if err := checkID(f.ID); err != nil {

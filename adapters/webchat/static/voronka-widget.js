@@ -8,7 +8,11 @@
  * data-lang ("ru" or "en"; default from the page's <html lang>, then the browser, then
  * Russian), data-open="true" to open the panel at once, data-title for the panel's title, data-name for the person's first name,
  * data-accent for the colour, data-start for the command a new conversation starts with
- * (default "/start", sent unseen when a new visitor first opens the chat; "" for none).
+ * (default "/start", sent unseen when a new visitor first opens the chat; "" for none),
+ * data-greeting for a line shown above the conversation (not sent, not stored),
+ * data-position="left" for the bubble in the left corner, data-layout="page" to fill the
+ * window (the hosted page /c/<bot>), data-source for where the visitor came from (kept on
+ * the lead with the page's utm_* parameters).
  *
  * API: window.Voronka.open(), .close(), .toggle(), .reset() (a new conversation),
  * .send(text), .askPerson() (sends the bot's handoff text, when it has one),
@@ -676,6 +680,14 @@ textarea { flex: 1; min-width: 0; resize: none; overflow: hidden; border: 1px so
 textarea.scroll { overflow-y: auto; }
 form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(--accent); color: #fff;
   font-weight: 600; }
+.greeting { align-self: flex-start; max-width: 85%; padding: 8px 12px; border-radius: 14px;
+  background: #fff; border-bottom-left-radius: 4px; box-shadow: 0 1px 2px rgba(0,0,0,.08); white-space: pre-wrap; }
+.root.left { right: auto; left: 20px; }
+.root.left .bubble { margin-left: 0; }
+.root.page { inset: 0; }
+.root.page .bubble { display: none; }
+.root.page .panel { width: 100%; height: 100%; height: 100dvh; max-width: 760px; margin: 0 auto; border-radius: 0; }
+.root.page header button.close { display: none; }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
 @media (max-width: 480px) {
   .root { right: 12px; bottom: 12px; }
@@ -736,7 +748,7 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
 
       const title = el("h2", { id: "voronka-title", text: opts.title || t.title });
       const resetBtn = el("button", { type: "button", "aria-label": t.reset, title: t.reset, text: "↺" });
-      const closeBtn = el("button", { type: "button", "aria-label": t.close, title: t.close, text: "×" });
+      const closeBtn = el("button", { type: "button", class: "close", "aria-label": t.close, title: t.close, text: "×" });
       this.statusLine = el("div", { class: "status", role: "status", hidden: "" });
       this.log = el("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": t.messages, tabindex: "0" });
       this.typing = el("div", { class: "typing", hidden: "", role: "status" },
@@ -752,7 +764,10 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
         "aria-labelledby": "voronka-title", hidden: "" },
         [el("header", {}, [title, resetBtn, closeBtn]), this.statusLine, this.log, this.typing,
           el("div", { class: "composer" }, [this.actions, form])]);
+      if (opts.greeting) this.log.appendChild(el("div", { class: "greeting", text: opts.greeting }));
       this.root = el("div", { class: "root" }, [this.panel, this.bubble]);
+      if (opts.position === "left") this.root.classList.add("left");
+      if (opts.layout === "page") this.root.classList.add("page");
       this.root.style.setProperty("--accent", opts.accent || "#2f6fed");
       shadow.appendChild(this.root);
 
@@ -1011,6 +1026,17 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
     }
   }
 
+  // leadOrigin: the data-source attribute, else the page's ?source=, and the
+  // page's utm_* parameters as a query string.
+  function leadOrigin(attr, search) {
+    const params = new URLSearchParams(search || "");
+    const utm = new URLSearchParams();
+    params.forEach(function (v, k) {
+      if (k.indexOf("utm_") === 0 && v) utm.append(k, v);
+    });
+    return { source: attr || params.get("source") || "", utm: utm.toString() };
+  }
+
   function randomBytes(n) {
     const b = new Uint8Array(n);
     if (window.crypto && window.crypto.getRandomValues) window.crypto.getRandomValues(b);
@@ -1025,6 +1051,9 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
     const t = STRINGS[lang];
     const profile = { language: lang };
     if (data.name) profile.first_name = data.name;
+    const origin = leadOrigin(data.source, location.search);
+    if (origin.source) profile.source = origin.source;
+    if (origin.utm) profile.utm = origin.utm;
     const conn = new Connection({
       url: serverURL(data.server, script && script.src, location.href),
       bot: bot,
@@ -1042,6 +1071,9 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       title: data.title,
       accent: data.accent,
       start: data.start === undefined ? "/start" : data.start,
+      greeting: data.greeting,
+      position: data.position,
+      layout: data.layout,
     });
     document.body.appendChild(widget.host);
 
