@@ -85,7 +85,7 @@ func TestChannelsAPIRefusesBadInput(t *testing.T) {
 	mark := signIn(t, s, "mark", "password-mark")
 	for body, want := range map[string]int{
 		`{"type":"fax"}`: 400,
-		`{"type":"web","settings":{"colour":"red"}}`: 400,
+		`{"type":"web","settings":{"colour":"red"}}`:                             400,
 		`{"type":"web","settings":{"title":"` + strings.Repeat("я", 501) + `"}}`: 400,
 	} {
 		if code, resp, _ := mark.do("POST", "/api/bots/shop/channels", body, jsonType); code != want {
