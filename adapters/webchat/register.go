@@ -128,9 +128,21 @@ func (t *typeAdapter) page(ctx context.Context, r *channel.Request) channel.Resp
 		return notFound
 	}
 	settings := t.env.Bots.ChannelSettings(ctx, Channel, r.Bot)
+	d := pageData{Bot: r.Bot, Title: settings["title"], Color: settings["color"], Greeting: settings["greeting"],
+		Position: settings["position"], Layout: "page", Start: "/start", Source: r.Query("source"), Lang: r.Query("lang")}
+	if r.Query("preview") == "1" {
+		// The Share panel's live preview: the settings being edited, the
+		// widget as a site shows it, and no conversation started by
+		// merely looking.
+		for k, v := range map[string]*string{"title": &d.Title, "color": &d.Color, "greeting": &d.Greeting, "position": &d.Position} {
+			if q := r.Query(k); q != "" {
+				*v = clip(q, 500)
+			}
+		}
+		d.Layout, d.Start = "", ""
+	}
 	var b bytes.Buffer
-	err := pageTemplate.Execute(&b, pageData{Bot: r.Bot, Title: settings["title"], Color: settings["color"],
-		Greeting: settings["greeting"], Source: r.Query("source"), Lang: r.Query("lang")})
+	err := pageTemplate.Execute(&b, d)
 	if err != nil {
 		return channel.Response{Status: http.StatusInternalServerError}
 	}
@@ -138,7 +150,7 @@ func (t *typeAdapter) page(ctx context.Context, r *channel.Request) channel.Resp
 }
 
 type pageData struct {
-	Bot, Title, Color, Greeting, Source, Lang string
+	Bot, Title, Color, Greeting, Position, Layout, Start, Source, Lang string
 }
 
 // pageTemplate is the hosted chat: the widget, open, filling the window.
@@ -152,7 +164,9 @@ var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <style>html,body{margin:0;height:100%;background:#f4f5f7;font-family:system-ui,sans-serif}</style>
 </head>
 <body>
-<script src="/widget/voronka-widget.js" data-bot="{{.Bot}}" data-open="true" data-layout="page"
+<script src="/widget/voronka-widget.js" data-bot="{{.Bot}}" data-open="true" data-start="{{.Start}}"
+{{- if .Layout}} data-layout="{{.Layout}}"{{end}}
+{{- if .Position}} data-position="{{.Position}}"{{end}}
 {{- if .Title}} data-title="{{.Title}}"{{end}}
 {{- if .Color}} data-accent="{{.Color}}"{{end}}
 {{- if .Greeting}} data-greeting="{{.Greeting}}"{{end}}

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useMemo, useRef, useState, type DragEvent } fro
 import { ReactFlowProvider, useReactFlow, type Edge as RFEdge } from '@xyflow/react';
 import '@xyflow/react/dist/style.css';
 import * as api from './api';
+import * as botsApi from './bots/api';
 import type { FlowNodeType } from './FlowNode';
 import { Canvas, sameIds, type SelectRequest } from './Canvas';
 import { Properties } from './Properties';
@@ -290,8 +291,23 @@ function Editor() {
       const r = await api.publish(bot, flowId);
       setMessage(`${t('published')} v${r.version}`);
       setVersionsTick((x) => x + 1);
+      // The flow has a version now: it may become the bot's flow.
+      setFlows(await api.listFlows(bot));
     } catch (e) {
       if (e instanceof api.ApiError && Array.isArray(e.details)) setProblems(e.details as Problem[]);
+      setMessage(e instanceof Error ? e.message : String(e));
+    }
+  };
+
+  // makeBotFlow makes the open flow the one the bot's new conversations
+  // start on (its latest published version), from beside Publish.
+  const makeBotFlow = async () => {
+    setMessage('');
+    try {
+      await botsApi.updateBot(bot, { flow_id: flowId });
+      setFlows(await api.listFlows(bot));
+      setMessage(t('madeBotFlow'));
+    } catch (e) {
       setMessage(e instanceof Error ? e.message : String(e));
     }
   };
@@ -425,6 +441,19 @@ function Editor() {
         >
           {t('publish')}
         </button>
+        {(() => {
+          const f = flows.find((x) => x.id === flowId);
+          if (!f?.latest_version) return null;
+          return f.running ? (
+            <span className="muted" data-testid="bot-flow">
+              ✓ {t('isBotFlow')}
+            </span>
+          ) : (
+            <button onClick={() => void makeBotFlow()} title={t('makeBotFlowHint')} data-action="make-bot-flow">
+              {t('makeBotFlow')}
+            </button>
+          );
+        })()}
         <button onClick={() => setShowPreview((x) => !x)} className={showPreview ? 'on' : ''} data-action="preview">
           💬 {t('preview')}
         </button>

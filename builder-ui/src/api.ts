@@ -21,7 +21,7 @@ export class ApiError extends Error {
 
 let csrf = '';
 
-async function call<T>(method: string, path: string, body?: string, contentType = 'application/json'): Promise<T> {
+export async function call<T>(method: string, path: string, body?: string, contentType = 'application/json'): Promise<T> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['Content-Type'] = contentType;
   if (method !== 'GET' && csrf) headers['X-CSRF-Token'] = csrf;

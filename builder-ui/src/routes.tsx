@@ -5,6 +5,7 @@ import { useNavigate } from 'react-router';
 import type * as api from './api';
 import { Broadcasts } from './broadcasts/Broadcasts';
 import { Builder } from './Builder';
+import { BotsPage } from './bots/BotsPage';
 import type { Key } from './i18n';
 import { useSession } from './session';
 import { Users } from './Users';
@@ -34,6 +35,7 @@ function UsersPage() {
 
 export const pages: PageDef[] = [
   { path: '/flows/:bot?/:flow?', nav: 'navFlows', navPath: '/flows', roles: ['admin', 'marketer'], element: <FlowsPage /> },
+  { path: '/bots/:bot?', nav: 'navBots', navPath: '/bots', roles: ['admin', 'marketer'], element: <BotsPage /> },
   { path: '/broadcasts/:bot?/:id?', nav: 'navBroadcasts', navPath: '/broadcasts', roles: ['admin', 'marketer'], element: <Broadcasts /> },
   { path: '/users', nav: 'navUsers', roles: ['admin'], element: <UsersPage /> },
 ];
