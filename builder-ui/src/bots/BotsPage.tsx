@@ -355,8 +355,15 @@ function useBotChannels(bot: string): [api.Channel[] | null, () => void] {
 }
 
 function ChannelsSection({ bot, onFailure, onChanged }: { bot: api.Bot; onFailure: (e: unknown) => void; onChanged: (n: string) => void }) {
-  const { t, lang } = useI18n();
+  const { t, tr, lang } = useI18n();
   const [chs, refresh] = useBotChannels(bot.id);
+  // A type the page has words for is named in the page's language; a new
+  // messenger by the title its adapter gives.
+  const title = (c: api.Channel) => {
+    const k = `typeTitle_${c.type}`;
+    const v = tr(k);
+    return v === k ? c.title : v;
+  };
   const [token, setToken] = useState('');
   const [busy, setBusy] = useState(false);
   const fmt = (iso?: string) => (iso ? new Date(iso).toLocaleString(lang === 'ru' ? 'ru-RU' : 'en-GB') : t('never'));
@@ -407,7 +414,7 @@ function ChannelsSection({ bot, onFailure, onChanged }: { bot: api.Bot; onFailur
           return (
             <div key={c.id} className={`channel-card ${c.state}`} data-channel={c.type} data-state={c.state}>
               <div className="channel-line">
-                <b>{c.title}</b>
+                <b>{title(c)}</b>
                 {c.account && (c.link ? <a href={c.link} target="_blank" rel="noreferrer" data-testid="channel-account">{c.account}</a> : <span>{c.account}</span>)}
                 <span className={`state ${c.state}`} data-testid="channel-state">
                   {t(stateKey(c.state))}

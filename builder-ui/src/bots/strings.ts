@@ -94,6 +94,8 @@ export const ru = {
   makeBotFlowHint: 'Новые диалоги бота начнутся с этой воронки (последней опубликованной версии)',
   madeBotFlow: 'Теперь это воронка бота',
   isBotFlow: 'воронка бота',
+  typeTitle_web: 'Веб-чат',
+  typeTitle_telegram: 'Telegram',
 };
 
 export const en: Record<keyof typeof ru, string> = {
@@ -190,4 +192,6 @@ export const en: Record<keyof typeof ru, string> = {
   makeBotFlowHint: "The bot's new conversations start on this funnel (its latest published version)",
   madeBotFlow: "It is the bot's funnel now",
   isBotFlow: "bot's funnel",
+  typeTitle_web: 'Web chat',
+  typeTitle_telegram: 'Telegram',
 };
