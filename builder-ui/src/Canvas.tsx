@@ -22,6 +22,7 @@ import {
 } from '@xyflow/react';
 import { FlowNode, type FlowNodeType } from './FlowNode';
 import { nodeHeight, nodeWidth } from './layout';
+import { edgeKey, type CanvasCounts } from './analytics/logic';
 import { connect, edges as docEdges, outputs, removeNodes, round, type FlowDoc, type NodeSpec, type Problem } from './model';
 
 const nodeTypes = { flow: FlowNode };
@@ -38,6 +39,8 @@ const proOptions = { hideAttribution: true };
 /** Below this zoom the text is unreadable, so nodes draw less (CSS, class "far"). */
 const farZoom = 0.45;
 const isFar = (s: ReactFlowState) => s.transform[2] < farZoom;
+
+const noCount = { entered: 0, percent: 0 };
 
 /** SelectRequest asks the canvas to select exactly these nodes. */
 export interface SelectRequest {
@@ -57,9 +60,11 @@ interface Props {
   change: (doc: FlowDoc, key?: string) => void;
   selectReq: SelectRequest | null;
   onSelection: (ids: string[]) => void;
+  /** counts, when given, draws the analytics on nodes and edges (analytics/CanvasCounts). */
+  counts?: CanvasCounts;
 }
 
-function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelection }: Props) {
+function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelection, counts }: Props) {
   const [nodes, setNodes] = useState<FlowNodeType[]>([]);
   const [rfEdges, setRfEdges] = useState<RFEdge[]>([]);
   const docRef = useRef(doc);
@@ -94,14 +99,15 @@ function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelec
         const start = doc.start === id;
         const active = activeNode === id;
         const pos = n.ui ?? { x: 0, y: 0 };
-        if (o && o.data.doc === n && o.data.problems === problems && o.data.start === start && o.data.active === active) {
+        const count = counts?.nodes[id] ?? (counts ? noCount : undefined);
+        if (o && o.data.doc === n && o.data.problems === problems && o.data.start === start && o.data.active === active && o.data.count === count) {
           return o.position.x === pos.x && o.position.y === pos.y ? o : { ...o, position: pos };
         }
         return {
           id,
           type: 'flow' as const,
           position: pos,
-          data: { doc: n, outputs: outputs(n, specs.get(n.type)), problems, start, active },
+          data: { doc: n, outputs: outputs(n, specs.get(n.type)), problems, start, active, count },
           selected: o?.selected ?? false,
         };
       });
@@ -116,9 +122,10 @@ function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelec
         targetHandle: 'in',
         selected: sel.has(e.id),
         animated: activeNode === e.source,
+        label: counts ? String(counts.edges[edgeKey(e.source, e.target)] ?? 0) : undefined,
       }));
     });
-  }, [doc, specs, byNode, activeNode, store, rf]);
+  }, [doc, specs, byNode, activeNode, store, rf, counts]);
 
   useEffect(() => {
     if (!selectReq) return;

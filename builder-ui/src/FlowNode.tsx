@@ -4,6 +4,7 @@ import { memo } from 'react';
 import { Handle, Position, type NodeProps, type Node } from '@xyflow/react';
 import type { NodeDoc, Output, Problem } from './model';
 import { problemText, useI18n } from './i18n';
+import { NodeCount } from './analytics/CanvasCounts';
 
 export interface FlowNodeData extends Record<string, unknown> {
   doc: NodeDoc;
@@ -11,6 +12,7 @@ export interface FlowNodeData extends Record<string, unknown> {
   problems: Problem[];
   start: boolean;
   active: boolean;
+  count?: { entered: number; percent: number | null };
 }
 
 export type FlowNodeType = Node<FlowNodeData, 'flow'>;
@@ -57,6 +59,7 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowNodeType>) {
         </span>
       </div>
       {text && <div className="fnode-text">{clip(text, 91)}</div>}
+      {data.count && <NodeCount count={data.count} />}
       {errors.length > 0 && (
         <div className="fnode-problem" data-testid="node-error">
           ⚠ {problemText(lang, errors[0])}

@@ -4,8 +4,10 @@ import type { ReactElement } from 'react';
 import { useNavigate } from 'react-router';
 import type * as api from './api';
 import { Broadcasts } from './broadcasts/Broadcasts';
+import { Analytics } from './analytics/Analytics';
 import { Builder } from './Builder';
 import { BotsPage } from './bots/BotsPage';
+import { Contacts } from './contacts/Contacts';
 import type { Key } from './i18n';
 import { useSession } from './session';
 import { Users } from './Users';
@@ -37,6 +39,8 @@ export const pages: PageDef[] = [
   { path: '/flows/:bot?/:flow?', nav: 'navFlows', navPath: '/flows', roles: ['admin', 'marketer'], element: <FlowsPage /> },
   { path: '/bots/:bot?', nav: 'navBots', navPath: '/bots', roles: ['admin', 'marketer'], element: <BotsPage /> },
   { path: '/broadcasts/:bot?/:id?', nav: 'navBroadcasts', navPath: '/broadcasts', roles: ['admin', 'marketer'], element: <Broadcasts /> },
+  { path: '/analytics/:bot?', nav: 'navAnalytics', navPath: '/analytics', roles: ['admin', 'marketer'], element: <Analytics /> },
+  { path: '/contacts/:bot?', nav: 'navContacts', navPath: '/contacts', roles: ['admin', 'marketer'], element: <Contacts /> },
   { path: '/users', nav: 'navUsers', roles: ['admin'], element: <UsersPage /> },
 ];
 

@@ -682,8 +682,8 @@ func groundTruth(t *testing.T, st store.Store, n int) {
 }
 
 // TestRollupsMatchGroundTruthMongo is the same on the MongoDB test server,
-// with 500 conversations: it writes a row at a time and takes minutes
+// with 100 conversations: it writes a row at a time and takes minutes
 // for what bolt does in seconds (the 100,000 run on bolt checks scale).
 func TestRollupsMatchGroundTruthMongo(t *testing.T) {
-	groundTruth(t, openMongo(t), 500)
+	groundTruth(t, openMongo(t), 100)
 }
