@@ -167,7 +167,7 @@ function Editor() {
     if (!doc || doc === savedDoc.current) return;
     setSave('dirty');
     const v = window.setTimeout(() => {
-      api.validate(doc).then((r) => setProblems(r.problems), () => {});
+      api.validate(doc, bot).then((r) => setProblems(r.problems), () => {});
     }, 250);
     const s = window.setTimeout(() => void flush(), 900);
     return () => {

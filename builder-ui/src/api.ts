@@ -120,8 +120,9 @@ export const deleteDraft = (bot: string, flow: string) =>
 export const putDraft = (bot: string, flow: string, doc: FlowDoc) =>
   call<{ ok: boolean; problems: Problem[] }>('PUT', `/api/bots/${enc(bot)}/flows/${enc(flow)}/draft`, JSON.stringify(doc));
 
-export const validate = (doc: FlowDoc) =>
-  call<{ ok: boolean; problems: Problem[] }>('POST', '/api/validate', JSON.stringify(doc));
+/** validate checks a document; with bot, buttons are held to that bot's channels. */
+export const validate = (doc: FlowDoc, bot?: string) =>
+  call<{ ok: boolean; problems: Problem[] }>('POST', bot ? `/api/validate?bot=${enc(bot)}` : '/api/validate', JSON.stringify(doc));
 
 export const publish = (bot: string, flow: string) =>
   call<{ version: number }>('POST', `/api/bots/${enc(bot)}/flows/${enc(flow)}/publish`, JSON.stringify({}));

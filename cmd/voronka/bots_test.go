@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/voronka/voronka/engine/channel"
 )
 
 // call makes an API request with the automation token and decodes the
@@ -124,5 +126,40 @@ func TestBotAndTelegramChannelFromAnEmptyStore(t *testing.T) {
 	}
 	if n := len(getJSON(t, s, "/api/bots/shop/channels")["channels"].([]any)); n != 1 {
 		t.Fatalf("%d channels after removing telegram, want the web chat", n)
+	}
+}
+
+// TestOneReplicaPolls: two replicas on one MongoDB, the bot's Telegram
+// channel in long-polling mode: exactly one polls (Telegram answers 409 to
+// a second poller, and neither logs one), both report the channel
+// connected, and when the poller stops the other takes over.
+func TestOneReplicaPolls(t *testing.T) {
+	logsA, logsB := &lockedBuffer{}, &lockedBuffer{}
+	a := startStack(t, "mongo", stackOpts{fakeLimits: unlimited, logs: logsA})
+	eventually(t, func() bool {
+		return channelOf(t, getReadyz(t, a).Channels, tgBot, "telegram").State == channel.StateConnected
+	},
+		"replica a polls")
+	b := startStack(t, "mongo", stackOpts{fake: a.fake, mongoDB: a.cfg.MongoDB, logs: logsB})
+	eventually(t, func() bool {
+		return channelOf(t, getReadyz(t, b).Channels, tgBot, "telegram").State == channel.StateConnected
+	},
+		"replica b reports the channel connected (replica a's view)")
+	mustSend(t, a.fake, 8801, "/start")
+	if got := wait(t, a.fake, 8801, 2); !strings.HasPrefix(got[0].Text, "Здравствуйте") {
+		t.Fatalf("reply with two replicas: %q", textsOf(got))
+	}
+	a.stop()
+	mustSend(t, a.fake, 8802, "/start")
+	if got := wait(t, a.fake, 8802, 2); !strings.HasPrefix(got[0].Text, "Здравствуйте") {
+		t.Fatalf("reply after the poller stopped: %q", textsOf(got))
+	}
+	if got := a.fake.Sent(8801); len(got) != 2 {
+		t.Fatalf("chat 8801 got %d messages, want 2 (each update handled once)", len(got))
+	}
+	for name, logs := range map[string]*lockedBuffer{"a": logsA, "b": logsB} {
+		if strings.Contains(logs.String(), "terminated by other getUpdates") {
+			t.Errorf("replica %s met a second poller:\n%s", name, logs.String())
+		}
 	}
 }

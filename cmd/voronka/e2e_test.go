@@ -54,6 +54,9 @@ type stackOpts struct {
 	// empty starts serve with no flows and no Telegram token: an empty
 	// store, as a new installation.
 	empty bool
+	// fake, when set, is the Telegram the stack talks to (another
+	// replica's), instead of a fake of its own.
+	fake *tgfake.Fake
 }
 
 var storeKinds = []string{"bolt", "mongo"}
@@ -62,13 +65,16 @@ var storeKinds = []string{"bolt", "mongo"}
 // Telegram (the fake) and every flow in the web chat.
 func startStack(t *testing.T, kind string, o stackOpts) *stack {
 	t.Helper()
-	fake := tgfake.New(tgfake.Options{Limits: o.fakeLimits, RetryScale: 0.01})
-	if _, err := fake.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fake.Close() })
-	if err := fake.SetOutage(o.outage, 0); err != nil {
-		t.Fatal(err)
+	fake := o.fake
+	if fake == nil {
+		fake = tgfake.New(tgfake.Options{Limits: o.fakeLimits, RetryScale: 0.01})
+		if _, err := fake.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = fake.Close() })
+		if err := fake.SetOutage(o.outage, 0); err != nil {
+			t.Fatal(err)
+		}
 	}
 	cfg := defaults()
 	cfg.Flows = "../../flows"
