@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -110,6 +111,7 @@ func (s *Store) listInbox(ctx context.Context, q store.InboxQuery) ([]store.Conv
 		after = append(tsOf(t), id...)
 	}
 	prefixes := inboxPrefixes(f)
+	needle := searchNeedle(f.Q)
 	var out []store.Conversation
 	err := s.read(ctx, func(tx *bolt.Tx) error {
 		docs := tx.Bucket(bConvs)
@@ -141,11 +143,12 @@ func (s *Store) listInbox(ctx context.Context, q store.InboxQuery) ([]store.Conv
 				if seen != nil {
 					seen[string(id)] = true
 				}
-				conv, err := getConv(docs, id)
-				if err != nil {
+				if !mayMatch(docs, id, needle) {
+					// A search skips what cannot hold the text before
+					// decoding it: most of a large inbox.
+				} else if conv, err := getConv(docs, id); err != nil {
 					return fmt.Errorf("inbox index entry %q: %w", w.k, err)
-				}
-				if (q.Bot == "" || conv.Bot == q.Bot) && f.Matches(conv) {
+				} else if (q.Bot == "" || conv.Bot == q.Bot) && f.Matches(conv) {
 					out = append(out, *conv)
 				}
 			}
@@ -404,4 +407,32 @@ func (s *Store) DeleteCanned(ctx context.Context, bot, id string) error {
 		return fmt.Errorf("delete canned reply %s of %s: %w", id, bot, err)
 	}
 	return nil
+}
+
+// searchNeedle is what a stored document must contain, lowercased, to
+// match search q: q lowercased, when JSON stores it as it is (no quotes,
+// backslashes, control characters or <>&, which it escapes); nil when
+// there is no search or no such shortcut.
+func searchNeedle(q string) []byte {
+	if q == "" || strings.ContainsAny(q, "\"\\<>&") || strings.ContainsFunc(q, func(r rune) bool { return r < 0x20 || r == 0x2028 || r == 0x2029 }) {
+		return nil
+	}
+	return bytes.ToLower([]byte(q))
+}
+
+// mayMatch reports whether the stored document id may match a search for
+// needle (always, without a needle).
+func mayMatch(docs *bolt.Bucket, id, needle []byte) bool {
+	if needle == nil {
+		return true
+	}
+	v := docs.Get(id)
+	if v == nil {
+		return true // getConv reports it
+	}
+	_, _, doc, _, err := splitConv(v)
+	if err != nil {
+		return true
+	}
+	return bytes.Contains(bytes.ToLower(doc), needle)
 }
