@@ -49,6 +49,13 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "handoff" {
+		if err := handoffMain(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest handoff:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
