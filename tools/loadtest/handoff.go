@@ -72,6 +72,7 @@ func handoffMain(args []string) error {
 		"VORONKA_TELEGRAM_API="+fake.APIEndpoint(),
 		"VORONKA_PUBLIC_URL=http://"+addr,
 		"VORONKA_API_TOKEN="+bcToken,
+		"VORONKA_METRICS_TOKEN="+loadMetricsToken,
 		"VORONKA_LOG_LEVEL=info", // bcServer waits for the webhook line
 		fmt.Sprintf("VORONKA_TELEGRAM_RATE=%d", *chats*10),
 	)
@@ -244,6 +245,7 @@ func handoffMain(args []string) error {
 	if cpu := cpuTo - cpuFrom; cpuFrom > 0 && cpu > 0 {
 		fmt.Printf("server CPU: %.2f cores, %s per message\n", cpu.Seconds()/secs, round(cpu/time.Duration(len(l))))
 	}
+	serverMetrics("http://" + addr + "/metrics")
 	return nil
 }
 

@@ -21,8 +21,8 @@ const (
 	idxTag   = 't' // t bot \0 tag \0 id
 	idxOwner = 'o' // o owner \0 id, for each owner of outbox items
 	// The operator inbox (inbox.go), for conversations with an Inbox:
-	idxQueue    = 'h' // h state \0 queue \0 updated(8) id ; state also "open"/"*", queue also anyQueue
-	idxAssignee = 'a' // a assignee \0 state \0 updated(8) id ; state also "open"/"*"
+	idxQueue    = 'h' // h state \0 queue \0 updated(8) id ; queue also anyQueue
+	idxAssignee = 'a' // a assignee \0 state \0 updated(8) id
 	// Contacts (contacts.go): the table's sort orders.
 	idxSeen  = 'l' // l bot \0 last_inbound(8) id
 	idxFirst = 'f' // f bot \0 created(8) id

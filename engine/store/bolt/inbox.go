@@ -21,65 +21,43 @@ var (
 	bCanned   = []byte("canned")   // bot \0 id -> canned reply
 )
 
-// Index state keys beside the states themselves.
-const (
-	stateOpen = "open" // unassigned or assigned
-	stateAll  = "*"
-	// anyQueue stands for every queue in idxQueue keys; queue names come
-	// from flows and never hold control characters (the validator says so).
-	anyQueue = "\x01"
-)
+// anyQueue stands for every queue in idxQueue keys; queue names come from
+// flows and never hold control characters (the validator says so).
+const anyQueue = "\x01"
 
-// inboxStateKeys are the index states a conversation in state st is listed under.
-func inboxStateKeys(st store.InboxState) []string {
-	if st.Open() {
-		return []string{string(st), stateOpen, stateAll}
-	}
-	return []string{string(st), stateAll}
-}
+// allStates are the states a query with no state filter walks.
+var allStates = []store.InboxState{store.InboxUnassigned, store.InboxAssigned, store.InboxResolved}
 
-// appendInboxKeys adds a handed-off conversation's inbox index keys.
+// appendInboxKeys adds a handed-off conversation's inbox index keys: three,
+// as each carries the time and moves with every write (a query for several
+// states, or every state, walks their ranges together).
 func appendInboxKeys(keys [][]byte, c *store.Conversation, updated []byte) [][]byte {
 	in := c.Inbox
 	if in == nil || in.State == "" {
 		return keys
 	}
 	tail := append(bytes.Clone(updated), c.ID...)
-	for _, st := range inboxStateKeys(in.State) {
-		for _, q := range [2]string{in.Queue, anyQueue} {
-			keys = append(keys, append(append([]byte{idxQueue}, prefix(st, q)...), tail...))
-		}
-		if in.Assignee != "" {
-			keys = append(keys, append(append([]byte{idxAssignee}, prefix(in.Assignee, st)...), tail...))
-		}
+	st := string(in.State)
+	for _, q := range [2]string{in.Queue, anyQueue} {
+		keys = append(keys, append(append([]byte{idxQueue}, prefix(st, q)...), tail...))
+	}
+	if in.Assignee != "" {
+		keys = append(keys, append(append([]byte{idxAssignee}, prefix(in.Assignee, st)...), tail...))
 	}
 	return keys
-}
-
-// stateKeysFor is the fewest index states that together list states.
-func stateKeysFor(states []store.InboxState) []string {
-	switch {
-	case len(states) == 0:
-		return []string{stateAll}
-	case len(states) == 2 && slices.Contains(states, store.InboxUnassigned) && slices.Contains(states, store.InboxAssigned):
-		return []string{stateOpen}
-	}
-	out := make([]string, 0, len(states))
-	for _, s := range states {
-		if !slices.Contains(out, string(s)) {
-			out = append(out, string(s))
-		}
-	}
-	return out
 }
 
 // inboxPrefixes are the index ranges a filtered inbox query walks together.
 func inboxPrefixes(f *store.InboxFilter) [][]byte {
 	var out [][]byte
-	states := stateKeysFor(f.States)
+	states := f.States
+	if len(states) == 0 {
+		states = allStates
+	}
+	states = slices.Compact(slices.Sorted(slices.Values(states)))
 	if f.Assignee != "" && f.Assignee != store.NoAssignee {
 		for _, st := range states {
-			out = append(out, append([]byte{idxAssignee}, prefix(f.Assignee, st)...))
+			out = append(out, append([]byte{idxAssignee}, prefix(f.Assignee, string(st))...))
 		}
 		return out
 	}
@@ -89,7 +67,7 @@ func inboxPrefixes(f *store.InboxFilter) [][]byte {
 	}
 	for _, st := range states {
 		for _, q := range queues {
-			out = append(out, append([]byte{idxQueue}, prefix(st, q)...))
+			out = append(out, append([]byte{idxQueue}, prefix(string(st), q)...))
 		}
 	}
 	return out
