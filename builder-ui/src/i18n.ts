@@ -5,6 +5,7 @@ import { en as bcEn, ru as bcRu } from './broadcasts/strings';
 import { en as botsEn, ru as botsRu } from './bots/strings';
 import { en as anEn, ru as anRu } from './analytics/strings';
 import { en as ctEn, ru as ctRu } from './contacts/strings';
+import { en as msgrEn, ru as msgrRu } from './messengers/strings';
 
 export type Lang = 'ru' | 'en';
 
@@ -345,8 +346,8 @@ const coreEn: Record<keyof typeof coreRu, string> = {
 // Each page folder keeps its own strings (src/<page>/strings.ts: ru, and en
 // with the same keys); they are spread in here so every key is checked in
 // both languages and one t() serves the whole app.
-const ru = { ...coreRu, ...shellRu, ...bcRu, ...botsRu, ...anRu, ...ctRu };
-const en: Record<keyof typeof ru, string> = { ...coreEn, ...shellEn, ...bcEn, ...botsEn, ...anEn, ...ctEn };
+const ru = { ...coreRu, ...shellRu, ...bcRu, ...botsRu, ...anRu, ...ctRu, ...msgrRu };
+const en: Record<keyof typeof ru, string> = { ...coreEn, ...shellEn, ...bcEn, ...botsEn, ...anEn, ...ctEn, ...msgrEn };
 
 export type Key = keyof typeof ru;
 
