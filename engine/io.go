@@ -92,6 +92,17 @@ type Message struct {
 	Node    string
 	Text    string
 	Buttons []Button
+	// Template is what WhatsApp sends instead outside its 24-hour window;
+	// nil when the node names none.
+	Template *MessageTemplate
+}
+
+// MessageTemplate is an approved WhatsApp template with its parameters
+// rendered.
+type MessageTemplate struct {
+	Name     string
+	Language string
+	Params   []string
 }
 
 // Button is one button of a message. Payload is short and stable (at most

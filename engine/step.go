@@ -438,10 +438,18 @@ func (r *run) reprompt(c *cnode) {
 }
 
 func (r *run) prompt(c *cnode) Message {
-	if c.static {
-		return c.prompt
+	m := c.prompt
+	if !c.static {
+		m = Message{Node: c.ID, Text: r.render(c.ID, c.TextT), Buttons: c.buttons}
 	}
-	return Message{Node: c.ID, Text: r.render(c.ID, c.TextT), Buttons: c.buttons}
+	if c.Template != "" {
+		t := &MessageTemplate{Name: c.Template, Language: c.TemplateLanguage}
+		for _, p := range c.TemplateParamsT {
+			t.Params = append(t.Params, r.render(c.ID, p))
+		}
+		m.Template = t
+	}
+	return m
 }
 
 func (r *run) addScore(node string, add float64) {

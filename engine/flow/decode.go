@@ -656,6 +656,12 @@ func (d *decoder) field(node *Node, fs FieldSpec, v *yaml.Node) {
 		node.Add = d.num(v, "add", id, name)
 	case "tags":
 		node.Tags = d.strings(v, "tags", id, name)
+	case "template":
+		node.Template = d.str(v, name, id, name)
+	case "template_language":
+		node.TemplateLanguage = d.str(v, name, id, name)
+	case "template_params":
+		node.TemplateParams = d.strings(v, name, id, name)
 	case "queue":
 		node.Queue = d.str(v, "queue", id, name)
 	case "resume":

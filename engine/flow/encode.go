@@ -254,6 +254,12 @@ func nodeField(m mapNode, n *Node, name string) {
 		m.num(name, n.Add)
 	case "tags":
 		m.list(name, n.Tags)
+	case "template":
+		m.str(name, n.Template)
+	case "template_language":
+		m.str(name, n.TemplateLanguage)
+	case "template_params":
+		m.list(name, n.TemplateParams)
 	case "queue":
 		m.str(name, n.Queue)
 	case "resume":

@@ -124,15 +124,22 @@ type Node struct {
 	Assign      []Assign
 	Name        string // goal name
 	Value       float64
+	// Template, TemplateLanguage and TemplateParams name the WhatsApp
+	// template sent instead of Text outside the 24-hour window.
+	Template         string
+	TemplateLanguage string
+	TemplateParams   []string
 
 	// Compiled by Validate, used by the engine.
-	TextT    *eval.Template
-	InvalidT *eval.Template
-	NoteT    *eval.Template
-	AwayT    *eval.Template
-	URLT     *eval.Template
-	BodyT    any // Body with every string replaced by a *eval.Template
-	Regex    *regexp.Regexp
+	TextT *eval.Template
+	// TemplateParamsT are TemplateParams compiled.
+	TemplateParamsT []*eval.Template
+	InvalidT        *eval.Template
+	NoteT           *eval.Template
+	AwayT           *eval.Template
+	URLT            *eval.Template
+	BodyT           any // Body with every string replaced by a *eval.Template
+	Regex           *regexp.Regexp
 
 	pos map[string]Pos
 }

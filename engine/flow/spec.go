@@ -54,15 +54,25 @@ var textField = FieldSpec{Name: "text", Kind: KindTemplate, Required: true, Doc:
 var optText = FieldSpec{Name: "text", Kind: KindTemplate, Doc: "what the bot says; {{ expressions }} allowed"}
 var nextField = FieldSpec{Name: "next", Kind: KindNodeRef, Doc: "the node to go on to; without it the conversation ends here"}
 var reqNext = FieldSpec{Name: "next", Kind: KindNodeRef, Required: true, Doc: "the node to go on to"}
+
+// WhatsApp sends free-form messages only within 24 hours of the person's
+// last message; after that only an approved template goes out.
+var templateFields = []FieldSpec{
+	{Name: "template", Kind: KindString, Doc: "WhatsApp: the approved template sent instead of this text outside the 24-hour window (without one nothing is sent there)"},
+	{Name: "template_language", Kind: KindString, Doc: "the template's language code, such as ru or en_US"},
+	{Name: "template_params", Kind: KindStrings, Doc: "the template's {{1}}, {{2}}… in order; {{ expressions }} allowed"},
+}
+
 var timeoutField = FieldSpec{Name: "timeout", Kind: KindTimeout, Doc: "no reply within {after} goes to {next}"}
 
 // NodeSpecs lists every node type in the order the builder's palette shows them.
 var NodeSpecs = []NodeSpec{
-	{Type: "message", Doc: "Sends a message and goes on.", Fields: []FieldSpec{textField, nextField}},
+	{Type: "message", Doc: "Sends a message and goes on.", Fields: append([]FieldSpec{textField, nextField}, templateFields...)},
 	{Type: "buttons", Doc: "Sends a message with buttons and waits for a press.", Waits: true, Fields: []FieldSpec{
 		textField,
 		{Name: "buttons", Kind: KindButtons, Required: true, Doc: "buttons: {label, next, score, tags}"},
 		timeoutField,
+		templateFields[0], templateFields[1], templateFields[2],
 	}},
 	{Type: "question", Doc: "Asks a question, checks and saves the answer.", Waits: true, Fields: []FieldSpec{
 		textField,

@@ -346,6 +346,7 @@ func (v *validator) node(n *Node) {
 		n.TextT = v.template(n.Text, n.PosOf("text"), id, "text")
 		v.textLength(n)
 	}
+	v.waTemplate(n)
 	if n.Type == "handoff" && n.Note != "" {
 		n.NoteT = v.template(n.Note, n.PosOf("note"), id, "note")
 	}
@@ -514,6 +515,24 @@ func (v *validator) buttons(n *Node) {
 		if lim.MaxLabel > 0 && longest > lim.MaxLabel {
 			v.r.warnf(n.PosOf("buttons"), id, "buttons", "%s cuts button labels to %d characters; the longest here has %d", lim.Channel, lim.MaxLabel, longest)
 		}
+	}
+}
+
+// waTemplate checks a WhatsApp template: a name needs a language, and
+// the parameters are templates.
+func (v *validator) waTemplate(n *Node) {
+	if n.Template == "" {
+		if n.TemplateLanguage != "" || len(n.TemplateParams) > 0 {
+			v.r.errorf(n.PosOf("template_language"), n.ID, "template", "template_language and template_params need template: the template's name")
+		}
+		return
+	}
+	if n.TemplateLanguage == "" {
+		v.r.errorf(n.PosOf("template"), n.ID, "template_language", "template %s needs template_language, such as ru", n.Template)
+	}
+	n.TemplateParamsT = nil
+	for i, p := range n.TemplateParams {
+		n.TemplateParamsT = append(n.TemplateParamsT, v.template(p, n.PosOf("template_params"), n.ID, "template_params["+strconv.Itoa(i)+"]"))
 	}
 }
 

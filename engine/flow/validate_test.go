@@ -370,3 +370,42 @@ nodes:
 		}
 	}
 }
+
+// A WhatsApp template on a node round-trips, needs a language, and its
+// parameters are checked as templates.
+func TestWhatsAppTemplateFields(t *testing.T) {
+	doc := `voronka: 1
+id: tpl
+vars:
+  name: string
+start: nudge
+nodes:
+  nudge:
+    type: message
+    text: "Вы ещё думаете, {{ name }}?"
+    template: follow_up
+    template_language: ru
+    template_params: ["{{ name }}", "скидка 10%"]
+`
+	f, ps := Load("tpl.yaml", []byte(doc))
+	if len(ps) != 0 {
+		t.Fatal(ps)
+	}
+	n := f.Nodes[0]
+	if n.Template != "follow_up" || n.TemplateLanguage != "ru" || len(n.TemplateParamsT) != 2 {
+		t.Fatalf("node %+v", n)
+	}
+	out, err := Encode(f)
+	if err != nil || !strings.Contains(string(out), "template: follow_up") || !strings.Contains(string(out), "template_language: ru") {
+		t.Fatalf("encoded:\n%s %v", out, err)
+	}
+	for bad, want := range map[string]string{
+		strings.Replace(doc, "    template_language: ru\n", "", 1):          "template follow_up needs template_language",
+		strings.Replace(doc, "    template: follow_up\n", "", 1):            "need template: the template's name",
+		strings.Replace(doc, `"{{ name }}", "скидка`, `"{{ nme }}", "скидка`, 1): "nme",
+	} {
+		if _, ps := Load("tpl.yaml", []byte(bad)); !ps.HasErrors() || !strings.Contains(ps.Error(), want) {
+			t.Errorf("want %q in %v", want, ps)
+		}
+	}
+}

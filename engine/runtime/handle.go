@@ -509,7 +509,11 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	for i, m := range out.Messages {
 		id := o.convID + ":" + o.key + ":" + strconv.Itoa(i)
 		bs := storeButtons(m.Buttons)
-		outbox = append(outbox, store.OutMessage{ID: id, Text: m.Text, Buttons: bs, At: now, Owner: r.opts.Owner})
+		item := store.OutMessage{ID: id, Text: m.Text, Buttons: bs, At: now, Owner: r.opts.Owner}
+		if t := m.Template; t != nil {
+			item.Template = &store.MessageTemplate{Name: t.Name, Language: t.Language, Params: t.Params}
+		}
+		outbox = append(outbox, item)
 		res.lines = append(res.lines, store.Message{ID: id, ConversationID: o.convID, Bot: cur.Bot,
 			Direction: store.DirectionBot, Text: m.Text, Buttons: bs, At: now})
 	}

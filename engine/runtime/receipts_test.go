@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/voronka/voronka/engine/channel"
+	"github.com/voronka/voronka/engine/runtime"
 )
 
 // Receipts become delivered/read/failed events of the conversation, once
@@ -64,5 +65,32 @@ func TestOutboundCarriesLastInbound(t *testing.T) {
 	sent := h.snd.sentTo("43")
 	if len(sent) == 0 || sent[0].LastInbound.IsZero() || !sent[0].LastInbound.Equal(h.conv("43").LastInboundAt) {
 		t.Fatalf("outbound %+v, conversation last inbound %v", sent, h.conv("43").LastInboundAt)
+	}
+}
+
+const templateFlow = `
+voronka: 1
+id: tf
+start: hello
+nodes:
+  hello:
+    type: message
+    text: "Здравствуйте, {{ contact.first_name }}!"
+    template: greeting
+    template_language: ru
+    template_params: ["{{ contact.first_name }}"]
+`
+
+// A node's WhatsApp template, its parameters rendered, travels with the
+// message to the sender (and survives the outbox in the store).
+func TestTemplateReachesTheSender(t *testing.T) {
+	h := newHarness(t, openBolt(t), withFlows(runtime.StaticFlows{bot: compile(t, "tf.yaml", []byte(templateFlow))}))
+	h.run(h.rt)
+	h.text(h.rt, "44", "u1", "hi")
+	h.settle(h.rt)
+	sent := h.snd.sentTo("44")
+	if len(sent) != 1 || sent[0].Template == nil || sent[0].Template.Name != "greeting" || sent[0].Template.Language != "ru" ||
+		len(sent[0].Template.Params) != 1 || sent[0].Template.Params[0] != "Anna" {
+		t.Fatalf("sent %+v", sent)
 	}
 }

@@ -728,6 +728,9 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 	deadline := horizonFrom.Add(r.opts.SendHorizon)
 	msg := channel.Outbound{ID: m.ID, IdempotencyKey: m.ID, Bot: conv.Bot, Chat: conv.Chat, Text: m.Text,
 		LastInbound: conv.LastInboundAt, Author: m.Author}
+	if t := m.Template; t != nil {
+		msg.Template = &channel.Template{Name: t.Name, Language: t.Language, Params: t.Params}
+	}
 	for _, b := range m.Buttons {
 		msg.Buttons = append(msg.Buttons, engineButton(b))
 	}

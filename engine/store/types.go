@@ -104,6 +104,9 @@ type OutMessage struct {
 	FailingSince time.Time `json:"failing_since,omitzero" bson:"failing_since,omitempty"`
 	// LastError is the last retryable failure, for the inbox and logs.
 	LastError string `json:"last_error,omitempty" bson:"last_error,omitempty"`
+	// Template is the WhatsApp template sent instead of Text outside the
+	// 24-hour window; nil when the flow names none.
+	Template *MessageTemplate `json:"template,omitempty" bson:"template,omitempty"`
 	// Author is the display name of the operator who wrote it.
 	Author string `json:"author,omitempty" bson:"author,omitempty"`
 }
@@ -430,4 +433,11 @@ func (j *Job) MarkFailed(errText string) {
 func (j *Job) MarkCancelled() {
 	j.Status = JobCancelled
 	j.LeaseOwner, j.LeaseUntil = "", time.Time{}
+}
+
+// MessageTemplate is an approved WhatsApp template with its parameters.
+type MessageTemplate struct {
+	Name     string   `json:"name" bson:"name"`
+	Language string   `json:"language" bson:"language"`
+	Params   []string `json:"params,omitempty" bson:"params,omitempty"`
 }
