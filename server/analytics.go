@@ -85,7 +85,7 @@ func (s *Server) analytics(c *fiber.Ctx) error {
 	if by != "" && by != "source" {
 		return badRequest("by is source or nothing", by)
 	}
-	docs, err := s.cfg.Store.RollupDocs(ctx, bot, q.From, q.To)
+	docs, err := analytics.LoadDocs(ctx, s.cfg.Store, bot, q.From, q.To)
 	if err != nil {
 		return err
 	}

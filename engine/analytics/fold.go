@@ -47,7 +47,7 @@ const (
 	kSessions  = "sess" // sessions begun
 	kSessDur   = "sesd" // sesd|<s>: sessions by their length so far
 	kSessSum   = "sess_sum"
-	kHour      = "ph" // ph|<hour>: inbound messages by local hour
+	kHour      = "ph" // ph|<weekday, Monday 0>|<hour>: inbound messages by local time
 )
 
 // Scopes of the distinct-per-period counters: a conversation's previous
@@ -138,14 +138,39 @@ func (d Deltas) add(k Key, counter string, n float64) {
 	}
 }
 
-// Docs turns the deltas into store documents of bot.
+// Docs turns the deltas into store documents of bot: each day's, and the
+// same counts again in its month's document (Day YYYY-MM), which reports
+// of whole months read instead of the days.
 func (d Deltas) Docs(bot string) []store.RollupDoc {
-	out := make([]store.RollupDoc, 0, len(d))
+	months := map[Key]map[string]float64{}
 	for k, c := range d {
-		if len(c) == 0 {
+		if len(k.Day) != len("2006-01-02") {
 			continue
 		}
-		out = append(out, store.RollupDoc{Bot: bot, Day: k.Day, Flow: k.Flow, Version: k.Version, Source: k.Source, C: c})
+		mk := k
+		mk.Day = k.Day[:7]
+		m := months[mk]
+		if m == nil {
+			m = map[string]float64{}
+			months[mk] = m
+		}
+		for name, n := range c {
+			m[name] += n
+		}
+	}
+	out := make([]store.RollupDoc, 0, len(d)+len(months))
+	for _, set := range []map[Key]map[string]float64{d, months} {
+		for k, c := range set {
+			for name, n := range c {
+				if n == 0 {
+					delete(c, name)
+				}
+			}
+			if len(c) == 0 {
+				continue
+			}
+			out = append(out, store.RollupDoc{Bot: bot, Day: k.Day, Flow: k.Flow, Version: k.Version, Source: k.Source, C: c})
+		}
 	}
 	slices.SortFunc(out, func(a, b store.RollupDoc) int {
 		switch {
@@ -226,7 +251,8 @@ func (f *Folder) Fold(s *State, e *store.Event, d Deltas) {
 		}
 	case engine.EvMessageIn:
 		d.add(k, kIn, 1)
-		d.add(k, kHour+"|"+strconv.Itoa(e.At.In(f.Loc).Hour()), 1)
+		lt := e.At.In(f.Loc)
+		d.add(k, kHour+"|"+strconv.Itoa((int(lt.Weekday())+6)%7)+"|"+strconv.Itoa(lt.Hour()), 1)
 		s.LastIn = distinct(d, k, kDialogs, s.LastIn)
 		if s.AwaitIn == 0 {
 			s.AwaitIn = at
@@ -238,13 +264,13 @@ func (f *Folder) Fold(s *State, e *store.Event, d Deltas) {
 			d.add(k, kOperator, 1)
 			if s.Handoff != 0 && !s.OpReplied && at >= s.Handoff {
 				s.OpReplied = true
-				d.add(s.HandoffKey, kFirstOp+"|"+strconv.FormatInt((at-s.Handoff)/1000, 10), 1)
+				d.add(s.HandoffKey, kFirstOp+"|"+bucket((at-s.Handoff)/1000), 1)
 			}
 		} else {
 			d.add(k, kBot, 1)
 			if s.AwaitIn != 0 && at >= s.AwaitIn {
 				ms := at - s.AwaitIn + int64(num(e.Data, engine.DataMS))
-				d.add(k, kReplyMS+"|"+strconv.FormatInt(ms, 10), 1)
+				d.add(k, kReplyMS+"|"+bucket(ms), 1)
 				s.AwaitIn = 0
 			}
 		}
@@ -267,7 +293,7 @@ func (f *Folder) Fold(s *State, e *store.Event, d Deltas) {
 	case engine.EvHandoffEnded, engine.EvResolved:
 		if s.Handoff != 0 && !s.Resolved && at >= s.Handoff {
 			s.Resolved = true
-			d.add(s.HandoffKey, kResolve+"|"+strconv.FormatInt((at-s.Handoff)/1000, 10), 1)
+			d.add(s.HandoffKey, kResolve+"|"+bucket((at-s.Handoff)/1000), 1)
 		}
 	case engine.EvCSATRequested:
 		d.add(k, kCSATReq, 1)
@@ -310,6 +336,25 @@ func distinct(d Deltas, k Key, prefix string, last map[string]string) map[string
 	return last
 }
 
+// Bucket is where a duration (ms or s) is counted in the histograms behind
+// the percentiles and the median: exact below 1,000, above that rounded
+// down to two significant digits (1,234 → 1,200; 56,789 → 56,000), so a
+// histogram has at most a few hundred keys whatever the spread and a year
+// of them reads fast; a percentile above 1,000 is within 10% below the
+// exact value.
+func Bucket(v int64) int64 {
+	if v < 1000 {
+		return max(v, 0)
+	}
+	p := int64(1)
+	for v/p >= 100 {
+		p *= 10
+	}
+	return v / p * p
+}
+
+func bucket(v int64) string { return strconv.FormatInt(Bucket(v), 10) }
+
 // session extends the conversation's current session to at, or begins a
 // new one after a gap; a session counts under the day it began, its
 // length (so far) kept as a histogram that moves as it grows.
@@ -326,8 +371,10 @@ func (f *Folder) session(s *State, at int64, k Key, gap time.Duration, d Deltas)
 	old, now := (s.SessLast-s.SessStart)/1000, (at-s.SessStart)/1000
 	s.SessLast = at
 	if old != now {
-		d.add(s.SessKey, kSessDur+"|"+strconv.FormatInt(old, 10), -1)
-		d.add(s.SessKey, kSessDur+"|"+strconv.FormatInt(now, 10), 1)
+		if bucket(old) != bucket(now) {
+			d.add(s.SessKey, kSessDur+"|"+bucket(old), -1)
+			d.add(s.SessKey, kSessDur+"|"+bucket(now), 1)
+		}
 		d.add(s.SessKey, kSessSum, float64(now-old))
 	}
 }

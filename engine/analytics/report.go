@@ -1,7 +1,9 @@
 package analytics
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -130,18 +132,15 @@ func Build(docs []store.RollupDoc, q Query, receipts Receipts) *Report {
 	var peak [7][24]int64
 	for i := range docs {
 		d := &docs[i]
-		if d.Day < q.From || d.Day > q.To || (q.Flow != "" && d.Flow != q.Flow) ||
+		if !dayInRange(d.Day, q.From, q.To) || (q.Flow != "" && d.Flow != q.Flow) ||
 			(q.Version != 0 && d.Version != q.Version) || ((q.HasSource || q.Source != "") && d.Source != q.Source) {
 			continue
-		}
-		var wd int
-		if t, err := time.Parse(time.DateOnly, d.Day); err == nil {
-			wd = (int(t.Weekday()) + 6) % 7 // Monday first
 		}
 		for k, v := range d.C {
 			sum[k] += v
 			if strings.HasPrefix(k, kHour+"|") {
-				if h, err := strconv.Atoi(k[len(kHour)+1:]); err == nil && h >= 0 && h < 24 {
+				var wd, h int
+				if _, err := fmt.Sscanf(k[len(kHour)+1:], "%d|%d", &wd, &h); err == nil && wd >= 0 && wd < 7 && h >= 0 && h < 24 {
 					peak[wd][h] += int64(v)
 				}
 			}
@@ -451,4 +450,73 @@ func roundAll(v any) any {
 		}
 	}
 	return v
+}
+
+// dayInRange reports whether a counter document's day (YYYY-MM-DD) or
+// whole month (YYYY-MM) lies in [from, to].
+func dayInRange(day, from, to string) bool {
+	if len(day) == len("2006-01") {
+		first, last, ok := monthBounds(day)
+		return ok && first >= from && last <= to
+	}
+	return day >= from && day <= to
+}
+
+func monthBounds(month string) (first, last string, ok bool) {
+	t, err := time.Parse("2006-01", month)
+	if err != nil {
+		return "", "", false
+	}
+	return t.Format(time.DateOnly), t.AddDate(0, 1, -1).Format(time.DateOnly), true
+}
+
+// DocReader reads counter documents (store.Rollups.RollupDocs).
+type DocReader interface {
+	RollupDocs(ctx context.Context, bot, fromDay, toDay string) ([]store.RollupDoc, error)
+}
+
+// LoadDocs reads the counter documents a report of [from, to] needs: the
+// month documents of every whole month in the period and the day documents
+// of the rest, so a year is a dozen documents per flow version and source,
+// not 365.
+func LoadDocs(ctx context.Context, st DocReader, bot, from, to string) ([]store.RollupDoc, error) {
+	start, err := time.Parse(time.DateOnly, from)
+	if err != nil {
+		return nil, fmt.Errorf("from %q: %w", from, err)
+	}
+	end, err := time.Parse(time.DateOnly, to)
+	if err != nil {
+		return nil, fmt.Errorf("to %q: %w", to, err)
+	}
+	var out []store.RollupDoc
+	for m := time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(end); m = m.AddDate(0, 1, 0) {
+		first, last := m, m.AddDate(0, 1, -1)
+		lo, hi := maxTime(first, start), minTime(last, end)
+		var docs []store.RollupDoc
+		if lo.Equal(first) && hi.Equal(last) {
+			docs, err = st.RollupDocs(ctx, bot, m.Format("2006-01"), m.Format("2006-01"))
+		} else {
+			// Within one month the range holds its days, never the month.
+			docs, err = st.RollupDocs(ctx, bot, lo.Format(time.DateOnly), hi.Format(time.DateOnly))
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, docs...)
+	}
+	return out, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }

@@ -371,10 +371,10 @@ func (s *simulator) truth(q analytics.Query) *analytics.Report {
 			}
 			r.Handoffs++
 			if h.opFirst != nil {
-				frt = append(frt, (h.opFirst.UnixMilli()-h.at.UnixMilli())/1000)
+				frt = append(frt, analytics.Bucket((h.opFirst.UnixMilli()-h.at.UnixMilli())/1000))
 			}
 			if h.resolved != nil {
-				res = append(res, (h.resolved.UnixMilli()-h.at.UnixMilli())/1000)
+				res = append(res, analytics.Bucket((h.resolved.UnixMilli()-h.at.UnixMilli())/1000))
 			}
 		}
 		for _, f := range c.csatReq {
@@ -420,7 +420,7 @@ func (s *simulator) truth(q analytics.Query) *analytics.Report {
 				await = &a
 			case !m.in && m.sent.by == "bot" && await != nil:
 				if in(c, m.fact) {
-					rt = append(rt, m.at.UnixMilli()-await.UnixMilli()+m.sent.ms)
+					rt = append(rt, analytics.Bucket(m.at.UnixMilli()-await.UnixMilli()+m.sent.ms))
 				}
 				await = nil
 			}
@@ -431,7 +431,7 @@ func (s *simulator) truth(q analytics.Query) *analytics.Report {
 		flush := func() {
 			if !ss0.IsZero() && in(c, sf) {
 				d := (last.UnixMilli() - ss0.UnixMilli()) / 1000
-				sessDur = append(sessDur, d)
+				sessDur = append(sessDur, analytics.Bucket(d))
 				sessSum += d
 			}
 		}
@@ -574,7 +574,7 @@ func checkReports(t *testing.T, ctx context.Context, st store.Store, sim *simula
 		{From: "2026-01-10", To: "2026-02-20", Flow: "f", Source: "vk"},
 	}
 	for _, q := range queries {
-		docs, err := st.RollupDocs(ctx, simBot, q.From, q.To)
+		docs, err := analytics.LoadDocs(ctx, st, simBot, q.From, q.To)
 		if err != nil {
 			t.Fatal(err)
 		}
