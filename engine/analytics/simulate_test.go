@@ -89,6 +89,8 @@ type simConv struct {
 }
 
 type simulator struct {
+	// span is how long after simStart conversations begin (60 days when zero).
+	span   time.Duration
 	rnd    *rand.Rand
 	events []store.Event
 	convs  []*simConv
@@ -111,7 +113,11 @@ func (s *simulator) play(i int) {
 	}
 	c.source = []string{"", "ads", "vk"}[r.IntN(3)]
 	s.convs = append(s.convs, c)
-	t := simStart.Add(time.Duration(r.Int64N(int64(60 * 24 * time.Hour))))
+	span := s.span
+	if span == 0 {
+		span = 60 * 24 * time.Hour
+	}
+	t := simStart.Add(time.Duration(r.Int64N(int64(span))))
 	key := 0
 	var run *simRun
 	var cur fact

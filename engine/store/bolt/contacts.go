@@ -135,6 +135,10 @@ func (s *Store) ListContacts(ctx context.Context, q store.ContactQuery) ([]store
 		from = append(bytes.Clone(p), c...)
 	}
 	m := newContactMatcher(q)
+	var needle []byte
+	if m.search != "" && !strings.ContainsAny(m.search, " \"\\<>&") { // a space may join first and last name
+		needle = []byte(m.search)
+	}
 	var out []store.Conversation
 	var last []byte
 	err := s.read(ctx, func(tx *bolt.Tx) error {
@@ -168,11 +172,23 @@ func (s *Store) ListContacts(ctx context.Context, q store.ContactQuery) ([]store
 				}
 			}
 			id := k[len(p)+8:]
-			conv, err := getConv(docs, id)
+			last = k
+			v := docs.Get(id)
+			if v == nil {
+				return fmt.Errorf("index entry %q: %w", k, store.ErrNotFound)
+			}
+			_, _, doc, _, err := splitConv(v)
 			if err != nil {
 				return fmt.Errorf("index entry %q: %w", k, err)
 			}
-			last = k
+			if needle != nil && !bytes.Contains(bytes.ToLower(doc), needle) {
+				// The search text is nowhere in the document: no need to decode it.
+				continue
+			}
+			conv, err := decodeConvDoc(doc)
+			if err != nil {
+				return fmt.Errorf("index entry %q: %w", k, err)
+			}
 			if m.match(conv) {
 				out = append(out, *conv)
 			}
