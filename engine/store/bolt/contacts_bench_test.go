@@ -50,8 +50,8 @@ func BenchmarkContactsFirstPage(b *testing.B) {
 			Status:  store.StatusWaiting, Score: float64(i % 100), Segment: []string{"cold", "warm", "hot"}[i%3],
 			CreatedAt: base.Add(time.Duration(i) * time.Minute), LastInboundAt: base.Add(time.Duration(i*7919%n) * time.Minute),
 			UpdatedAt: base.Add(time.Duration(i) * time.Minute), Version: 1,
-			Vars:      map[string]any{"budget": i * 1000, "phone": fmt.Sprintf("+7999%07d", i), "email": fmt.Sprintf("l%d@example.com", i)},
-			State:     make([]byte, 300)}
+			Vars:  map[string]any{"budget": i * 1000, "phone": fmt.Sprintf("+7999%07d", i), "email": fmt.Sprintf("l%d@example.com", i)},
+			State: make([]byte, 300)}
 		e, err := encodeConvWrite(c)
 		if err != nil {
 			b.Fatal(err)
