@@ -168,6 +168,7 @@ type bcRun struct {
 	tokens   chan struct{}
 	waiting  atomic.Int64
 	pageSize int
+	workers  int
 	keep     float64
 }
 
@@ -186,7 +187,8 @@ func (r *Runtime) runBroadcast(ctx context.Context, b *store.Broadcast) error {
 		rate = ch.limits.PerSecond
 	}
 	rate *= rateMargin
-	run.pageSize = min(max(int(rate), 20), 500)
+	run.pageSize = min(max(int(rate), 20), store.MaxLimit)
+	run.workers = min(max(int(rate)/2, 64), 512)
 	run.tokens = make(chan struct{})
 	dctx, stopDispense := context.WithCancel(ctx)
 	defer stopDispense()
@@ -465,29 +467,47 @@ func (run *bcRun) window(t time.Time) time.Time {
 
 // dispense hands out send tokens at the channel's rate: each window it
 // takes its share from the store's budget (only while senders wait for
-// tokens) and releases the grant spread over the window.
+// tokens) and releases the grant spread over the window. The share of a
+// window is taken a window ahead, so a slow store write (an fsync on a
+// busy disk) does not cost the window its sends.
 func (r *Runtime) dispense(ctx context.Context, key string, rate float64, run *bcRun) {
 	perWin := rate * budgetWindow.Seconds()
-	for ctx.Err() == nil {
-		now := r.clock.Now()
-		w := now.UnixNano() / int64(budgetWindow)
-		start := time.Unix(0, w*int64(budgetWindow))
-		end := start.Add(budgetWindow)
-		capW := int(math.Floor(perWin*float64(w+1))) - int(math.Floor(perWin*float64(w)))
-		if run.waiting.Load() == 0 || capW <= 0 {
-			r.sleepUntil(ctx, end)
-			continue
-		}
-		granted, err := r.st.TakeSendBudget(ctx, key+":"+strconv.FormatInt(w, 10), capW, capW, end.Add(time.Minute))
-		if err != nil {
-			if ctx.Err() == nil {
-				r.log.Warn("take send budget", "key", key, "err", err)
+	windowStart := func(w int64) time.Time { return time.Unix(0, w*int64(budgetWindow)) }
+	type grant struct {
+		w int64
+		n int
+	}
+	grants := make(chan grant, 1)
+	go func() {
+		defer close(grants)
+		w := r.clock.Now().UnixNano() / int64(budgetWindow)
+		for ctx.Err() == nil {
+			r.sleepUntil(ctx, windowStart(w).Add(-budgetWindow))
+			if now := r.clock.Now(); !windowStart(w + 1).After(now) {
+				w = now.UnixNano()/int64(budgetWindow) + 1 // fell behind: skip ahead
+				continue
 			}
-			r.sleepUntil(ctx, end)
-			continue
+			capW := int(math.Floor(perWin*float64(w+1))) - int(math.Floor(perWin*float64(w)))
+			n := 0
+			if run.waiting.Load() > 0 && capW > 0 {
+				var err error
+				n, err = r.st.TakeSendBudget(ctx, key+":"+strconv.FormatInt(w, 10), capW, capW, windowStart(w+1).Add(time.Minute))
+				if err != nil && ctx.Err() == nil {
+					r.log.Warn("take send budget", "key", key, "err", err)
+				}
+			}
+			select {
+			case grants <- grant{w, n}:
+			case <-ctx.Done():
+				return
+			}
+			w++
 		}
-		for i := 0; i < granted && ctx.Err() == nil; i++ {
-			r.sleepUntil(ctx, start.Add(budgetWindow*time.Duration(i)/time.Duration(granted)))
+	}()
+	for g := range grants {
+		start, end := windowStart(g.w), windowStart(g.w+1)
+		for i := 0; i < g.n && ctx.Err() == nil; i++ {
+			r.sleepUntil(ctx, start.Add(budgetWindow*time.Duration(i)/time.Duration(g.n)))
 			left := end.Sub(r.clock.Now())
 			if left <= 0 {
 				break // an unused grant lapses with its window
@@ -498,7 +518,6 @@ func (r *Runtime) dispense(ctx context.Context, key string, rate float64, run *b
 			case <-ctx.Done():
 			}
 		}
-		r.sleepUntil(ctx, end)
 	}
 }
 
@@ -609,7 +628,9 @@ func (run *bcRun) sendPage(ctx context.Context, page []store.Conversation) (stor
 	outcomes := make([]bcOutcome, len(jobs))
 	next := make(chan int)
 	var wg sync.WaitGroup
-	for range min(len(jobs), 64) {
+	// Each send waits for its receipt's commit (a shared fsync): enough
+	// of them in flight keep the rate while one commit is under way.
+	for range min(len(jobs), run.workers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -659,15 +680,29 @@ func (run *bcRun) sendPage(ctx context.Context, page []store.Conversation) (stor
 			r.broadcastBlocked(ctx, m.ID, o.receipt.Error)
 		}
 	}
-	// Outcomes, transcript lines and events of the page in one go each.
-	if err := r.st.PutReceipts(context.WithoutCancel(ctx), receipts...); err != nil {
-		return c, false, err
-	}
-	if err := r.st.AppendMessages(context.WithoutCancel(ctx), lines...); err != nil {
-		r.log.Warn("append broadcast transcript", "broadcast", b.ID, "err", err)
-	}
-	if err := r.st.AppendEvents(context.WithoutCancel(ctx), events...); err != nil {
-		r.log.Warn("append broadcast events", "broadcast", b.ID, "err", err)
+	// Outcomes, transcript lines and events of the page in one go each,
+	// side by side: the embedded store commits them together, and no
+	// sends go out meanwhile.
+	wctx := context.WithoutCancel(ctx)
+	var rerr error
+	var ww sync.WaitGroup
+	ww.Add(3)
+	go func() { defer ww.Done(); rerr = r.st.PutReceipts(wctx, receipts...) }()
+	go func() {
+		defer ww.Done()
+		if err := r.st.AppendMessages(wctx, lines...); err != nil {
+			r.log.Warn("append broadcast transcript", "broadcast", b.ID, "err", err)
+		}
+	}()
+	go func() {
+		defer ww.Done()
+		if err := r.st.AppendEvents(wctx, events...); err != nil {
+			r.log.Warn("append broadcast events", "broadcast", b.ID, "err", err)
+		}
+	}()
+	ww.Wait()
+	if rerr != nil {
+		return c, false, rerr
 	}
 	return c, complete, nil
 }
