@@ -212,6 +212,29 @@ func (r *Runtime) runBroadcast(ctx context.Context, b *store.Broadcast) error {
 		}
 	}()
 
+	// A pool of senders; pages go through it one after the other, the next
+	// page's sends starting while the last ones of the page before finish.
+	type task struct {
+		pr *pageRun
+		i  int
+	}
+	tasks := make(chan task)
+	var workers sync.WaitGroup
+	for range run.workers {
+		workers.Add(1)
+		go func() {
+			defer workers.Done()
+			for t := range tasks {
+				t.pr.outcomes[t.i] = run.send(pctx, t.pr.jobs[t.i])
+				t.pr.wg.Done()
+			}
+		}()
+	}
+	defer func() {
+		close(tasks)
+		workers.Wait()
+	}()
+
 	for {
 		cur, err := r.st.GetBroadcast(ctx, b.ID)
 		if err != nil {
@@ -232,25 +255,102 @@ func (r *Runtime) runBroadcast(ctx context.Context, b *store.Broadcast) error {
 			r.log.Info("broadcast waits for its send window", "broadcast", b.ID, "until", open)
 			return nil
 		}
-		page, next, err := r.st.ScanContacts(ctx, b.Bot, cur.Cursor, run.pageSize)
-		if err != nil {
-			return err
-		}
-		counts, complete, err := run.sendPage(pctx, page)
-		if err != nil {
-			return err
-		}
-		if !complete {
-			if ctx.Err() != nil {
-				return ctx.Err()
+		done, err := run.pipeline(ctx, pctx, cur.Cursor, func(pr *pageRun) {
+			pr.wg.Add(len(pr.jobs))
+			for i := range pr.jobs {
+				select {
+				case tasks <- task{pr, i}:
+				case <-pctx.Done():
+					pr.wg.Done() // never sent: the page stays incomplete
+				}
 			}
-			continue // paused or cancelled mid-page: the next look releases it
-		}
-		done, err := r.savePage(ctx, b.ID, cur.Cursor, next, counts)
+		})
 		if err != nil || done {
 			return err
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if pctx.Err() != nil {
+			// Paused or cancelled (perhaps resumed since): give the place
+			// up unless it runs again; the loop then starts it afresh.
+			return r.releaseBroadcast(ctx, b.ID)
+		}
+		// The send window closed, or a store error: look again.
+		if !r.sleep(ctx, r.opts.BroadcastPoll) {
+			return ctx.Err()
+		}
 	}
+}
+
+// pipeline sends pages from cursor on until the audience ends (true), or
+// sending must stop: ctx or pctx ended, the broadcast is no longer running
+// here, or its send window closed (false, to be looked at again). Pages are
+// saved in order by a finisher, each once all its sends are done, while the
+// next page is already being sent; a page left incomplete stops the saving,
+// so the stored cursor never passes a member who was not sent to.
+func (run *bcRun) pipeline(ctx, pctx context.Context, cursor string, dispatch func(*pageRun)) (bool, error) {
+	r, b := run.r, run.b
+	finish := make(chan *pageRun, 1)
+	type verdict struct {
+		done bool
+		err  error
+	}
+	result := make(chan verdict, 1)
+	var stopped atomic.Bool
+	go func() {
+		var v verdict
+		for pr := range finish {
+			if stopped.Load() || v.done || v.err != nil {
+				pr.wg.Wait()
+				continue
+			}
+			pr.wg.Wait()
+			complete, err := run.finishPage(pctx, pr)
+			if err == nil && !complete {
+				stopped.Store(true)
+				continue
+			}
+			if err == nil {
+				v.done, err = r.savePage(ctx, b.ID, pr.from, pr.next, pr.counts)
+			}
+			if err != nil {
+				v.err = err
+				stopped.Store(true)
+			}
+		}
+		result <- v
+	}()
+	for !stopped.Load() && pctx.Err() == nil {
+		now := r.clock.Now()
+		if open := run.nextOpen(now); open.After(now) {
+			break
+		}
+		page, next, err := r.st.ScanContacts(ctx, b.Bot, cursor, run.pageSize)
+		if err != nil {
+			stopped.Store(true)
+			close(finish)
+			<-result
+			return false, err
+		}
+		pr, err := run.preparePage(pctx, page)
+		if err != nil {
+			if pctx.Err() == nil {
+				r.log.Warn("prepare broadcast page", "broadcast", b.ID, "err", err)
+			}
+			break
+		}
+		pr.from, pr.next = cursor, next
+		dispatch(pr)
+		finish <- pr
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	close(finish)
+	v := <-result
+	return v.done, v.err
 }
 
 // savePage records a finished page: the cursor moves past it and its
@@ -555,11 +655,22 @@ type bcOutcome struct {
 	done    bool
 }
 
-// sendPage sends the page's members who have no receipt yet and counts the
-// page. complete is false when ctx ended before every member was done.
-func (run *bcRun) sendPage(ctx context.Context, page []store.Conversation) (store.BroadcastProgress, bool, error) {
+// pageRun is one page of the audience on its way: what is known before
+// sending (members skipped, or done before a crash) and the sends.
+type pageRun struct {
+	from, next string
+	counts     store.BroadcastProgress
+	jobs       []*bcJob
+	outcomes   []bcOutcome
+	wg         sync.WaitGroup
+}
+
+// preparePage looks the page's members up: who has a receipt already,
+// who is skipped and why, and what each of the others gets.
+func (run *bcRun) preparePage(ctx context.Context, page []store.Conversation) (*pageRun, error) {
 	r, b := run.r, run.b
-	var c store.BroadcastProgress
+	pr := &pageRun{}
+	c := &pr.counts
 	skip := func(reason string) {
 		if c.Skipped == nil {
 			c.Skipped = map[string]int{}
@@ -573,7 +684,7 @@ func (run *bcRun) sendPage(ctx context.Context, page []store.Conversation) (stor
 		}
 	}
 	if len(members) == 0 {
-		return c, true, nil
+		return pr, nil
 	}
 	ids := make([]string, len(members))
 	convIDs := make([]string, len(members))
@@ -582,7 +693,7 @@ func (run *bcRun) sendPage(ctx context.Context, page []store.Conversation) (stor
 	}
 	have, err := r.st.GetReceipts(ctx, ids)
 	if err != nil {
-		return c, false, err
+		return nil, err
 	}
 	done := make(map[string]store.Receipt, len(have))
 	for _, rc := range have {
@@ -591,14 +702,14 @@ func (run *bcRun) sendPage(ctx context.Context, page []store.Conversation) (stor
 	var recent map[string]int
 	if run.botCap > 0 {
 		if recent, err = r.st.CountRecentReceipts(ctx, convIDs, r.clock.Now().Add(-7*24*time.Hour), b.ID); err != nil {
-			return c, false, err
+			return nil, err
 		}
 	}
 	var jobs []*bcJob
 	for _, m := range members {
 		c.Total++
 		if rc, ok := done[m.ID]; ok {
-			countReceipt(&c, rc)
+			countReceipt(c, rc)
 			continue
 		}
 		switch {
@@ -625,31 +736,18 @@ func (run *bcRun) sendPage(ctx context.Context, page []store.Conversation) (stor
 			jobs = append(jobs, j)
 		}
 	}
-	outcomes := make([]bcOutcome, len(jobs))
-	next := make(chan int)
-	var wg sync.WaitGroup
-	// Each send waits for its receipt's commit (a shared fsync): enough
-	// of them in flight keep the rate while one commit is under way.
-	for range min(len(jobs), run.workers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				outcomes[i] = run.send(ctx, jobs[i])
-			}
-		}()
-	}
-	for i := range jobs {
-		if ctx.Err() != nil {
-			break
-		}
-		select {
-		case next <- i:
-		case <-ctx.Done():
-		}
-	}
-	close(next)
-	wg.Wait()
+	pr.jobs = jobs
+	pr.outcomes = make([]bcOutcome, len(jobs))
+	return pr, nil
+}
+
+// finishPage counts the page's sends and writes their outcomes, transcript
+// lines and events once all of them are done. complete is false when some
+// were never sent (paused, cancelled, shutting down).
+func (run *bcRun) finishPage(ctx context.Context, pr *pageRun) (bool, error) {
+	r, b := run.r, run.b
+	c := &pr.counts
+	outcomes := pr.outcomes
 	complete := true
 	var receipts []store.Receipt
 	var lines []store.Message
@@ -660,7 +758,7 @@ func (run *bcRun) sendPage(ctx context.Context, page []store.Conversation) (stor
 			complete = false
 			continue
 		}
-		countReceipt(&c, o.receipt)
+		countReceipt(c, o.receipt)
 		receipts = append(receipts, o.receipt)
 		if b.Mode == store.BroadcastFlow {
 			continue
@@ -702,9 +800,9 @@ func (run *bcRun) sendPage(ctx context.Context, page []store.Conversation) (stor
 	}()
 	ww.Wait()
 	if rerr != nil {
-		return c, false, rerr
+		return false, rerr
 	}
-	return c, complete, nil
+	return complete, nil
 }
 
 func countReceipt(c *store.BroadcastProgress, rc store.Receipt) {
