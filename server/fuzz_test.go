@@ -31,6 +31,7 @@ var fuzzRoutes = []struct{ method, path, contentType string }{
 	{"POST", "/api/bots/shop/segments", "application/json"},
 	{"POST", "/api/bots/shop/segments/count", "application/json"},
 	{"POST", "/api/bots/shop/broadcasts", "application/json"},
+	{"POST", "/api/bots/shop/canned", "application/json"},
 }
 
 // FuzzAPIBodies: whatever body comes to a route that reads one, the answer
@@ -55,6 +56,8 @@ func FuzzAPIBodies(f *testing.F) {
 		`{"login":"mark","password":"password-mark"}`,
 		`{"name":"vip","filter":{"tags":["vip"],"score_min":10,"expr":"score > 1"}}`, `{"segments":["hot"],"first_seen_from":"2026-01-01T00:00:00Z"}`,
 		`{"name":"n","variants":[{"name":"A","text":"Hi {{ contact.first_name }}","buttons":[{"label":"Go","node":"a"}]}],"start":true,"window":{"start":"10:00","end":"20:00"}}`,
+		`{"shortcut":"/price","title":"Прайс","text":"{{ contact.first_name }}, цены"}`,
+		`{"login":"nina","role":"operator","password":"long-password-2","queues":["sales"],"capacity":3}`,
 	} {
 		f.Add(uint8(i), []byte(body))
 	}
