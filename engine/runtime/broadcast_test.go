@@ -10,6 +10,7 @@ import (
 	"github.com/voronka/voronka/engine/channel"
 	"github.com/voronka/voronka/engine/runtime"
 	"github.com/voronka/voronka/engine/store"
+	"github.com/voronka/voronka/internal/testmongo"
 )
 
 // realTime runs the runtime on the wall clock, as broadcasts pace their
@@ -276,5 +277,62 @@ func TestBroadcastFrequencyCapAndWindow(t *testing.T) {
 	b, _ = h.st.GetBroadcast(ctx, "later")
 	if b.WaitUntil.Before(open.Add(-time.Minute)) || b.WaitUntil.After(open) || b.Progress.Sent != 0 {
 		t.Fatalf("waits until %v, want the window's start %v; progress %+v", b.WaitUntil, open, b.Progress)
+	}
+}
+
+// Two replicas on one MongoDB: both look for broadcasts, one runs it; the
+// other takes over when the first stops mid-way; everyone gets it once.
+func TestBroadcastTwoReplicasOnMongo(t *testing.T) {
+	ctx := context.Background()
+	db := testmongo.DBName(t)
+	stA, stB := openMongoDBWith(t, db, smallPool), openMongoDBWith(t, db, smallPool)
+	slow := channel.Limits{PerSecond: 20, Burst: 8, PerChatSecond: 100, PerChatBurst: 100, PerGroupMin: 100}
+	h := newHarness(t, stA, realTime, withLimits(slow))
+	h.run(h.rt)
+	const n = 30
+	for i := range n {
+		h.text(h.rt, fmt.Sprint(i), fmt.Sprint("u", i), "/start")
+	}
+	rtB := h.newRuntime(realTime, withLimits(slow), withStore(stB))
+	h.run(rtB)
+	if err := stA.CreateBroadcast(ctx, newsBroadcast("bc-two")); err != nil {
+		t.Fatal(err)
+	}
+	h.rt.WakeBroadcasts()
+	rtB.WakeBroadcasts()
+	sent := func() int {
+		total := 0
+		for i := range n {
+			total += len(broadcastTexts(h, fmt.Sprint(i)))
+		}
+		return total
+	}
+	eventuallyWithin(t, 5*time.Minute, "some sends", nil, func() bool { return sent() >= 5 })
+	// Whichever replica runs it stops (a clean shutdown ends its lease);
+	// the other goes on from where it was.
+	b, err := stA.GetBroadcast(ctx, "bc-two")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runner := h.rt
+	if b.Runner == rtB.Owner() {
+		runner = rtB
+	}
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := runner.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	eventuallyWithin(t, 5*time.Minute, "the other replica to finish it", nil, func() bool {
+		b, err := stB.GetBroadcast(ctx, "bc-two")
+		return err == nil && b.Status == store.BroadcastDone
+	})
+	for i := range n {
+		if got := broadcastTexts(h, fmt.Sprint(i)); len(got) != 1 {
+			t.Fatalf("chat %d got %d copies across two replicas, want 1", i, len(got))
+		}
+	}
+	if d := h.snd.duplicates(); len(d) > 0 {
+		t.Fatalf("sent twice: %v", d)
 	}
 }
