@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
@@ -392,4 +393,49 @@ func TestInboxEventStream(t *testing.T) {
 	if left["inbox"].(map[string]any)["queue"] != "support" {
 		t.Fatalf("olga's event: %v", left)
 	}
+}
+
+// An operator's message the platform refuses shows as failed, one to a
+// chat that blocked the bot as blocked, with the reason, and a reply to a
+// blocked chat is refused.
+func TestInboxDeliveryStates(t *testing.T) {
+	k := newInboxStack(t)
+	id := k.handoff("600")
+	k.snd.mu.Lock()
+	k.snd.refuse = func(m channel.Outbound) error {
+		switch m.Text {
+		case "too long":
+			return &channel.SendError{Code: 400, Err: errors.New("Bad Request: message is too long")}
+		case "bye":
+			return &channel.SendError{Code: 403, Blocked: true, Err: errors.New("Forbidden: bot was blocked by the user")}
+		}
+		return nil
+	}
+	k.snd.mu.Unlock()
+	olga := signIn(t, k.s, "olga", "password-olga")
+	olga.want(201, "POST", "/api/conversations/"+id+"/messages", `{"text":"too long"}`)
+	olga.want(201, "POST", "/api/conversations/"+id+"/messages", `{"text":"fine"}`)
+	olga.want(201, "POST", "/api/conversations/"+id+"/messages", `{"text":"bye"}`)
+	states := map[string]string{}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(states) < 3 || states["bye"] != "blocked" {
+		if time.Now().After(deadline) {
+			t.Fatalf("delivery states: %v", states)
+		}
+		time.Sleep(20 * time.Millisecond)
+		clear(states)
+		for _, l := range olga.want(200, "GET", "/api/conversations/"+id, "")["messages"].([]any) {
+			m := l.(map[string]any)
+			if m["direction"] == "operator" {
+				states[m["text"].(string)] = m["delivery"].(string)
+				if (m["delivery"] == "failed" || m["delivery"] == "blocked") && m["error"] == nil {
+					t.Fatalf("a %s message without its reason: %v", m["delivery"], m)
+				}
+			}
+		}
+	}
+	if states["too long"] != "failed" || states["fine"] != "sent" {
+		t.Fatalf("delivery states: %v", states)
+	}
+	olga.want(422, "POST", "/api/conversations/"+id+"/messages", `{"text":"anyone?"}`)
 }

@@ -20,11 +20,18 @@ import (
 type recordingSender struct {
 	mu   sync.Mutex
 	sent map[string][]string
+	// refuse, when set, answers a message with a platform's refusal.
+	refuse func(m channel.Outbound) error
 }
 
 func (r *recordingSender) Send(_ context.Context, m channel.Outbound) (channel.Sent, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.refuse != nil {
+		if err := r.refuse(m); err != nil {
+			return channel.Sent{}, err
+		}
+	}
 	r.sent[m.Chat] = append(r.sent[m.Chat], m.Text)
 	return channel.Sent{PlatformID: m.ID}, nil
 }
