@@ -8,6 +8,9 @@ import { useI18n, type Key } from '../i18n';
 import * as api from './api';
 import { badInterval, rowsOf, hoursOf, weekdays, type DayRow } from './week';
 import { SharePanel } from './Share';
+import { MessengerConnect } from '../messengers/MessengerConnect';
+import { MessengerDetails } from '../messengers/CallbackURL';
+import { callbackURL, isMessenger } from '../messengers/messengers';
 import './bots.css';
 
 const idRule = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -439,6 +442,9 @@ function ChannelsSection({ bot, onFailure, onChanged }: { bot: api.Bot; onFailur
                   </>
                 )}
               </div>
+              {isMessenger(c.type) && c.type !== 'viber' && (
+                <MessengerDetails url={callbackURL(window.location.origin, c.type, bot.id)} verifyToken={c.settings?.verify_token} />
+              )}
               {lastError && (
                 <div className="err-text small" data-testid="channel-error">
                   {t('lastError')}: {lastError}
@@ -462,6 +468,19 @@ function ChannelsSection({ bot, onFailure, onChanged }: { bot: api.Bot; onFailur
               {busy ? t('connecting') : t('connect')}
             </button>
           </form>
+        )}
+        {chs && (
+          <MessengerConnect
+            bot={bot.id}
+            origin={window.location.origin}
+            connected={chs.map((c) => c.type)}
+            describe={(e) => (e instanceof Error ? e.message + (e instanceof core.ApiError && e.details ? `: ${String(e.details)}` : '') : String(e))}
+            onConnect={async (body) => {
+              const c = await api.connectChannel(bot.id, body);
+              onChanged(`${t('connected')}: ${c.account ?? c.title}`);
+              refresh();
+            }}
+          />
         )}
         {chs && !web && (
           <button onClick={() => void addWeb()} data-action="add-web">

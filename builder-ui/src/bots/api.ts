@@ -74,6 +74,8 @@ export const listChannels = (bot: string) =>
   call<{ channels: Channel[] }>('GET', `/api/bots/${enc(bot)}/channels`).then((r) => r.channels);
 export const addChannel = (bot: string, type: string, token: string, settings?: Record<string, string>) =>
   call<Channel>('POST', `/api/bots/${enc(bot)}/channels`, JSON.stringify({ type, token, settings }));
+export const connectChannel = (bot: string, body: { type: string; token: string; secret?: string; api_url?: string; settings: Record<string, string> }) =>
+  call<Channel>('POST', `/api/bots/${enc(bot)}/channels`, JSON.stringify(body));
 export const updateChannel = (bot: string, id: string, settings: Record<string, string>) =>
   call<Channel>('PUT', `/api/bots/${enc(bot)}/channels/${enc(id)}`, JSON.stringify({ settings }));
 export const removeChannel = (bot: string, id: string) => call<void>('DELETE', `/api/bots/${enc(bot)}/channels/${enc(id)}`);

@@ -5,6 +5,7 @@ import { useState, type FormEvent } from 'react';
 import { useI18n, type Key } from '../i18n';
 import { callbackURL, channelBody, initialValues, messengerFields, messengerTypes, missing, type ChannelBody, type MessengerType } from './messengers';
 import { CallbackURL } from './CallbackURL';
+import './messengers.css';
 
 export interface MessengerConnectProps {
   bot: string;

@@ -1,0 +1,163 @@
+// Browser story of WhatsApp in the builder (issue 17): a marketer creates a
+// bot with a funnel, picks WhatsApp on the bot's channels, pastes the phone
+// number id, token and app secret of a fake Cloud API (cmd/msgrfake), sees
+// the webhook URL and verify token to paste into Meta's console, connects;
+// the fake's console check (GET hub.challenge) passes with that verify
+// token; a customer's message gets the funnel's reply with reply buttons,
+// and a press goes on.
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import readline from 'node:readline';
+import { admin, launchBrowser, requireChromium, root, startServer } from './lib.mjs';
+
+requireChromium('messengers e2e');
+const shots = path.join(root, 'artifacts/screenshots/messengers');
+fs.mkdirSync(shots, { recursive: true });
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'voronka-msgr-e2e-'));
+const fakeBin = path.join(tmp, 'msgrfake');
+execFileSync('go', ['build', '-o', fakeBin, './cmd/msgrfake'], { cwd: root, stdio: 'inherit' });
+const fake = spawn(fakeBin, ['-type', 'whatsapp', '-unlimited', '-retry-scale', '0.01'], { stdio: ['ignore', 'pipe', 'inherit'] });
+const [fakeURL, creds] = await new Promise((resolve, reject) => {
+  const lines = [];
+  readline.createInterface({ input: fake.stdout }).on('line', (l) => {
+    lines.push(l.trim());
+    if (lines.length === 2) resolve([lines[0], JSON.parse(lines[1])]);
+  });
+  fake.once('exit', (code) => reject(new Error(`msgrfake exited: ${code}`)));
+});
+const emptyFlows = fs.mkdtempSync(path.join(tmp, 'flows-'));
+const server = await startServer({ env: { VORONKA_FLOWS: emptyFlows } });
+
+async function fakeCall(method, route, body) {
+  const r = await fetch(`${fakeURL}/_fake/${route}`, {
+    method,
+    headers: { 'Content-Type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`fake ${route}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+const flowYaml = [
+  'voronka: 1',
+  'id: shop',
+  'start: hello',
+  'nodes:',
+  '  hello: {type: message, text: "Здравствуйте!", next: pick}',
+  '  pick:',
+  '    type: buttons',
+  '    text: "Что вас интересует?"',
+  '    buttons:',
+  '      - {label: "Цены", next: prices}',
+  '      - {label: "Доставка", next: delivery}',
+  '  prices: {type: end, text: "Цены от 990 ₽"}',
+  '  delivery: {type: end, text: "Доставим завтра"}',
+  '',
+].join('\n');
+
+const browser = await launchBrowser();
+const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
+const pageErrors = [];
+page.on('pageerror', (e) => pageErrors.push(e.message));
+page.setDefaultTimeout(20000);
+
+let passed = 0;
+let failed = 0;
+async function step(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e?.stack ?? e}`);
+  } finally {
+    await page.screenshot({ path: path.join(shots, `${String(passed + failed).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => {});
+  }
+}
+// api calls the API from the signed-in page (its cookie and CSRF token).
+const api = (method, p, body, type = 'application/json') =>
+  page.evaluate(async ([method, p, body, type]) => {
+    const s = await (await fetch('/api/session')).json();
+    const r = await fetch(p, { method, body, headers: { 'Content-Type': type, 'X-CSRF-Token': s.csrf } });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  }, [method, p, body, type]);
+
+let callback = '';
+let verify = '';
+try {
+  await step('sign in; a bot with a published funnel', async () => {
+    await page.goto(`${server.url}/app/#/bots`);
+    await page.fill('input[name=login]', admin.login);
+    await page.fill('input[name=password]', admin.password);
+    await page.click('[data-testid=signin] button[type=submit]');
+    await page.waitForSelector('[data-testid=bots-page]');
+    for (const [m, p, b, t] of [
+      ['POST', '/api/bots', JSON.stringify({ id: 'shop', name: 'Магазин' })],
+      ['POST', '/api/import?bot=shop', flowYaml, 'application/yaml'],
+      ['POST', '/api/bots/shop/flows/shop/publish', '{}'],
+      ['PUT', '/api/bots/shop', JSON.stringify({ flow_id: 'shop' })],
+    ]) {
+      const r = await api(m, p, b, t);
+      assert.ok(r.status < 300, `${m} ${p}: ${r.status} ${JSON.stringify(r.body)}`);
+    }
+  });
+
+  await step('WhatsApp form: the webhook URL and a verify token to paste into Meta', async () => {
+    await page.goto(`${server.url}/app/#/bots/shop`);
+    await page.reload(); // the bots list was read before the API made the bot
+    await page.click('[data-action=pick-whatsapp]');
+    await page.waitForSelector('[data-testid=connect-whatsapp]');
+    callback = await page.locator('[data-testid=connect-whatsapp] [data-testid=callback-url]').innerText();
+    assert.equal(callback, `${server.url}/whatsapp/shop`);
+    verify = await page.locator('[data-field=whatsapp-verify_token]').inputValue();
+    assert.match(verify, /^[A-Za-z0-9_-]{16,}$/);
+    // Missing fields are named before anything is sent.
+    await page.click('[data-action=connect-whatsapp]');
+    await page.waitForSelector('[data-testid=messenger-error]:has-text("ID номера телефона")');
+  });
+
+  await step('connect: the number is checked with the Cloud API and shown', async () => {
+    await page.fill('[data-field=whatsapp-phone_number_id]', creds.phone_number_id);
+    await page.fill('[data-field=whatsapp-token]', creds.token);
+    await page.fill('[data-field=whatsapp-app_secret]', creds.app_secret);
+    await page.fill('[data-field=whatsapp-api_url]', fakeURL);
+    await page.click('[data-action=connect-whatsapp]');
+    await page.waitForSelector('[data-channel=whatsapp] [data-testid=channel-state]');
+    const card = await page.locator('[data-channel=whatsapp]').innerText();
+    assert.match(card, /Voronka Test/);
+    assert.ok(!card.includes(creds.token), 'the page does not show the whole token');
+    assert.ok(card.includes(verify), 'the card keeps the verify token to paste');
+    assert.ok(card.includes(callback), 'the card keeps the webhook URL');
+  });
+
+  await step("Meta's check passes with the verify token; a message gets the funnel with reply buttons", async () => {
+    await fakeCall('POST', 'webhook', { url: callback, verify_token: verify });
+    await fakeCall('POST', 'message', { from: '79990001122', name: 'Иван', text: 'Привет' });
+    const got = await fakeCall('GET', 'sent/wait?to=79990001122&n=2&timeout=20s');
+    assert.equal(got[0].text, 'Здравствуйте!');
+    assert.equal(got[1].type, 'interactive');
+    assert.deepEqual(got[1].buttons.map((b) => b.title), ['Цены', 'Доставка']);
+    await fakeCall('POST', 'press', { from: '79990001122', title: 'Доставка' });
+    const after = await fakeCall('GET', 'sent/wait?to=79990001122&n=3&timeout=20s');
+    assert.equal(after[2].text, 'Доставим завтра');
+    await page.reload();
+    await page.waitForSelector('[data-channel=whatsapp][data-state=connected]');
+  });
+
+  await step('no page errors', async () => {
+    assert.deepEqual(pageErrors, []);
+  });
+} finally {
+  await browser.close();
+  await server.stop();
+  fake.kill('SIGTERM');
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+console.log(`messengers e2e: ${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
