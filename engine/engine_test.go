@@ -605,3 +605,44 @@ nodes:
 		})
 	}
 }
+
+// What the canvas draws is what happens: a reply timeout that leads through
+// a nudge back to its own buttons shows them again under the nudge, so the
+// person can tap them, and does not arm the timeout again, so a silent
+// person is nudged once.
+func TestTimeoutNudgeShowsButtonsAgainOnce(t *testing.T) {
+	p := mustProgram(t, `
+voronka: 1
+id: t
+start: q
+nodes:
+  q:
+    type: buttons
+    text: pick
+    buttons: [ { label: a, next: z } ]
+    timeout: { after: 1h, next: nudge }
+  nudge: { type: message, text: "still there?", next: q }
+  z: { type: end, text: bye }
+`)
+	out := Step(p, &State{}, text("hi"))
+	timer := out.Effects[0].Timer
+	fired := Step(p, out.State, Input{Kind: InputTimer, Timer: timer, Now: t0.Add(time.Hour)})
+	if got := texts(fired.Messages); len(got) != 2 || got[0] != "still there?" || got[1] != "pick" {
+		t.Fatalf("want the nudge then the prompt again, got %q", got)
+	}
+	if b := fired.Messages[1].Buttons; len(b) != 1 || b[0].Label != "a" {
+		t.Fatalf("the repeated prompt must carry its buttons, got %+v", b)
+	}
+	for _, e := range fired.Effects {
+		if e.Kind == EffectTimer {
+			t.Fatalf("the timeout was armed again: %+v", fired.Effects)
+		}
+	}
+	if fired.State.Node != "q" || fired.State.Wait != WaitReply {
+		t.Fatalf("want to wait at q for a reply, got %+v", fired.State)
+	}
+	pressed := Step(p, fired.State, Input{Kind: InputPress, Payload: fired.Messages[1].Buttons[0].Payload, Now: t0.Add(2 * time.Hour)})
+	if got := texts(pressed.Messages); len(got) != 1 || got[0] != "bye" {
+		t.Fatalf("a press on the repeated buttons: %q", got)
+	}
+}

@@ -79,10 +79,11 @@ type run struct {
 	env   eval.Env
 	envOK bool
 	steps int
-	// open is the node whose prompt timed out unanswered in this step: its
-	// buttons are still on the person's screen, so coming back to it (a nudge
-	// that leads back) waits there again without repeating it or re-arming
-	// the timeout — a silent person is nudged once, not every two hours.
+	// open is the node whose prompt timed out unanswered in this step. Coming
+	// back to it (a nudge that leads back, as the canvas draws it) shows the
+	// prompt and its buttons again, below the nudge where the person can tap
+	// them, but does not arm the timeout again: a silent person is nudged
+	// once, not every two hours.
 	open string
 	// budget is the first expression of this step that ran out of its
 	// evaluation budget (eval.ErrBudget) and budgetNode its node; the step
@@ -535,13 +536,9 @@ func (r *run) visit(c *cnode) string {
 		r.send(r.prompt(c))
 		return r.orEnd(n.Next)
 	case "buttons", "question":
-		if c.ID == r.open {
-			r.wait(WaitReply)
-			return ""
-		}
 		r.send(r.prompt(c))
 		r.wait(WaitReply)
-		if n.Timeout != nil {
+		if n.Timeout != nil && c.ID != r.open {
 			r.newTimer(true, Effect{After: n.Timeout.After, Delayed: true})
 		}
 		return ""

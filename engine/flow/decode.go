@@ -20,10 +20,17 @@ const MaxDocument = 8 << 20
 // cannot make decoding explode.
 const maxAliases = 1000
 
+// varPattern is a variable name: a Latin or Russian letter or _, then
+// letters, digits and _ (the same set in the JSON Schema, whose regular
+// expressions have no \p{L}).
+const varPattern = `[A-Za-zА-Яа-яЁё_][A-Za-zА-Яа-яЁё0-9_]*`
+
 var (
 	flowIDRe = regexp.MustCompile(`^[a-z0-9-]+$`)
 	nodeIDRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
-	varRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	// Variable names may be Russian as well as Latin: a marketer names them
+	// as the funnel speaks (expr-lang reads any letter in a name).
+	varRe = regexp.MustCompile(`^` + varPattern + `$`)
 )
 
 // Parse decodes a flow from YAML or JSON (JSON is read as YAML, which keeps

@@ -18,7 +18,7 @@ func JSONSchema() ([]byte, error) {
 			"description": "a duration: 90s, 30m, 2h, 1d, 1w, 1h30m",
 		},
 		"nodeRef":  map[string]any{"type": "string", "pattern": `^[A-Za-z0-9_-]{1,64}$`, "description": "id of a node"},
-		"variable": map[string]any{"type": "string", "pattern": `^[A-Za-z_][A-Za-z0-9_]*$`, "description": "a variable declared under vars"},
+		"variable": map[string]any{"type": "string", "pattern": "^" + varPattern + "$", "description": "a variable declared under vars"},
 		"strings": map[string]any{"oneOf": []any{
 			map[string]any{"type": "string"},
 			map[string]any{"type": "array", "items": map[string]any{"type": "string"}},
@@ -99,7 +99,7 @@ func JSONSchema() ([]byte, error) {
 			"expire":      ref("duration"),
 			"vars": map[string]any{
 				"type":                 "object",
-				"propertyNames":        map[string]any{"pattern": `^[A-Za-z_][A-Za-z0-9_]*$`},
+				"propertyNames":        map[string]any{"pattern": "^" + varPattern + "$"},
 				"additionalProperties": map[string]any{"enum": []string{"string", "text", "number", "bool", "boolean", "date", "list", "object", "map", "any"}},
 			},
 			"scoring":  map[string]any{"type": "object", "additionalProperties": map[string]any{"type": "number"}},

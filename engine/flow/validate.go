@@ -193,16 +193,60 @@ func (v *validator) schemaVars() []eval.Var {
 	return out
 }
 
-var unknownNameRe = regexp.MustCompile(`unknown name ([A-Za-z_][A-Za-z0-9_]*)`)
+var (
+	unknownNameRe = regexp.MustCompile(`unknown name (` + varPattern + `)`)
+	mismatchRe    = regexp.MustCompile(`^invalid operation: (\S+) \(mismatched types (\S+) and (\S+)\)`)
+	tokenRe       = regexp.MustCompile(`^unexpected token (\w+)(?:\((.*)\))?`)
+	positionRe    = regexp.MustCompile(` \(\d+:\d+\)$`)
+)
 
-// explain rewrites expr-lang's messages into the words of a flow author.
+// explain rewrites expr-lang's messages into the words of a flow author
+// (the builder words each of these sentences in Russian): what is wrong,
+// not how the compiler sees it.
 func explain(err error) string {
-	msg := err.Error()
+	msg := positionRe.ReplaceAllString(err.Error(), "")
 	if m := unknownNameRe.FindStringSubmatch(msg); m != nil {
 		return fmt.Sprintf("variable %s is used but not declared under vars", m[1])
 	}
-	msg = regexp.MustCompile(` \(\d+:\d+\)$`).ReplaceAllString(msg, "")
-	return msg
+	if m := mismatchRe.FindStringSubmatch(msg); m != nil {
+		return fmt.Sprintf("a %s cannot be compared with a %s by %s", typeWord(m[2]), typeWord(m[3]), m[1])
+	}
+	if m := tokenRe.FindStringSubmatch(msg); m != nil {
+		switch {
+		case m[1] == "EOF":
+			return "the expression ends too early: something is missing at the end"
+		case m[2] == `"="`:
+			return "= is not a comparison; write == to compare"
+		case m[2] != "":
+			return fmt.Sprintf("%s is out of place here", m[2])
+		}
+	}
+	if strings.Contains(msg, "at most") {
+		return "the expression would do too much work: " + msg
+	}
+	if strings.Contains(msg, "literal not terminated") || strings.Contains(msg, "unterminated") {
+		return "a quote is opened but not closed"
+	}
+	return "the expression cannot be read: " + msg
+}
+
+// typeWord names an expr-lang type as a flow author knows it.
+func typeWord(t string) string {
+	switch {
+	case strings.HasPrefix(t, "float"), strings.HasPrefix(t, "int"), strings.HasPrefix(t, "uint"):
+		return "number"
+	case t == "string":
+		return "text"
+	case t == "bool":
+		return "yes/no value"
+	case strings.HasPrefix(t, "[]"):
+		return "list"
+	case strings.HasPrefix(t, "map"):
+		return "object"
+	case strings.Contains(t, "Time"):
+		return "date"
+	}
+	return t
 }
 
 func (v *validator) template(src string, p Pos, node, field string) *eval.Template {

@@ -441,7 +441,7 @@ func TestReplyTimeoutCountsFromTheSend(t *testing.T) {
 		h.waitTexts("1", "Hi Anna")
 		h.clock.Set(sentAt.Add(time.Hour))
 		h.settle(h.rt)
-		h.waitTexts("1", "Hi Anna", "Still there?")
+		h.waitTexts("1", "Hi Anna", "Still there?", "Hi Anna") // the nudge leads back: the prompt again
 	})
 }
 

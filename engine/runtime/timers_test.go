@@ -472,5 +472,5 @@ func TestQuietHoursMoveReplyTimeoutsButNotAnswers(t *testing.T) {
 	h.waitTexts("1", "Hi Anna")
 	h.clock.Set(morning)
 	h.settle(rt)
-	h.waitTexts("1", "Hi Anna", "Still there?")
+	h.waitTexts("1", "Hi Anna", "Still there?", "Hi Anna") // the nudge leads back: the prompt again
 }
