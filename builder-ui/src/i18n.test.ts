@@ -47,7 +47,7 @@ describe('validation problems in Russian', () => {
   };
 
   it('words a known problem in Russian, suggestion included', () => {
-    expect(problemText('ru', noNode)).toBe('buttons[0].next: нет блока "oferr" (может быть, "offer"?)');
+    expect(problemText('ru', noNode)).toBe('«Кнопки 1 → дальше»: нет блока "oferr" (может быть, "offer"?)');
   });
 
   it('says an undeclared variable in an expression in Russian', () => {

@@ -6,6 +6,7 @@ import { en as botsEn, ru as botsRu } from './bots/strings';
 import { en as anEn, ru as anRu } from './analytics/strings';
 import { en as ctEn, ru as ctRu } from './contacts/strings';
 import { en as msgrEn, ru as msgrRu } from './messengers/strings';
+import { en as condEn, ru as condRu } from './conditions/strings';
 
 export type Lang = 'ru' | 'en';
 
@@ -73,7 +74,7 @@ const coreRu = {
   name: 'Название',
   description: 'Описание',
   expire: 'Срок жизни диалога',
-  varsHelp: 'переменная: тип (string, number, bool, date, list, object)',
+  varsHelp: 'переменная: тип (текст, число, да/нет, дата, список, объект)',
   scoringHelp: 'сегмент: минимальный балл',
   triggers: 'Триггеры',
   faq: 'Частые вопросы',
@@ -174,6 +175,83 @@ const coreRu = {
   channelDegradedHint: 'Сервер сам переподключится, когда мессенджер ответит. Веб-чат и другие боты работают.',
   channelFailedHint: 'Мессенджер отклонил токен бота: исправьте токен и перезапустите сервер. Веб-чат и другие боты работают.',
   channelAccount: 'бот @{t}',
+  exit_next: 'Дальше',
+  exit_else: 'Иначе',
+  exit_on_fail: 'Не справился',
+  exit_on_error: 'Ошибка',
+  exit_resume: 'После оператора',
+  exit_timeout: 'Нет ответа',
+  exit_timeoutAfter: 'Нет ответа {t}',
+  expect_text: 'Любой текст',
+  expect_number: 'Число',
+  expect_email: 'Эл. почта',
+  expect_phone: 'Телефон',
+  expect_date: 'Дата',
+  expect_choice: 'Один из вариантов',
+  expect_regex: 'По шаблону',
+  vtype_string: 'текст',
+  vtype_number: 'число',
+  vtype_bool: 'да/нет',
+  vtype_date: 'дата',
+  vtype_list: 'список',
+  vtype_object: 'объект',
+  vtype_any: 'любой',
+  dur_m: 'мин',
+  dur_h: 'ч',
+  dur_d: 'дн',
+  dur_s: 'с',
+  answerIs: 'ответ: {t}',
+  savesTo: '→ {t}',
+  waitFor: 'ждать {t}',
+  addPoints: '+{t} баллов',
+  queueIs: 'очередь «{t}»',
+  goalIs: 'цель «{t}»',
+  webhookTo: 'запрос {t}',
+  setsVars: 'задаёт: {t}',
+  connectFrom: 'Выберите блок, куда ведёт «{t}». Esc — отмена.',
+  connectExit: 'Соединить: щёлкните выход, затем блок',
+  createNextHere: 'Создать следующий блок',
+  createNextTitle: 'Какой блок поставить дальше?',
+  createNewBlock: '+ новый блок…',
+  cancel: 'Отмена',
+  create: 'Создать',
+  newFlowTitle: 'Новая воронка',
+  newFlowName: 'Название',
+  newFlowNamePlaceholder: 'Например: Запись на вебинар',
+  newFlowId: 'Адрес (идентификатор)',
+  newFlowTemplate: 'Шаблон',
+  newFlowExists: 'Воронка с таким адресом уже есть — адрес изменён',
+  tpl_empty: 'Пустая',
+  tpl_lead: 'Квалификация лидов',
+  tpl_faq: 'Ответы на вопросы (FAQ)',
+  tpl_quiz: 'Квиз',
+  tpl_csat: 'Опрос удовлетворённости (CSAT)',
+  tpl_cart: 'Напоминание о брошенной корзине',
+  tpl_webinar: 'Регистрация на вебинар',
+  tplDesc_empty: 'Одно приветствие — дальше рисуете сами',
+  tplDesc_lead: 'Интерес, бюджет, телефон; горячих — менеджеру',
+  tplDesc_faq: 'Меню частых вопросов и ответы по ключевым словам',
+  tplDesc_quiz: 'Три вопроса с баллами и результат по сумме',
+  tplDesc_csat: 'Оценка 1–5, причина низкой оценки, просьба об отзыве',
+  tplDesc_cart: 'Напоминание через час, скидка через сутки',
+  tplDesc_webinar: 'Имя, почта, напоминание перед началом',
+  noFlows: 'У этого бота пока нет воронок. Создайте первую.',
+  insertVar: 'Вставить переменную',
+  var_contact_first_name: 'имя клиента',
+  var_score: 'баллы',
+  var_segment: 'сегмент',
+  newVarHint: 'Новая переменная объявится сама, с типом по ответу',
+  canvasLabel: 'Холст воронки',
+  canvasZoomIn: 'Приблизить',
+  canvasZoomOut: 'Отдалить',
+  canvasFit: 'Показать всё',
+  canvasLock: 'Закрепить блоки',
+  canvasMinimap: 'Мини-карта',
+  blockLabel: 'Блок {t}',
+  startBlock: 'Старт',
+  nothingLoaded: 'Воронка не открыта',
+  blocksHelp: 'Tab — к блоку, Enter — добавить на холст (после выбранного блока)',
+  ...condRu,
 };
 
 const coreEn: Record<keyof typeof coreRu, string> = {
@@ -341,6 +419,83 @@ const coreEn: Record<keyof typeof coreRu, string> = {
   channelDegradedHint: 'The server reconnects by itself once the messenger answers. The web chat and the other bots work.',
   channelFailedHint: 'The messenger rejected the bot token: fix the token and restart the server. The web chat and the other bots work.',
   channelAccount: 'bot @{t}',
+  exit_next: 'Next',
+  exit_else: 'Else',
+  exit_on_fail: 'Gave up',
+  exit_on_error: 'Error',
+  exit_resume: 'After the operator',
+  exit_timeout: 'No reply',
+  exit_timeoutAfter: 'No reply in {t}',
+  expect_text: 'Any text',
+  expect_number: 'Number',
+  expect_email: 'E-mail',
+  expect_phone: 'Phone',
+  expect_date: 'Date',
+  expect_choice: 'One of the choices',
+  expect_regex: 'By pattern',
+  vtype_string: 'text',
+  vtype_number: 'number',
+  vtype_bool: 'yes/no',
+  vtype_date: 'date',
+  vtype_list: 'list',
+  vtype_object: 'object',
+  vtype_any: 'any',
+  dur_m: 'min',
+  dur_h: 'h',
+  dur_d: 'd',
+  dur_s: 's',
+  answerIs: 'answer: {t}',
+  savesTo: '→ {t}',
+  waitFor: 'wait {t}',
+  addPoints: '+{t} points',
+  queueIs: 'queue "{t}"',
+  goalIs: 'goal "{t}"',
+  webhookTo: 'request {t}',
+  setsVars: 'sets: {t}',
+  connectFrom: 'Pick the block "{t}" leads to. Esc cancels.',
+  connectExit: 'Connect: click the exit, then a block',
+  createNextHere: 'Create the next block',
+  createNextTitle: 'Which block comes next?',
+  createNewBlock: '+ new block…',
+  cancel: 'Cancel',
+  create: 'Create',
+  newFlowTitle: 'New funnel',
+  newFlowName: 'Name',
+  newFlowNamePlaceholder: 'Such as: Webinar sign-up',
+  newFlowId: 'Address (id)',
+  newFlowTemplate: 'Template',
+  newFlowExists: 'A funnel with this address exists — the address was changed',
+  tpl_empty: 'Empty',
+  tpl_lead: 'Lead qualification',
+  tpl_faq: 'FAQ',
+  tpl_quiz: 'Quiz',
+  tpl_csat: 'Satisfaction survey (CSAT)',
+  tpl_cart: 'Abandoned cart reminder',
+  tpl_webinar: 'Webinar registration',
+  tplDesc_empty: 'One greeting — draw the rest yourself',
+  tplDesc_lead: 'Interest, budget, phone; hot leads go to a manager',
+  tplDesc_faq: 'A menu of common questions and answers by keyword',
+  tplDesc_quiz: 'Three scored questions and a result by the total',
+  tplDesc_csat: 'A 1–5 rating, the reason for a low one, a review request',
+  tplDesc_cart: 'A reminder after an hour, a discount after a day',
+  tplDesc_webinar: 'Name, e-mail, a reminder before it starts',
+  noFlows: 'This bot has no funnels yet. Create the first one.',
+  insertVar: 'Insert a variable',
+  var_contact_first_name: 'customer name',
+  var_score: 'score',
+  var_segment: 'segment',
+  newVarHint: 'A new variable declares itself, typed by the answer',
+  canvasLabel: 'Funnel canvas',
+  canvasZoomIn: 'Zoom in',
+  canvasZoomOut: 'Zoom out',
+  canvasFit: 'Fit view',
+  canvasLock: 'Lock blocks',
+  canvasMinimap: 'Minimap',
+  blockLabel: 'Block {t}',
+  startBlock: 'Start',
+  nothingLoaded: 'No funnel open',
+  blocksHelp: 'Tab to a block, Enter adds it to the canvas (after the selected block)',
+  ...condEn,
 };
 
 // Each page folder keeps its own strings (src/<page>/strings.ts: ru, and en
@@ -516,6 +671,43 @@ export const ruProblems: Record<string, string> = {
   'node id %q must be 1–64 letters, digits, _ or -': 'id блока %q: от 1 до 64 букв, цифр, _ или -',
   '%s must be an expression': '%s должно быть выражением',
   'duplicate key %q in %s': 'ключ %q повторяется в %s',
+  'cannot decode document: %v': 'документ не читается: %v',
+  'document is %d bytes, more than the %d allowed': 'документ занимает %d байт, больше допустимых %d',
+  'document holds too many values (about %d), more than the %d allowed': 'в документе слишком много значений (около %d), больше допустимых %d',
+  'an alias refers to the value it is part of': 'ссылка (*имя) указывает на значение, внутри которого стоит',
+  'document holds more than %d values once its aliases (*name) are expanded': 'после раскрытия ссылок (*имя) в документе больше %d значений',
+  'document holds more than %d bytes of text once its aliases (*name) are expanded': 'после раскрытия ссылок (*имя) в документе больше %d байт текста',
+  'empty document: a flow needs voronka, id, start and nodes': 'документ пуст: воронке нужны voronka, id, start и nodes',
+  'too many YAML aliases': 'слишком много ссылок YAML (*имя)',
+  '%s must be a mapping of key: value': '%s: нужны пары «ключ: значение»',
+  'keys in %s must be plain names': 'ключи в %s должны быть простыми именами',
+  '%s must be a list': '%s: нужен список',
+  '%s must be a text value': '%s: нужен текст',
+  '%s must be a number, got %q': '%s: нужно число, а здесь %q',
+  '%s must be a whole number, got %q': '%s: нужно целое число, а здесь %q',
+  '%s must be true or false, got %q': '%s: нужно true или false, а здесь %q',
+  '%s: %v': '%s: %v',
+  "id is empty: give the flow's name in lowercase letters, digits and -": 'адрес воронки (id) пуст: впишите его строчными латинскими буквами, цифрами и -',
+  'unknown key %q (allowed: %s)': 'неизвестный ключ %q (можно: %s)',
+  'unknown type %q for variable %s (use one of: %s)': 'неизвестный тип %q у переменной %s (можно: %s)',
+  'unknown key %q in a trigger (allowed: command, keywords, goto, reset)': 'неизвестный ключ %q в триггере (можно: command, keywords, goto, reset)',
+  'unknown key %q in a faq entry (allowed: keywords, answer)': 'неизвестный ключ %q в вопросе FAQ (можно: keywords, answer)',
+  'node %s has no type (one of: %s)': 'у блока %s не указан тип (один из: %s)',
+  'unknown node type %q (one of: %s)': 'неизвестный тип блока %q (один из: %s)',
+  'unknown key %q in %s node %s (allowed: %s)': 'неизвестный ключ %q в блоке %s %s (можно: %s)',
+  'unknown key %q in ui (allowed: x, y)': 'неизвестный ключ %q в ui (можно: x, y)',
+  'unknown key %q in timeout (allowed: after, next)': 'неизвестный ключ %q в тайм-ауте (можно: after, next)',
+  'unknown key %q in a branch (allowed: when, next)': 'неизвестный ключ %q в ветке (можно: when, next)',
+  'unknown key %q in a variant (allowed: name, weight, next)': 'неизвестный ключ %q в варианте (можно: name, weight, next)',
+  'a button is {label, next}, not just %q': 'кнопка записывается как {label, next}, а не просто %q',
+  'unknown key %q in a button (allowed: label, next, score, tags)': 'неизвестный ключ %q в кнопке (можно: label, next, score, tags)',
+  'unknown key %q in expect (allowed: regex, choice)': 'неизвестный ключ %q в expect (можно: regex, choice)',
+  "unknown expect %q (one of: text, number, email, phone, date, choice, {regex: '^…$'})": "неизвестный тип ответа %q (один из: text, number, email, phone, date, choice, {regex: '^…$'})",
+  'button label %q repeats button %d: a typed answer could not tell them apart': 'надпись %q повторяет кнопку %d: ответ текстом их не различит',
+  'attempts must be at least 1': 'попыток должно быть не меньше 1',
+  'invalid regex %q: %v': 'шаблон %q не читается: %v',
+  'expect: choice needs choices: [...]': 'ответу «один из вариантов» нужны сами варианты',
+  'save: variable %s is a number, but choice %q is not': 'переменная %s — число, а вариант %q — нет',
 };
 
 // Messages the validator builds inside an argument: a suggestion for a
@@ -523,7 +715,45 @@ export const ruProblems: Record<string, string> = {
 const ruArgs: [RegExp, string][] = [
   [/^ \(did you mean "(.*)"\?\)$/, ' (может быть, "$1"?)'],
   [/^variable (\S+) is used but not declared under vars$/, 'переменная $1 используется, но не объявлена в vars'],
+  // The expression errors validate.go's explain() words.
+  [/^a (.+) cannot be compared with a (.+) by (\S+)$/, 'нельзя сравнить $1 и $2 знаком $3'],
+  [/^the expression ends too early: something is missing at the end$/, 'выражение оборвано: в конце чего-то не хватает'],
+  [/^= is not a comparison; write == to compare$/, '= — не сравнение; чтобы сравнить, пишите =='],
+  [/^(.+) is out of place here$/, 'здесь не к месту $1'],
+  [/^a quote is opened but not closed$/, 'кавычка открыта, но не закрыта'],
+  [/^the expression would do too much work: (.*)$/, 'выражение слишком тяжёлое: $1'],
+  [/^the expression cannot be read: (.*)$/, 'выражение не читается: $1'],
+  // YAML and durations.
+  [/^syntax error: (.*)$/, 'ошибка в записи YAML: $1'],
+  [/^invalid duration (".*"): use a number and a unit, e\.g\. 90s, 30m, 2h, 1d, 1w$/, 'длительность $1 не читается: число и единица, например 90s, 30m, 2h, 1d, 1w'],
 ];
+
+// Type words inside "cannot be compared" (the validator's typeWord).
+const ruTypeWords: Record<string, string> = { number: 'число', text: 'текст', 'yes/no value': 'да/нет', list: 'список', object: 'объект', date: 'дату' };
+
+const fieldPathRe = /^([a-z_]+)(?:\[(\d+)\])?(?:\.([a-z_]+))?$/;
+
+/** ruField words a field path such as buttons[0].next: «Кнопки 1 → Дальше». */
+function ruField(a: string): string | null {
+  const m = fieldPathRe.exec(a);
+  const d = ru as Record<string, string>;
+  if (!m || !d['field_' + m[1]]) return null;
+  let out = d['field_' + m[1]];
+  if (m[2] !== undefined) out += ` ${Number(m[2]) + 1}`;
+  if (m[3]) out += ` → ${(d['field_' + m[3]] ?? d[m[3]] ?? m[3]).toLowerCase()}`;
+  return `«${out}»`;
+}
+
+/** ruArg words one argument of a problem in Russian. */
+function ruArg(a: string): string {
+  const f = ruField(a);
+  if (f) return f;
+  for (const [re, to] of ruArgs) {
+    if (!re.test(a)) continue;
+    return a.replace(re, to).replace(/^нельзя сравнить (.+) и (.+) знаком/, (_m, x: string, y: string) => `нельзя сравнить ${ruTypeWords[x] ?? x} и ${ruTypeWords[y] ?? y} знаком`);
+  }
+  return a;
+}
 
 /** goFormat fills %s, %q, %d and %v as Go's fmt does for plain values; null when the arguments do not fit. */
 export function goFormat(format: string, args: readonly unknown[]): string | null {
@@ -546,8 +776,6 @@ export function problemText(lang: Lang, p: { message: string; format?: string; a
   if (lang !== 'ru' || !p.format) return p.message;
   const ruFormat = ruProblems[p.format];
   if (ruFormat === undefined) return p.message;
-  const args = (p.args ?? []).map((a) =>
-    typeof a === 'string' ? ruArgs.reduce((s, [re, to]) => s.replace(re, to), a) : a,
-  );
+  const args = (p.args ?? []).map((a) => (typeof a === 'string' ? ruArg(a) : a));
   return goFormat(ruFormat, args) ?? p.message;
 }

@@ -104,6 +104,9 @@ export interface Problem {
 /** An outgoing connection point of a node: the field path it sets. */
 export interface Output {
   handle: string; // "next", "buttons[1].next", "timeout.next", "else", …
+  /** What the exit is: a field (next, else, on_fail…), a button, a branch, a variant or the timeout. */
+  kind: 'field' | 'button' | 'branch' | 'variant' | 'timeout';
+  /** The field name, button label, branch condition, variant name or timeout duration, untranslated. */
   label: string;
 }
 
@@ -137,19 +140,19 @@ export function outputs(node: NodeDoc, spec: NodeSpec | undefined): Output[] {
   for (const f of spec.fields) {
     switch (f.kind) {
       case 'node':
-        out.push({ handle: f.name, label: f.name });
+        out.push({ handle: f.name, kind: 'field', label: f.name });
         break;
       case 'buttons':
-        (node.buttons ?? []).forEach((b, i) => out.push({ handle: `buttons[${i}].next`, label: b.label || `#${i + 1}` }));
+        (node.buttons ?? []).forEach((b, i) => out.push({ handle: `buttons[${i}].next`, kind: 'button', label: b.label || `#${i + 1}` }));
         break;
       case 'branches':
-        (node.branches ?? []).forEach((b, i) => out.push({ handle: `branches[${i}].next`, label: b.when || `#${i + 1}` }));
+        (node.branches ?? []).forEach((b, i) => out.push({ handle: `branches[${i}].next`, kind: 'branch', label: b.when || `#${i + 1}` }));
         break;
       case 'variants':
-        (node.variants ?? []).forEach((v, i) => out.push({ handle: `variants[${i}].next`, label: v.name || `#${i + 1}` }));
+        (node.variants ?? []).forEach((v, i) => out.push({ handle: `variants[${i}].next`, kind: 'variant', label: v.name || `#${i + 1}` }));
         break;
       case 'timeout':
-        out.push({ handle: 'timeout.next', label: 'timeout' });
+        out.push({ handle: 'timeout.next', kind: 'timeout', label: node.timeout?.after ?? '' });
         break;
     }
   }
@@ -432,4 +435,100 @@ export function undo(h: History): History {
 export function redo(h: History): History {
   if (h.future.length === 0) return h;
   return { past: [...h.past, h.present], present: h.future[0], future: h.future.slice(1) };
+}
+
+/** varInfos lists the flow's declared variables with their types. */
+export function varInfos(doc: FlowDoc | null): { name: string; type: string }[] {
+  return Object.entries(doc?.vars ?? {}).map(([name, type]) => ({ name, type }));
+}
+
+/** saveType is the variable type a question's answer implies. */
+export function saveType(expect: unknown): string {
+  if (expect === 'number') return 'number';
+  if (expect === 'date') return 'date';
+  return 'string';
+}
+
+const varNameRe = /^[A-Za-zА-Яа-яЁё_][A-Za-zА-Яа-яЁё0-9_]*$/;
+
+/** isVarName reports whether a name can be a variable (Latin or Russian letters, digits, _). */
+export function isVarName(s: string): boolean {
+  return varNameRe.test(s);
+}
+
+/**
+ * declareVars declares the variables the flow saves into but does not
+ * declare, with the type the saving node implies: a question's answer
+ * (number, date, text), a webhook's response (object), a set node's value
+ * (number, yes/no, text). A variable that only one question saves follows
+ * that question's answer type when it changes. Returns doc itself when
+ * nothing changes.
+ */
+export function declareVars(doc: FlowDoc): FlowDoc {
+  const vars = { ...(doc.vars ?? {}) };
+  const savers = new Map<string, string[]>();
+  const want = (name: unknown, type: string) => {
+    if (typeof name !== 'string' || !isVarName(name)) return;
+    savers.set(name, [...(savers.get(name) ?? []), type]);
+  };
+  for (const n of Object.values(doc.nodes)) {
+    if (n.type === 'question') want(n.save, saveType(n.expect));
+    else if (n.type === 'webhook') want(n.save, 'object');
+    else if (n.type === 'set' && n.vars && typeof n.vars === 'object') {
+      for (const [k, e] of Object.entries(n.vars as Record<string, string>)) {
+        const t = String(e).trim();
+        want(k, /^-?\d+(\.\d+)?$/.test(t) ? 'number' : t === 'true' || t === 'false' ? 'bool' : 'string');
+      }
+    }
+  }
+  let changed = false;
+  for (const [name, types] of savers) {
+    if (!(name in vars)) {
+      vars[name] = types[0];
+      changed = true;
+    } else if (types.length === 1 && vars[name] !== types[0] && ['number', 'date', 'string'].includes(vars[name]) && ['number', 'date', 'string'].includes(types[0])) {
+      // The one question saving it changed its answer type.
+      vars[name] = types[0];
+      changed = true;
+    }
+  }
+  return changed ? { ...doc, vars } : doc;
+}
+
+/** danglingExit returns the first exit of a node that leads nowhere: next first, then the others in order. */
+export function danglingExit(node: NodeDoc, spec: NodeSpec | undefined): string | undefined {
+  const outs = outputs(node, spec).filter((o) => !target(node, o.handle) && o.kind !== 'timeout');
+  return (outs.find((o) => o.handle === 'next') ?? outs.find((o) => o.kind !== 'field' || o.handle !== 'on_error'))?.handle;
+}
+
+const translit: Record<string, string> = {
+  а: 'a', б: 'b', в: 'v', г: 'g', д: 'd', е: 'e', ё: 'e', ж: 'zh', з: 'z', и: 'i', й: 'y', к: 'k', л: 'l', м: 'm', н: 'n', о: 'o',
+  п: 'p', р: 'r', с: 's', т: 't', у: 'u', ф: 'f', х: 'h', ц: 'ts', ч: 'ch', ш: 'sh', щ: 'sch', ъ: '', ы: 'y', ь: '', э: 'e', ю: 'yu', я: 'ya',
+};
+
+/** flowIdFrom derives a flow id (a-z, 0-9, -) from a name in any language; Russian is transliterated. */
+export function flowIdFrom(name: string): string {
+  const latin = [...name.toLowerCase()].map((c) => translit[c] ?? c).join('');
+  const id = latin
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 48)
+    .replace(/-+$/, '');
+  return id || 'funnel';
+}
+
+/** uniqueId adds -2, -3… to id until it is not taken. */
+export function uniqueId(id: string, taken: (x: string) => boolean): string {
+  if (!taken(id)) return id;
+  for (let i = 2; ; i++) if (!taken(`${id}-${i}`)) return `${id}-${i}`;
+}
+
+/** firstWords cuts a text to its first words, at most n characters. */
+export function firstWords(s: string, n = 40): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  if (t.length <= n) return t;
+  const cut = t.slice(0, n);
+  const sp = cut.lastIndexOf(' ');
+  return (sp > n / 2 ? cut.slice(0, sp) : cut) + '…';
 }

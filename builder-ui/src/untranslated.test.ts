@@ -1,0 +1,80 @@
+// Fails when a string would reach the Russian interface untranslated: a
+// validator message without a Russian wording, a dictionary entry left in
+// English, or a label the canvas builds (exits, answer and variable types,
+// condition words) missing from the dictionaries.
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { dictionaries, problemText, ruProblems } from './i18n';
+
+const flowDir = path.resolve(__dirname, '../../engine/flow');
+
+/** goFormats lists the formats the validator reports problems with (errorf / warnf literals). */
+function goFormats(): string[] {
+  const out = new Set<string>();
+  for (const f of fs.readdirSync(flowDir)) {
+    if (!f.endsWith('.go') || f.endsWith('_test.go')) continue;
+    const src = fs.readFileSync(path.join(flowDir, f), 'utf8');
+    // The format is the first literal of the call that reads as a sentence
+    // (a space or a verb); the literals before it are field names.
+    for (const call of src.matchAll(/\.(?:errorf|warnf)\((.*)$/gm)) {
+      const lits = [...call[1].matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
+      const f = lits.find((l) => / |%/.test(l));
+      if (f !== undefined) out.add(f);
+    }
+  }
+  return [...out];
+}
+
+/** explainMessages lists the sentences validate.go's explain() words expression errors with. */
+function explainMessages(): string[] {
+  const src = fs.readFileSync(path.join(flowDir, 'validate.go'), 'utf8');
+  const body = src.slice(src.indexOf('func explain('), src.indexOf('func typeWord('));
+  return [...body.matchAll(/return (?:fmt\.Sprintf\()?"((?:[^"\\]|\\.)*)"/g)].map((m) => JSON.parse(`"${m[1]}"`) as string);
+}
+
+// Words that are the same in Russian: names of products, formats and units.
+const allowed = new Set(['Telegram', 'YAML', 'JSON', 'URL', 'CRM', 'E', 'mail', 'A', 'B', 'Ctrl', 'Shift', 'Delete', 'Tab', 'Enter', 'Esc', 'FAQ', 'CSAT', 'expr', 'lang', 'score', 'vip', 'tags', 'English', 'Voronka', 'a', 'z', 'Z', 'C', 'V', 'S', 'x', 'y']);
+
+describe('nothing reaches the Russian interface untranslated', () => {
+  it('has a Russian wording for every message the validator reports', () => {
+    const formats = goFormats();
+    expect(formats.length).toBeGreaterThan(40);
+    const missing = formats.filter((f) => ruProblems[f] === undefined);
+    expect(missing, 'add these to ruProblems in i18n.ts').toEqual([]);
+  });
+
+  it('words every explained expression error in Russian', () => {
+    const msgs = explainMessages();
+    expect(msgs.length).toBeGreaterThan(4);
+    for (const m of msgs) {
+      // Fill the verbs with sample values, as the validator would.
+      const sample = m.replace(/%s/g, 'x').replace(/%d/g, '1');
+      const ru = problemText('ru', { message: sample, format: '%s', args: [sample] });
+      expect(ru, m).not.toBe(sample);
+      expect(ru, m).toMatch(/[а-яё]/i);
+    }
+  });
+
+  it('leaves no English word in a Russian dictionary entry', () => {
+    const bad: string[] = [];
+    for (const [k, v] of Object.entries(dictionaries.ru)) {
+      const words = v.replace(/\{\w+\}/g, '').match(/[A-Za-z]+/g) ?? [];
+      const english = words.filter((w) => !allowed.has(w));
+      if (english.length) bad.push(`${k}: ${english.join(' ')}`);
+    }
+    expect(bad).toEqual([]);
+  });
+
+  it('translates every label the canvas and the pickers build', () => {
+    const ru = dictionaries.ru as Record<string, string>;
+    const keys = [
+      ...['next', 'else', 'on_fail', 'on_error', 'resume', 'timeout'].map((x) => 'exit_' + x),
+      ...['text', 'number', 'email', 'phone', 'date', 'choice', 'regex'].map((x) => 'expect_' + x),
+      ...['string', 'number', 'bool', 'date', 'list', 'object', 'any'].map((x) => 'vtype_' + x),
+      ...['eq', 'ne', 'gt', 'ge', 'lt', 'le', 'contains', 'starts', 'empty', 'notEmpty', 'has', 'hasNot', 'isTrue', 'isFalse'].map((x) => 'cond_op_' + x),
+      ...['score', 'segment', 'tag', 'channel', 'source'].map((x) => 'cond_subj_' + x),
+    ];
+    for (const k of keys) expect(ru[k], k).toMatch(/[а-яё]/i);
+  });
+});
