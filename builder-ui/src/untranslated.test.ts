@@ -1,13 +1,15 @@
+/// <reference types="node" />
 // Fails when a string would reach the Russian interface untranslated: a
 // validator message without a Russian wording, a dictionary entry left in
 // English, or a label the canvas builds (exits, answer and variable types,
 // condition words) missing from the dictionaries.
 import fs from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { dictionaries, problemText, ruProblems } from './i18n';
 
-const flowDir = path.resolve(__dirname, '../../engine/flow');
+const flowDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../engine/flow');
 
 /** goFormats lists the formats the validator reports problems with (errorf / warnf literals). */
 function goFormats(): string[] {
