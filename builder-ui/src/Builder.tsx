@@ -14,11 +14,18 @@ import { Settings } from './Settings';
 import { Versions } from './Versions';
 import { Preview } from './Preview';
 import { ChannelBadges, useChannels } from './Channels';
-import { layout } from './layout';
+import { estimateHeight, layout } from './layout';
+import { NewFlowDialog } from './NewFlowDialog';
+import { template, type TemplateId } from './templates';
+import { Icon } from './icons';
 import { nodeDoc, problemText, useI18n } from './i18n';
+import { blockSummary } from './content';
 import {
   addNode,
+  connect,
   copyNodes,
+  danglingExit,
+  declareVars,
   defaultNode,
   afterDraftDeleted,
   emptyFlow,
@@ -37,6 +44,7 @@ import {
   type NodeSpec,
   type Problem,
   type Spec,
+  varInfos,
 } from './model';
 
 const noProblems: Problem[] = [];
@@ -89,12 +97,19 @@ function Editor() {
   const [versionsTick, setVersionsTick] = useState(0);
   // Bumped to load the current flow again (after its draft is deleted).
   const [loadTick, setLoadTick] = useState(0);
+  const [newFlowOpen, setNewFlowOpen] = useState(false);
+  // Bumped to look at the flow as when it opens (Arrange).
+  const [viewTick, setViewTick] = useState(0);
+  // The bot/flow whose document is on the canvas ('' while none is loaded).
+  const [loaded, setLoaded] = useState('');
   const [yamlBox, setYamlBox] = useState<{ mode: 'export' | 'import'; text: string } | null>(null);
   // The selection as the canvas reports it, and selections the editor asks for.
   const [selected, setSelected] = useState<string[]>([]);
   const [selectReq, setSelectReq] = useState<SelectRequest | null>(null);
   const select = useCallback((ids: string[]) => setSelectReq({ ids, tick: Date.now() + Math.random() }), []);
   const onSelection = useCallback((ids: string[]) => setSelected((old) => (sameIds(old, ids) ? old : ids)), []);
+  const selectedRef = useRef(selected);
+  selectedRef.current = selected;
   const savedDoc = useRef<FlowDoc | null>(null);
   const saving = useRef<Promise<void> | null>(null);
   const clipboard = useRef<Record<string, NodeDoc>>({});
@@ -109,7 +124,7 @@ function Editor() {
         const b = bs.find((x) => x.id === h.bot) ?? bs[0];
         if (b) {
           setBot(b.id);
-          setFlowId(h.flow ?? b.flow_id ?? '');
+          setFlowId(h.bot === b.id && h.flow ? h.flow : (b.flow_id ?? ''));
         }
       },
       (e: unknown) => setMessage(String(e)),
@@ -118,13 +133,34 @@ function Editor() {
 
   useEffect(() => {
     if (!bot) return;
-    api.listFlows(bot).then(setFlows, () => setFlows([]));
+    api.listFlows(bot).then(
+      (fs) => {
+        setFlows(fs);
+        // A bot without a flow of its own opens its first one.
+        setFlowId((cur) => cur || (fs.find((f) => f.running) ?? fs[0])?.id || '');
+      },
+      () => setFlows([]),
+    );
   }, [bot, versionsTick]);
+
+  // switchBot shows another bot with its own flow: the one it runs, else its
+  // first (the list effect above), never the flow of the bot before.
+  const switchBot = (id: string) => {
+    if (id === bot) return;
+    void flushRef.current?.();
+    setBot(id);
+    setFlows([]);
+    setHist(null);
+    setLoaded('');
+    setProblems([]);
+    setFlowId(bots.find((b) => b.id === id)?.flow_id ?? '');
+  };
 
   // Load a flow: the draft, or the latest version; lay out nodes without positions.
   useEffect(() => {
     if (!bot || !flowId || specs.size === 0) return;
     let gone = false;
+    setLoaded('');
     const place = `/${encodeURIComponent(bot)}/${encodeURIComponent(flowId)}`;
     location.hash = `#/flows${place}`;
     try {
@@ -151,15 +187,16 @@ function Editor() {
       setHist({ past: [], present: d, future: [] });
       setProblems(ps);
       setSave('saved');
-      setTimeout(() => rf.fitView({ maxZoom: 1 }), 50);
+      setLoaded(`${bot}/${flowId}`);
     })().catch((e: unknown) => setMessage(String(e)));
     return () => {
       gone = true;
     };
-  }, [bot, flowId, specs, rf, loadTick]);
+  }, [bot, flowId, specs, loadTick]);
 
   const change = useCallback((next: FlowDoc, key?: string) => {
-    setHist((h) => (h ? record(h, next, key) : h));
+    // Saving an answer into a new name declares the variable (declareVars).
+    setHist((h) => (h ? record(h, declareVars(next), key) : h));
   }, []);
 
   // Validation (debounced) and autosave (debounced longer) on every change.
@@ -180,6 +217,7 @@ function Editor() {
 
   const docRef = useRef(doc);
   docRef.current = doc;
+  const flushRef = useRef<(() => Promise<void>) | null>(null);
   const flush = useCallback(async (): Promise<void> => {
     if (saving.current) await saving.current;
     const d = docRef.current;
@@ -205,20 +243,53 @@ function Editor() {
     await p;
   }, [bot, flowId]);
 
+  flushRef.current = flush;
+
   const byNode = useMemo(() => problemsByNode(problems), [problems]);
   const errors = hasErrors(problems);
 
-  const dropNode = useCallback(
-    (type: string, pos: { x: number; y: number }) => {
+  // placeAfter finds room below a block for the next one: under it, moved
+  // right past blocks already there.
+  const placeAfter = useCallback(
+    (d: FlowDoc, source: string): { x: number; y: number } => {
+      const n = d.nodes[source];
+      const base = n?.ui ?? { x: 0, y: 0 };
+      const y = base.y + estimateHeight(n, specs.get(n.type)) + 60;
+      let x = base.x;
+      const taken = (px: number) => Object.values(d.nodes).some((o) => o.ui && Math.abs(o.ui.x - px) < 250 && o.ui.y >= y - 40 && o.ui.y < y + 120);
+      while (taken(x)) x += 280;
+      return { x, y };
+    },
+    [specs],
+  );
+
+  /**
+   * addBlock adds a block of a type: after an exit of a block when one is
+   * given, connected to it; else after the selected block when it has an
+   * exit leading nowhere; else at pos.
+   */
+  const addBlock = useCallback(
+    (type: string, pos: { x: number; y: number } | null, after?: { source: string; handle: string }) => {
       const d = docRef.current;
       if (!d) return;
       const id = newNodeID(d, type);
-      change(addNode(d, id, defaultNode(type, lang), pos));
+      let from = after;
+      const only = selectedRef.current.length === 1 ? selectedRef.current[0] : undefined;
+      if (!from && only && d.nodes[only]) {
+        const h = danglingExit(d.nodes[only], specs.get(d.nodes[only].type));
+        if (h) from = { source: only, handle: h };
+      }
+      const at = from ? placeAfter(d, from.source) : (pos ?? { x: 0, y: 0 });
+      let next = addNode(d, id, defaultNode(type, lang, varInfos(d)), at);
+      if (from) next = connect(next, from.source, from.handle, id);
+      change(next);
       select([id]);
       setPanel('props');
     },
-    [change, lang],
+    [change, lang, specs, placeAfter, select],
   );
+  const dropNode = useCallback((type: string, pos: { x: number; y: number }) => addBlock(type, pos), [addBlock]);
+  const onCreateAfter = useCallback((source: string, handle: string, type: string) => addBlock(type, null, { source, handle }), [addBlock]);
 
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
@@ -281,8 +352,6 @@ function Editor() {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [flush, specs, change]);
-  const selectedRef = useRef(selected);
-  selectedRef.current = selected;
 
   const doPublish = async () => {
     setMessage('');
@@ -312,12 +381,16 @@ function Editor() {
     }
   };
 
-  const newFlow = async () => {
-    const id = window.prompt(t('newFlowPrompt'), 'funnel');
-    if (!id || !/^[A-Za-z0-9_-]{1,64}$/.test(id)) return;
-    await api.putDraft(bot, id, emptyFlow(id, id));
-    setFlows(await api.listFlows(bot));
-    setFlowId(id);
+  const createFlow = async (id: string, name: string, tpl: TemplateId) => {
+    setNewFlowOpen(false);
+    try {
+      await flush();
+      await api.putDraft(bot, id, layout(template(tpl, id, name), specs));
+      setFlows(await api.listFlows(bot));
+      setFlowId(id);
+    } catch (e) {
+      setMessage(e instanceof Error ? e.message : String(e));
+    }
   };
 
   // deleteDraft drops the draft after a confirmation and shows what is left:
@@ -372,20 +445,20 @@ function Editor() {
 
   const arrange = () => {
     if (doc) change(layout(doc, specs));
-    setTimeout(() => rf.fitView({ maxZoom: 1 }), 50);
+    setViewTick((x) => x + 1);
   };
 
   const errorCount = problems.filter((p) => p.severity === 'error').length;
   const warnCount = problems.length - errorCount;
-  const nodeIds = doc ? Object.keys(doc.nodes) : [];
-  const vars = doc?.vars ? Object.keys(doc.vars) : [];
+  const vars = useMemo(() => varInfos(doc), [doc?.vars]); // eslint-disable-line react-hooks/exhaustive-deps
+  const ready = !!doc && loaded === `${bot}/${flowId}`;
 
   return (
     <div className="builder">
       <header className="topbar">
         <label>
           {t('bot')}{' '}
-          <select value={bot} onChange={(e) => setBot(e.target.value)} data-field="bot">
+          <select value={bot} onChange={(e) => switchBot(e.target.value)} data-field="bot">
             {bots.map((b) => (
               <option key={b.id} value={b.id}>
                 {b.name || b.id}
@@ -405,20 +478,20 @@ function Editor() {
             ))}
           </select>
         </label>
-        <button onClick={newFlow} data-action="new-flow">
-          + {t('newFlow')}
+        <button onClick={() => setNewFlowOpen(true)} data-action="new-flow" disabled={!bot}>
+          <Icon name="plus" size={14} /> {t('newFlow')}
         </button>
         {flows.some((f) => f.id === flowId && f.draft) && (
           <button onClick={() => void deleteDraft()} data-action="delete-draft" title={t('deleteDraftConfirm')}>
-            🗑 {t('deleteDraft')}
+            <Icon name="trash" size={14} /> {t('deleteDraft')}
           </button>
         )}
         <span className="spacer" />
         <button onClick={() => setHist((h) => (h ? undo(h) : h))} disabled={!hist?.past.length} title="Ctrl+Z">
-          ↶ {t('undo')}
+          <Icon name="undo" size={14} /> {t('undo')}
         </button>
         <button onClick={() => setHist((h) => (h ? redo(h) : h))} disabled={!hist?.future.length} title="Ctrl+Shift+Z">
-          ↷ {t('redo')}
+          <Icon name="redo" size={14} /> {t('redo')}
         </button>
         <button onClick={arrange} data-action="arrange">
           {t('arrange')}
@@ -435,8 +508,8 @@ function Editor() {
         <button
           className="primary"
           onClick={doPublish}
-          disabled={errors || !doc || save === 'failed'}
-          title={errors ? t('publishBlocked') : ''}
+          disabled={errors || !ready || save === 'failed'}
+          title={!ready ? t('nothingLoaded') : errors ? t('publishBlocked') : ''}
           data-action="publish"
         >
           {t('publish')}
@@ -446,7 +519,7 @@ function Editor() {
           if (!f?.latest_version) return null;
           return f.running ? (
             <span className="muted" data-testid="bot-flow">
-              ✓ {t('isBotFlow')}
+              <Icon name="check" size={14} /> {t('isBotFlow')}
             </span>
           ) : (
             <button onClick={() => void makeBotFlow()} title={t('makeBotFlowHint')} data-action="make-bot-flow">
@@ -455,7 +528,7 @@ function Editor() {
           );
         })()}
         <button onClick={() => setShowPreview((x) => !x)} className={showPreview ? 'on' : ''} data-action="preview">
-          💬 {t('preview')}
+          <Icon name="chat" size={14} /> {t('preview')}
         </button>
       </header>
       {message && (
@@ -468,28 +541,49 @@ function Editor() {
           <h3>{t('palette')}</h3>
           <div className="muted small">{t('paletteHint')}</div>
           {(spec?.nodes ?? []).map((s) => (
-            <div
+            <button
+              type="button"
               key={s.type}
               className={`palette-item t-${s.type}`}
               draggable
               data-type={s.type}
+              disabled={!doc}
               title={nodeDoc(lang, s.type, s.doc)}
               onDragStart={(e) => {
                 e.dataTransfer.setData('application/voronka-node', s.type);
                 e.dataTransfer.effectAllowed = 'move';
               }}
               onClick={() => {
-                const c = rf.screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 2 });
-                dropNode(s.type, { x: c.x - 110 + Math.random() * 40, y: c.y - 30 + Math.random() * 40 });
+                const c = rf.screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 3 });
+                dropNode(s.type, { x: c.x - 120, y: c.y - 30 });
               }}
             >
-              {tr('type_' + s.type)}
-            </div>
+              <Icon name={s.type} size={14} /> {tr('type_' + s.type)}
+            </button>
           ))}
+          <div className="muted small">{t('blocksHelp')}</div>
           <div className="muted small shortcuts">{t('shortcuts')}</div>
         </aside>
         <div className="canvas" onDragOver={(e) => e.preventDefault()} onDrop={onDrop} data-testid="canvas">
-          <Canvas doc={doc} specs={specs} byNode={byNode} activeNode={activeNode} change={change} selectReq={selectReq} onSelection={onSelection} />
+          <Canvas
+            doc={doc}
+            specs={specs}
+            byNode={byNode}
+            activeNode={activeNode}
+            change={change}
+            selectReq={selectReq}
+            onSelection={onSelection}
+            onCreateAfter={onCreateAfter}
+            viewTick={viewTick}
+          />
+          {bot && !flowId && flows.length === 0 && (
+            <div className="canvas-empty" data-testid="no-flows">
+              <p>{t('noFlows')}</p>
+              <button className="primary" onClick={() => setNewFlowOpen(true)} data-action="new-flow-empty">
+                <Icon name="plus" size={14} /> {t('newFlow')}
+              </button>
+            </div>
+          )}
         </div>
         <aside className="side">
           <div className="tabs">
@@ -505,7 +599,9 @@ function Editor() {
           </div>
           <div className="problems" data-testid="problems" data-errors={errorCount}>
             {problems.length === 0 ? (
-              <span className="ok">✓ {t('noProblems')}</span>
+              <span className="ok">
+                <Icon name="check" size={14} /> {t('noProblems')}
+              </span>
             ) : (
               <>
                 <b className={errorCount ? 'err' : 'warn'}>
@@ -525,7 +621,7 @@ function Editor() {
                         } else setPanel('settings');
                       }}
                     >
-                      {p.node ? <b>{p.node}: </b> : null}
+                      {p.node && doc?.nodes[p.node] ? <b>{blockSummary(doc.nodes[p.node], p.node, tr)}: </b> : p.node ? <b>{p.node}: </b> : null}
                       {problemText(lang, p)}
                     </li>
                   ))}
@@ -539,8 +635,9 @@ function Editor() {
               id={sel}
               node={doc.nodes[sel]}
               spec={specs.get(doc.nodes[sel].type)}
-              nodeIds={nodeIds}
+              doc={doc}
               vars={vars}
+              types={(spec?.nodes ?? []).map((x) => x.type)}
               expectKinds={spec?.expect ?? []}
               methods={spec?.methods ?? []}
               problems={byNode.get(sel) ?? noProblems}
@@ -551,6 +648,7 @@ function Editor() {
                 select([to]);
               }}
               onMakeStart={() => change({ ...doc, start: sel })}
+              onCreateAfter={(handle, type) => addBlock(type, null, { source: sel, handle })}
               onDelete={() => change(removeNodes(doc, [sel], specs))}
             />
           )}
@@ -575,6 +673,7 @@ function Editor() {
           </aside>
         )}
       </div>
+      {newFlowOpen && <NewFlowDialog taken={flows.map((f) => f.id)} onCreate={(id, name, tpl) => void createFlow(id, name, tpl)} onClose={() => setNewFlowOpen(false)} />}
       {yamlBox && (
         <div className="modal" data-testid="yaml-modal">
           <div className="modal-box">
@@ -593,7 +692,7 @@ function Editor() {
                   download={`${flowId}.yaml`}
                   className="button"
                 >
-                  ⬇ {flowId}.yaml
+                  <Icon name="download" size={14} /> {flowId}.yaml
                 </a>
               ) : (
                 <>
@@ -610,8 +709,8 @@ function Editor() {
                   </button>
                 </>
               )}
-              <button onClick={() => setYamlBox(null)} data-action="close-modal">
-                ✕
+              <button onClick={() => setYamlBox(null)} data-action="close-modal" aria-label={t('cancel')}>
+                <Icon name="close" size={14} />
               </button>
             </div>
           </div>

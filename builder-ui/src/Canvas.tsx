@@ -1,10 +1,10 @@
 // The canvas: React Flow over the flow document. It keeps its own node
 // objects so that dragging re-renders only the dragged node and the canvas,
 // never the panels around it, and writes positions back when a drag ends.
-import { memo, useCallback, useEffect, useRef, useState } from 'react';
+// Minimap and zoom buttons sit in a strip below the blocks, never over them.
+import { memo, useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import {
   Background,
-  Controls,
   MiniMap,
   ReactFlow,
   applyEdgeChanges,
@@ -13,17 +13,20 @@ import {
   type Edge as RFEdge,
   type EdgeChange,
   type NodeChange,
+  type NodeMouseHandler,
   type OnSelectionChangeParams,
   type ReactFlowState,
-  getViewportForBounds,
   useStore,
   useReactFlow,
   useStoreApi,
 } from '@xyflow/react';
 import { FlowNode, type FlowNodeType } from './FlowNode';
-import { nodeHeight, nodeWidth } from './layout';
+import { estimateHeight, openingViewport } from './layout';
+import { connect, edges as docEdges, outputs, removeNodes, round, varInfos, type FlowDoc, type NodeSpec, type Problem } from './model';
+import { CanvasContext, type CanvasActions } from './canvasContext';
 import { edgeKey, type CanvasCounts } from './analytics/logic';
-import { connect, edges as docEdges, outputs, removeNodes, round, type FlowDoc, type NodeSpec, type Problem } from './model';
+import { useI18n } from './i18n';
+import { Icon } from './icons';
 
 const nodeTypes = { flow: FlowNode };
 const noProblems: Problem[] = [];
@@ -41,6 +44,7 @@ const farZoom = 0.45;
 const isFar = (s: ReactFlowState) => s.transform[2] < farZoom;
 
 const noCount = { entered: 0, percent: 0 };
+const noCreate = () => {};
 
 /** SelectRequest asks the canvas to select exactly these nodes. */
 export interface SelectRequest {
@@ -60,11 +64,16 @@ interface Props {
   change: (doc: FlowDoc, key?: string) => void;
   selectReq: SelectRequest | null;
   onSelection: (ids: string[]) => void;
+  /** onCreateAfter puts a new block of a type after an exit of source, connected to it. */
+  onCreateAfter?: (source: string, handle: string, type: string) => void;
+  /** Bumped to look at the flow as when it opens (after Arrange). */
+  viewTick?: number;
   /** counts, when given, draws the analytics on nodes and edges (analytics/CanvasCounts). */
   counts?: CanvasCounts;
 }
 
-function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelection, counts }: Props) {
+function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelection, onCreateAfter = noCreate, viewTick = 0, counts }: Props) {
+  const { t, tr } = useI18n();
   const [nodes, setNodes] = useState<FlowNodeType[]>([]);
   const [rfEdges, setRfEdges] = useState<RFEdge[]>([]);
   const docRef = useRef(doc);
@@ -72,23 +81,28 @@ function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelec
   const store = useStoreApi<FlowNodeType, RFEdge>();
   const rf = useReactFlow<FlowNodeType, RFEdge>();
   const fitted = useRef<string | null>(null);
+  const viewed = useRef(viewTick);
+  // An exit waiting for the block it should lead to (connect by clicks).
+  const [connecting, setConnecting] = useState<{ source: string; handle: string; label: string } | null>(null);
+  const connectingRef = useRef(connecting);
+  connectingRef.current = connecting;
+  // The "create the next block" menu of a dangling exit.
+  const [menu, setMenu] = useState<{ source: string; handle: string; x: number; y: number } | null>(null);
 
   // Nodes and edges follow the document; selection is kept.
   useEffect(() => {
     if (!doc) return;
-    if (fitted.current !== doc.id) {
-      // A flow just opened: show all of it from the first frame, from the
-      // positions and the usual node size, rather than draw the nodes at
-      // zoom 1 and mount most of them again when the editor fits the view
-      // after they are measured (which then only corrects the zoom a bit).
-      fitted.current = doc.id;
-      const ps = Object.values(doc.nodes).map((n) => n.ui ?? { x: 0, y: 0 });
+    if (fitted.current !== doc.id || viewed.current !== viewTick) {
+      // A flow just opened: look at it from the first frame, from the
+      // positions and estimated block sizes, rather than draw the nodes at
+      // zoom 1 and mount most of them again when they are measured.
       const s = store.getState();
-      if (ps.length && s.width && s.height) {
-        const x = Math.min(...ps.map((p) => p.x));
-        const y = Math.min(...ps.map((p) => p.y));
-        const bounds = { x, y, width: Math.max(...ps.map((p) => p.x)) - x + nodeWidth, height: Math.max(...ps.map((p) => p.y)) - y + nodeHeight };
-        void rf.setViewport(getViewportForBounds(bounds, s.width, s.height, s.minZoom, 1, 0.1));
+      if (s.width && s.height) {
+        fitted.current = doc.id;
+        viewed.current = viewTick;
+        const blocks = Object.values(doc.nodes).map((n) => ({ pos: n.ui ?? { x: 0, y: 0 }, height: estimateHeight(n, specs.get(n.type)) }));
+        const start = doc.start ? doc.nodes[doc.start]?.ui : undefined;
+        void rf.setViewport(openingViewport(blocks, start, s.width, s.height));
       }
     }
     setNodes((prev) => {
@@ -107,6 +121,7 @@ function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelec
           id,
           type: 'flow' as const,
           position: pos,
+          ariaLabel: `${tr('type_' + n.type)}${typeof n.text === 'string' && n.text ? ': ' + n.text.slice(0, 60) : ''}`,
           data: { doc: n, outputs: outputs(n, specs.get(n.type)), problems, start, active, count },
           selected: o?.selected ?? false,
         };
@@ -125,7 +140,7 @@ function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelec
         label: counts ? String(counts.edges[edgeKey(e.source, e.target)] ?? 0) : undefined,
       }));
     });
-  }, [doc, specs, byNode, activeNode, store, rf, counts]);
+  }, [doc, specs, byNode, activeNode, store, rf, tr, viewTick, counts]);
 
   useEffect(() => {
     if (!selectReq) return;
@@ -188,31 +203,143 @@ function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelec
     [change, specs],
   );
 
+  // Connect by clicks: an exit's label, then a block.
+  const onNodeClick = useCallback<NodeMouseHandler<FlowNodeType>>(
+    (_, n) => {
+      const c = connectingRef.current;
+      const d = docRef.current;
+      if (!c || !d) return;
+      setConnecting(null);
+      if (n.id !== c.source) change(connect(d, c.source, c.handle, n.id));
+    },
+    [change],
+  );
+  const onPaneClick = useCallback(() => {
+    setConnecting(null);
+    setMenu(null);
+  }, []);
+  useEffect(() => {
+    if (!connecting && !menu) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        setConnecting(null);
+        setMenu(null);
+      }
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [connecting, menu]);
+
+  const vars = useMemo(() => varInfos(doc), [doc?.vars]); // eslint-disable-line react-hooks/exhaustive-deps
+  const actions = useMemo<CanvasActions>(
+    () => ({
+      vars,
+      startConnect: (source, handle, label) => {
+        setMenu(null);
+        setConnecting({ source, handle, label });
+      },
+      createNext: (source, handle, at) => {
+        setConnecting(null);
+        setMenu({ source, handle, x: at.x, y: at.y });
+      },
+    }),
+    [vars],
+  );
+
+  const aria = useMemo(
+    () => ({
+      'node.a11yDescription.default': t('aria_node'),
+      'node.a11yDescription.keyboardDisabled': t('aria_node'),
+      'node.a11yDescription.ariaLiveMessage': ({ direction, x, y }: { direction: string; x: number; y: number }) =>
+        t('aria_moved').replace('{d}', tr('aria_dir_' + direction)).replace('{x}', String(x)).replace('{y}', String(y)),
+      'edge.a11yDescription.default': t('aria_edge'),
+      'controls.ariaLabel': t('aria_controls'),
+      'controls.zoomIn.ariaLabel': t('canvasZoomIn'),
+      'controls.zoomOut.ariaLabel': t('canvasZoomOut'),
+      'controls.fitView.ariaLabel': t('canvasFit'),
+      'controls.interactive.ariaLabel': t('canvasLock'),
+      'minimap.ariaLabel': t('canvasMinimap'),
+      'handle.ariaLabel': t('aria_handle'),
+    }),
+    [t, tr],
+  );
+
+  const types = [...specs.keys()];
   return (
-    <ReactFlow<FlowNodeType, RFEdge>
-      nodes={nodes}
-      edges={rfEdges}
-      nodeTypes={nodeTypes}
-      onNodesChange={onNodesChange}
-      onEdgesChange={onEdgesChange}
-      onSelectionChange={onSelectionChange}
-      onNodeDragStop={onNodeDragStop}
-      onSelectionDragStop={onSelectionDragStop}
-      onConnect={onConnect}
-      onDelete={onDelete}
-      deleteKeyCode={deleteKeys}
-      multiSelectionKeyCode={multiSelectKeys}
-      selectionKeyCode="Shift"
-      onlyRenderVisibleElements={nodes.length > 150}
-      minZoom={0.05}
-      maxZoom={2}
-      proOptions={proOptions}
-      className={far ? 'far' : undefined}
-    >
-      <Background />
-      <MiniMap pannable zoomable nodeStrokeWidth={0} nodeBorderRadius={0} />
-      <Controls />
-    </ReactFlow>
+    <div className="canvas-wrap" data-connecting={connecting ? `${connecting.source}|${connecting.handle}` : undefined}>
+      {connecting && (
+        <div className="connect-banner" data-testid="connect-banner">
+          {t('connectFrom').replace('{t}', connecting.label)}
+          <button type="button" onClick={() => setConnecting(null)}>
+            {t('cancel')}
+          </button>
+        </div>
+      )}
+      <div className="canvas-flow">
+        <CanvasContext.Provider value={actions}>
+          <ReactFlow<FlowNodeType, RFEdge>
+            nodes={nodes}
+            edges={rfEdges}
+            nodeTypes={nodeTypes}
+            onNodesChange={onNodesChange}
+            onEdgesChange={onEdgesChange}
+            onSelectionChange={onSelectionChange}
+            onNodeDragStop={onNodeDragStop}
+            onSelectionDragStop={onSelectionDragStop}
+            onConnect={onConnect}
+            onDelete={onDelete}
+            onNodeClick={onNodeClick}
+            onPaneClick={onPaneClick}
+            deleteKeyCode={deleteKeys}
+            multiSelectionKeyCode={multiSelectKeys}
+            selectionKeyCode="Shift"
+            onlyRenderVisibleElements={nodes.length > 150}
+            minZoom={0.05}
+            maxZoom={2}
+            proOptions={proOptions}
+            ariaLabelConfig={aria}
+            aria-label={t('canvasLabel')}
+            className={far ? 'far' : undefined}
+          >
+            <Background />
+          </ReactFlow>
+        </CanvasContext.Provider>
+      </div>
+      <div className="canvas-tools">
+        <div className="zoom-buttons" role="toolbar" aria-label={t('aria_controls')}>
+          <button type="button" onClick={() => void rf.zoomIn()} title={t('canvasZoomIn')} aria-label={t('canvasZoomIn')}>
+            <Icon name="zoomIn" />
+          </button>
+          <button type="button" onClick={() => void rf.zoomOut()} title={t('canvasZoomOut')} aria-label={t('canvasZoomOut')}>
+            <Icon name="zoomOut" />
+          </button>
+          <button type="button" onClick={() => void rf.fitView()} title={t('canvasFit')} aria-label={t('canvasFit')} data-action="fit">
+            <Icon name="fit" />
+          </button>
+        </div>
+        <MiniMap pannable zoomable nodeStrokeWidth={0} nodeBorderRadius={0} ariaLabel={t('canvasMinimap')} style={{ width: 200, height: 90 }} />
+      </div>
+      {menu && (
+        <div className="create-menu" role="menu" aria-label={t('createNextTitle')} style={{ left: menu.x, top: menu.y }} data-testid="create-menu">
+          <div className="muted small">{t('createNextTitle')}</div>
+          {types.map((ty) => (
+            <button
+              type="button"
+              role="menuitem"
+              key={ty}
+              data-type={ty}
+              className={`t-${ty}`}
+              onClick={() => {
+                setMenu(null);
+                onCreateAfter(menu.source, menu.handle, ty);
+              }}
+            >
+              <Icon name={ty} size={14} /> {tr('type_' + ty)}
+            </button>
+          ))}
+        </div>
+      )}
+    </div>
   );
 }
 

@@ -1,20 +1,31 @@
-// The properties panel of a node, generated from its spec: one input per
-// field kind, problems under the fields they concern.
-import { useState, type ReactNode } from 'react';
-import { fieldProblems, templateVars, type FieldSpec, type NodeDoc, type NodeSpec, type Problem } from './model';
+// The properties panel of a block, generated from its spec: one input per
+// field kind, problems under the fields they concern. Pickers name blocks by
+// type and first words; conditions are rows (conditions/), a set node's
+// values are typed as its variables; a new variable declares itself.
+import { useRef, useState, type ReactNode } from 'react';
+import { fieldProblems, isVarName, templateVars, type FieldSpec, type FlowDoc, type NodeDoc, type NodeSpec, type Problem } from './model';
 import { fieldDoc, nodeDoc, problemText, useI18n } from './i18n';
+import { blockSummary, durationWords } from './content';
+import { ConditionEditor } from './conditions/ConditionEditor';
+import { SetEditor } from './conditions/SetEditor';
+import type { VarInfo } from './conditions/conditions';
+import { Icon } from './icons';
 
 interface Props {
   id: string;
   node: NodeDoc;
   spec: NodeSpec | undefined;
-  nodeIds: string[];
-  vars: string[];
+  doc: FlowDoc;
+  vars: VarInfo[];
+  /** The block types a "new block" choice in a picker offers. */
+  types: string[];
   expectKinds: string[];
   methods: string[];
   problems: Problem[];
   isStart: boolean;
   onChange: (node: NodeDoc, field: string) => void;
+  /** onCreateAfter creates a block of a type and points this block's handle at it. */
+  onCreateAfter: (handle: string, type: string) => void;
   onRename: (to: string) => void;
   onMakeStart: () => void;
   onDelete: () => void;
@@ -36,17 +47,36 @@ function Problems({ ps }: { ps: Problem[] }) {
   );
 }
 
-function NodeSelect({ value, ids, onChange, testid }: { value: string | undefined; ids: string[]; onChange: (v: string | undefined) => void; testid: string }) {
-  const { t } = useI18n();
+/** NodeSelect picks the block an exit leads to, by type and first words; or creates a new one there. */
+function NodeSelect(props: { value: string | undefined; self: string; doc: FlowDoc; types: string[]; onChange: (v: string | undefined) => void; onCreate: (type: string) => void; testid: string }) {
+  const { t, tr } = useI18n();
+  const { value, doc } = props;
+  const ids = Object.keys(doc.nodes).filter((x) => x !== props.self);
   return (
-    <select value={value ?? ''} onChange={(e) => onChange(e.target.value || undefined)} data-field={testid}>
+    <select
+      value={value ?? ''}
+      data-field={props.testid}
+      aria-label={t('goto')}
+      onChange={(e) => {
+        const v = e.target.value;
+        if (v.startsWith('new:')) props.onCreate(v.slice(4));
+        else props.onChange(v || undefined);
+      }}
+    >
       <option value="">{t('none')}</option>
-      {value && !ids.includes(value) && <option value={value}>{value} ?</option>}
+      {value && !doc.nodes[value] && <option value={value}>{value} ?</option>}
       {ids.map((id) => (
         <option key={id} value={id}>
-          {id}
+          {blockSummary(doc.nodes[id], id, tr)}
         </option>
       ))}
+      <optgroup label={t('createNewBlock')}>
+        {props.types.map((ty) => (
+          <option key={ty} value={`new:${ty}`}>
+            + {tr('type_' + ty)}
+          </option>
+        ))}
+      </optgroup>
     </select>
   );
 }
@@ -61,23 +91,67 @@ function BodyEditor({ value, onChange }: { value: unknown; onChange: (v: unknown
   const [text, setText] = useState(() => (value === undefined ? '' : JSON.stringify(value, null, 2)));
   const [bad, setBad] = useState(false);
   return (
+    <textarea
+      rows={5}
+      value={text}
+      className={bad ? 'bad' : ''}
+      data-field="body"
+      onChange={(e) => setText(e.target.value)}
+      onBlur={() => {
+        if (text.trim() === '') return onChange(undefined);
+        try {
+          onChange(JSON.parse(text));
+          setBad(false);
+        } catch {
+          setBad(true);
+        }
+      }}
+    />
+  );
+}
+
+/** TemplateText is a text with {{ }} variables inserted at the cursor from a picker. */
+function TemplateText({ value, vars, onChange, field }: { value: string; vars: VarInfo[]; onChange: (v: string) => void; field: string }) {
+  const { t } = useI18n();
+  const ref = useRef<HTMLTextAreaElement>(null);
+  const used = templateVars(value);
+  const names: [string, string][] = [
+    ...vars.map((v): [string, string] => [v.name, v.name]),
+    ['contact.first_name', t('var_contact_first_name')],
+    ['score', t('var_score')],
+  ];
+  const insert = (name: string) => {
+    const el = ref.current;
+    const at = el ? el.selectionStart : value.length;
+    const end = el ? el.selectionEnd : value.length;
+    const ins = `{{ ${name} }}`;
+    onChange(value.slice(0, at) + ins + value.slice(end));
+    requestAnimationFrame(() => {
+      el?.focus();
+      el?.setSelectionRange(at + ins.length, at + ins.length);
+    });
+  };
+  return (
     <>
-      <textarea
-        rows={5}
-        value={text}
-        className={bad ? 'bad' : ''}
-        data-field="body"
-        onChange={(e) => setText(e.target.value)}
-        onBlur={() => {
-          if (text.trim() === '') return onChange(undefined);
-          try {
-            onChange(JSON.parse(text));
-            setBad(false);
-          } catch {
-            setBad(true);
-          }
-        }}
-      />
+      <textarea ref={ref} rows={3} value={value} data-field={field} onChange={(e) => onChange(e.target.value)} />
+      <div className="var-hints">
+        <select
+          value=""
+          aria-label={t('insertVar')}
+          data-field={`${field}.insert`}
+          onChange={(e) => {
+            if (e.target.value) insert(e.target.value);
+          }}
+        >
+          <option value="">{`{{ }} ${t('insertVar')}`}</option>
+          {names.map(([name, label]) => (
+            <option key={name} value={name}>
+              {used.includes(name) ? '✓ ' : ''}
+              {label}
+            </option>
+          ))}
+        </select>
+      </div>
     </>
   );
 }
@@ -92,38 +166,29 @@ export function Properties(p: Props) {
     else n[field] = v;
     p.onChange(n, field);
   };
+  const segments = [...Object.keys(p.doc.scoring ?? {}), 'cold'].filter((x, i, a) => a.indexOf(x) === i);
+  const tags = [
+    ...new Set(
+      Object.values(p.doc.nodes).flatMap((n) => [
+        ...((n.tags as string[] | undefined) ?? []),
+        ...((n.buttons ?? []).flatMap((b) => b.tags ?? []) as string[]),
+      ]),
+    ),
+  ];
+  const picker = (value: string | undefined, handle: string, onChange: (v: string | undefined) => void) => (
+    <NodeSelect value={value} self={p.id} doc={p.doc} types={p.types} onChange={onChange} onCreate={(ty) => p.onCreateAfter(handle, ty)} testid={handle} />
+  );
 
   const field = (f: FieldSpec): ReactNode => {
     const v = node[f.name];
     const ps = fieldProblems(p.problems, f.name);
     let input: ReactNode;
     switch (f.kind) {
-      case 'template': {
-        const used = typeof v === 'string' ? templateVars(v) : [];
-        input = (
-          <>
-            <textarea rows={3} value={(v as string) ?? ''} data-field={f.name} onChange={(e) => set(f.name, e.target.value)} />
-            {p.vars.length > 0 && (
-              <div className="var-hints">
-                {t('varHint')}
-                {p.vars.map((name) => (
-                  <button
-                    key={name}
-                    type="button"
-                    className={used.includes(name) ? 'used' : ''}
-                    onClick={() => set(f.name, `${(v as string) ?? ''}{{ ${name} }}`)}
-                  >
-                    {`{{ ${name} }}`}
-                  </button>
-                ))}
-              </div>
-            )}
-          </>
-        );
+      case 'template':
+        input = <TemplateText value={typeof v === 'string' ? v : ''} vars={p.vars} field={f.name} onChange={(x) => set(f.name, x)} />;
         break;
-      }
       case 'node':
-        input = <NodeSelect value={v as string | undefined} ids={p.nodeIds} onChange={(x) => set(f.name, x)} testid={f.name} />;
+        input = picker(v as string | undefined, f.name, (x) => set(f.name, x));
         break;
       case 'int':
       case 'number':
@@ -149,31 +214,36 @@ export function Properties(p: Props) {
           />
         );
         break;
-      case 'variable':
+      case 'variable': {
+        const name = typeof v === 'string' ? v : '';
+        const declared = p.vars.find((x) => x.name === name);
         input = (
           <>
-            <input list="vars-list" value={(v as string) ?? ''} data-field={f.name} onChange={(e) => set(f.name, e.target.value)} />
+            <input list="vars-list" value={name} data-field={f.name} className={name && !isVarName(name) ? 'bad' : ''} onChange={(e) => set(f.name, e.target.value)} />
             <datalist id="vars-list">
               {p.vars.map((x) => (
-                <option key={x} value={x} />
+                <option key={x.name} value={x.name}>
+                  {tr('vtype_' + x.type)}
+                </option>
               ))}
             </datalist>
+            <div className="muted small">{declared ? `${name}: ${tr('vtype_' + declared.type)}` : t('newVarHint')}</div>
           </>
         );
         break;
+      }
       case 'expect': {
         const isRegex = typeof v === 'object' && v !== null && 'regex' in (v as Rec);
         input = (
           <>
             <select
-              value={isRegex ? 'regex' : ((v as string) ?? '')}
+              value={isRegex ? 'regex' : ((v as string) ?? 'text')}
               data-field={f.name}
-              onChange={(e) => set(f.name, e.target.value === 'regex' ? { regex: '^.+$' } : e.target.value || undefined)}
+              onChange={(e) => set(f.name, e.target.value === 'regex' ? { regex: '^.+$' } : e.target.value === 'text' ? 'text' : e.target.value || undefined)}
             >
-              <option value="">{t('none')}</option>
               {p.expectKinds.map((k) => (
                 <option key={k} value={k}>
-                  {k}
+                  {tr('expect_' + k)}
                 </option>
               ))}
             </select>
@@ -194,8 +264,50 @@ export function Properties(p: Props) {
           </select>
         );
         break;
+      case 'branches': {
+        const list = (Array.isArray(v) ? v : []) as { when?: string; next?: string }[];
+        const setItem = (i: number, key: 'when' | 'next', x: string | undefined) => {
+          const l = list.map((it) => ({ ...it }));
+          if (x === undefined || x === '') delete l[i][key];
+          else l[i][key] = x;
+          set(f.name, l);
+        };
+        input = (
+          <div className="list-editor branches">
+            {list.map((it, i) => (
+              <div className="branch" key={i}>
+                <div className="branch-head">
+                  <b>
+                    {t('when')} {i + 1}
+                  </b>
+                  <button type="button" className="icon" aria-label={t('remove')} title={t('remove')} onClick={() => set(f.name, list.filter((_, j) => j !== i))}>
+                    <Icon name="close" size={12} />
+                  </button>
+                </div>
+                <ConditionEditor
+                  value={it.when ?? ''}
+                  onChange={(x) => setItem(i, 'when', x)}
+                  vars={p.vars}
+                  segments={segments}
+                  tags={tags}
+                  channels={['telegram', 'web']}
+                  field={`${f.name}[${i}].when`}
+                  bad={fieldProblems(p.problems, `${f.name}[${i}].when`).length > 0}
+                />
+                <div className="list-row">
+                  <span className="muted">{t('goto')}</span>
+                  {picker(it.next, `${f.name}[${i}].next`, (x) => setItem(i, 'next', x))}
+                </div>
+              </div>
+            ))}
+            <button type="button" data-action={`add-${f.name}`} onClick={() => set(f.name, [...list, { when: defaultWhen(p.vars) }])}>
+              + {t('add')}
+            </button>
+          </div>
+        );
+        break;
+      }
       case 'buttons':
-      case 'branches':
       case 'variants': {
         const list = (Array.isArray(v) ? v : []) as Rec[];
         const cols: [string, string][] =
@@ -204,12 +316,10 @@ export function Properties(p: Props) {
                 ['label', t('label')],
                 ['score', t('score')],
               ]
-            : f.kind === 'branches'
-              ? [['when', t('when')]]
-              : [
-                  ['name', t('name')],
-                  ['weight', t('weight')],
-                ];
+            : [
+                ['name', t('name')],
+                ['weight', t('weight')],
+              ];
         const setItem = (i: number, key: string, x: unknown) => {
           const l = list.map((it) => ({ ...it }));
           if (x === undefined || x === '') delete l[i][key];
@@ -225,27 +335,26 @@ export function Properties(p: Props) {
                     key={key}
                     placeholder={label}
                     title={label}
+                    aria-label={label}
                     type={key === 'score' || key === 'weight' ? 'number' : 'text'}
+                    className={`${key === 'score' || key === 'weight' ? 'num' : ''}${fieldProblems(p.problems, `${f.name}[${i}].${key}`).length ? ' bad' : ''}`}
                     value={it[key] === undefined ? '' : String(it[key])}
                     data-field={`${f.name}[${i}].${key}`}
-                    className={fieldProblems(p.problems, `${f.name}[${i}].${key}`).length ? 'bad' : ''}
                     onChange={(e) =>
                       setItem(i, key, key === 'score' || key === 'weight' ? (e.target.value === '' ? undefined : Number(e.target.value)) : e.target.value)
                     }
                   />
                 ))}
-                <NodeSelect value={it.next as string | undefined} ids={p.nodeIds} onChange={(x) => setItem(i, 'next', x)} testid={`${f.name}[${i}].next`} />
-                <button type="button" className="icon" title={t('remove')} onClick={() => set(f.name, list.filter((_, j) => j !== i))}>
-                  ✕
+                {picker(it.next as string | undefined, `${f.name}[${i}].next`, (x) => setItem(i, 'next', x))}
+                <button type="button" className="icon" title={t('remove')} aria-label={t('remove')} onClick={() => set(f.name, list.filter((_, j) => j !== i))}>
+                  <Icon name="close" size={12} />
                 </button>
               </div>
             ))}
             <button
               type="button"
               data-action={`add-${f.name}`}
-              onClick={() =>
-                set(f.name, [...list, f.kind === 'buttons' ? { label: `${list.length + 1}` } : f.kind === 'branches' ? { when: 'true' } : { name: String.fromCharCode(65 + list.length), weight: 1 }])
-              }
+              onClick={() => set(f.name, [...list, f.kind === 'buttons' ? { label: `${t('label')} ${list.length + 1}` } : { name: String.fromCharCode(65 + list.length), weight: 1 }])}
             >
               + {t('add')}
             </button>
@@ -255,20 +364,25 @@ export function Properties(p: Props) {
       }
       case 'timeout': {
         const to = v as Rec | undefined;
+        const after = (to?.after as string) ?? '';
         input = (
           <div className="list-row">
             <input
               placeholder={t('after')}
-              value={(to?.after as string) ?? ''}
+              title={after ? durationWords(after, tr) : t('after')}
+              value={after}
+              className="num"
               data-field="timeout.after"
               onChange={(e) => set(f.name, e.target.value || to?.next ? { ...to, after: e.target.value } : undefined)}
             />
-            <NodeSelect value={to?.next as string | undefined} ids={p.nodeIds} onChange={(x) => set(f.name, x || to?.after ? { ...to, next: x } : undefined)} testid="timeout.next" />
+            {picker(to?.next as string | undefined, 'timeout.next', (x) => set(f.name, x || to?.after ? { ...to, after: after || '1h', next: x } : undefined))}
           </div>
         );
         break;
       }
       case 'assignments':
+        input = <SetEditor value={(v && typeof v === 'object' ? v : {}) as Record<string, string>} vars={p.vars} field={f.name} onChange={(x) => set(f.name, x)} />;
+        break;
       case 'headers': {
         const m = (v && typeof v === 'object' ? v : {}) as Record<string, string>;
         const entries = Object.entries(m);
@@ -284,12 +398,12 @@ export function Properties(p: Props) {
                   className={fieldProblems(p.problems, `${f.name}.${k}`).length ? 'bad' : ''}
                   onChange={(e) => put(entries.map((en, j) => (j === i ? [en[0], e.target.value] : en)))}
                 />
-                <button type="button" className="icon" onClick={() => put(entries.filter((_, j) => j !== i))}>
-                  ✕
+                <button type="button" className="icon" aria-label={t('remove')} onClick={() => put(entries.filter((_, j) => j !== i))}>
+                  <Icon name="close" size={12} />
                 </button>
               </div>
             ))}
-            <button type="button" onClick={() => put([...entries, [`x${entries.length + 1}`, f.kind === 'headers' ? '' : '0']])}>
+            <button type="button" onClick={() => put([...entries, [`X-Header-${entries.length + 1}`, '']])}>
               + {t('add')}
             </button>
           </div>
@@ -318,25 +432,38 @@ export function Properties(p: Props) {
   return (
     <div className="props" data-testid="properties">
       <h3>
-        {tr('type_' + node.type)} <small data-testid="node-doc">{p.spec ? nodeDoc(lang, node.type, p.spec.doc) : ''}</small>
+        <Icon name={node.type} /> {tr('type_' + node.type)} <small data-testid="node-doc">{p.spec ? nodeDoc(lang, node.type, p.spec.doc) : ''}</small>
       </h3>
-      <div className="field">
-        <label>{t('nodeId')}</label>
+      <div className="row">
+        {p.isStart ? (
+          <span className="badge">
+            <Icon name="start" size={12} /> {t('isStart')}
+          </span>
+        ) : (
+          <button onClick={p.onMakeStart}>
+            <Icon name="start" size={12} /> {t('makeStart')}
+          </button>
+        )}
+        <button className="danger" onClick={p.onDelete}>
+          <Icon name="trash" size={14} /> {t('delete')}
+        </button>
+      </div>
+      <Problems ps={other} />
+      {(p.spec?.fields ?? []).filter((f) => f.name !== 'type' && f.name !== 'ui').map(field)}
+      <details className="advanced">
+        <summary>{t('nodeId')}</summary>
         <input
           value={rename}
           data-field="id"
           onChange={(e) => setRename(e.target.value)}
           onBlur={() => rename !== p.id && /^[A-Za-z0-9_-]{1,64}$/.test(rename) && p.onRename(rename)}
         />
-      </div>
-      <div className="row">
-        {p.isStart ? <span className="badge">▶ {t('isStart')}</span> : <button onClick={p.onMakeStart}>▶ {t('makeStart')}</button>}
-        <button className="danger" onClick={p.onDelete}>
-          {t('delete')}
-        </button>
-      </div>
-      <Problems ps={other} />
-      {(p.spec?.fields ?? []).filter((f) => f.name !== 'type' && f.name !== 'ui').map(field)}
+      </details>
     </div>
   );
+}
+
+function defaultWhen(vars: VarInfo[]): string {
+  const v = vars.find((x) => x.type === 'number');
+  return v ? `${v.name} >= 0` : 'score >= 10';
 }

@@ -251,6 +251,15 @@ const coreRu = {
   startBlock: 'Старт',
   nothingLoaded: 'Воронка не открыта',
   blocksHelp: 'Tab — к блоку, Enter — добавить на холст (после выбранного блока)',
+  aria_node: 'Enter или пробел — выбрать блок, стрелки — подвинуть, Delete — удалить, Esc — отмена.',
+  aria_moved: 'Блок сдвинут {d}. Новое место: x {x}, y {y}',
+  aria_dir_up: 'вверх',
+  aria_dir_down: 'вниз',
+  aria_dir_left: 'влево',
+  aria_dir_right: 'вправо',
+  aria_edge: 'Enter или пробел — выбрать связь, Delete — удалить её, Esc — отмена.',
+  aria_controls: 'Масштаб',
+  aria_handle: 'Точка связи',
   ...condRu,
 };
 
@@ -495,6 +504,15 @@ const coreEn: Record<keyof typeof coreRu, string> = {
   startBlock: 'Start',
   nothingLoaded: 'No funnel open',
   blocksHelp: 'Tab to a block, Enter adds it to the canvas (after the selected block)',
+  aria_node: 'Enter or space selects the block, arrows move it, Delete removes it, Esc cancels.',
+  aria_moved: 'Moved the block {d}. New position: x {x}, y {y}',
+  aria_dir_up: 'up',
+  aria_dir_down: 'down',
+  aria_dir_left: 'left',
+  aria_dir_right: 'right',
+  aria_edge: 'Enter or space selects the link, Delete removes it, Esc cancels.',
+  aria_controls: 'Zoom',
+  aria_handle: 'Connection point',
   ...condEn,
 };
 

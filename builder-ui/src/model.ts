@@ -1,6 +1,7 @@
 // The flow document as the builder edits it: the canonical JSON form the
 // server answers (flow.EncodeJSON), plus pure functions over it. Nothing here
 // touches React or the network, so Vitest covers it directly.
+import { compile, defaultRow, type VarInfo } from './conditions/conditions';
 
 /** A field of a node type, from GET /api/spec (flow.FieldSpec). */
 export interface FieldSpec {
@@ -221,7 +222,7 @@ export function newNodeID(doc: FlowDoc, type: string): string {
 }
 
 /** defaultNode is what a node dropped from the palette starts with. */
-export function defaultNode(type: string, lang: 'ru' | 'en'): NodeDoc {
+export function defaultNode(type: string, lang: 'ru' | 'en', vars: VarInfo[] = []): NodeDoc {
   const ru = lang === 'ru';
   switch (type) {
     case 'message':
@@ -231,7 +232,7 @@ export function defaultNode(type: string, lang: 'ru' | 'en'): NodeDoc {
     case 'question':
       return { type, text: ru ? 'Ваш вопрос?' : 'Your question?', expect: 'text' };
     case 'condition':
-      return { type, branches: [{ when: 'score >= 50' }] };
+      return { type, branches: [{ when: compile({ join: 'and', rows: [defaultRow(vars)] }, vars) }] };
     case 'score':
       return { type, add: 10 };
     case 'handoff':
@@ -242,8 +243,11 @@ export function defaultNode(type: string, lang: 'ru' | 'en'): NodeDoc {
       return { type, variants: [{ name: 'A', weight: 1 }, { name: 'B', weight: 1 }] };
     case 'webhook':
       return { type, method: 'POST', url: 'https://example.com/hook' };
-    case 'set':
-      return { type, vars: {} };
+    case 'set': {
+      const v = vars.find((x) => x.type === 'number' || x.type === 'string');
+      if (v) return { type, vars: { [v.name]: v.type === 'number' ? '0' : '""' } };
+      return { type, vars: { [ru ? 'этап' : 'stage']: ru ? '"новый"' : '"new"' } };
+    }
     case 'goal':
       return { type, name: 'goal' };
     case 'end':
