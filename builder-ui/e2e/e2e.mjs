@@ -58,7 +58,8 @@ async function drag(from, to) {
 }
 /** select clicks a node and waits until the properties panel shows it. */
 async function select(id) {
-  await node(id).click();
+  // The head: a click on a dangling exit's label would start connecting it.
+  await node(id).locator('.fnode-head').click();
   await page.waitForFunction((want) => document.querySelector('[data-testid=properties] input[data-field=id]')?.value === want, id);
 }
 const saved = () => page.waitForSelector('[data-testid=save-state][data-state=saved]');
@@ -120,15 +121,19 @@ try {
     await ctx.close();
   });
 
-  await step('a new flow opens on an empty canvas', async () => {
-    page.once('dialog', (d) => d.accept('e2e-funnel'));
+  await step('a new flow opens from the dialog; its one block deleted', async () => {
     await page.click('[data-action=new-flow]');
+    await page.fill('[data-field=new-flow-name]', 'E2E funnel');
+    assert.match(await page.locator('[data-testid=new-flow-id]').innerText(), /e2e-funnel/);
+    await page.click('[data-action=create-flow]');
     await page.waitForFunction(() => location.hash.endsWith('/e2e-funnel'));
+    await page.waitForFunction(() => document.querySelectorAll('.fnode').length === 1);
+    await select('welcome');
+    await page.keyboard.press('Delete');
     await page.waitForFunction(() => document.querySelectorAll('.fnode').length === 0);
   });
 
-  await step('four nodes dragged from the palette', async () => {
-    const canvas = page.locator('[data-testid=canvas]');
+  await step('four nodes dragged from the palette, each connected to the one selected before', async () => {
     const spots = [
       ['message', 500, 120],
       ['question', 500, 330],
@@ -140,28 +145,27 @@ try {
     }
     await page.waitForFunction(() => document.querySelectorAll('.fnode').length === 4);
     for (const id of ['message_1', 'question_1', 'buttons_1', 'end_1']) await node(id).waitFor();
-    void canvas;
+    // message -> question -> buttons (next) -> end (the first button).
+    await page.waitForFunction(() => document.querySelectorAll('.react-flow__edge').length === 3);
   });
 
   await step('the builder shows the validation errors and blocks publishing', async () => {
-    await page.waitForSelector('.fnode[data-node-id=question_1].has-error');
-    await node('question_1').locator('[data-testid=node-error]').waitFor();
+    await page.waitForSelector('.fnode[data-node-id=buttons_1].has-error');
+    await node('buttons_1').locator('[data-testid=node-error]').waitFor();
     // The interface is in Russian, and so are the validator's words.
-    const said = await node('question_1').locator('[data-testid=node-error]').innerText();
+    const said = await node('buttons_1').locator('[data-testid=node-error]').innerText();
     assert.match(said, /[а-яё]{3}/i, `the problem on the node is worded in Russian: ${said}`);
+    assert.doesNotMatch(said, /\bnext\b|buttons\[/, `no field names in the problem: ${said}`);
     assert.ok(await page.locator('[data-action=publish]').isDisabled(), 'publish is disabled while there are errors');
-    await node('question_1').click();
+    await node('buttons_1').click();
     await page.waitForSelector('[data-testid=properties] [data-testid=field-problem]');
   });
 
-  await step('nodes connected on the canvas, errors fixed', async () => {
-    await connectHandle('message_1', 'next', 'question_1');
-    await connectHandle('question_1', 'next', 'buttons_1');
-    await connectHandle('buttons_1', 'buttons[0].next', 'end_1');
+  await step('the last button connected on the canvas, errors fixed', async () => {
     await connectHandle('buttons_1', 'buttons[1].next', 'end_1');
     assert.equal(await edgeCount(), 4);
     await page.waitForFunction(() => document.querySelector('[data-testid=problems]')?.getAttribute('data-errors') === '0');
-    assert.equal(await page.locator('.fnode.has-error').count(), 0);
+    await page.waitForFunction(() => document.querySelectorAll('.fnode.has-error').length === 0);
   });
 
   await step('texts edited in the properties panel', async () => {

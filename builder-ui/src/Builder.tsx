@@ -279,7 +279,8 @@ function Editor() {
         const h = danglingExit(d.nodes[only], specs.get(d.nodes[only].type));
         if (h) from = { source: only, handle: h };
       }
-      const at = from ? placeAfter(d, from.source) : (pos ?? { x: 0, y: 0 });
+      // A block dropped at a spot stays there; one added by a click goes below the block it follows.
+      const at = pos ?? (from ? placeAfter(d, from.source) : { x: 0, y: 0 });
       let next = addNode(d, id, defaultNode(type, lang, varInfos(d)), at);
       if (from) next = connect(next, from.source, from.handle, id);
       change(next);
@@ -554,6 +555,9 @@ function Editor() {
                 e.dataTransfer.effectAllowed = 'move';
               }}
               onClick={() => {
+                // After the selected block (placed below it), else in the middle of the view.
+                const only = selectedRef.current.length === 1 ? selectedRef.current[0] : undefined;
+                if (only && docRef.current?.nodes[only]) return addBlock(s.type, null);
                 const c = rf.screenToFlowPosition({ x: window.innerWidth / 2, y: window.innerHeight / 3 });
                 dropNode(s.type, { x: c.x - 120, y: c.y - 30 });
               }}

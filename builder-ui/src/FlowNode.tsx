@@ -1,8 +1,9 @@
 // A block on the canvas: its type, what it says (the message, the question
 // and its answer type, what it does), its problems, and one row per exit
 // (each button, branch in words, variant, timeout, next, else, on_fail,
-// on_error, resume) with its own handle. An exit's label connects by clicks;
-// a dangling exit has a "+" that creates the next block there.
+// on_error, resume) with its own handle. A dangling exit's label connects
+// by clicks (the label, then a block), and its "+" creates the next block
+// there; a click elsewhere selects the block.
 import { memo, useContext } from 'react';
 import { Handle, Position, type NodeProps, type Node } from '@xyflow/react';
 import { target, type NodeDoc, type Output, type Problem } from './model';
@@ -77,18 +78,24 @@ function FlowNodeView({ id, data, selected }: NodeProps<FlowNodeType>) {
             const dangling = !target(data.doc, o.handle);
             return (
               <div className={`fnode-out k-${o.kind}${dangling ? ' dangling' : ''}`} key={o.handle}>
-                <button
-                  type="button"
-                  className="fnode-out-label nodrag"
-                  title={t('connectExit')}
-                  data-exit={o.handle}
-                  onClick={(e) => {
-                    e.stopPropagation();
-                    ctx.startConnect(id, o.handle, label);
-                  }}
-                >
-                  {clip(label, 34)}
-                </button>
+                {dangling ? (
+                  <button
+                    type="button"
+                    className="fnode-out-label nodrag"
+                    title={t('connectExit')}
+                    data-exit={o.handle}
+                    onClick={(e) => {
+                      e.stopPropagation();
+                      ctx.startConnect(id, o.handle, label);
+                    }}
+                  >
+                    {clip(label, 34)}
+                  </button>
+                ) : (
+                  <span className="fnode-out-label" data-exit={o.handle}>
+                    {clip(label, 34)}
+                  </span>
+                )}
                 {dangling && (
                   <button
                     type="button"

@@ -52,7 +52,7 @@ describe('validation problems in Russian', () => {
 
   it('says an undeclared variable in an expression in Russian', () => {
     const p = { message: 'variable budgt is used but not declared under vars', format: '%s', args: ['variable budgt is used but not declared under vars'] };
-    expect(problemText('ru', p)).toBe('переменная budgt используется, но не объявлена в vars');
+    expect(problemText('ru', p)).toBe('переменная budgt используется, но не объявлена');
   });
 
   it('keeps English in English, and the validator words where no translation exists', () => {

@@ -641,21 +641,21 @@ export const ruProblems: Record<string, string> = {
   "missing id: the flow's name in lowercase letters, digits and -": 'нет id: имя воронки из строчных латинских букв, цифр и -',
   'flow id %q must use only a-z, 0-9 and -': 'id воронки %q может состоять только из a-z, 0-9 и -',
   'the flow has no nodes': 'в воронке нет блоков',
-  'missing start: the node a new conversation begins at': 'нет start: блока, с которого начинается новый диалог',
-  'start: no node %q%s': 'start: нет блока %q%s',
+  'missing start: the node a new conversation begins at': 'не указан стартовый блок, с которого начинается диалог',
+  'start: no node %q%s': 'стартового блока %q нет%s',
   'segment name %q must be a plain word': 'название сегмента %q должно быть одним словом',
   'a trigger needs command: /name or keywords: [...]': 'триггеру нужна команда (command: /имя) или ключевые слова (keywords: [...])',
   'a trigger has either command or keywords, not both': 'у триггера либо команда, либо ключевые слова, но не то и другое',
   'command %q must start with / and have no spaces': 'команда %q должна начинаться с / и не содержать пробелов',
-  'a trigger needs goto: the node to jump to': 'триггеру нужен goto: блок, куда перейти',
-  'goto: no node %q%s': 'goto: нет блока %q%s',
+  'a trigger needs goto: the node to jump to': 'у триггера не указано, к какому блоку перейти',
+  'goto: no node %q%s': 'триггер ведёт к блоку %q, которого нет%s',
   'a faq entry needs keywords': 'вопросу FAQ нужны ключевые слова',
   'a faq entry needs an answer': 'вопросу FAQ нужен ответ',
   'variable name %q must start with a letter and use letters, digits and _':
     'имя переменной %q должно начинаться с буквы и состоять из букв, цифр и _',
   '%s is a built-in name; choose another variable name': '%s — встроенное имя; выберите другое имя переменной',
   '%s: no node %q%s': '%s: нет блока %q%s',
-  '%s: variable %s is not declared under vars': '%s: переменная %s не объявлена в vars',
+  '%s: variable %s is not declared under vars': '%s: переменная %s не объявлена',
   '%s: variable %s is a %s, but this node saves a %s': '%s: переменная %s имеет тип %s, а этот блок сохраняет %s',
   'condition %s needs at least one branch': 'условию %s нужна хотя бы одна ветка',
   'delay must be longer than zero': 'пауза должна быть длиннее нуля',
@@ -663,7 +663,7 @@ export const ruProblems: Record<string, string> = {
   'variant %q needs a weight above zero': 'варианту %q нужен вес больше нуля',
   'variant name %q is used twice': 'название варианта %q использовано дважды',
   'method %q must be one of %s': 'метод %q должен быть одним из: %s',
-  'set: variable %s is not declared under vars': 'set: переменная %s не объявлена в vars',
+  'set: variable %s is not declared under vars': 'переменная %s не объявлена',
   'goal needs a name': 'цели нужно название',
   '%s is a %s, but %q gives a %s': '%s имеет тип %s, а %q даёт %s',
   'buttons node %s has no buttons': 'в блоке кнопок %s нет кнопок',
@@ -676,16 +676,16 @@ export const ruProblems: Record<string, string> = {
     '%s показывает кнопками не больше %d; эти %d станут списком, который нужно открыть',
   '%s carries at most %d characters a message; this text of %d goes out in %d messages':
     '%s вмещает в сообщение не больше %d символов; этот текст из %d уйдёт %d сообщениями',
-  'choices are used only with expect: choice': 'варианты (choices) нужны только при expect: choice',
+  'choices are used only with expect: choice': 'варианты ответа нужны только для ответа «один из вариантов»',
   '%s node %s needs %s': '%s %s: не заполнено поле %s',
-  'timeout needs after: a duration such as 2h': 'тайм-ауту нужна длительность after, например 2h',
-  'timeout needs next: the node to go to': 'тайм-ауту нужен next: блок, куда перейти',
-  'branch needs when: a condition': 'ветке нужно условие when',
-  'branch needs next: the node to go to': 'ветке нужен next: блок, куда перейти',
+  'timeout needs after: a duration such as 2h': 'у «нет ответа» не указано время, например 2h',
+  'timeout needs next: the node to go to': 'у «нет ответа» не указано, куда перейти',
+  'branch needs when: a condition': 'у ветки нет условия',
+  'branch needs next: the node to go to': 'у ветки не указано, куда она ведёт',
   'variant needs a name': 'варианту нужно название',
-  'variant needs next: the node to go to': 'варианту нужен next: блок, куда перейти',
+  'variant needs next: the node to go to': 'у варианта не указано, куда он ведёт',
   'button needs a label': 'кнопке нужна надпись',
-  'button %q needs next: the node to go to': 'кнопке %q нужен next: блок, куда перейти',
+  'button %q needs next: the node to go to': 'у кнопки %q не указано, куда она ведёт',
   'node id %q must be 1–64 letters, digits, _ or -': 'id блока %q: от 1 до 64 букв, цифр, _ или -',
   '%s must be an expression': '%s должно быть выражением',
   'duplicate key %q in %s': 'ключ %q повторяется в %s',
@@ -732,7 +732,7 @@ export const ruProblems: Record<string, string> = {
 // misspelt node and the wording of an undeclared variable in an expression.
 const ruArgs: [RegExp, string][] = [
   [/^ \(did you mean "(.*)"\?\)$/, ' (может быть, "$1"?)'],
-  [/^variable (\S+) is used but not declared under vars$/, 'переменная $1 используется, но не объявлена в vars'],
+  [/^variable (\S+) is used but not declared under vars$/, 'переменная $1 используется, но не объявлена'],
   // The expression errors validate.go's explain() words.
   [/^a (.+) cannot be compared with a (.+) by (\S+)$/, 'нельзя сравнить $1 и $2 знаком $3'],
   [/^the expression ends too early: something is missing at the end$/, 'выражение оборвано: в конце чего-то не хватает'],
@@ -766,6 +766,8 @@ function ruField(a: string): string | null {
 function ruArg(a: string): string {
   const f = ruField(a);
   if (f) return f;
+  const d = ru as Record<string, string>;
+  if (d['type_' + a]) return d['type_' + a];
   for (const [re, to] of ruArgs) {
     if (!re.test(a)) continue;
     return a.replace(re, to).replace(/^нельзя сравнить (.+) и (.+) знаком/, (_m, x: string, y: string) => `нельзя сравнить ${ruTypeWords[x] ?? x} и ${ruTypeWords[y] ?? y} знаком`);

@@ -4,6 +4,9 @@ import {
   afterDraftDeleted,
   connect,
   copyNodes,
+  danglingExit,
+  declareVars,
+  flowIdFrom,
   diff,
   edges,
   emptyFlow,
@@ -206,5 +209,52 @@ describe('after a draft is deleted', () => {
     expect(dictionaries.en.deleteDraft).toBe('Delete draft');
     expect(dictionaries.ru.deleteDraftConfirm).toContain('опубликованные версии останутся');
     expect(dictionaries.en.deleteDraftConfirm).toContain('published versions stay');
+  });
+});
+
+describe('what a marketer does without writing code', () => {
+  it('declares the variable an answer is saved into, typed by the question', () => {
+    const d: FlowDoc = {
+      voronka: 1,
+      id: 'v',
+      start: 'a',
+      nodes: {
+        a: { type: 'question', text: 'Бюджет?', save: 'бюджет', expect: 'number' },
+        b: { type: 'question', text: 'Телефон?', save: 'телефон', expect: 'phone' },
+        c: { type: 'question', text: 'Когда?', save: 'when', expect: 'date' },
+        s: { type: 'set', vars: { шаг: '2', vip: 'true' } },
+      },
+    };
+    const out = declareVars(d);
+    expect(out.vars).toEqual({ бюджет: 'number', телефон: 'string', when: 'date', шаг: 'number', vip: 'bool' });
+    expect(declareVars(out)).toBe(out);
+    // The question's answer type changes: so does its variable's.
+    const changed = { ...out, nodes: { ...out.nodes, a: { ...out.nodes.a, expect: 'text' } } };
+    expect(declareVars(changed).vars?.бюджет).toBe('string');
+  });
+
+  it('derives a flow id from a name in any language', () => {
+    expect(flowIdFrom('Запись на вебинар')).toBe('zapis-na-vebinar');
+    expect(flowIdFrom('Black Friday 2026!')).toBe('black-friday-2026');
+    expect(flowIdFrom('🎉')).toBe('funnel');
+  });
+
+  it('finds the exit a new block is connected to: next first', () => {
+    expect(danglingExit({ type: 'question', text: 'q' }, specs.get('question'))).toBe('next');
+    expect(danglingExit({ type: 'buttons', text: 'b', buttons: [{ label: 'x', next: 'a' }, { label: 'y' }] }, specs.get('buttons'))).toBe('buttons[1].next');
+    expect(danglingExit({ type: 'message', text: 'm', next: 'a' }, specs.get('message'))).toBeUndefined();
+  });
+
+  it('points triggers that lost their block at the new start', () => {
+    const d: FlowDoc = { voronka: 1, id: 't', start: 'w', triggers: [{ command: '/start', goto: 'w' }], nodes: { w: { type: 'message', text: 'hi' } } };
+    const empty = removeNodes(d, ['w'], specs);
+    expect(empty.triggers?.[0].goto).toBe('');
+    const again = addNode(empty, 'm', { type: 'message', text: 'x' }, { x: 0, y: 0 });
+    expect(again.start).toBe('m');
+    expect(again.triggers?.[0].goto).toBe('m');
+  });
+
+  it('reads Russian variable names in templates', () => {
+    expect(templateVars('Привет, {{ имя }}! Бюджет {{ бюджет }}')).toEqual(['имя', 'бюджет']);
   });
 });

@@ -157,6 +157,9 @@ export function outputs(node: NodeDoc, spec: NodeSpec | undefined): Output[] {
         break;
     }
   }
+  // The way on comes first, then the other exits as the spec lists them.
+  const i = out.findIndex((o) => o.handle === 'next');
+  if (i > 0) out.unshift(...out.splice(i, 1));
   return out;
 }
 
@@ -260,7 +263,9 @@ export function defaultNode(type: string, lang: 'ru' | 'en', vars: VarInfo[] = [
 /** addNode adds a node at a position; the first node becomes the start. */
 export function addNode(doc: FlowDoc, id: string, node: NodeDoc, pos: Position): FlowDoc {
   const nodes = { ...doc.nodes, [id]: { ...node, ui: round(pos) } };
-  return { ...doc, nodes, start: doc.start || id };
+  if (doc.start) return { ...doc, nodes };
+  // The first block is the start, and triggers that lost their block lead to it.
+  return { ...doc, nodes, start: id, triggers: doc.triggers?.map((t) => (t.goto ? t : { ...t, goto: id })) };
 }
 
 export function round(p: Position): Position {
@@ -282,7 +287,8 @@ export function removeNodes(doc: FlowDoc, ids: Iterable<string>, specs: Map<stri
   }
   const out: FlowDoc = { ...doc, nodes };
   if (out.start && gone.has(out.start)) out.start = Object.keys(nodes)[0];
-  if (out.triggers) out.triggers = out.triggers.map((t) => (t.goto && gone.has(t.goto) ? { ...t, goto: '' } : t));
+  // A trigger whose block is gone leads to the start instead.
+  if (out.triggers) out.triggers = out.triggers.map((t) => (t.goto && gone.has(t.goto) ? { ...t, goto: out.start ?? '' } : t));
   return out;
 }
 
@@ -402,7 +408,7 @@ export function diff(from: FlowDoc, to: FlowDoc): DiffSummary {
 /** Templates: the {{ variable }} names a text refers to. */
 export function templateVars(text: string): string[] {
   const out: string[] = [];
-  const re = /\{\{\s*([A-Za-z_][A-Za-z0-9_.]*)/g;
+  const re = /\{\{\s*([A-Za-zА-Яа-яЁё_][A-Za-zА-Яа-яЁё0-9_.]*)/g;
   for (let m = re.exec(text); m; m = re.exec(text)) out.push(m[1]);
   return out;
 }
