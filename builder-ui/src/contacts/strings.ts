@@ -17,7 +17,7 @@ export const ru = {
   ctExport: 'Экспорт CSV',
   ctName: 'Имя',
   ctChannel: 'Канал',
-  ctUsername: 'Username',
+  ctUsername: 'Имя пользователя',
   ctPhone: 'Телефон',
   ctEmail: 'E-mail',
   ctScore: 'Баллы',
