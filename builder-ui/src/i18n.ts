@@ -689,6 +689,8 @@ export const ruProblems: Record<string, string> = {
   'node id %q must be 1–64 letters, digits, _ or -': 'id блока %q: от 1 до 64 букв, цифр, _ или -',
   '%s must be an expression': '%s должно быть выражением',
   'duplicate key %q in %s': 'ключ %q повторяется в %s',
+  "template_language and template_params need template: the template's name": 'язык и параметры шаблона WhatsApp нужны только вместе с названием шаблона',
+  'template %s needs template_language, such as ru': 'шаблону WhatsApp %s нужен язык, например ru',
   'cannot decode document: %v': 'документ не читается: %v',
   'document is %d bytes, more than the %d allowed': 'документ занимает %d байт, больше допустимых %d',
   'document holds too many values (about %d), more than the %d allowed': 'в документе слишком много значений (около %d), больше допустимых %d',

@@ -403,8 +403,8 @@ nodes:
 		t.Fatalf("encoded:\n%s %v", out, err)
 	}
 	for bad, want := range map[string]string{
-		strings.Replace(doc, "    template_language: ru\n", "", 1):          "template follow_up needs template_language",
-		strings.Replace(doc, "    template: follow_up\n", "", 1):            "need template: the template's name",
+		strings.Replace(doc, "    template_language: ru\n", "", 1):               "template follow_up needs template_language",
+		strings.Replace(doc, "    template: follow_up\n", "", 1):                 "need template: the template's name",
 		strings.Replace(doc, `"{{ name }}", "скидка`, `"{{ nme }}", "скидка`, 1): "nme",
 	} {
 		if _, ps := Load("tpl.yaml", []byte(bad)); !ps.HasErrors() || !strings.Contains(ps.Error(), want) {
