@@ -1,0 +1,6 @@
+//go:build race
+
+package analytics_test
+
+// raceEnabled: the race detector makes the simulation several times slower.
+const raceEnabled = true
