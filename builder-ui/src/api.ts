@@ -183,14 +183,21 @@ export const roles: readonly Role[] = ['admin', 'marketer', 'operator'];
 
 export interface UserInfo extends User {
   created_at?: string;
+  /** queues are the operator teams the user takes chats from. */
+  queues?: string[];
+  /** capacity is how many chats the user holds at once (10 when unset). */
+  capacity?: number;
 }
 export const listUsers = () => call<{ users: UserInfo[] }>('GET', '/api/users').then((r) => r.users);
 
-export const createUser = (u: { login: string; name?: string; role: Role; password: string }) =>
+export const createUser = (u: { login: string; name?: string; role: Role; password: string; queues?: string[]; capacity?: number }) =>
   call<UserInfo>('POST', '/api/users', JSON.stringify(u));
 
 /** updateUser changes the given fields; a new role or password signs the user out elsewhere. */
-export const updateUser = (id: string, change: { name?: string; role?: Role; password?: string }) =>
+export const updateUser = (
+  id: string,
+  change: { name?: string; role?: Role; password?: string; queues?: string[]; capacity?: number },
+) =>
   call<UserInfo>('PUT', `/api/users/${enc(id)}`, JSON.stringify(change));
 
 export const deleteUser = (id: string) => call<{ ok: boolean }>('DELETE', `/api/users/${enc(id)}`);
