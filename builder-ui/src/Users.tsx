@@ -31,7 +31,7 @@ export function Users({ me, onBack }: Props) {
   // translates a refusal already on the page.
   const [failure, setFailure] = useState<unknown>(null);
   const [notice, setNotice] = useState('');
-  const [form, setForm] = useState({ login: '', name: '', role: 'marketer' as api.Role, password: '' });
+  const [form, setForm] = useState({ login: '', name: '', role: 'marketer' as api.Role, password: '', queues: '', capacity: '' });
   const [resetFor, setResetFor] = useState<string | null>(null);
   const [newPassword, setNewPassword] = useState('');
 
@@ -59,8 +59,12 @@ export function Users({ me, onBack }: Props) {
 
   const add = async (e: FormEvent) => {
     e.preventDefault();
-    const ok = await run(() => api.createUser({ ...form, name: form.name || undefined }), `${t('userAdded')}: ${form.login}`);
-    if (ok) setForm({ login: '', name: '', role: form.role, password: '' });
+    const { queues, capacity, ...rest } = form;
+    const ok = await run(
+      () => api.createUser({ ...rest, name: form.name || undefined, queues: splitQueues(queues), capacity: capacity ? Number(capacity) : undefined }),
+      `${t('userAdded')}: ${form.login}`,
+    );
+    if (ok) setForm({ login: '', name: '', role: form.role, password: '', queues: '', capacity: '' });
   };
 
   return (
@@ -88,6 +92,8 @@ export function Users({ me, onBack }: Props) {
               <th>{t('login')}</th>
               <th>{t('fullName')}</th>
               <th>{t('role')}</th>
+              <th>{t('inboxQueues')}</th>
+              <th>{t('inboxCapacity')}</th>
               <th>{t('created')}</th>
               <th />
             </tr>
@@ -114,6 +120,22 @@ export function Users({ me, onBack }: Props) {
                       </option>
                     ))}
                   </select>
+                </td>
+                <td>
+                  <SavedInput
+                    value={(u.queues ?? []).join(', ')}
+                    placeholder={t('inboxQueuesHint')}
+                    field="queues"
+                    onSave={(v) => void run(() => api.updateUser(u.id, { queues: splitQueues(v) }), `${u.login}: ${t('inboxQueues')}`)}
+                  />
+                </td>
+                <td>
+                  <SavedInput
+                    value={String(u.capacity ?? 10)}
+                    type="number"
+                    field="capacity"
+                    onSave={(v) => void run(() => api.updateUser(u.id, { capacity: Number(v) }), `${u.login}: ${t('inboxCapacity')} ${v}`)}
+                  />
                 </td>
                 <td className="muted">{u.created_at ? new Date(u.created_at).toLocaleDateString(lang) : ''}</td>
                 <td className="row-actions">
@@ -194,6 +216,14 @@ export function Users({ me, onBack }: Props) {
             </select>
           </label>
           <label>
+            {t('inboxQueues')}
+            <input value={form.queues} placeholder={t('inboxQueuesHint')} onChange={(e) => setForm({ ...form, queues: e.target.value })} data-field="new-queues" />
+          </label>
+          <label>
+            {t('inboxCapacity')}
+            <input type="number" min={0} max={1000} value={form.capacity} placeholder="10" onChange={(e) => setForm({ ...form, capacity: e.target.value })} data-field="new-capacity" />
+          </label>
+          <label>
             {t('password')}
             <input
               type="password"
@@ -223,5 +253,37 @@ export function Users({ me, onBack }: Props) {
         </div>
       </div>
     </div>
+  );
+}
+
+/** splitQueues reads "sales, support" as a list of queue names. */
+export function splitQueues(s: string): string[] {
+  return [...new Set(s.split(/[,\s]+/).map((q) => q.trim()).filter(Boolean))];
+}
+
+/** SavedInput is an input that saves its value on Enter or leaving it, when changed. */
+function SavedInput({ value, onSave, field, type = 'text', placeholder }: { value: string; onSave: (v: string) => void; field: string; type?: string; placeholder?: string }) {
+  const [v, setV] = useState(value);
+  useEffect(() => setV(value), [value]);
+  const save = () => {
+    if (v !== value) onSave(v);
+  };
+  return (
+    <input
+      className={`user-${field}`}
+      type={type}
+      min={type === 'number' ? 0 : undefined}
+      value={v}
+      placeholder={placeholder}
+      data-field={field}
+      onChange={(e) => setV(e.target.value)}
+      onBlur={save}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter') {
+          e.preventDefault();
+          save();
+        }
+      }}
+    />
   );
 }

@@ -1,5 +1,6 @@
 // Russian (the default) and English strings of the whole interface.
 import { createContext, useContext } from 'react';
+import { en as inboxEn, ru as inboxRu } from './inbox/strings';
 import { en as shellEn, ru as shellRu } from './shell/strings';
 import { en as bcEn, ru as bcRu } from './broadcasts/strings';
 import { en as botsEn, ru as botsRu } from './bots/strings';
@@ -519,8 +520,8 @@ const coreEn: Record<keyof typeof coreRu, string> = {
 // Each page folder keeps its own strings (src/<page>/strings.ts: ru, and en
 // with the same keys); they are spread in here so every key is checked in
 // both languages and one t() serves the whole app.
-const ru = { ...coreRu, ...shellRu, ...bcRu, ...botsRu, ...anRu, ...ctRu, ...msgrRu };
-const en: Record<keyof typeof ru, string> = { ...coreEn, ...shellEn, ...bcEn, ...botsEn, ...anEn, ...ctEn, ...msgrEn };
+const ru = { ...coreRu, ...shellRu, ...bcRu, ...botsRu, ...anRu, ...ctRu, ...msgrRu, ...inboxRu };
+const en: Record<keyof typeof ru, string> = { ...coreEn, ...shellEn, ...bcEn, ...botsEn, ...anEn, ...ctEn, ...msgrEn, ...inboxEn };
 
 export type Key = keyof typeof ru;
 

@@ -77,6 +77,7 @@ export function emptyList(filter: Filter = defaultFilter): ListState {
 export type ListAction =
   | { type: 'filter'; filter: Filter }
   | { type: 'reload' }
+  | { type: 'more' }
   | { type: 'page'; generation: number; items: Item[]; next: string; replace: boolean }
   | { type: 'failed'; generation: number }
   | { type: 'item'; item: Item; me: string }
@@ -89,6 +90,8 @@ export function reduce(s: ListState, a: ListAction): ListState {
       return { ...emptyList(a.filter), generation: s.generation + 1 };
     case 'reload':
       return { ...s, loading: true, generation: s.generation + 1 };
+    case 'more':
+      return { ...s, loading: true };
     case 'failed':
       return a.generation === s.generation ? { ...s, loading: false } : s;
     case 'page': {

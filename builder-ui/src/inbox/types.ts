@@ -51,6 +51,8 @@ export interface ConversationDetail extends Item {
   node?: string;
   flow_id?: string;
   flow_version?: number;
+  /** blocked is set once the customer blocked the bot (replies fail). */
+  blocked?: boolean;
 }
 
 export type Direction = 'in' | 'bot' | 'operator' | 'note' | 'system';
