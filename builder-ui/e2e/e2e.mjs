@@ -507,8 +507,8 @@ try {
       await p.fill('input[name=login]', login);
       await p.fill('input[name=password]', users[login]);
       await p.click('[data-testid=signin] button[type=submit]');
-      // A marketer gets the builder, an operator a page saying it is not for them.
-      await p.waitForSelector(login === 'mira' ? '.topbar' : '[data-testid=not-for-role]');
+      // A marketer gets the builder, an operator the inbox.
+      await p.waitForSelector(login === 'mira' ? '.topbar' : '[data-testid=inbox]');
       assert.equal(await p.locator('[data-action=users]').count(), 0, `${login} sees no users link`);
       const codes = await p.evaluate(async () => {
         const csrf = (await (await fetch('/api/session')).json()).csrf;
@@ -535,7 +535,7 @@ try {
     await p.fill('input[name=login]', 'oleg');
     await p.fill('input[name=password]', users.oleg);
     await p.click('[data-testid=signin] button[type=submit]');
-    await p.waitForSelector('[data-testid=not-for-role]');
+    await p.waitForSelector('[data-testid=inbox]');
     assert.equal(await p.evaluate(async () => (await fetch('/api/session')).status), 200);
     page.once('dialog', (d) => d.accept());
     await row('oleg').locator('[data-action=delete-user]').click();
