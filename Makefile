@@ -5,7 +5,7 @@ GO    ?= go
 BIN   := bin
 GODIRS := cmd engine adapters server internal flows tools
 
-.PHONY: run test build check unit flows chaos bench fuzz fuzz-short fuzz-list schema clean ui ui-deps ui-test ui-e2e ui-bench
+.PHONY: run test build check unit flows chaos bench fuzz fuzz-short fuzz-list schema clean ui ui-deps ui-test ui-e2e ui-bench ui-bench-inbox
 
 # The builder (builder-ui) is built first and embedded into the binary.
 build: ui
@@ -125,3 +125,8 @@ ui-e2e: build
 # time to open it and the frame times while dragging a node.
 ui-bench: build
 	cd builder-ui && npm run bench
+
+# Opens the operator inbox with 10,000 conversations in headless Chromium and
+# measures the time to open it and the frame times while scrolling the list.
+ui-bench-inbox: build
+	cd builder-ui && npm run bench:inbox

@@ -6,7 +6,7 @@ import { useI18n } from '../i18n';
 import type { ChatState } from './chat';
 import { clock } from './time';
 import type { Message } from './types';
-import { systemText } from './util';
+import { displayName, systemText } from './util';
 
 interface Props {
   chat: ChatState;
@@ -45,7 +45,7 @@ export function ChatView({ chat, me, now, actions, composer, error, onBack, onCa
           ←
         </button>
         <div className="ibx-chat-title">
-          <b data-testid="chat-name">{c?.name ?? ''}</b>
+          <b data-testid="chat-name">{c ? displayName(c, t('inboxVisitor')) : ''}</b>
           <span className="muted small">
             {c ? tr('inboxChannel_' + c.channel) : ''}
             {ib?.queue ? ` · ${ib.queue}` : ''}

@@ -6,7 +6,7 @@ import { useVirtualizer } from '@tanstack/react-virtual';
 import { useI18n } from '../i18n';
 import { clock, waited, type Units } from './time';
 import type { Item } from './types';
-import { hue, initials, preview } from './util';
+import { displayName, hue, initials, preview } from './util';
 
 export const ROW_HEIGHT = 68;
 
@@ -81,6 +81,7 @@ const Row = memo(function Row({ item, top, active, mine, showAssignee, waitedTex
   const { t } = useI18n();
   const ib = item.inbox;
   const unread = ib?.unread ?? 0;
+  const name = displayName(item, t('inboxVisitor'));
   return (
     <div
       className={`ibx-row${active ? ' active' : ''}${unread ? ' unread' : ''}`}
@@ -91,14 +92,14 @@ const Row = memo(function Row({ item, top, active, mine, showAssignee, waitedTex
       onClick={() => onSelect(item.id)}
     >
       <span className={`ibx-avatar ch-${item.channel}`} style={{ background: `hsl(${hue(item.id)} 55% 88%)` }}>
-        {initials(item.name)}
+        {initials(name)}
       </span>
       <span className="ibx-row-main">
         <span className="ibx-row-top">
-          <b className="ibx-name">{item.name}</b>
+          <b className="ibx-name">{name}</b>
           {waitedText ? (
-            <span className="ibx-wait" title={t('inboxWaiting')}>
-              ⏱ {waitedText}
+            <span className="ibx-wait">
+              {t('inboxWaiting')} {waitedText}
             </span>
           ) : (
             <span className="ibx-time muted">{clockText}</span>

@@ -17,7 +17,7 @@ import { useDebounced, useLatest, useNarrow, useNow, useStored } from './hooks';
 import { LeadCard } from './LeadCard';
 import { defaultFilter, emptyList, query, reduce, type Filter, type StatusFilter, type View } from './list';
 import type { Canned, Card, Counts, DeliveryEvent, Hello, Item, MessageEvent, NotifyEvent, Operator, Queue } from './types';
-import { fill, preview } from './util';
+import { displayName, fill, preview } from './util';
 import './inbox.css';
 
 interface Props {
@@ -167,7 +167,7 @@ export function Inbox({ me, selected, onSelect }: Props) {
             if (!document.hidden && ev.conversation_id === L.selected) break;
             if (L.sound) chime();
             const title = L.t(ev.kind === 'assigned_to_me' ? 'inboxNotifyAssigned' : 'inboxNotifyWaiting');
-            notify(title, `${ev.item.name}: ${preview(ev.item)}`, ev.conversation_id, () => L.onSelect(ev.conversation_id));
+            notify(title, `${displayName(ev.item, L.t('inboxVisitor'))}: ${preview(ev.item)}`, ev.conversation_id, () => L.onSelect(ev.conversation_id));
             break;
           }
         }
@@ -294,7 +294,7 @@ export function Inbox({ me, selected, onSelect }: Props) {
           <div className="ibx-alerts">
             {permission === 'default' && (
               <button className="link" onClick={() => void askToNotify().then(setPermission)} data-action="notify-on">
-                🔔 {t('inboxNotifyOn')}
+                {t('inboxNotifyOn')}
               </button>
             )}
             {permission === 'denied' && <span className="muted small">{t('inboxNotifyDenied')}</span>}

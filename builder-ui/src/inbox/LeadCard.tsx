@@ -5,6 +5,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { useI18n } from '../i18n';
 import { clock } from './time';
 import type { Card } from './types';
+import { displayName } from './util';
 
 interface Props {
   card: Card | null;
@@ -69,7 +70,7 @@ export function LeadCard({ card, now, onTags, onVar, onClose }: Props) {
         <h4>{t('inboxCardProfile')}</h4>
         <dl>
           <dt>{t('fullName')}</dt>
-          <dd data-testid="card-name">{card.name}</dd>
+          <dd data-testid="card-name">{displayName(card, t('inboxVisitor'))}</dd>
           {c.username && (
             <>
               <dt>{t('inboxUsername')}</dt>

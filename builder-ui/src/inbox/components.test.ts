@@ -9,7 +9,7 @@ import { ChatView } from './ChatView';
 import { item, line } from './fixtures';
 import { LeadCard, parseVar, showVar } from './LeadCard';
 import type { Card, ConversationDetail } from './types';
-import { systemText } from './util';
+import { displayName, initials, systemText } from './util';
 
 function i18n(lang: Lang): I18n {
   return { lang, t: (k) => dictionaries[lang][k], tr: (k) => translate(lang, k), setLang: () => {} };
@@ -128,9 +128,22 @@ describe('helpers', () => {
     expect(splitQueues('sales, support  sales,')).toEqual(['sales', 'support']);
     expect(splitQueues(' ')).toEqual([]);
   });
+  it('displayName names a nameless web visitor by the end of their chat id', () => {
+    expect(displayName({ id: 'demo:web:PtFCGBTQSOt_XlSPnYwoVA', name: 'PtFCGBTQSOt_XlSPnYwoVA', channel: 'web' }, 'Посетитель')).toBe('Посетитель #woVA');
+    expect(displayName({ id: 'demo:web:abc', name: 'Анна', channel: 'web' }, 'Посетитель')).toBe('Анна');
+    expect(displayName({ id: 'shop:telegram:42', name: '42', channel: 'telegram' }, 'Посетитель')).toBe('42');
+  });
+  it('initials take the first letters of two words, skipping @, + and #', () => {
+    expect(initials('Иван Петров')).toBe('ИП');
+    expect(initials('Visitor #538A')).toBe('V5');
+    expect(initials('@sergey_m')).toBe('S');
+    expect(initials('')).toBe('?');
+  });
   it('systemText falls back to the server\'s text for an event it does not know', () => {
     const tr = (k: string) => translate('ru', k);
     expect(systemText(line('x', 'system', 'Something new', '2026-12-03T18:00:00Z', { event: 'merged' }), tr, (q) => q)).toBe('Something new');
     expect(systemText(line('x', 'system', '', '2026-12-03T18:00:00Z', { event: 'csat', data: { score: 5 } }), tr, (q) => q)).toBe('Оценка клиента: 5 из 5');
+    expect(systemText(line('x', 'system', '', '2026-12-03T18:00:00Z', { event: 'handback', data: { user_name: 'Ольга' } }), tr, (q) => q)).toBe('Чат возвращён боту (Ольга)');
+    expect(systemText(line('x', 'system', '', '2026-12-03T18:00:00Z', { event: 'resolved', data: {} }), tr, (q) => q)).toBe('Чат закрыт');
   });
 });

@@ -6,9 +6,23 @@ export function fill(s: string, vars: Record<string, string | number | undefined
   return s.replace(/\{(\w+)\}/g, (whole, k: string) => (vars[k] === undefined ? whole : String(vars[k])));
 }
 
+/**
+ * displayName is how the inbox names a customer: the server's name, except
+ * that a web visitor who gave none (named by their chat id, a random token)
+ * is "Посетитель #a1b2", the last four characters telling visitors apart.
+ */
+export function displayName(c: { id: string; name: string; channel: string }, visitor: string): string {
+  const chat = c.id.split(':').slice(2).join(':');
+  if (c.channel === 'web' && (!c.name || c.name === chat)) return `${visitor} #${chat.slice(-4)}`;
+  return c.name || chat;
+}
+
 /** initials are up to two letters of a name for the avatar. */
 export function initials(name: string): string {
-  const words = name.replace(/^[@+]/, '').split(/\s+/).filter(Boolean);
+  const words = name
+    .split(/\s+/)
+    .map((w) => w.replace(/^[^\p{L}\p{N}]+/u, ''))
+    .filter(Boolean);
   const letters = words.slice(0, 2).map((w) => Array.from(w)[0] ?? '');
   return letters.join('').toUpperCase() || '?';
 }
@@ -43,6 +57,7 @@ export function systemText(m: Message, tr: (key: string) => string, queueName: (
     user,
     target: user || queueName(s('queue')),
     node: s('node') || '—',
+    by: user ? ` (${user})` : '',
     score: s('score'),
   });
 }
