@@ -323,6 +323,17 @@ try {
     await op.waitForFunction(() => document.querySelectorAll('.ibx-row').length === 3);
   });
 
+  await step('the inbox rides out a server restart: it says so, reconnects and shows new chats, with no reload', async () => {
+    shotPage = op;
+    await op.evaluate(() => (window.__sameDocument = true));
+    await server.restart();
+    await op.waitForSelector('[data-testid=inbox-offline]');
+    await op.waitForSelector('[data-testid=inbox-offline]', { state: 'detached', timeout: 30000 });
+    await customer('После перезапуска, я Глеб');
+    await row(op, 'я Глеб').waitFor();
+    assert.equal(await op.evaluate(() => window.__sameDocument), true, 'the page was not reloaded');
+  });
+
   await step('a marketer has no inbox', async () => {
     await api(adminPage, 'POST', '/api/users', { login: 'mira', role: 'marketer', password: 'mira-password-1' });
     const m = (shotPage = await newPage());
