@@ -9,6 +9,8 @@ import type { Item } from './types';
 import { displayName, hue, initials, preview } from './util';
 
 export const ROW_HEIGHT = 68;
+// More slots than rows ever drawn at once (a 4K screen's 32 rows and the overscan).
+const SLOTS = 128;
 
 interface Props {
   order: readonly string[];
@@ -48,7 +50,10 @@ export function ConversationList({ order, byId, selected, me, now, loading, hasM
           if (!item) return null;
           return (
             <Row
-              key={item.id}
+              // Keyed by slot, not by chat: a row scrolled out is reused for
+              // the one scrolled in (its text changes, its elements stay),
+              // instead of unmounting one and building another each frame.
+              key={r.index % SLOTS}
               item={item}
               top={r.start}
               active={item.id === selected}

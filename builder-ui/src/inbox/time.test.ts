@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { waited } from './time';
+import { clock, waited } from './time';
 
 const u = { now: 'сейчас', min: 'мин', h: 'ч', d: 'дн' };
 const now = Date.parse('2026-12-03T18:00:00Z');
@@ -20,5 +20,15 @@ describe('waited', () => {
     expect(waited(undefined, now, u)).toBe('');
     expect(waited('soon', now, u)).toBe('');
     expect(waited(new Date(now + 60_000).toISOString(), now, u)).toBe('сейчас');
+  });
+});
+
+describe('clock', () => {
+  it('is the time today and the date before, in the given language', () => {
+    const t = new Date(2026, 11, 3, 9, 5).getTime();
+    expect(clock(new Date(2026, 11, 3, 8, 7).toISOString(), t, 'ru')).toBe('08:07');
+    expect(clock(new Date(2026, 10, 30, 8, 7).toISOString(), t, 'ru')).toBe('30 нояб.');
+    expect(clock(new Date(2026, 10, 30, 8, 7).toISOString(), t, 'en')).toBe('Nov 30');
+    expect(clock(undefined, t, 'ru')).toBe('');
   });
 });

@@ -24,13 +24,27 @@ export function waited(since: string | number | Date | undefined, now: number, u
   return `${Math.floor(h / 24)} ${u.d}`;
 }
 
+// Formatters are made once per language: making one costs more than
+// formatting with it, and the list formats a time per row it draws.
+const formats = new Map<string, { time: Intl.DateTimeFormat; day: Intl.DateTimeFormat }>();
+function formatsFor(lang: string) {
+  let f = formats.get(lang);
+  if (!f) {
+    f = {
+      time: new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }),
+      day: new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'short' }),
+    };
+    formats.set(lang, f);
+  }
+  return f;
+}
+
 /** clock is HH:MM today, else the day and month, in the browser's time zone. */
 export function clock(at: string | undefined, now: number, lang: string): string {
   if (!at) return '';
   const d = new Date(at);
   if (!Number.isFinite(d.getTime())) return '';
   const sameDay = new Date(now).toDateString() === d.toDateString();
-  return sameDay
-    ? new Intl.DateTimeFormat(lang, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(d)
-    : new Intl.DateTimeFormat(lang, { day: 'numeric', month: 'short' }).format(d);
+  const f = formatsFor(lang);
+  return sameDay ? f.time.format(d) : f.day.format(d);
 }
