@@ -50,6 +50,7 @@ export function Inbox({ me, selected, onSelect }: Props) {
   const [connected, setConnected] = useState(true);
   const [busy, setBusy] = useState(false);
   const [failure, setFailure] = useState<unknown>(null);
+  const [listFailure, setListFailure] = useState<unknown>(null);
 
   const setFilter = useCallback((f: Partial<Filter>) => dispatch({ type: 'filter', filter: { ...list.filter, ...f } }), [list.filter]);
   useEffect(() => {
@@ -59,25 +60,29 @@ export function Inbox({ me, selected, onSelect }: Props) {
   // The first page of the list, on every new filter or reload.
   useEffect(() => {
     const gen = list.generation;
+    setListFailure(null);
     inboxApi.list({ ...query(list.filter), limit: PAGE }).then(
       (r) => dispatch({ type: 'page', generation: gen, items: r.conversations ?? [], next: r.next, replace: true }),
       (e: unknown) => {
         dispatch({ type: 'failed', generation: gen });
-        setFailure(e);
+        setListFailure(e);
       },
     );
     // list.filter changes only with a new generation.
   }, [list.generation]);
 
   const loadMore = useCallback(() => {
-    if (!list.next || list.loading) return;
+    if (!list.next || list.loading || list.stalled) return;
     const gen = list.generation;
     dispatch({ type: 'more' });
     inboxApi.list({ ...query(list.filter), cursor: list.next, limit: PAGE }).then(
       (r) => dispatch({ type: 'page', generation: gen, items: r.conversations ?? [], next: r.next, replace: false }),
-      (e: unknown) => setFailure(e),
+      (e: unknown) => {
+        dispatch({ type: 'failed', generation: gen, more: true });
+        setListFailure(e);
+      },
     );
-  }, [list.next, list.loading, list.generation, list.filter]);
+  }, [list.next, list.loading, list.stalled, list.generation, list.filter]);
 
   // The open chat: transcript, card, and the canned replies of its bot.
   const loadChat = useCallback((id: string) => {
@@ -303,6 +308,11 @@ export function Inbox({ me, selected, onSelect }: Props) {
             </button>
           </div>
         </div>
+        {listFailure != null && (
+          <div className="ibx-error err" data-testid="inbox-list-error">
+            {errorText(listFailure)}
+          </div>
+        )}
         {!connected && (
           <div className="ibx-offline" data-testid="inbox-offline">
             {t('inboxOffline')}
@@ -315,7 +325,7 @@ export function Inbox({ me, selected, onSelect }: Props) {
           me={me.id}
           now={now}
           loading={list.loading}
-          hasMore={list.next !== ''}
+          hasMore={list.next !== '' && !list.stalled}
           showAssignee={list.filter.view !== 'mine'}
           onSelect={onSelect}
           onMore={loadMore}

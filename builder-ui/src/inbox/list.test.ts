@@ -88,6 +88,14 @@ describe('reduce', () => {
     expect(reduce(end, { type: 'item', item: item(50), me }).order).toEqual([item(0).id, item(1).id, item(50).id]);
   });
 
+  it('a failed next page stops further loads until a reload', () => {
+    let s = loaded(all, [item(0)], 'more');
+    s = reduce(s, { type: 'more' });
+    s = reduce(s, { type: 'failed', generation: s.generation, more: true });
+    expect([s.loading, s.stalled]).toEqual([false, true]);
+    expect(reduce(s, { type: 'reload' }).stalled).toBe(false);
+  });
+
   it('reading a chat clears its badge', () => {
     const s = reduce(loaded(all), { type: 'unread', id: item(1).id, unread: 0 });
     expect(s.byId.get(item(1).id)?.inbox?.unread).toBe(0);

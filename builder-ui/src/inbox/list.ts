@@ -66,12 +66,14 @@ export interface ListState {
   order: string[];
   next: string;
   loading: boolean;
+  /** stalled is set when a next page failed: no more automatic loads until a reload. */
+  stalled: boolean;
   /** generation counts reloads, so a late page of an old filter is dropped. */
   generation: number;
 }
 
 export function emptyList(filter: Filter = defaultFilter): ListState {
-  return { filter, byId: new Map(), order: [], next: '', loading: true, generation: 0 };
+  return { filter, byId: new Map(), order: [], next: '', loading: true, stalled: false, generation: 0 };
 }
 
 export type ListAction =
@@ -79,7 +81,7 @@ export type ListAction =
   | { type: 'reload' }
   | { type: 'more' }
   | { type: 'page'; generation: number; items: Item[]; next: string; replace: boolean }
-  | { type: 'failed'; generation: number }
+  | { type: 'failed'; generation: number; more?: boolean }
   | { type: 'item'; item: Item; me: string }
   | { type: 'unread'; id: string; unread: number };
 
@@ -89,11 +91,11 @@ export function reduce(s: ListState, a: ListAction): ListState {
     case 'filter':
       return { ...emptyList(a.filter), generation: s.generation + 1 };
     case 'reload':
-      return { ...s, loading: true, generation: s.generation + 1 };
+      return { ...s, loading: true, stalled: false, generation: s.generation + 1 };
     case 'more':
       return { ...s, loading: true };
     case 'failed':
-      return a.generation === s.generation ? { ...s, loading: false } : s;
+      return a.generation === s.generation ? { ...s, loading: false, stalled: s.stalled || !!a.more } : s;
     case 'page': {
       if (a.generation !== s.generation) return s;
       const byId = a.replace ? new Map<string, Item>() : new Map(s.byId);
