@@ -166,6 +166,9 @@ try {
     await r.waitFor();
     assert.ok(await r.locator('.ibx-chip', { hasText: 'support' }).count(), 'the queue is shown');
     await r.locator('[data-testid=unread]').waitFor();
+    // The tab counts follow: one chat of mine, unread.
+    await op.locator('[data-view=mine] .ibx-count', { hasText: /^1$/ }).waitFor();
+    await op.locator('[data-testid=unread-mine]').waitFor();
     assert.match(await r.locator('.ibx-wait').textContent(), /ждёт/);
     await op.waitForFunction(() => window.__notes.length > 0);
     const notes = await op.evaluate(() => window.__notes);

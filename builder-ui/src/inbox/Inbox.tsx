@@ -28,7 +28,7 @@ interface Props {
 }
 
 const PAGE = 100;
-const EVENTS = ['hello', 'conversation', 'message', 'delivery', 'counts', 'notify'] as const;
+const EVENTS = ['hello', 'conversation', 'message', 'delivery', 'notify'] as const;
 
 export function Inbox({ me, selected, onSelect }: Props) {
   const { t, tr } = useI18n();
@@ -118,6 +118,13 @@ export function Inbox({ me, selected, onSelect }: Props) {
   const latest = useLatest({ selected, me: me.id, sound, t, onSelect, loadChat });
   useEffect(() => {
     let readTimer: ReturnType<typeof setTimeout> | undefined;
+    // The stream says that chats changed, not the counts: they are asked
+    // for once a burst of changes is over.
+    let countsTimer: ReturnType<typeof setTimeout> | undefined;
+    const refreshCounts = () => {
+      clearTimeout(countsTimer);
+      countsTimer = setTimeout(() => inboxApi.counts().then(setCounts, () => {}), 300);
+    };
     const stop = live({
       url: '/api/inbox/events',
       types: EVENTS,
@@ -137,12 +144,10 @@ export function Inbox({ me, selected, onSelect }: Props) {
           case 'hello':
             setCounts((data as Hello).counts);
             break;
-          case 'counts':
-            setCounts(data as Counts);
-            break;
           case 'conversation': {
             const item = data as Item;
             dispatch({ type: 'item', item, me: L.me });
+            refreshCounts();
             setChat((c) => (c ? withItem(c, item) : c));
             if (item.id === L.selected && (item.reason === 'updated' || item.reason === 'handback' || item.reason === 'handoff')) {
               inboxApi.card(item.id).then((cd) => setCard((cur) => (cur?.id === cd.id ? cd : cur)), () => {});
@@ -180,6 +185,7 @@ export function Inbox({ me, selected, onSelect }: Props) {
     });
     return () => {
       clearTimeout(readTimer);
+      clearTimeout(countsTimer);
       stop();
     };
   }, [latest]);
