@@ -606,7 +606,11 @@ func (s *Server) channelTypes(c *fiber.Ctx) error {
 	out := []typeOut{}
 	if s.cfg.Live != nil {
 		for _, t := range s.cfg.Live.Types() {
-			out = append(out, typeOut{Name: t.Name, Title: t.Title, Caps: t.Caps, NeedsToken: t.NeedsToken, Settings: t.Settings})
+			settings := t.Settings
+			if settings == nil {
+				settings = []string{} // [], not null, for the builder
+			}
+			out = append(out, typeOut{Name: t.Name, Title: t.Title, Caps: t.Caps, NeedsToken: t.NeedsToken, Settings: settings})
 		}
 	}
 	return c.JSON(fiber.Map{"types": out})

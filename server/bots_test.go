@@ -152,3 +152,18 @@ func TestValidatorTakesTheBotsChannels(t *testing.T) {
 		t.Fatal("a bot with a web chat is not warned that it shows at most 10 buttons")
 	}
 }
+
+func TestChannelTypesListsWhatCanBeConnected(t *testing.T) {
+	s, _ := newTestServer(t)
+	code, body, _ := (&client{t: t, s: s}).do("GET", "/api/channel-types", "", map[string]string{"Authorization": "Bearer tok"})
+	var got struct {
+		Types []struct {
+			Name     string   `json:"name"`
+			Settings []string `json:"settings"`
+		} `json:"types"`
+	}
+	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil || len(got.Types) != 1 || got.Types[0].Name != "web" ||
+		len(got.Types[0].Settings) != 4 || strings.Contains(body, "null") {
+		t.Fatalf("channel types: %d %s", code, body)
+	}
+}

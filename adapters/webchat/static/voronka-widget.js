@@ -826,7 +826,10 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       return !this.panel.hidden;
     }
 
-    open() {
+    // open shows the panel; focus puts the cursor in the input (not when
+    // the page opens the chat by itself: an embedded preview must not take
+    // the focus from the page around it).
+    open(focus = true) {
       this.panel.hidden = false;
       this.root.classList.add("open");
       this.bubble.setAttribute("aria-expanded", "true");
@@ -839,7 +842,7 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
       this.scrollDown();
       // On a phone, focusing the input pops the keyboard over half the
       // chat before the person has read it: focus only with a mouse.
-      if (!isTouch()) this.input.focus({ preventScroll: true });
+      if (focus && !isTouch()) this.input.focus({ preventScroll: true });
     }
 
     // greet starts a new visitor's conversation the way Telegram does, with
@@ -1080,7 +1083,7 @@ form button { border: 0; border-radius: 18px; padding: 0 16px; background: var(-
     // A returning visitor reconnects at once to get what was sent while
     // away; a new one connects when the chat is first opened.
     if (conn.state.session || conn.state.outbox.length) conn.start();
-    if (data.open === "true") widget.open();
+    if (data.open === "true") widget.open(data.layout === "page");
     window.addEventListener("online", () => conn.connectNow());
     document.addEventListener("visibilitychange", () => {
       if (document.visibilityState === "visible") conn.connectNow();

@@ -367,24 +367,12 @@ function ChannelsSection({ bot, onFailure, onChanged }: { bot: api.Bot; onFailur
     const v = tr(k);
     return v === k ? c.title : v;
   };
-  const [token, setToken] = useState('');
-  const [busy, setBusy] = useState(false);
+  const [types, setTypes] = useState<api.ChannelType[]>([]);
+  useEffect(() => {
+    api.channelTypes().then(setTypes, () => setTypes([]));
+  }, []);
   const fmt = (iso?: string) => (iso ? new Date(iso).toLocaleString(lang === 'ru' ? 'ru-RU' : 'en-GB') : t('never'));
 
-  const connect = async (e: FormEvent) => {
-    e.preventDefault();
-    setBusy(true);
-    try {
-      const c = await api.addChannel(bot.id, 'telegram', token.trim());
-      setToken('');
-      onChanged(`${t('connected')}: ${c.account ?? c.title}`);
-      refresh();
-    } catch (err) {
-      onFailure(err);
-    } finally {
-      setBusy(false);
-    }
-  };
   const remove = async (c: api.Channel) => {
     if (!window.confirm(t('channelRemoveConfirm'))) return;
     try {
@@ -453,22 +441,21 @@ function ChannelsSection({ bot, onFailure, onChanged }: { bot: api.Bot; onFailur
             </div>
           );
         })}
-        {chs && !tg && (
-          <form className="connect" onSubmit={(e) => void connect(e)} data-testid="connect-telegram">
-            <b>{t('connectTelegram')}</b>{' '}
-            <input
-              value={token}
-              onChange={(e) => setToken(e.target.value)}
-              placeholder={t('telegramToken')}
-              autoComplete="off"
-              spellCheck={false}
-              data-field="telegram-token"
-            />{' '}
-            <button className="primary" type="submit" disabled={busy || !token.trim()} data-action="connect-telegram">
-              {busy ? t('connecting') : t('connect')}
-            </button>
-          </form>
-        )}
+        {chs &&
+          types
+            .filter((ty) => ty.needs_token && !isMessenger(ty.name) && !chs.some((c) => c.type === ty.name))
+            .map((ty) => (
+              <ConnectForm
+                key={ty.name}
+                bot={bot.id}
+                type={ty}
+                onConnected={(c) => {
+                  onChanged(`${t('connected')}: ${c.account ?? c.title}`);
+                  refresh();
+                }}
+                onFailure={onFailure}
+              />
+            ))}
         {chs && (
           <MessengerConnect
             bot={bot.id}
@@ -490,5 +477,61 @@ function ChannelsSection({ bot, onFailure, onChanged }: { bot: api.Bot; onFailur
       </section>
       {web && <SharePanel bot={bot.id} web={web} telegram={tg} onFailure={onFailure} onSaved={() => { onChanged(t('botSaved')); refresh(); }} />}
     </>
+  );
+}
+
+/**
+ * ConnectForm connects a channel type that needs a token: Telegram's is
+ * the token alone; another messenger's settings (its adapter names them)
+ * get a field each. The server checks the token with the platform first.
+ */
+function ConnectForm({ bot, type, onConnected, onFailure }: { bot: string; type: api.ChannelType; onConnected: (c: api.Channel) => void; onFailure: (e: unknown) => void }) {
+  const { t, tr } = useI18n();
+  const [token, setToken] = useState('');
+  const [settings, setSettings] = useState<Record<string, string>>({});
+  const [busy, setBusy] = useState(false);
+  const named = tr(`typeTitle_${type.name}`);
+  const title = named === `typeTitle_${type.name}` ? type.title : named;
+  const connect = async (e: FormEvent) => {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      const filled = Object.fromEntries(Object.entries(settings).filter(([, v]) => v.trim() !== ''));
+      const c = await api.addChannel(bot, type.name, token.trim(), Object.keys(filled).length ? filled : undefined);
+      setToken('');
+      setSettings({});
+      onConnected(c);
+    } catch (err) {
+      onFailure(err);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <form className="connect" onSubmit={(e) => void connect(e)} data-testid={`connect-${type.name}`}>
+      <b>
+        {t('connect')} {title}
+      </b>{' '}
+      <input
+        value={token}
+        onChange={(e) => setToken(e.target.value)}
+        placeholder={type.name === 'telegram' ? t('telegramToken') : t('token')}
+        autoComplete="off"
+        spellCheck={false}
+        data-field={`${type.name}-token`}
+      />{' '}
+      {(type.settings ?? []).map((k) => (
+        <input
+          key={k}
+          value={settings[k] ?? ''}
+          onChange={(e) => setSettings({ ...settings, [k]: e.target.value })}
+          placeholder={k}
+          data-field={`${type.name}-${k}`}
+        />
+      ))}{' '}
+      <button className="primary" type="submit" disabled={busy || !token.trim()} data-action={`connect-${type.name}`}>
+        {busy ? t('connecting') : t('connect')}
+      </button>
+    </form>
   );
 }

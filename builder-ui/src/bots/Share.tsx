@@ -1,6 +1,6 @@
 // The Share panel: the web chat's look (with a live preview), the embed
 // snippet, the hosted page, and links that carry a source for analytics.
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { useI18n } from '../i18n';
 import * as api from './api';
 import { deepLink, embedSnippet, hostedLink, payloadRule, previewURL, type WebLook } from './share';
@@ -20,6 +20,12 @@ export function SharePanel({ bot, web, telegram, onSaved, onFailure }: Props) {
   const [source, setSource] = useState('');
   const [copied, setCopied] = useState('');
   const origin = window.location.origin;
+  // The preview reloads a moment after typing stops, not at every key.
+  const [shown, setShown] = useState(look);
+  useEffect(() => {
+    const id = setTimeout(() => setShown(look), 500);
+    return () => clearTimeout(id);
+  }, [look]);
 
   const save = async () => {
     const settings: Record<string, string> = {};
@@ -94,7 +100,7 @@ export function SharePanel({ bot, web, telegram, onSaved, onFailure }: Props) {
         </div>
         <div className="share-preview">
           <div className="muted small">{t('livePreview')}</div>
-          <iframe title={t('livePreview')} src={previewURL(bot, look)} data-testid="share-preview" />
+          <iframe title={t('livePreview')} src={previewURL(bot, shown)} data-testid="share-preview" />
         </div>
       </div>
     </section>
