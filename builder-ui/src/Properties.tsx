@@ -219,7 +219,7 @@ export function Properties(p: Props) {
         const declared = p.vars.find((x) => x.name === name);
         input = (
           <>
-            <input list="vars-list" value={name} data-field={f.name} className={name && !isVarName(name) ? 'bad' : ''} onChange={(e) => set(f.name, e.target.value)} />
+            <VarInput value={name} vars={p.vars} field={f.name} onCommit={(x) => set(f.name, x)} />
             <datalist id="vars-list">
               {p.vars.map((x) => (
                 <option key={x.name} value={x.name}>
@@ -460,6 +460,30 @@ export function Properties(p: Props) {
         />
       </details>
     </div>
+  );
+}
+
+/**
+ * VarInput names the variable an answer is saved to. The name counts once
+ * typed (on leaving the field, Enter, or picking a declared one), so a new
+ * variable is declared once, not once per letter.
+ */
+function VarInput({ value, vars, field, onCommit }: { value: string; vars: VarInfo[]; field: string; onCommit: (v: string) => void }) {
+  const [text, setText] = useState(value);
+  const commit = (x: string) => x.trim() !== value && onCommit(x.trim());
+  return (
+    <input
+      list="vars-list"
+      value={text}
+      data-field={field}
+      className={text && !isVarName(text.trim()) ? 'bad' : ''}
+      onChange={(e) => {
+        setText(e.target.value);
+        if (vars.some((x) => x.name === e.target.value)) commit(e.target.value);
+      }}
+      onBlur={() => commit(text)}
+      onKeyDown={(e) => e.key === 'Enter' && commit(text)}
+    />
   );
 }
 
