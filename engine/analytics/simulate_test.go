@@ -647,11 +647,11 @@ func drain(t *testing.T, ctx context.Context, roller *analytics.Roller) {
 // rebuilds from the log and checks again, then purges the raw events and
 // checks that the rollups did not change.
 //
-// It plays 20,000 conversations (3,000 under the race detector or -short,
+// It plays 10,000 conversations (3,000 under the race detector or -short,
 // to keep make test within its time); VORONKA_ANALYTICS_CONVS=100000 plays
 // the 100,000 (about ten minutes on a busy 2-core machine).
 func TestRollupsMatchGroundTruth(t *testing.T) {
-	n := 20_000
+	n := 10_000
 	if raceEnabled || testing.Short() {
 		n = 3_000
 	}
