@@ -146,7 +146,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}
 	set, err := live.New(live.Config{Store: st, Registry: channel.Registered(), Box: box, Owner: owner, Logger: log,
 		Limits: limits, APIURLs: map[string]string{"telegram": cfg.TelegramAPI},
-		Env: channel.Env{Logger: log, PublicURL: cfg.PublicURL, RetryMin: cfg.channelRetry, Bus: bus, Bots: botInfo}})
+		Borrows: func(bot string) bool { return strings.HasPrefix(bot, server.PreviewBotPrefix) },
+		Env:     channel.Env{Logger: log, PublicURL: cfg.PublicURL, RetryMin: cfg.channelRetry, Bus: bus, Bots: botInfo}})
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,10 @@ type Config struct {
 	LeaseTTL time.Duration
 	// Limits override a type's rate limits by type name (configuration).
 	Limits map[string]channel.Limits
+	// Borrows says which bots are not stored bots but send through another
+	// bot's running channel of the same type (the builder's preview chats
+	// ride the web chat): any running channel of the type serves them.
+	Borrows func(bot string) bool
 	// APIURLs set Env.APIURL by type name (configuration).
 	APIURLs map[string]string
 	Logger  *slog.Logger
@@ -195,6 +199,18 @@ func (s *Set) Channel(typ, bot string) (channel.Channel, bool) {
 	return r.ch, true
 }
 
+// anyChannel returns some running channel of type typ.
+func (s *Set) anyChannel(typ string) (channel.Channel, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for k, r := range s.running {
+		if k.typ == typ && r != nil && r.ch != nil {
+			return r.ch, true
+		}
+	}
+	return nil, false
+}
+
 // Limits returns the rate limits of a type, with the configured override.
 func (s *Set) Limits(t channel.Type) channel.Limits {
 	if l, ok := s.cfg.Limits[t.Name]; ok {
@@ -227,6 +243,9 @@ func (d sender) Joined(ctx context.Context, bot, chat, name string) error {
 
 func (d sender) Send(ctx context.Context, msg channel.Outbound) (channel.Sent, error) {
 	ch, ok := d.s.Channel(d.typ, msg.Bot)
+	if !ok && d.s.cfg.Borrows != nil && d.s.cfg.Borrows(msg.Bot) {
+		ch, ok = d.s.anyChannel(d.typ)
+	}
 	if !ok {
 		return channel.Sent{}, &channel.SendError{Err: fmt.Errorf("bot %s has no %s channel", msg.Bot, d.typ)}
 	}
