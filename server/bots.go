@@ -345,6 +345,12 @@ func (s *Server) channelOut(ctx context.Context, bot string, c store.Channel, he
 			}
 		}
 	}
+	// The outer Account hides the status's in JSON; a channel from config
+	// (never connected through the API) knows its account only from the
+	// running status.
+	if out.Account == "" {
+		out.Account = out.Status.Account
+	}
 	return out
 }
 
