@@ -14,6 +14,10 @@
 //   - statuses (sent, delivered, read, failed with errors): receipts, for a
 //     Handler that is also a channel.ReceiptHandler. WhatsApp sends them
 //     out of order and sometimes skips delivered; each carries its own time.
+//     WhatsApp has no block signal: a failed status with 131026
+//     (undeliverable, which a block gives) or 131021 is marked Unreachable,
+//     one with 131050 (marketing opt-out) OptedOut, for the runtime to mark
+//     the contact blocked or its consent off.
 //   - UpdateID is "wa:<wamid>"; WhatsApp retries a webhook for days, and the
 //     runtime drops the repeats.
 //
@@ -236,7 +240,7 @@ func classify(err error) *channel.SendError {
 		se.Retryable, se.RetryAfter = true, 6*time.Second
 	case ae.Code == 131047: // outside the 24-hour window
 		se.Err = fmt.Errorf("%w: %w", channel.ErrNeedsTemplate, err)
-	case ae.Code == 131026: // undeliverable: not on WhatsApp, or gone
+	case ae.Code == CodeUndeliverable, ae.Code == CodeRecipientIsSender: // not reachable
 		se.Blocked = true
 	case ae.Code == 0 && ae.Status >= 500, ae.Status >= 500,
 		ae.Code == 1, ae.Code == 2, ae.Code == 4, ae.Code == 80007, ae.Code == 131000, ae.Code == 133004:

@@ -111,7 +111,7 @@ func (r *rig) Fail(t *testing.T, skip, n int, f channeltest.Failure) {
 	r.fake.Faults().FailLater(skip, n, code, nil)
 }
 
-func (r *rig) Block(t *testing.T, chat string) bool { return false }
+func (r *rig) Block(t *testing.T, chat string) bool { r.fake.Block(chat); return true }
 
 func (r *rig) Sent(t *testing.T, chat string) []string {
 	var out []string

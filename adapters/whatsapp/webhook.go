@@ -211,6 +211,7 @@ func (a *Adapter) Parse(body []byte) ([]channel.Inbound, []channel.Receipt, erro
 						if r.Error == "" {
 							r.Error = s.Errors[0].Message
 						}
+						r.Unreachable, r.OptedOut = reach(r.Code)
 					}
 				default:
 					continue // "deleted", "warning": nothing to record
@@ -229,4 +230,33 @@ func unix(ts string, now func() time.Time) time.Time {
 		return time.Unix(n, 0).UTC()
 	}
 	return now().UTC()
+}
+
+// Error codes that are about the person rather than the message
+// (PLATFORMS.md §3 and §6: WhatsApp has no explicit block signal; these
+// come by a failed status, or as the send's answer).
+const (
+	// CodeUndeliverable: the number is not on WhatsApp, its owner has not
+	// accepted the terms, runs a too-old app, or blocked the business.
+	CodeUndeliverable = 131026
+	// CodeRecipientIsSender: the recipient is the business number itself.
+	CodeRecipientIsSender = 131021
+	// CodeMarketingOptOut: the person stopped the business's marketing
+	// messages in WhatsApp.
+	CodeMarketingOptOut = 131050
+)
+
+// reach says whether a failure code means the person cannot be reached
+// (mark the contact blocked, like Telegram's 403) or opted out of
+// marketing (consent off). 131047 (re-engagement: outside the 24-hour
+// window) is neither: the person may write again, and a template still
+// goes; it stays a failed event with its reason.
+func reach(code int) (unreachable, optedOut bool) {
+	switch code {
+	case CodeUndeliverable, CodeRecipientIsSender:
+		return true, false
+	case CodeMarketingOptOut:
+		return false, true
+	}
+	return false, false
 }

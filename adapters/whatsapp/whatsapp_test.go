@@ -3,6 +3,7 @@ package whatsapp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -158,6 +159,43 @@ func TestStatusesBecomeReceiptsInAnyOrder(t *testing.T) {
 	}
 }
 
+// A failed status whose code is about the person, not the message, says
+// so: 131026 unreachable (the contact gets blocked), 131050 a marketing
+// opt-out (consent off); 131047 and 131051 are the message's own failure.
+func TestFailedStatusesSayWhetherThePersonIsReachable(t *testing.T) {
+	a, _ := New(Config{BotID: "b", PhoneNumberID: "1", Token: "t", AppSecret: "s", VerifyToken: "v"})
+	for _, c := range []struct {
+		code                  int
+		unreachable, optedOut bool
+	}{{131026, true, false}, {131021, true, false}, {131050, false, true}, {131047, false, false}, {131051, false, false}} {
+		body := fmt.Sprintf(`{"object":"whatsapp_business_account","entry":[{"changes":[{"field":"messages","value":{"statuses":[{"id":"wamid.x","status":"failed","timestamp":"1700000000","recipient_id":"7999","errors":[{"code":%d,"title":"t"}]}]}}]}]}`, c.code)
+		_, rs, err := a.Parse([]byte(body))
+		if err != nil || len(rs) != 1 {
+			t.Fatalf("code %d: %v %+v", c.code, err, rs)
+		}
+		if rs[0].Status != channel.ReceiptFailed || rs[0].Code != c.code || rs[0].Unreachable != c.unreachable || rs[0].OptedOut != c.optedOut {
+			t.Errorf("code %d: receipt %+v", c.code, rs[0])
+		}
+	}
+}
+
+// A person who blocked the business: WhatsApp takes the message and its
+// status fails with 131026, which the receipt marks unreachable.
+func TestBlockedPersonFailsByStatus(t *testing.T) {
+	h := channeltest.NewRecorder()
+	r := newRig(t, h, slog.Default(), wafake.Options{Unlimited: true})
+	chat := r.Chat(t)
+	r.fake.Block(chat)
+	s, err := r.a.Send(ctx(t), channel.Outbound{ID: "m", Chat: chat, Text: "hi", LastInbound: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := waitReceipt(t, h, s.PlatformID, channel.ReceiptFailed)
+	if rc.Code != 131026 || !rc.Unreachable || len(r.fake.Sent(chat)) != 0 {
+		t.Fatalf("receipt %+v, delivered %d", rc, len(r.fake.Sent(chat)))
+	}
+}
+
 func TestErrorsClassified(t *testing.T) {
 	for _, c := range []struct {
 		code, status       int
@@ -167,6 +205,7 @@ func TestErrorsClassified(t *testing.T) {
 		{131056, 400, true, false, false},
 		{131047, 400, false, false, true},
 		{131026, 400, false, true, false},
+		{131021, 400, false, true, false},
 		{131000, 500, true, false, false},
 		{131009, 400, false, false, false},
 		{190, 401, false, false, false},

@@ -30,6 +30,15 @@ type Receipt struct {
 	Error string
 	// Code is the platform's error code for a failed message.
 	Code int
+	// Unreachable says the failure is about the person, not the message:
+	// the platform will deliver nothing to them (WhatsApp 131026). The
+	// runtime marks the contact blocked at once, as for a send refused
+	// with SendError.Blocked.
+	Unreachable bool
+	// OptedOut says the person turned off the business's marketing
+	// messages on the platform (WhatsApp 131050): consent off, so
+	// broadcasts skip them, while replies to their messages still go.
+	OptedOut bool
 }
 
 // ReceiptHandler takes receipts. A Handler that also implements it gets

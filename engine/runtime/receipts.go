@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/voronka/voronka/engine"
 	"github.com/voronka/voronka/engine/channel"
@@ -56,8 +57,55 @@ func (r *Runtime) Receipt(ctx context.Context, rc channel.Receipt) error {
 	}
 	ev := store.Event{ID: id + "/receipt/" + rc.PlatformID + "/" + typ, Bot: conv.Bot, Flow: conv.FlowID,
 		FlowVersion: conv.FlowVersion, Node: conv.Node, Type: typ, Conversation: id, Channel: conv.Channel, At: at, Data: data}
+	if typ == engine.EvFailed && (rc.Unreachable || rc.OptedOut) {
+		return r.receiptReach(ctx, conv, rc, ev, at)
+	}
 	if err := r.st.AppendEvents(ctx, ev); err != nil {
 		return fmt.Errorf("receipt for %s: append %s event: %w", rc.PlatformID, typ, err)
+	}
+	return nil
+}
+
+// receiptReach records a failure that is about the person (PLATFORMS.md
+// §6: WhatsApp has no block signal but these codes): unreachable marks the
+// contact blocked with consent off and drops the chat's queued messages,
+// as a send refused with Telegram's 403 does; opted out turns consent off
+// only. The failed event and the change are one write, with a blocked or
+// unsubscribed event whose id derives from the message, so a repeated
+// status changes nothing more.
+func (r *Runtime) receiptReach(ctx context.Context, conv *store.Conversation, rc channel.Receipt, failed store.Event, at time.Time) error {
+	reason := failed.Data[engine.DataError]
+	typ, source := engine.EvBlocked, "blocked"
+	if !rc.Unreachable {
+		typ, source = engine.EvUnsubscribed, "platform_opt_out"
+	}
+	if (rc.Unreachable && conv.Blocked) || (!rc.Unreachable && !conv.Consent.Subscribed) {
+		// Already so: the failed event alone (idempotent).
+		if err := r.st.AppendEvents(ctx, failed); err != nil {
+			return fmt.Errorf("receipt for %s: append failed event: %w", rc.PlatformID, err)
+		}
+		return nil
+	}
+	mark := failed
+	mark.ID, mark.Type, mark.Data = conv.ID+"/receipt/"+rc.PlatformID+"/"+typ, typ, map[string]any{engine.DataError: reason, "platform_id": rc.PlatformID}
+	err := r.rewrite(ctx, conv.ID, []store.Event{failed, mark}, nil, func(cur, next *store.Conversation) []store.Message {
+		next.Consent = store.Consent{Subscribed: false, At: at, Source: source}
+		next.UpdatedAt = cur.UpdatedAt
+		if !rc.Unreachable {
+			return nil
+		}
+		next.Blocked = true
+		var dropped []store.Message
+		for _, o := range cur.Outbox {
+			if isMessage(o.Kind) {
+				dropped = append(dropped, failedLine(cur, o, "not sent: the platform cannot deliver to this person"))
+			}
+		}
+		next.Outbox = dropMessages(cur.Outbox)
+		return dropped
+	})
+	if err != nil {
+		return fmt.Errorf("receipt for %s: mark %s: %w", rc.PlatformID, typ, err)
 	}
 	return nil
 }

@@ -94,3 +94,56 @@ func TestTemplateReachesTheSender(t *testing.T) {
 		t.Fatalf("sent %+v", sent)
 	}
 }
+
+// A failure the platform reports about the person (WhatsApp's 131026,
+// undeliverable) blocks the contact at once, with consent off, as a
+// Telegram 403 does; a marketing opt-out (131050) turns consent off only.
+// A repeated status records nothing twice.
+func TestReceiptReachability(t *testing.T) {
+	h := newHarness(t, openBolt(t))
+	h.run(h.rt)
+	h.text(h.rt, "44", "u1", "hi")
+	h.text(h.rt, "45", "u2", "hi")
+	h.settle(h.rt)
+	ctx := context.Background()
+	gone := channel.Receipt{Bot: bot, Channel: "telegram", Chat: "44", PlatformID: "wamid.g", Status: channel.ReceiptFailed,
+		Time: t0.Add(time.Second), Code: 131026, Error: "Message Undeliverable.", Unreachable: true}
+	optOut := channel.Receipt{Bot: bot, Channel: "telegram", Chat: "45", PlatformID: "wamid.o", Status: channel.ReceiptFailed,
+		Time: t0.Add(time.Second), Code: 131050, Error: "User has stopped receiving marketing messages", OptedOut: true}
+	for range 2 {
+		for _, rc := range []channel.Receipt{gone, optOut} {
+			if err := h.rt.Receipt(ctx, rc); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	c := h.conv("44")
+	if !c.Blocked || c.Consent.Subscribed || c.Consent.Source != "blocked" {
+		t.Fatalf("after 131026: blocked %v consent %+v, want blocked with consent off", c.Blocked, c.Consent)
+	}
+	o := h.conv("45")
+	if o.Blocked || o.Consent.Subscribed || o.Consent.Source != "platform_opt_out" {
+		t.Fatalf("after 131050: blocked %v consent %+v, want consent off, not blocked", o.Blocked, o.Consent)
+	}
+	if n := len(h.events("blocked")); n != 1 {
+		t.Fatalf("%d blocked events, want 1", n)
+	}
+	if n := len(h.events("unsubscribed")); n != 1 {
+		t.Fatalf("%d unsubscribed events, want 1", n)
+	}
+	var failed int
+	for _, e := range h.events("failed") {
+		if e.Data["platform_id"] == "wamid.g" || e.Data["platform_id"] == "wamid.o" {
+			failed++
+		}
+	}
+	if failed != 2 {
+		t.Fatalf("%d failed events, want one per message", failed)
+	}
+	// The person writing again unblocks the chat, as after a Telegram block.
+	h.text(h.rt, "44", "u3", "I'm back")
+	h.settle(h.rt)
+	if h.conv("44").Blocked {
+		t.Fatal("still blocked after the person wrote")
+	}
+}

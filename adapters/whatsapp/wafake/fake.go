@@ -29,6 +29,7 @@
 //	POST   /_fake/message {"from":"79990001122","name":"Ivan","text":"hi"} → {"id":wamid,"delivery":N}
 //	POST   /_fake/press   {"from":"79990001122","id":"<button or row id>"} (or "title") → {"id","delivery"}
 //	POST   /_fake/status  {"id":"<wamid>","status":"read"}  → {"delivery":N}
+//	POST   /_fake/block   {"from":"79990001122"}  → true (later sends fail by status, 131026)
 //	GET    /_fake/sent[?to=79990001122]      → [SentMessage]
 //	GET    /_fake/sent/wait?to=…&n=2&timeout=5s → [SentMessage], 408 on timeout
 //	DELETE /_fake/sent                        → true
@@ -146,6 +147,7 @@ type user struct {
 	name     string
 	lastIn   time.Time
 	lastSent *SentMessage // the latest interactive message, for presses
+	blocked  bool         // blocked the business: sends fail with 131026
 }
 
 // Fake is a fake WhatsApp Cloud API for one phone number.
@@ -564,7 +566,7 @@ func (f *Fake) send(body []byte) (res []byte, status, code int, details string) 
 	f.mu.Unlock()
 
 	switch {
-	case u == nil:
+	case u == nil || u.blocked:
 		f.queueStatus(msg.ID, req.To, "failed", CodeUndeliverable)
 	case outside && msg.Type != "template":
 		f.queueStatus(msg.ID, req.To, "failed", CodeReengagement)
@@ -646,6 +648,7 @@ func (f *Fake) inbound(from, name string, msg map[string]any) Inbound {
 		u.name = name
 	}
 	u.lastIn = f.clock.Now()
+	u.blocked = false
 	f.nextID++
 	id := fmt.Sprintf("wamid.HBgLIN%010dFAKE", f.nextID)
 	name = u.name
@@ -689,6 +692,20 @@ func (f *Fake) Press(from, id, title string) (Inbound, error) {
 		}
 	}
 	return Inbound{}, fmt.Errorf("the latest interactive message to %s has no button %q", from, id+title)
+}
+
+// Block makes user from block the business: WhatsApp tells the business
+// nothing, and its later messages are accepted and then fail by status
+// with 131026 (undeliverable). Writing again unblocks.
+func (f *Fake) Block(from string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	u := f.users[from]
+	if u == nil {
+		u = &user{waID: from}
+		f.users[from] = u
+	}
+	u.blocked = true
 }
 
 // SetWebhook verifies url with GET as Meta does (hub.challenge echoed only
@@ -781,6 +798,17 @@ func (f *Fake) routes() {
 			return nil, err
 		}
 		return f.Press(req.From, req.ID, req.Title)
+	})
+	c.Handle("POST", "block", func(_ *http.Request, body []byte) (any, error) {
+		var req userReq
+		if err := fakekit.Decode(body, &req); err != nil {
+			return nil, err
+		}
+		if req.From == "" {
+			return nil, errors.New("from (the user's wa_id) is required")
+		}
+		f.Block(req.From)
+		return true, nil
 	})
 	c.Handle("POST", "status", func(_ *http.Request, body []byte) (any, error) {
 		var req userReq

@@ -62,7 +62,9 @@ type Platform interface {
 	// Fail lets skip sends through, then fails the next n the given way.
 	Fail(t *testing.T, skip, n int, f Failure)
 	// Block makes the person block the bot; false if the platform cannot
-	// tell a bot that sends (WhatsApp has no block signal).
+	// tell a bot that sends. A platform may refuse the send (Telegram's
+	// 403) or take it and report the failure by a receipt (WhatsApp's
+	// failed status with 131026).
 	Block(t *testing.T, chat string) bool
 	// Sent returns the texts the platform took for chat, in order.
 	Sent(t *testing.T, chat string) []string
@@ -251,9 +253,27 @@ func blockMarksBlocked(t *testing.T, r *rig) {
 		t.Log("the platform has no block signal on send; nothing to check")
 		return
 	}
-	_, se := r.sendMsg(t, channel.Outbound{ID: "blk-1", IdempotencyKey: "blk-1", Bot: "b", Chat: chat, Text: "are you there?", LastInbound: time.Now()})
-	if se == nil || !se.Blocked || se.Retryable {
-		t.Fatalf("send to a person who blocked the bot = %v, want Blocked", se)
+	sent, se := r.sendMsg(t, channel.Outbound{ID: "blk-1", IdempotencyKey: "blk-1", Bot: "b", Chat: chat, Text: "are you there?", LastInbound: time.Now()})
+	if se != nil {
+		if !se.Blocked || se.Retryable {
+			t.Fatalf("send to a person who blocked the bot = %v, want Blocked", se)
+		}
+		return
+	}
+	// Taken: the platform must say so by a receipt that marks the person
+	// unreachable.
+	var got *channel.Receipt
+	waitFor(t, "a failed receipt for the blocked chat", func() bool {
+		for _, rc := range r.h.Receipts() {
+			if rc.Chat == chat && rc.Status == channel.ReceiptFailed {
+				got = &rc
+				return true
+			}
+		}
+		return false
+	})
+	if !got.Unreachable || (sent.PlatformID != "" && got.PlatformID != sent.PlatformID) {
+		t.Fatalf("receipt for a person who blocked the bot = %+v (sent %q), want Unreachable for that message", got, sent.PlatformID)
 	}
 }
 
