@@ -196,6 +196,8 @@ type broadcastBody struct {
 	Segment       string                   `json:"segment"`
 	StartAt       time.Time                `json:"start_at"`
 	Window        *store.QuietHours        `json:"window"`
+	// Template is what a WhatsApp recipient outside the 24-hour window gets.
+	Template *store.BroadcastTemplate `json:"template"`
 	// Start sends it at once (or at StartAt) instead of keeping a draft.
 	Start bool `json:"start"`
 }
@@ -207,6 +209,11 @@ func (s *Server) readBroadcast(c *fiber.Ctx, b *store.Broadcast) (bool, error) {
 	}
 	b.Name, b.Mode, b.Variants, b.NoUnsubscribe = strings.TrimSpace(body.Name), body.Mode, body.Variants, body.NoUnsubscribe
 	b.Flow, b.Node, b.Segment, b.StartAt, b.Window = body.Flow, body.Node, body.Segment, body.StartAt.UTC(), body.Window
+	b.Template = nil
+	if t := body.Template; t != nil && (strings.TrimSpace(t.Name) != "" || strings.TrimSpace(t.Language) != "" || len(t.Params) > 0) {
+		t.Name, t.Language = strings.TrimSpace(t.Name), strings.TrimSpace(t.Language)
+		b.Template = t
+	}
 	if b.Mode == "" {
 		b.Mode = store.BroadcastMessage
 	}

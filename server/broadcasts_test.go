@@ -119,6 +119,16 @@ func TestBroadcastAPI(t *testing.T) {
 	if code != 422 || !strings.Contains(fmt.Sprint(body["details"]), "nowhere") {
 		t.Fatalf("bad broadcast: %d %v", code, body)
 	}
+	// The WhatsApp template: a name without a language, or a parameter that
+	// does not compile, is refused naming the field; a whole one is kept.
+	code, body = api("POST", "/api/bots/shop/broadcasts", `{"name":"t","variants":[{"name":"A","text":"Hi"}],"template":{"name":"promo","params":["{{ nope }}"]}}`)
+	if d := fmt.Sprint(body["details"]); code != 422 || !strings.Contains(d, "template.language") || !strings.Contains(d, "template.params[0]") {
+		t.Fatalf("bad template: %d %v", code, body)
+	}
+	code, body = api("POST", "/api/bots/shop/broadcasts", `{"name":"t","variants":[{"name":"A","text":"Hi"}],"template":{"name":" promo ","language":"ru","params":["{{ contact.first_name }}"]}}`)
+	if tm, _ := body["template"].(map[string]any); code != 201 || tm["name"] != "promo" || tm["language"] != "ru" || fmt.Sprint(tm["params"]) != "[{{ contact.first_name }}]" {
+		t.Fatalf("broadcast with a template: %d %v", code, body)
+	}
 	code, body = api("POST", "/api/bots/shop/broadcasts", `{"name":"Sale","segment":"`+seg+`","variants":[{"name":"A","text":"Sale!","buttons":[{"label":"See","node":"offer"}]}]}`)
 	if code != 201 || body["status"] != "draft" {
 		t.Fatalf("create broadcast: %d %v", code, body)
@@ -173,7 +183,7 @@ func TestBroadcastAPI(t *testing.T) {
 		t.Fatalf("pause of a finished broadcast: %d, want 409", code)
 	}
 	code, body = api("GET", "/api/bots/shop/broadcasts", "")
-	if code != 200 || len(body["broadcasts"].([]any)) != 1 {
+	if code != 200 || len(body["broadcasts"].([]any)) != 2 { // Sale and the template draft
 		t.Fatalf("list: %d %v", code, body)
 	}
 	olga := signIn(t, s, "olga", "password-olga")

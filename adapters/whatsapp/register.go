@@ -17,7 +17,7 @@ import (
 // buttons, 24 in a list), 4,096 characters, delivery and read receipts; a
 // business may write first with an approved template.
 var Caps = channel.Capabilities{ButtonsPerMessage: MaxRows, ButtonTitleLen: MaxButtonTitle, ListAbove: MaxButtons, TextLen: MaxText,
-	DeliveryReceipts: true, ReadReceipts: true, StartsConversations: true}
+	DeliveryReceipts: true, ReadReceipts: true, StartsConversations: true, FreeFormWindow: Window}
 
 // Settings a WhatsApp channel reads: the phone number id, the verify
 // token Meta's console sends, and the label of a list's button. The app

@@ -153,7 +153,8 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	}
 	chans := map[string]runtime.Channel{}
 	for _, t := range set.Types() {
-		chans[t.Name] = runtime.Channel{Sender: set.Sender(t.Name), Limits: set.Limits(t), IsGroup: t.IsGroup}
+		chans[t.Name] = runtime.Channel{Sender: set.Sender(t.Name), Limits: set.Limits(t), IsGroup: t.IsGroup,
+			Window: t.Caps.FreeFormWindow}
 	}
 	allow, err := egress.ParseAllowlist(cfg.HTTPAllow)
 	if err != nil {

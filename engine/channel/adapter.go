@@ -59,6 +59,10 @@ type Capabilities struct {
 	// never wrote to it (a broadcast to a phone number); false means only
 	// people who wrote (or opened the chat) can be reached.
 	StartsConversations bool `json:"starts_conversations"`
+	// FreeFormWindow, when set, is how long after the person's last message
+	// the platform takes free-form messages (WhatsApp: 24 h); after it only
+	// an approved template goes.
+	FreeFormWindow time.Duration `json:"-"`
 }
 
 // Type is one kind of channel: a messenger. Name is the {type} of its

@@ -40,6 +40,9 @@ const (
 	SkipFrequencyCap = "frequency_cap"
 	SkipNoChannel    = "no_channel"
 	SkipRenderError  = "render_error"
+	// SkipNeedsTemplate: the recipient's channel takes only a template now
+	// (WhatsApp, 24 h after their last message) and the broadcast has none.
+	SkipNeedsTemplate = "needs_template"
 )
 
 // Event types of broadcasts (engine.EventCatalog).
@@ -164,6 +167,7 @@ type bcRun struct {
 	matcher  *segment.Matcher
 	schema   *eval.Schema
 	texts    []*eval.Template
+	params   []*eval.Template // the WhatsApp template's parameters
 	weights  []int
 	tokens   chan struct{}
 	waiting  atomic.Int64
@@ -493,6 +497,15 @@ func (r *Runtime) prepareBroadcast(ctx context.Context, b *store.Broadcast) (*bc
 			run.texts = append(run.texts, t)
 			run.weights = append(run.weights, max(v.Weight, 0))
 		}
+		if b.Template != nil {
+			for i, p := range b.Template.Params {
+				t, err := run.schema.CompileTemplate(p)
+				if err != nil {
+					return nil, fmt.Errorf("template parameter %d: %w", i+1, err)
+				}
+				run.params = append(run.params, t)
+			}
+		}
 	}
 	return run, nil
 }
@@ -645,6 +658,9 @@ type bcJob struct {
 	variant int
 	text    string
 	buttons []store.Button
+	// template replaces the message where the channel's free-form window
+	// has closed (WhatsApp).
+	template *channel.Template
 }
 
 // bcOutcome is what became of one send.
@@ -732,6 +748,13 @@ func (run *bcRun) preparePage(ctx context.Context, page []store.Conversation) (*
 				}
 				j.text = text
 				j.buttons = run.buttons(j.variant)
+				if run.outsideWindow(m) {
+					reason, ok := run.useTemplate(j)
+					if !ok {
+						skip(reason)
+						continue
+					}
+				}
 			}
 			jobs = append(jobs, j)
 		}
@@ -739,6 +762,35 @@ func (run *bcRun) preparePage(ctx context.Context, page []store.Conversation) (*
 	pr.jobs = jobs
 	pr.outcomes = make([]bcOutcome, len(jobs))
 	return pr, nil
+}
+
+// outsideWindow says whether m's channel takes only a template now: its
+// free-form window (WhatsApp's 24 hours) has passed since m last wrote.
+func (run *bcRun) outsideWindow(m *store.Conversation) bool {
+	ch := run.r.channels[m.Channel]
+	return ch != nil && ch.window > 0 && !m.LastInboundAt.IsZero() && run.r.clock.Now().Sub(m.LastInboundAt) > ch.window
+}
+
+// useTemplate makes j send the broadcast's template instead of its text,
+// or says why it cannot (no template, a parameter failing to render).
+func (run *bcRun) useTemplate(j *bcJob) (skipReason string, ok bool) {
+	t := run.b.Template
+	if t == nil {
+		return SkipNeedsTemplate, false
+	}
+	env := segment.Env(j.conv, run.schema)
+	tp := &channel.Template{Name: t.Name, Language: t.Language}
+	for _, p := range run.params {
+		s, err := p.Render(env)
+		if err != nil {
+			return SkipRenderError, false
+		}
+		tp.Params = append(tp.Params, s)
+	}
+	j.template, j.buttons = tp, nil
+	// The transcript shows what the person got.
+	j.text = fmt.Sprintf("[%s %s] %s", t.Name, t.Language, strings.Join(tp.Params, " · "))
+	return "", true
 }
 
 // finishPage counts the page's sends and writes their outcomes, transcript
@@ -874,7 +926,8 @@ func (run *bcRun) send(ctx context.Context, j *bcJob) bcOutcome {
 			}
 			o.done, o.receipt = true, rc
 		}
-		msg := channel.Outbound{ID: rc.ID, IdempotencyKey: rc.ID, Bot: m.Bot, Chat: m.Chat, Text: j.text}
+		msg := channel.Outbound{ID: rc.ID, IdempotencyKey: rc.ID, Bot: m.Bot, Chat: m.Chat, Text: j.text,
+			LastInbound: m.LastInboundAt, Template: j.template}
 		for _, bt := range j.buttons {
 			msg.Buttons = append(msg.Buttons, engineButton(bt))
 		}
@@ -1188,7 +1241,23 @@ func (r *Runtime) CheckBroadcast(ctx context.Context, b *store.Broadcast) []segm
 				}
 			}
 		}
+		if t := b.Template; t != nil {
+			if strings.TrimSpace(t.Name) == "" {
+				add("template.name", "the template needs its name, as approved in WhatsApp Manager")
+			}
+			if strings.TrimSpace(t.Language) == "" {
+				add("template.language", "the template needs its language, such as ru")
+			}
+			for i, p := range t.Params {
+				if _, err := schema.CompileTemplate(p); err != nil {
+					add(fmt.Sprintf("template.params[%d]", i), "%v", err)
+				}
+			}
+		}
 	case store.BroadcastFlow:
+		if b.Template != nil {
+			add("template", "a flow broadcast sends what its node says; the node names the template")
+		}
 		if !hasNode(b.Node) {
 			add("node", "no node %q in the bot's flow", b.Node)
 		}

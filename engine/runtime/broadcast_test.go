@@ -336,3 +336,68 @@ func TestBroadcastTwoReplicasOnMongo(t *testing.T) {
 		t.Fatalf("sent twice: %v", d)
 	}
 }
+
+// On a channel with a free-form window (WhatsApp's 24 hours), a recipient
+// who last wrote longer ago gets the broadcast's template, with its
+// parameters rendered for them, or is skipped (needs_template) when the
+// broadcast has none; the others get the message, and every send carries
+// when the person last wrote.
+func TestBroadcastTemplateOutsideTheWindow(t *testing.T) {
+	ctx := context.Background()
+	window := func(c *runtime.Config) {
+		ch := c.Channels["telegram"]
+		ch.Window = 24 * time.Hour
+		c.Channels["telegram"] = ch
+	}
+	h := newHarness(t, openBolt(t), realTime, withLimits(broadcastLimits), window)
+	h.run(h.rt)
+	recent, old := []string{"r1", "r2"}, []string{"o1", "o2", "o3"}
+	for _, chat := range recent {
+		in := inbound(chat, "u-"+chat, "/start")
+		in.Time = time.Now()
+		if err := h.rt.Handle(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, chat := range old {
+		h.text(h.rt, chat, "u-"+chat, "/start") // at t0, months ago
+	}
+	for i, tmpl := range []*store.BroadcastTemplate{nil, {Name: "news_digest", Language: "ru", Params: []string{"{{ contact.first_name }}", "весна"}}} {
+		b := newsBroadcast(fmt.Sprint("bcw", i))
+		b.Template = tmpl
+		if err := h.st.CreateBroadcast(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		h.rt.WakeBroadcasts()
+		b = waitBroadcast(t, h.st, b.ID, store.BroadcastDone)
+		wantSkipped, wantSent := len(old), len(recent)
+		if tmpl != nil {
+			wantSkipped, wantSent = 0, len(recent)+len(old)
+		}
+		if p := b.Progress; p.Sent != wantSent || p.Skipped[runtime.SkipNeedsTemplate] != wantSkipped || p.Failed != 0 {
+			t.Fatalf("broadcast %d (template %v): progress %+v, want %d sent, %d skipped needs_template", i, tmpl != nil, p, wantSent, wantSkipped)
+		}
+	}
+	for _, chat := range recent {
+		got := broadcastTexts(h, chat)
+		if len(got) != 2 || got[0].Template != nil || got[1].Template != nil || got[0].LastInbound.IsZero() {
+			t.Fatalf("chat %s inside the window got %+v, want both messages as text with the last inbound time", chat, got)
+		}
+	}
+	for _, chat := range old {
+		var tmpls []channel.Outbound
+		for _, m := range h.snd.sentTo(chat) {
+			if m.Template != nil {
+				tmpls = append(tmpls, m)
+			}
+		}
+		if len(broadcastTexts(h, chat)) != 0 || len(tmpls) != 1 {
+			t.Fatalf("chat %s outside the window: %d texts, %d templates; want the template once", chat, len(broadcastTexts(h, chat)), len(tmpls))
+		}
+		tp := tmpls[0].Template
+		if tp.Name != "news_digest" || tp.Language != "ru" || len(tp.Params) != 2 || tp.Params[0] != "Anna" || tp.Params[1] != "весна" ||
+			len(tmpls[0].Buttons) != 0 || !tmpls[0].LastInbound.Equal(t0) {
+			t.Fatalf("chat %s got template %+v buttons %v last inbound %v", chat, tp, tmpls[0].Buttons, tmpls[0].LastInbound)
+		}
+	}
+}

@@ -58,6 +58,10 @@ type Channel struct {
 	// IsGroup tells group chats, which get the per-group limit, from private
 	// ones. Nil means Telegram's rule: group chat ids start with "-".
 	IsGroup func(chat string) bool
+	// Window, when set, is the platform's free-form window after the
+	// person's last message (channel.Capabilities.FreeFormWindow): a
+	// broadcast reaches someone outside it only with its template.
+	Window time.Duration
 }
 
 // Config is everything a Runtime depends on; Store, Flows and Channels are

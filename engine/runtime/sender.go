@@ -135,6 +135,7 @@ type outChannel struct {
 	sender  channel.Sender
 	limits  channel.Limits
 	isGroup func(string) bool
+	window  time.Duration // free-form window (WhatsApp's 24 h); 0: none
 
 	mu    sync.Mutex
 	bots  map[string]*bucket
@@ -142,7 +143,7 @@ type outChannel struct {
 }
 
 func newOutChannel(name string, ch Channel) *outChannel {
-	c := &outChannel{name: name, sender: ch.Sender, limits: ch.Limits, isGroup: ch.IsGroup,
+	c := &outChannel{name: name, sender: ch.Sender, limits: ch.Limits, isGroup: ch.IsGroup, window: ch.Window,
 		bots: map[string]*bucket{}, chats: map[string]*bucket{}}
 	if c.isGroup == nil {
 		c.isGroup = func(chat string) bool { return strings.HasPrefix(chat, "-") }

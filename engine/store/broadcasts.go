@@ -136,6 +136,10 @@ type Broadcast struct {
 	// conversation runs; Flow names it for the builder).
 	Flow string `json:"flow,omitempty" bson:"flow,omitempty"`
 	Node string `json:"node,omitempty" bson:"node,omitempty"`
+	// Template is the approved WhatsApp template a recipient gets when the
+	// platform's free-form window (24 hours after their last message) has
+	// closed; without one such a recipient is skipped (needs_template).
+	Template *BroadcastTemplate `json:"template,omitempty" bson:"template,omitempty"`
 	// Segment is the audience's segment id; "" is every consenting contact.
 	Segment string `json:"segment,omitempty" bson:"segment,omitempty"`
 	// StartAt is when a scheduled broadcast starts (zero: when started).
@@ -172,6 +176,15 @@ type BroadcastVariant struct {
 	Buttons []BroadcastButton `json:"buttons,omitempty" bson:"buttons,omitempty"`
 }
 
+// BroadcastTemplate is an approved WhatsApp message template.
+type BroadcastTemplate struct {
+	Name     string `json:"name" bson:"name"`
+	Language string `json:"language" bson:"language"` // e.g. "ru", "en_US"
+	// Params fill the template body's {{1}}, {{2}}… in order; each may hold
+	// {{ }} templates over the contact, rendered per recipient.
+	Params []string `json:"params,omitempty" bson:"params,omitempty"`
+}
+
 // BroadcastButton is a button of a broadcast message; a press moves the
 // conversation to Node of its flow.
 type BroadcastButton struct {
@@ -186,7 +199,7 @@ type BroadcastProgress struct {
 	Sent   int `json:"sent" bson:"sent"`
 	Failed int `json:"failed" bson:"failed"`
 	// Skipped counts members not sent to, by reason (no_consent, blocked,
-	// frequency_cap, no_channel, render_error).
+	// frequency_cap, no_channel, render_error, needs_template).
 	Skipped map[string]int `json:"skipped,omitempty" bson:"skipped,omitempty"`
 	// Unconfirmed counts sends a crash interrupted after they started: the
 	// platform may have them; they are not sent again.

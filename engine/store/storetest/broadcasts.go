@@ -45,7 +45,8 @@ func (s *suite) broadcasts(t *testing.T) {
 		b := &store.Broadcast{ID: "bc1", Bot: "b1", Name: "news", Status: store.BroadcastDraft, CreatedAt: at(0),
 			Variants: []store.BroadcastVariant{{Name: "A", Weight: 1, Text: "Hi {{ contact.first_name }}",
 				Buttons: []store.BroadcastButton{{Label: "Go", Node: "offer"}}}},
-			Window: &store.QuietHours{Start: "10:00", End: "20:00"}}
+			Window:   &store.QuietHours{Start: "10:00", End: "20:00"},
+			Template: &store.BroadcastTemplate{Name: "news_digest", Language: "ru", Params: []string{"{{ contact.first_name }}"}}}
 		must(t, st.CreateBroadcast(ctx, b), "create")
 		if b.Rev != 1 {
 			t.Fatalf("rev after create %d", b.Rev)
