@@ -4,7 +4,8 @@
 // the webhook URL and verify token to paste into Meta's console, connects;
 // the fake's console check (GET hub.challenge) passes with that verify
 // token; a customer's message gets the funnel's reply with reply buttons,
-// and a press goes on.
+// and a press goes on. A broadcast reaches someone silent for over 24
+// hours only with the WhatsApp template typed into the broadcast form.
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -148,6 +149,55 @@ try {
     assert.equal(after[2].text, 'Доставим завтра');
     await page.reload();
     await page.waitForSelector('[data-channel=whatsapp][data-state=connected]');
+  });
+
+  await step('a broadcast: someone silent for over 24 hours is skipped without a WhatsApp template', async () => {
+    // Пётр's message is dated 25 hours back (WhatsApp delivers late and
+    // keeps the message's time): his free-form window has closed.
+    await fakeCall('POST', 'message', { from: '79990003344', name: 'Пётр', text: 'Привет', ago_seconds: 25 * 3600 });
+    for (let i = 0; ; i++) {
+      const r = await api('POST', '/api/bots/shop/segments/count', '{}');
+      if (r.body?.members === 2) break;
+      assert.ok(i < 200, `the second contact never arrived: ${JSON.stringify(r.body)}`);
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    await page.click('nav.appnav a[data-nav="/broadcasts"]');
+    await page.waitForSelector('[data-bc=compose]');
+    await page.selectOption('[data-bc=bot]', 'shop');
+    await page.fill('[data-bc=name]', 'Новинки');
+    await page.fill('[data-bc=text-0]', 'Новинки недели для {{ contact.first_name }}');
+    await page.click('[data-bc=send]');
+    await page.waitForSelector('[data-bc=view] [data-bc-status=done]', { timeout: 60000 });
+    assert.equal(await page.locator('[data-bc=progress]').getAttribute('data-sent'), '1');
+    assert.match(await page.textContent('[data-bc=skipped]'), /WhatsApp: прошло 24 часа, нет шаблона — 1/);
+    const ivan = await fakeCall('GET', 'sent/wait?to=79990001122&n=4&timeout=20s');
+    assert.equal(ivan[3].text, 'Новинки недели для Иван');
+    assert.ok(ivan[3].buttons.some((b) => b.title === 'Отписаться'), 'the broadcast carries its unsubscribe button');
+    assert.equal((await fakeCall('GET', 'sent?to=79990003344')).length, 0, 'nothing free-form went to Пётр');
+  });
+
+  await step('with a WhatsApp template in the form, he gets the template with his name', async () => {
+    await page.click('a:text("+ Новая рассылка")');
+    await page.fill('[data-bc=name]', 'Новинки с шаблоном');
+    await page.fill('[data-bc=text-0]', 'Новинки недели для {{ contact.first_name }}');
+    await page.fill('[data-bc=template-name]', 'weekly_news');
+    await page.click('[data-bc=send]');
+    // A template without its language is named by the server.
+    await page.waitForSelector('.bc-problems code:text("template.language")');
+    await page.fill('[data-bc=template-language]', 'ru');
+    await page.fill('[data-bc=template-params]', '{{ contact.first_name }}\nнеделя 49');
+    await page.click('[data-bc=send]');
+    await page.waitForSelector('[data-bc=view] [data-bc=template]:has-text("weekly_news (ru)")');
+    await page.waitForSelector('[data-bc=view] [data-bc-status=done]', { timeout: 60000 });
+    assert.equal(await page.locator('[data-bc=progress]').getAttribute('data-sent'), '2');
+    const petr = await fakeCall('GET', 'sent/wait?to=79990003344&n=1&timeout=20s');
+    assert.equal(petr[0].type, 'template');
+    assert.deepEqual(petr[0].template, { name: 'weekly_news', language: 'ru', params: ['Пётр', 'неделя 49'] });
+    const ivan = await fakeCall('GET', 'sent/wait?to=79990001122&n=5&timeout=20s');
+    assert.equal(ivan[4].type, 'interactive', 'inside the window the message itself goes');
+    await page.click('nav.appnav [data-action=lang]');
+    await page.waitForSelector('[data-bc=view] [data-bc=template]:has-text("WhatsApp template: weekly_news (ru)")');
+    await page.click('nav.appnav [data-action=lang]');
   });
 
   await step('no page errors', async () => {

@@ -27,6 +27,7 @@
 //
 //	POST   /_fake/webhook {"url":"…","verify_token":"…"} → true (after the GET check)
 //	POST   /_fake/message {"from":"79990001122","name":"Ivan","text":"hi"} → {"id":wamid,"delivery":N}
+//	                      ("ago_seconds":90000 dates it a day and more back, as a late delivery)
 //	POST   /_fake/press   {"from":"79990001122","id":"<button or row id>"} (or "title") → {"id","delivery"}
 //	POST   /_fake/status  {"id":"<wamid>","status":"read"}  → {"delivery":N}
 //	POST   /_fake/block   {"from":"79990001122"}  → true (later sends fail by status, 131026)
@@ -637,7 +638,7 @@ type Inbound struct {
 	Delivery int64  `json:"delivery"` // its webhook delivery id
 }
 
-func (f *Fake) inbound(from, name string, msg map[string]any) Inbound {
+func (f *Fake) inbound(from, name string, msg map[string]any, ago time.Duration) Inbound {
 	f.mu.Lock()
 	u := f.users[from]
 	if u == nil {
@@ -647,13 +648,14 @@ func (f *Fake) inbound(from, name string, msg map[string]any) Inbound {
 	if name != "" {
 		u.name = name
 	}
-	u.lastIn = f.clock.Now()
+	at := f.clock.Now().Add(-ago)
+	u.lastIn = at
 	u.blocked = false
 	f.nextID++
 	id := fmt.Sprintf("wamid.HBgLIN%010dFAKE", f.nextID)
 	name = u.name
 	f.mu.Unlock()
-	msg["from"], msg["id"], msg["timestamp"] = from, id, f.ts()
+	msg["from"], msg["id"], msg["timestamp"] = from, id, strconv.FormatInt(at.Unix(), 10)
 	body := f.envelope(map[string]any{
 		"contacts": []map[string]any{{"profile": map[string]string{"name": name}, "wa_id": from}},
 		"messages": []any{msg},
@@ -663,7 +665,14 @@ func (f *Fake) inbound(from, name string, msg map[string]any) Inbound {
 
 // SendText is a user writing text to the business.
 func (f *Fake) SendText(from, name, text string) Inbound {
-	return f.inbound(from, name, map[string]any{"type": "text", "text": map[string]string{"body": text}})
+	return f.SendTextAgo(from, name, text, 0)
+}
+
+// SendTextAgo is a message written ago before its delivery (WhatsApp
+// retries a webhook for days, and the message keeps its own timestamp):
+// the person's 24-hour window counts from then.
+func (f *Fake) SendTextAgo(from, name, text string, ago time.Duration) Inbound {
+	return f.inbound(from, name, map[string]any{"type": "text", "text": map[string]string{"body": text}}, ago)
 }
 
 // Press is a user tapping a reply button or picking a list row (by id or
@@ -688,7 +697,7 @@ func (f *Fake) Press(from, id, title string) (Inbound, error) {
 			return f.inbound(from, "", map[string]any{
 				"type": "interactive", "interactive": reply,
 				"context": map[string]string{"from": f.opts.DisplayPhone, "id": last.ID},
-			}), nil
+			}, 0), nil
 		}
 	}
 	return Inbound{}, fmt.Errorf("the latest interactive message to %s has no button %q", from, id+title)
@@ -781,6 +790,8 @@ func (f *Fake) routes() {
 		ID     string `json:"id"`
 		Title  string `json:"title"`
 		Status string `json:"status"`
+		// AgoSeconds dates a message that long before now.
+		AgoSeconds float64 `json:"ago_seconds"`
 	}
 	c.Handle("POST", "message", func(_ *http.Request, body []byte) (any, error) {
 		var req userReq
@@ -790,7 +801,7 @@ func (f *Fake) routes() {
 		if req.From == "" {
 			return nil, errors.New("from (the user's wa_id, digits) is required")
 		}
-		return f.SendText(req.From, req.Name, req.Text), nil
+		return f.SendTextAgo(req.From, req.Name, req.Text, time.Duration(req.AgoSeconds*float64(time.Second))), nil
 	})
 	c.Handle("POST", "press", func(_ *http.Request, body []byte) (any, error) {
 		var req userReq

@@ -365,6 +365,26 @@ function Compose({ bot, segments, onCreated }: { bot: string; segments: api.Segm
           + {t('bcAddVariant')}
         </button>
       )}
+      {f.mode === 'message' && (
+        <fieldset className="bc-variant" data-bc="wa-template">
+          <legend>{t('bcWaTemplate')}</legend>
+          <p className="muted">{t('bcWaTemplateHint')}</p>
+          <div className="bc-row">
+            <label>
+              {t('bcWaTemplateName')}
+              <input value={f.templateName} onChange={(e) => setF({ ...f, templateName: e.target.value })} data-bc="template-name" />
+            </label>
+            <label>
+              {t('bcWaTemplateLanguage')}
+              <input value={f.templateLanguage} onChange={(e) => setF({ ...f, templateLanguage: e.target.value })} data-bc="template-language" />
+            </label>
+          </div>
+          <label>
+            {t('bcWaTemplateParams')}
+            <textarea rows={2} value={f.templateParams} onChange={(e) => setF({ ...f, templateParams: e.target.value })} data-bc="template-params" />
+          </label>
+        </fieldset>
+      )}
       <label className="inline">
         <input type="checkbox" checked={f.noUnsubscribe} onChange={(e) => setF({ ...f, noUnsubscribe: e.target.checked })} /> {t('bcNoUnsubscribe')}
       </label>
@@ -435,6 +455,11 @@ function BroadcastView({ bot, id, onChange }: { bot: string; id: string; onChang
       </h3>
       {b.wait_until && b.status === 'running' && <p className="muted">{fill(t('bcWaitUntil'), { t: new Date(b.wait_until).toLocaleString() })}</p>}
       {b.error && <p className="bc-problems">{b.error}</p>}
+      {b.template && (
+        <p className="muted" data-bc="template">
+          {t('bcWaTemplate')}: {b.template.name} ({b.template.language}){b.template.params?.length ? ` · ${b.template.params.join(', ')}` : ''}
+        </p>
+      )}
       <div className="bc-bar" aria-label={fill(t('bcProgress'), { sent: p.sent, total: p.total })}>
         <div style={{ width: `${percent(p)}%` }} />
       </div>

@@ -42,6 +42,13 @@ export interface Variant {
   buttons?: Button[];
 }
 
+/** Template is an approved WhatsApp template, for recipients outside the 24-hour window. */
+export interface Template {
+  name: string;
+  language: string;
+  params?: string[];
+}
+
 export interface Progress {
   total: number;
   sent: number;
@@ -63,6 +70,7 @@ export interface Broadcast {
   segment?: string;
   start_at?: string;
   window?: { start: string; end: string };
+  template?: Template;
   wait_until?: string;
   progress: Progress;
   error?: string;
@@ -87,6 +95,7 @@ export interface Draft {
   segment?: string;
   start_at?: string;
   window?: { start: string; end: string };
+  template?: Template;
   start?: boolean;
 }
 

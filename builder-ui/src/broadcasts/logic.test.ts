@@ -34,6 +34,19 @@ describe('compose form', () => {
       start: true,
     });
   });
+  it('sends the WhatsApp template with its parameters one a line, only when something was typed', () => {
+    const base = { ...emptyCompose, name: 'n', variants: [{ name: 'A', weight: 100, text: 'Hi', buttons: [] }] };
+    expect(toDraft(base, false).template).toBeUndefined();
+    expect(toDraft({ ...base, templateName: ' spring_sale ', templateLanguage: 'ru', templateParams: '{{ contact.first_name }}\n\n 20% \n' }, false).template).toEqual({
+      name: 'spring_sale',
+      language: 'ru',
+      params: ['{{ contact.first_name }}', '20%'],
+    });
+    // Half filled: sent as typed, so the server names the missing language.
+    expect(toDraft({ ...base, templateName: 'spring_sale' }, false).template).toEqual({ name: 'spring_sale', language: '' });
+    // A flow broadcast's node names its own template.
+    expect(toDraft({ ...base, mode: 'flow', node: 'offer', templateName: 'x', templateLanguage: 'ru' }, false).template).toBeUndefined();
+  });
   it('a flow broadcast names its node and no message', () => {
     const d = toDraft({ ...emptyCompose, name: 'n', mode: 'flow', node: 'offer', windowStart: '10:00', windowEnd: '20:00' }, false);
     expect(d.variants).toEqual([]);

@@ -88,6 +88,9 @@ export interface ComposeForm {
   startAt: string; // datetime-local, the browser's time
   windowStart: string;
   windowEnd: string;
+  templateName: string;
+  templateLanguage: string;
+  templateParams: string; // one a line
 }
 
 export const newVariant = (i: number): Variant => ({ name: String.fromCharCode(65 + i), weight: 50, text: '', buttons: [] });
@@ -102,6 +105,9 @@ export const emptyCompose: ComposeForm = {
   startAt: '',
   windowStart: '',
   windowEnd: '',
+  templateName: '',
+  templateLanguage: '',
+  templateParams: '',
 };
 
 /** toDraft is the body of POST /api/bots/{bot}/broadcasts. */
@@ -118,6 +124,16 @@ export function toDraft(f: ComposeForm, start: boolean): Draft {
   if (f.segment) d.segment = f.segment;
   if (f.startAt) d.start_at = new Date(f.startAt).toISOString();
   if (f.windowStart && f.windowEnd) d.window = { start: f.windowStart, end: f.windowEnd };
+  const params = f.templateParams
+    .split('\n')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  // Anything typed goes, so a half-filled template comes back as a 422
+  // naming the missing field rather than vanishing.
+  if (f.mode === 'message' && (f.templateName.trim() || f.templateLanguage.trim() || params.length)) {
+    d.template = { name: f.templateName.trim(), language: f.templateLanguage.trim() };
+    if (params.length) d.template.params = params;
+  }
   return d;
 }
 
