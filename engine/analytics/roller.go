@@ -214,6 +214,14 @@ func (r *Roller) Rebuild(ctx context.Context, bot string) (int, error) {
 	return n, nil
 }
 
+// SortChange puts the events of one change in the order Fold takes them
+// (Compare): the order to append them in, so a flush that sees only part
+// of them (a store without transactions, inserting one after another)
+// sees a prefix and folds the rest after it.
+func SortChange(evs []store.Event) {
+	slices.SortStableFunc(evs, func(a, b store.Event) int { return Compare(&a, &b) })
+}
+
 // Compare orders two events of one conversation as they happened: by
 // time, then within one change the inbound message first, the step's
 // events by their index, and delivery events after them.

@@ -126,6 +126,9 @@ func (s *simulator) play(i int) {
 	// step records one change: the inbound message (when in), the step's
 	// events (typ, node, data) and n bot messages.
 	step := func(in bool, evs [][3]any, n int) {
+		// The change's events go into the log in the order the runtime
+		// appends them (analytics.SortChange).
+		defer func(from int) { analytics.SortChange(s.events[from:]) }(len(s.events))
 		key++
 		k := "u" + strconv.Itoa(key)
 		base := store.Event{Bot: simBot, Flow: cur.flow, FlowVersion: cur.version, Conversation: c.id, Channel: c.channel, At: t}
@@ -607,9 +610,10 @@ func compareReports(got, want *analytics.Report) string {
 	return fmt.Sprintf("differs at byte %d:\n got: …%s…\nwant: …%s…", i, g[lo:min(i+200, len(g))], w[lo:min(i+200, len(w))])
 }
 
-// feed appends the simulated events in batches, as the runtime's commits
-// would, with some of them appended twice (a replay), flushing the roller
-// now and then.
+// feed appends the simulated events in chunks of 2,000 (each cutting the
+// change at its end in two, as a flush claiming a change half inserted on
+// MongoDB sees it), with some of them appended twice (a replay), flushing
+// the roller now and then.
 func feed(t *testing.T, ctx context.Context, st store.Store, sim *simulator, roller *analytics.Roller) {
 	t.Helper()
 	const chunk = 2000

@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/voronka/voronka/engine"
+	"github.com/voronka/voronka/engine/analytics"
 	"github.com/voronka/voronka/engine/channel"
 	"github.com/voronka/voronka/engine/store"
 )
@@ -293,6 +294,9 @@ func (r *Runtime) loadLocked(ctx context.Context, s *stripe, o op) (*store.Conve
 // replace and the appends), nothing else. Delivery needs no job: the
 // outbox items name this process, whose lease others watch.
 func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation, fresh bool, res *result) error {
+	// The inbound message is built first but folds after a run's start
+	// (its source); the append order is the fold order.
+	analytics.SortChange(res.events)
 	err := r.st.CommitConversation(ctx, store.ConversationChange{Conversation: next, Create: fresh,
 		Messages: res.transcript(), Events: res.events})
 	if errors.Is(err, store.ErrLogsNotWritten) {

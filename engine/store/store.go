@@ -108,7 +108,12 @@ type Messages interface {
 // a replay never counts anything twice.
 type Events interface {
 	// AppendEvents stores events; events already stored (same ID and At, as
-	// for messages) are skipped without error.
+	// for messages) are skipped without error. The events of one call reach
+	// the rollup flush (Rollups.PendingEvents) all at once or, on a store
+	// without transactions, as a prefix in the order given: callers append
+	// a change's events together and in the order they are folded
+	// (analytics.SortChange), so a flush between two parts of a change
+	// folds nothing out of order.
 	AppendEvents(ctx context.Context, events ...Event) error
 	// QueryEvents returns a bot's events in [From, To) ordered by (At, ID).
 	// next is "" at the end.

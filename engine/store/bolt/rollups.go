@@ -35,7 +35,13 @@ func batchSeq(tx *bolt.Tx) int64 {
 	return n
 }
 
-// PendingEvents implements store.Rollups: marks in (bot, time, id) order.
+// PendingEvents implements store.Rollups: marks in (bot, time, id) order,
+// and never part of an instant: past limit it goes on to the last mark of
+// the same bot and time. The events of one change share their instant and
+// are folded in analytics.Compare order, which is not the order of their
+// ids ("/10" sorts before "/2", "/in" after the step's events); a batch
+// ending inside an instant would fold the rest after the next batch's
+// beginning, out of order.
 func (s *Store) PendingEvents(ctx context.Context, limit int) ([]store.Event, int64, *store.RollupBatch, error) {
 	var out []store.Event
 	var seq int64
@@ -43,14 +49,21 @@ func (s *Store) PendingEvents(ctx context.Context, limit int) ([]store.Event, in
 		seq = batchSeq(tx)
 		ev := tx.Bucket(bEventByBot)
 		c := tx.Bucket(bRollupPending).Cursor()
-		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+		var instant []byte // bot, 0, time of the last mark taken
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			i := bytes.IndexByte(k, 0)
+			if i < 0 || len(k) < i+9 {
+				continue
+			}
+			if len(out) >= limit && !bytes.Equal(k[:i+9], instant) {
+				break
+			}
+			instant = k[:i+9]
 			v := ev.Get(k)
 			if v == nil {
 				// Purged before it was rolled up: nothing to count, but the
 				// mark goes with the batch (an event without a type).
-				if i := bytes.IndexByte(k, 0); i >= 0 && len(k) >= i+9 {
-					out = append(out, store.Event{Bot: string(k[:i]), At: tsDecode(k[i+1 : i+9]), ID: string(k[i+9:])})
-				}
+				out = append(out, store.Event{Bot: string(k[:i]), At: tsDecode(k[i+1 : i+9]), ID: string(k[i+9:])})
 				continue
 			}
 			var e store.Event

@@ -108,8 +108,26 @@ func (s *Store) AppendEvents(ctx context.Context, events ...store.Event) error {
 		// not inserted, so it is not marked again.
 		docs[i] = pendingEvent{Event: events[i], Pending: true}
 	}
-	if err := insertNew(ctx, s.events, docs); err != nil {
+	if err := insertInOrder(ctx, s.events, docs); err != nil {
 		return fmt.Errorf("append %d events: %w", len(events), err)
+	}
+	return nil
+}
+
+// insertInOrder inserts docs one after another in the order given,
+// skipping those whose _id already exists. A flush claiming events while
+// the insert goes on sees a prefix of them (the store.Events contract), so
+// the rest of a change is folded after the part it saw, as if in one
+// batch; an unordered insert may store any subset first. A duplicate ends
+// an ordered insert, which goes on after it.
+func insertInOrder(ctx context.Context, c *mongo.Collection, docs []any) error {
+	for len(docs) > 0 {
+		_, err := c.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true))
+		var bwe mongo.BulkWriteException
+		if !errors.As(err, &bwe) || bwe.WriteConcernError != nil || len(bwe.WriteErrors) != 1 || bwe.WriteErrors[0].Code != 11000 {
+			return err
+		}
+		docs = docs[bwe.WriteErrors[0].Index+1:]
 	}
 	return nil
 }
