@@ -29,6 +29,14 @@ func newTestServer(t *testing.T, opts ...func(*Config)) (*Server, store.Store) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close(context.Background()) })
+	seedTestStore(t, st)
+	return newServerOn(t, st, opts...), st
+}
+
+// seedTestStore adds the bot "shop" and the users alice (admin), mark
+// (marketer) and olga (operator), each with the password "password-<login>".
+func seedTestStore(t *testing.T, st store.Store) {
+	t.Helper()
 	ctx := context.Background()
 	if err := st.PutBot(ctx, store.Bot{ID: "shop", Name: "Shop", FlowID: "f"}); err != nil {
 		t.Fatal(err)
@@ -47,7 +55,6 @@ func newTestServer(t *testing.T, opts ...func(*Config)) (*Server, store.Store) {
 			t.Fatal(err)
 		}
 	}
-	return newServerOn(t, st, opts...), st
 }
 
 // newServerOn starts a server on an existing store: a restarted process or

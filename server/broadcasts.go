@@ -142,11 +142,8 @@ func (s *Server) deleteSegment(c *fiber.Ctx) error {
 }
 
 func (s *Server) countMembers(ctx context.Context, bot string, f store.SegmentFilter) (segment.Count, error) {
-	m, err := segment.Compile(f, s.schema(ctx, bot))
+	m, err := s.compileFilter(ctx, bot, f)
 	if err != nil {
-		if e, ok := segment.AsError(err); ok {
-			return segment.Count{}, &apiError{Status: fiber.StatusUnprocessableEntity, Msg: "the filter has problems", Details: e.Problems}
-		}
 		return segment.Count{}, err
 	}
 	return segment.CountContacts(ctx, s.cfg.Store, bot, m)

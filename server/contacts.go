@@ -14,6 +14,7 @@ import (
 
 	"github.com/voronka/voronka/engine/analytics"
 	"github.com/voronka/voronka/engine/flow"
+	"github.com/voronka/voronka/engine/segment"
 	"github.com/voronka/voronka/engine/store"
 )
 
@@ -52,13 +53,15 @@ func toContact(c *store.Conversation) contactJSON {
 		vars = map[string]any{}
 	}
 	return contactJSON{ID: c.ID, Name: name, Channel: c.Channel, Chat: c.Chat, Username: c.Contact.Username,
-		Phone: c.LeadPhone(), Email: c.LeadEmail(), Score: c.Score, Segment: c.Segment, Tags: tags, Status: c.Status,
-		Source: c.Contact.Source, UTM: c.Contact.UTM, FirstSeen: c.CreatedAt, LastSeen: c.LastInboundAt,
+		Phone: c.LeadPhone(), Email: c.LeadEmail(), Score: c.Score, Segment: segment.LeadSegment(c), Tags: tags, Status: c.Status,
+		Source: c.Contact.Source, UTM: c.Contact.UTM, FirstSeen: c.CreatedAt, LastSeen: segment.LastSeen(c),
 		Consent: c.Consent, Blocked: c.Blocked, Flow: c.FlowID, Node: c.Node, Vars: vars}
 }
 
 // contacts answers GET /api/bots/{bot}/contacts: a page of leads as JSON,
-// or (format=csv) every lead matching the filters, streamed.
+// or (format=csv) every lead matching the filters, streamed. The JSON
+// carries the filter as a segment keeps it, so "save as segment" saves
+// exactly what the table shows.
 func (s *Server) contacts(c *fiber.Ctx) error {
 	ctx := c.UserContext()
 	bot := c.Params("bot")
@@ -66,9 +69,22 @@ func (s *Server) contacts(c *fiber.Ctx) error {
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("load bot %s: %w", bot, err)
 	}
-	q, err := contactQuery(c, bot, analytics.Location(b))
+	f, err := filterQuery(c, analytics.Location(b))
 	if err != nil {
 		return err
+	}
+	q := store.ContactQuery{Bot: bot, Search: c.Query("q"), Sort: c.Query("sort"), Cursor: c.Query("cursor"), Limit: c.QueryInt("limit", 50)}
+	switch strings.TrimPrefix(q.Sort, "-") {
+	case "", store.SortLastSeen, store.SortFirstSeen, store.SortScore:
+	default:
+		return badRequest("sort is last_seen, first_seen or score, with - for descending", q.Sort)
+	}
+	if !f.IsZero() {
+		m, err := s.compileFilter(ctx, bot, f)
+		if err != nil {
+			return err
+		}
+		q.Filter = m
 	}
 	if c.Query("format") == "csv" {
 		return s.contactsCSV(c, q, b)
@@ -84,47 +100,79 @@ func (s *Server) contacts(c *fiber.Ctx) error {
 	for i := range items {
 		out[i] = toContact(&items[i])
 	}
-	return c.JSON(fiber.Map{"contacts": out, "next": next})
+	return c.JSON(fiber.Map{"contacts": out, "next": next, "filter": f})
 }
 
-// contactQuery reads the filters: segment, tag, status, source, channel,
-// score_min, score_max, from and to (last seen, local days, inclusive),
-// q (search), sort, cursor, limit.
-func contactQuery(c *fiber.Ctx, bot string, loc *time.Location) (store.ContactQuery, error) {
-	q := store.ContactQuery{Bot: bot, Segment: c.Query("segment"), Tag: c.Query("tag"), Status: store.Status(c.Query("status")),
-		Source: c.Query("source"), Channel: c.Query("channel"), Search: c.Query("q"), Sort: c.Query("sort"),
-		Cursor: c.Query("cursor"), Limit: c.QueryInt("limit", 50)}
-	switch strings.TrimPrefix(q.Sort, "-") {
-	case "", store.SortLastSeen, store.SortFirstSeen, store.SortScore:
-	default:
-		return q, badRequest("sort is last_seen, first_seen or score, with - for descending", q.Sort)
+// filterQuery reads a segment filter from the query, the words the leads
+// page and the segment editor share: segment, tag, channel, status (each
+// repeated or comma-separated for several; every tag must be there, any of
+// the others), source, score_min, score_max, from and to (last seen, local
+// days, inclusive), first_from and first_to (first seen, likewise), goal
+// (repeated or comma-separated: every one reached) and expr.
+func filterQuery(c *fiber.Ctx, loc *time.Location) (store.SegmentFilter, error) {
+	args := c.Context().QueryArgs()
+	list := func(name string) []string {
+		var out []string
+		for _, v := range args.PeekMulti(name) {
+			for _, p := range strings.Split(string(v), ",") {
+				if p = strings.TrimSpace(p); p != "" {
+					out = append(out, p)
+				}
+			}
+		}
+		return out
+	}
+	f := store.SegmentFilter{Segments: list("segment"), Tags: list("tag"), Channels: list("channel"), Goals: list("goal"),
+		Source: strings.TrimSpace(c.Query("source")), Expr: strings.TrimSpace(c.Query("expr"))}
+	for _, st := range list("status") {
+		f.Statuses = append(f.Statuses, store.Status(st))
 	}
 	for _, p := range []struct {
 		name string
 		to   **float64
-	}{{"score_min", &q.ScoreMin}, {"score_max", &q.ScoreMax}} {
+	}{{"score_min", &f.ScoreMin}, {"score_max", &f.ScoreMax}} {
 		if v := c.Query(p.name); v != "" {
-			f, err := strconv.ParseFloat(v, 64)
+			n, err := strconv.ParseFloat(strings.Replace(v, ",", ".", 1), 64)
 			if err != nil {
-				return q, badRequest(p.name+" is a number", v)
+				return f, badRequest(p.name+" is a number", v)
 			}
-			*p.to = &f
+			*p.to = &n
 		}
 	}
 	for _, p := range []struct {
 		name string
-		to   *time.Time
-		add  int
-	}{{"from", &q.SeenFrom, 0}, {"to", &q.SeenTo, 1}} {
+		to   **time.Time
+		end  bool
+	}{{"from", &f.LastSeenFrom, false}, {"to", &f.LastSeenTo, true}, {"first_from", &f.FirstSeenFrom, false}, {"first_to", &f.FirstSeenTo, true}} {
 		if v := c.Query(p.name); v != "" {
 			d, err := time.ParseInLocation(time.DateOnly, v, loc)
 			if err != nil {
-				return q, badRequest(p.name+" is a date: YYYY-MM-DD", v)
+				return f, badRequest(p.name+" is a date: YYYY-MM-DD", v)
 			}
-			*p.to = d.AddDate(0, 0, p.add)
+			if p.end { // the last instant of the day: the bounds are inclusive
+				d = d.AddDate(0, 0, 1).Add(-time.Nanosecond)
+			}
+			d = d.UTC()
+			*p.to = &d
 		}
 	}
-	return q, nil
+	return f, nil
+}
+
+// compileFilter compiles f against the bot's variables, with the goals it
+// needs loaded; a bad filter is a 422 listing its problems by field.
+func (s *Server) compileFilter(ctx context.Context, bot string, f store.SegmentFilter) (*segment.Matcher, error) {
+	m, err := segment.Compile(f, s.schema(ctx, bot))
+	if err != nil {
+		if e, ok := segment.AsError(err); ok {
+			return nil, &apiError{Status: fiber.StatusUnprocessableEntity, Msg: "the filter has problems", Details: e.Problems}
+		}
+		return nil, err
+	}
+	if err := m.LoadGoals(ctx, s.cfg.Store, bot); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // contactsCSV streams every matching lead, a page at a time (constant

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/voronka/voronka/engine/eval"
 	"github.com/voronka/voronka/engine/store"
@@ -32,10 +33,15 @@ func (e *Error) Error() string {
 	return "segment filter: " + strings.Join(msgs, "; ")
 }
 
-// Known lead segments.
-var leadSegments = []string{"hot", "warm", "cold"}
+// Known lead segments and conversation statuses.
+var (
+	leadSegments = []string{"hot", "warm", "cold"}
+	statuses     = []store.Status{store.StatusBot, store.StatusWaiting, store.StatusHandoff, store.StatusEnded}
+)
 
-// Matcher is a compiled filter.
+// Matcher is a compiled filter. It is the one meaning of a filter: the
+// segment count, a broadcast's audience and the contacts table
+// (store.ContactQuery.Filter) all ask it.
 type Matcher struct {
 	f      store.SegmentFilter
 	cond   *eval.Expr
@@ -53,6 +59,11 @@ func Compile(f store.SegmentFilter, schema *eval.Schema) (*Matcher, error) {
 	for _, s := range f.Segments {
 		if !slices.Contains(leadSegments, s) {
 			probs = append(probs, Problem{"segments", fmt.Sprintf("unknown segment %q (hot, warm or cold)", s)})
+		}
+	}
+	for _, st := range f.Statuses {
+		if !slices.Contains(statuses, st) {
+			probs = append(probs, Problem{"statuses", fmt.Sprintf("unknown status %q (bot, waiting, handoff or ended)", st)})
 		}
 	}
 	if f.ScoreMin != nil && f.ScoreMax != nil && *f.ScoreMin > *f.ScoreMax {
@@ -81,16 +92,19 @@ func Compile(f store.SegmentFilter, schema *eval.Schema) (*Matcher, error) {
 	return m, nil
 }
 
+// Fields is the filter as written (store.ContactFilter).
+func (m *Matcher) Fields() store.SegmentFilter { return m.f }
+
 // NeedsGoals reports whether Match needs the goals contacts reached.
 func (m *Matcher) NeedsGoals() bool { return len(m.f.Goals) > 0 }
 
 // LoadGoals reads from the event log which goals each conversation of bot
-// reached, for a filter that asks (NeedsGoals).
+// reached, for a filter that asks (NeedsGoals), once.
 func (m *Matcher) LoadGoals(ctx context.Context, ev store.Events, bot string) error {
-	if !m.NeedsGoals() {
+	if !m.NeedsGoals() || m.goals != nil {
 		return nil
 	}
-	m.goals = map[string][]string{}
+	goals := map[string][]string{}
 	q := store.EventQuery{Bot: bot, Types: []string{"goal"}, Limit: store.MaxLimit}
 	for {
 		page, next, err := ev.QueryEvents(ctx, q)
@@ -99,11 +113,12 @@ func (m *Matcher) LoadGoals(ctx context.Context, ev store.Events, bot string) er
 		}
 		for _, e := range page {
 			name, _ := e.Data["name"].(string)
-			if name != "" && !slices.Contains(m.goals[e.Conversation], name) {
-				m.goals[e.Conversation] = append(m.goals[e.Conversation], name)
+			if name != "" && !slices.Contains(goals[e.Conversation], name) {
+				goals[e.Conversation] = append(goals[e.Conversation], name)
 			}
 		}
 		if next == "" {
+			m.goals = goals
 			return nil
 		}
 		q.Cursor = next
@@ -114,7 +129,7 @@ func (m *Matcher) LoadGoals(ctx context.Context, ev store.Events, bot string) er
 // consent (the caller counts consent on its own).
 func (m *Matcher) Match(c *store.Conversation) bool {
 	f := &m.f
-	if len(f.Segments) > 0 && !slices.Contains(f.Segments, segmentOf(c)) {
+	if len(f.Segments) > 0 && !slices.Contains(f.Segments, LeadSegment(c)) {
 		return false
 	}
 	for _, t := range f.Tags {
@@ -128,16 +143,16 @@ func (m *Matcher) Match(c *store.Conversation) bool {
 	if len(f.Channels) > 0 && !slices.Contains(f.Channels, c.Channel) {
 		return false
 	}
+	if len(f.Statuses) > 0 && !slices.Contains(f.Statuses, c.Status) {
+		return false
+	}
 	if f.Source != "" && !strings.EqualFold(c.Contact.Source, f.Source) {
 		return false
 	}
 	if f.FirstSeenFrom != nil && c.CreatedAt.Before(*f.FirstSeenFrom) || f.FirstSeenTo != nil && c.CreatedAt.After(*f.FirstSeenTo) {
 		return false
 	}
-	last := c.LastInboundAt
-	if last.IsZero() {
-		last = c.CreatedAt
-	}
+	last := LastSeen(c)
 	if f.LastSeenFrom != nil && last.Before(*f.LastSeenFrom) || f.LastSeenTo != nil && last.After(*f.LastSeenTo) {
 		return false
 	}
@@ -157,12 +172,21 @@ func (m *Matcher) Match(c *store.Conversation) bool {
 	return true
 }
 
-// segmentOf is the lead segment; a contact never scored is cold.
-func segmentOf(c *store.Conversation) string {
+// LeadSegment is the lead segment; a contact never scored is cold.
+func LeadSegment(c *store.Conversation) string {
 	if c.Segment == "" {
 		return "cold"
 	}
 	return c.Segment
+}
+
+// LastSeen is when the contact last wrote; one who never wrote (a
+// conversation the bot opened) was last seen when it was created.
+func LastSeen(c *store.Conversation) time.Time {
+	if c.LastInboundAt.IsZero() {
+		return c.CreatedAt
+	}
+	return c.LastInboundAt
 }
 
 // Env is the evaluation environment of a conversation, for filters and
@@ -177,7 +201,7 @@ func Env(c *store.Conversation, schema *eval.Schema) *eval.Env {
 		}
 		schema = eval.NewSchema(vars)
 	}
-	return &eval.Env{Schema: schema, Vars: c.Vars, Score: c.Score, Tags: c.Tags, Segment: segmentOf(c),
+	return &eval.Env{Schema: schema, Vars: c.Vars, Score: c.Score, Tags: c.Tags, Segment: LeadSegment(c),
 		Contact: eval.Contact{FirstName: c.Contact.FirstName, LastName: c.Contact.LastName,
 			Username: c.Contact.Username, Language: c.Contact.Language, Channel: c.Channel, Phone: c.Contact.Phone}}
 }

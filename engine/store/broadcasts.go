@@ -92,6 +92,16 @@ type SegmentFilter struct {
 	LastSeenTo    *time.Time `json:"last_seen_to,omitempty" bson:"last_seen_to,omitempty"`
 	// Goals: the contact reached every one of these goals.
 	Goals []string `json:"goals,omitempty" bson:"goals,omitempty"`
+	// Statuses: the conversation stands in one of these (bot, waiting,
+	// handoff, ended).
+	Statuses []Status `json:"statuses,omitempty" bson:"statuses,omitempty"`
+}
+
+// IsZero reports whether f selects every contact.
+func (f *SegmentFilter) IsZero() bool {
+	return len(f.Segments) == 0 && len(f.Tags) == 0 && f.ScoreMin == nil && f.ScoreMax == nil && len(f.Channels) == 0 &&
+		f.Expr == "" && f.Source == "" && f.FirstSeenFrom == nil && f.FirstSeenTo == nil && f.LastSeenFrom == nil &&
+		f.LastSeenTo == nil && len(f.Goals) == 0 && len(f.Statuses) == 0
 }
 
 // BroadcastStatus is where a broadcast stands.

@@ -28,19 +28,13 @@ const (
 	DefaultContactSort = "-" + SortLastSeen
 )
 
-// ContactQuery selects and orders a bot's contacts. Empty fields do not filter.
+// ContactQuery selects and orders a bot's contacts.
 type ContactQuery struct {
-	Bot     string
-	Segment string
-	Tag     string
-	Status  Status
-	Source  string
-	Channel string
-	// ScoreMin and ScoreMax bound the score, inclusive.
-	ScoreMin, ScoreMax *float64
-	// SeenFrom (inclusive) and SeenTo (exclusive) bound the last inbound
-	// message's time.
-	SeenFrom, SeenTo time.Time
+	Bot string
+	// Filter, when set, keeps the contacts it matches: a compiled segment
+	// filter (engine/segment), so the leads table and a segment made with
+	// the same choices hold the same people. nil keeps every contact.
+	Filter ContactFilter
 	// Search is a case-insensitive substring of the name, username, phone,
 	// chat id or a variable's value.
 	Search string
@@ -49,6 +43,14 @@ type ContactQuery struct {
 	Sort   string
 	Cursor string
 	Limit  int
+}
+
+// ContactFilter is a compiled SegmentFilter (engine/segment.Matcher): Match
+// decides; a store may use Fields to read fewer contacts, never to drop one
+// that Match keeps.
+type ContactFilter interface {
+	Fields() SegmentFilter
+	Match(c *Conversation) bool
 }
 
 // ErrBadCursor means a page cursor was not one the store made.

@@ -226,23 +226,18 @@ func (s *Store) CountActive(ctx context.Context, bot string, since time.Time) (i
 	return n, nil
 }
 
-// contactMatcher applies a ContactQuery's filters to a conversation.
+// contactMatcher applies a ContactQuery's filter and search to a conversation.
 type contactMatcher struct {
-	q      store.ContactQuery
+	filter store.ContactFilter
 	search string
 }
 
 func newContactMatcher(q store.ContactQuery) contactMatcher {
-	return contactMatcher{q: q, search: strings.ToLower(strings.TrimSpace(q.Search))}
+	return contactMatcher{filter: q.Filter, search: strings.ToLower(strings.TrimSpace(q.Search))}
 }
 
 func (m contactMatcher) match(c *store.Conversation) bool {
-	q := m.q
-	if (q.Segment != "" && c.Segment != q.Segment) || (q.Tag != "" && !c.HasTag(q.Tag)) ||
-		(q.Status != "" && c.Status != q.Status) || (q.Source != "" && c.Contact.Source != q.Source) ||
-		(q.Channel != "" && c.Channel != q.Channel) ||
-		(q.ScoreMin != nil && c.Score < *q.ScoreMin) || (q.ScoreMax != nil && c.Score > *q.ScoreMax) ||
-		(!q.SeenFrom.IsZero() && c.LastInboundAt.Before(q.SeenFrom)) || (!q.SeenTo.IsZero() && !c.LastInboundAt.Before(q.SeenTo)) {
+	if m.filter != nil && !m.filter.Match(c) {
 		return false
 	}
 	return m.search == "" || store.ContactMatchesSearch(c, m.search)

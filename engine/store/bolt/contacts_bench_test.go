@@ -9,6 +9,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/voronka/voronka/engine/segment"
 	"github.com/voronka/voronka/engine/store"
 )
 
@@ -62,13 +63,17 @@ func BenchmarkContactsFirstPage(b *testing.B) {
 		}
 	}
 	flush()
+	hot, err := segment.Compile(store.SegmentFilter{Segments: []string{"hot"}}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, q := range []store.ContactQuery{
 		{Bot: "shop", Limit: 50},
-		{Bot: "shop", Limit: 50, Segment: "hot"},
+		{Bot: "shop", Limit: 50, Filter: hot},
 		{Bot: "shop", Limit: 50, Sort: "-score"},
 		{Bot: "shop", Limit: 50, Search: "l99999@"},
 	} {
-		name := fmt.Sprintf("sort=%s segment=%s search=%s", q.Sort, q.Segment, q.Search)
+		name := fmt.Sprintf("sort=%s segment=%v search=%s", q.Sort, q.Filter != nil, q.Search)
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				items, _, err := s.ListContacts(ctx, q)

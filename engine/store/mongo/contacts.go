@@ -46,40 +46,9 @@ func (s *Store) ListContacts(ctx context.Context, q store.ContactQuery) ([]store
 	}
 	f := bson.D{{Key: "bot", Value: q.Bot}}
 	add := func(k string, v any) { f = append(f, bson.E{Key: k, Value: v}) }
-	if q.Segment != "" {
-		add("segment", q.Segment)
-	}
-	if q.Tag != "" {
-		add("tags", q.Tag)
-	}
-	if q.Status != "" {
-		add("status", q.Status)
-	}
-	if q.Source != "" {
-		add("contact.source", q.Source)
-	}
-	if q.Channel != "" {
-		add("channel", q.Channel)
-	}
-	score := bson.M{}
-	if q.ScoreMin != nil {
-		score["$gte"] = *q.ScoreMin
-	}
-	if q.ScoreMax != nil {
-		score["$lte"] = *q.ScoreMax
-	}
-	if len(score) > 0 {
-		add("score", score)
-	}
-	seen := bson.M{}
-	if !q.SeenFrom.IsZero() {
-		seen["$gte"] = q.SeenFrom
-	}
-	if !q.SeenTo.IsZero() {
-		seen["$lt"] = q.SeenTo
-	}
-	if len(seen) > 0 {
-		add("last_inbound_at", seen)
+	var and bson.A
+	if q.Filter != nil {
+		and = narrowContacts(q.Filter.Fields())
 	}
 	cmp, dir := "$gt", 1
 	if desc {
@@ -98,12 +67,15 @@ func (s *Store) ListContacts(ctx context.Context, q store.ContactQuery) ([]store
 		if field == "score" {
 			v = c.S
 		}
-		add("$or", bson.A{bson.M{field: bson.M{cmp: v}}, bson.M{field: v, "_id": bson.M{cmp: c.ID}}})
+		and = append(and, bson.M{"$or": bson.A{bson.M{field: bson.M{cmp: v}}, bson.M{field: v, "_id": bson.M{cmp: c.ID}}}})
+	}
+	if len(and) > 0 {
+		add("$and", and)
 	}
 	opts := options.Find().SetSort(bson.D{{Key: field, Value: dir}, {Key: "_id", Value: dir}}).
 		SetProjection(bson.M{"state": 0, "outbox": 0, "recent_updates": 0})
 	search := strings.ToLower(strings.TrimSpace(q.Search))
-	if search == "" {
+	if search == "" && q.Filter == nil {
 		opts.SetLimit(int64(limit + 1))
 	} else {
 		opts.SetBatchSize(int32(limit * 4))
@@ -119,7 +91,7 @@ func (s *Store) ListContacts(ctx context.Context, q store.ContactQuery) ([]store
 		if err := cur.Decode(&c); err != nil {
 			return nil, "", fmt.Errorf("list contacts of bot %s: %w", q.Bot, err)
 		}
-		if search == "" || store.ContactMatchesSearch(&c, search) {
+		if (q.Filter == nil || q.Filter.Match(&c)) && (search == "" || store.ContactMatchesSearch(&c, search)) {
 			out = append(out, c)
 		}
 	}
@@ -141,6 +113,59 @@ func (s *Store) ListContacts(ctx context.Context, q store.ContactQuery) ([]store
 		next = base64.RawURLEncoding.EncodeToString(b)
 	}
 	return out, next, nil
+}
+
+// narrowContacts is the query part of a segment filter: each clause keeps
+// at least every contact the filter's Match keeps (Match then decides in
+// Go), so the indexes do the bulk and the meaning stays engine/segment's.
+// Source (compared ignoring case), goals and the expression are Go's alone.
+func narrowContacts(f store.SegmentFilter) bson.A {
+	var and bson.A
+	if len(f.Segments) > 0 {
+		in := bson.A{}
+		for _, s := range f.Segments {
+			in = append(in, s)
+			if s == "cold" { // never scored counts as cold
+				in = append(in, "", nil)
+			}
+		}
+		and = append(and, bson.M{"segment": bson.M{"$in": in}})
+	}
+	if len(f.Tags) > 0 {
+		and = append(and, bson.M{"tags": bson.M{"$all": f.Tags}})
+	}
+	if len(f.Channels) > 0 {
+		and = append(and, bson.M{"channel": bson.M{"$in": f.Channels}})
+	}
+	if len(f.Statuses) > 0 {
+		and = append(and, bson.M{"status": bson.M{"$in": f.Statuses}})
+	}
+	if r := rangeOf(f.ScoreMin, f.ScoreMax); r != nil {
+		and = append(and, bson.M{"score": r})
+	}
+	if r := rangeOf(f.FirstSeenFrom, f.FirstSeenTo); r != nil {
+		and = append(and, bson.M{"created_at": r})
+	}
+	if r := rangeOf(f.LastSeenFrom, f.LastSeenTo); r != nil {
+		// Last seen is the creation time for a contact who never wrote.
+		and = append(and, bson.M{"$or": bson.A{bson.M{"last_inbound_at": r}, bson.M{"created_at": r}}})
+	}
+	return and
+}
+
+// rangeOf is an inclusive {$gte, $lte} of the bounds set, nil for none.
+func rangeOf[T any](lo, hi *T) bson.M {
+	r := bson.M{}
+	if lo != nil {
+		r["$gte"] = *lo
+	}
+	if hi != nil {
+		r["$lte"] = *hi
+	}
+	if len(r) == 0 {
+		return nil
+	}
+	return r
 }
 
 // CountActive implements store.Contacts.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/voronka/voronka/engine/segment"
 	"github.com/voronka/voronka/engine/store"
 )
 
@@ -126,21 +127,21 @@ func (s *suite) contacts(t *testing.T) {
 			return strings.Compare(a.ID, b.ID)
 		})},
 		{"score ascending", store.ContactQuery{Sort: "score"}, nil, byScore},
-		{"segment", store.ContactQuery{Segment: "hot"}, func(c *store.Conversation) bool { return c.Segment == "hot" }, byTime(seen, true)},
-		{"tag", store.ContactQuery{Tag: "vip"}, func(c *store.Conversation) bool { return c.HasTag("vip") }, byTime(seen, true)},
-		{"status and source", store.ContactQuery{Status: store.StatusHandoff, Source: "ads"},
+		{"segment", filtered(t, store.SegmentFilter{Segments: []string{"hot"}}), func(c *store.Conversation) bool { return c.Segment == "hot" }, byTime(seen, true)},
+		{"tag", filtered(t, store.SegmentFilter{Tags: []string{"vip"}}), func(c *store.Conversation) bool { return c.HasTag("vip") }, byTime(seen, true)},
+		{"status and source", filtered(t, store.SegmentFilter{Statuses: []store.Status{store.StatusHandoff}, Source: "ads"}),
 			func(c *store.Conversation) bool { return c.Status == store.StatusHandoff && c.Contact.Source == "ads" }, byTime(seen, true)},
-		{"channel", store.ContactQuery{Channel: "web"}, func(c *store.Conversation) bool { return c.Channel == "web" }, byTime(seen, true)},
-		{"score range", store.ContactQuery{ScoreMin: &min5, ScoreMax: &max10, Sort: "-score"},
+		{"channel", filtered(t, store.SegmentFilter{Channels: []string{"web"}}), func(c *store.Conversation) bool { return c.Channel == "web" }, byTime(seen, true)},
+		{"score range", sorted(filtered(t, store.SegmentFilter{ScoreMin: &min5, ScoreMax: &max10}), "-score"),
 			func(c *store.Conversation) bool { return c.Score >= 5 && c.Score <= 10 }, desc(func(a, b *store.Conversation) int {
 				if c := byScore(a, b); c != 0 {
 					return c
 				}
 				return strings.Compare(a.ID, b.ID)
 			})},
-		{"last seen within", store.ContactQuery{SeenFrom: at(10 * time.Hour), SeenTo: at(40 * time.Hour)},
+		{"last seen within, inclusive", filtered(t, store.SegmentFilter{LastSeenFrom: ptr(at(10 * time.Hour)), LastSeenTo: ptr(at(40 * time.Hour))}),
 			func(c *store.Conversation) bool {
-				return !c.LastInboundAt.Before(at(10*time.Hour)) && c.LastInboundAt.Before(at(40*time.Hour))
+				return !c.LastInboundAt.Before(at(10*time.Hour)) && !c.LastInboundAt.After(at(40*time.Hour))
 			}, byTime(seen, true)},
 		{"search a variable", store.ContactQuery{Search: "LEAD1"}, func(c *store.Conversation) bool {
 			return strings.Contains(c.Vars["email"].(string), "lead1")
@@ -188,3 +189,20 @@ func head(ids []string) []string {
 	}
 	return ids
 }
+
+// filtered is a query with f compiled as the contacts API compiles it.
+func filtered(t *testing.T, f store.SegmentFilter) store.ContactQuery {
+	t.Helper()
+	m, err := segment.Compile(f, nil)
+	if err != nil {
+		t.Fatalf("compile %+v: %v", f, err)
+	}
+	return store.ContactQuery{Filter: m}
+}
+
+func sorted(q store.ContactQuery, by string) store.ContactQuery {
+	q.Sort = by
+	return q
+}
+
+func ptr[T any](v T) *T { return &v }

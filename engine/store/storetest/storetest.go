@@ -70,6 +70,7 @@ func RunSized(t *testing.T, newStore func(t *testing.T) store.Store, cfg Config)
 	t.Run("Broadcasts", s.broadcasts)
 	t.Run("Rollups", s.rollups)
 	t.Run("Contacts", s.contacts)
+	t.Run("SegmentFilter", s.segmentFilter)
 }
 
 type suite struct {
