@@ -128,7 +128,7 @@ func AppendState(buf []byte, st *State) []byte {
 		start := len(buf)
 		buf = append(buf, 0, 0, 0, 0, 0)
 		body := len(buf)
-		for i, s := range [...]string{c.FirstName, c.LastName, c.Username, c.Language, c.Channel, c.Phone} {
+		for i, s := range [...]string{c.FirstName, c.LastName, c.Username, c.Language, c.Channel, c.Phone, c.Source} {
 			buf = appendString(buf, i+1, s)
 		}
 		buf = fixLength(buf, start, body)
@@ -411,6 +411,8 @@ func decodeContact(b []byte) Contact {
 			c.Channel = s
 		case 6:
 			c.Phone = s
+		case 7:
+			c.Source = s
 		}
 	}
 	return c

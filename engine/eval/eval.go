@@ -107,6 +107,9 @@ type Contact struct {
 	Language  string `expr:"language"`
 	Channel   string `expr:"channel"`
 	Phone     string `expr:"phone"`
+	// Source is where the person came from (a deep link's payload, the
+	// web chat's data-source), first touch.
+	Source string `expr:"source"`
 }
 
 // Limits guard evaluation against hostile or runaway expressions.

@@ -458,6 +458,12 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 	in.Rand = r.rnd.Uint64()
 	in.Env = bot.env
 	in.Offline = bot.offline(now)
+	if in.Contact != nil {
+		// The source is the conversation's (first touch), not the update's.
+		c := *in.Contact
+		c.Source = next.Contact.Source
+		in.Contact = &c
+	}
 	t0 := time.Now()
 	out := engine.Step(prog, st, in)
 	if o.unsub != "" {

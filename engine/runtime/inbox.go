@@ -718,7 +718,7 @@ func (r *Runtime) RenderFor(ctx context.Context, c *store.Conversation, text str
 	}
 	env := &eval.Env{Schema: p.Flow.Schema(), Vars: c.Vars, Score: c.Score, Tags: c.Tags, Segment: p.Flow.Segment(c.Score),
 		Contact: eval.Contact{FirstName: c.Contact.FirstName, LastName: c.Contact.LastName, Username: c.Contact.Username,
-			Language: c.Contact.Language, Channel: c.Channel, Phone: c.Contact.Phone},
+			Language: c.Contact.Language, Channel: c.Channel, Phone: c.Contact.Phone, Source: c.Contact.Source},
 		Now: r.clock.Now(), EnvVars: r.bots.get(ctx, c.Bot).env}
 	return t.Render(env)
 }

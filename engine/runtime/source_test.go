@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/voronka/voronka/engine/store"
 )
@@ -54,5 +55,65 @@ func TestSourceIsKeptOnTheContactAndTheFirstEvents(t *testing.T) {
 		if c := h.conv("2"); c.Contact.Source != "" || c.Contact.UTM != nil {
 			t.Fatalf("contact without a link: %+v", c.Contact)
 		}
+	})
+}
+
+const sourceFlow = `
+voronka: 1
+id: s
+start: route
+triggers:
+  - command: /start
+    goto: route
+    reset: true
+nodes:
+  route:
+    type: condition
+    branches:
+      - when: 'contact.source == "ads"'
+        next: from_ads
+    else: wait
+  from_ads:
+    type: message
+    text: "Из рекламы"
+  wait:
+    type: delay
+    for: 1h
+    next: again
+  again:
+    type: condition
+    branches:
+      - when: 'contact.source startsWith "vk"'
+        next: from_vk
+    else: nowhere
+  from_vk:
+    type: message
+    text: "Из ВКонтакте"
+  nowhere:
+    type: message
+    text: "Ниоткуда"
+`
+
+// TestConditionOnTheSource: a condition row "source equals ads" (the
+// builder writes contact.source == "ads") sees the conversation's first
+// touch on the first message and, kept in the state, after a delay.
+func TestConditionOnTheSource(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		h := newHarness(t, open(t))
+		h.prog = compile(t, "s.yaml", []byte(sourceFlow))
+		h.rt = h.newRuntime()
+		h.run(h.rt)
+		for chat, src := range map[string]string{"1": "ads", "2": "vk_spring", "3": ""} {
+			in := inbound(chat, "u"+chat, "/start "+src)
+			in.Source = src
+			if err := h.rt.Handle(context.Background(), in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.waitTexts("1", "Из рекламы")
+		h.settle(h.rt)
+		h.clock.Advance(2 * time.Hour)
+		h.waitTexts("2", "Из ВКонтакте")
+		h.waitTexts("3", "Ниоткуда")
 	})
 }

@@ -203,7 +203,7 @@ func Env(c *store.Conversation, schema *eval.Schema) *eval.Env {
 	}
 	return &eval.Env{Schema: schema, Vars: c.Vars, Score: c.Score, Tags: c.Tags, Segment: LeadSegment(c),
 		Contact: eval.Contact{FirstName: c.Contact.FirstName, LastName: c.Contact.LastName,
-			Username: c.Contact.Username, Language: c.Contact.Language, Channel: c.Channel, Phone: c.Contact.Phone}}
+			Username: c.Contact.Username, Language: c.Contact.Language, Channel: c.Channel, Phone: c.Contact.Phone, Source: c.Contact.Source}}
 }
 
 // Count is what a filter selects among a bot's contacts.

@@ -9,6 +9,7 @@ import {
   defaultRow,
   opsFor,
   parse,
+  subjectKinds,
   takesValue,
   valueKind,
   type Op,
@@ -36,7 +37,6 @@ export interface ConditionEditorProps {
   bad?: boolean;
 }
 
-const defaultKinds: SubjectKind[] = ['score', 'segment', 'tag', 'channel'];
 
 /** useVarLabel returns how a variable is named in the interface: by its own (possibly Russian) name. */
 export function subjectKey(r: Row): string {
@@ -67,7 +67,7 @@ export function ConditionEditor(p: ConditionEditorProps) {
   };
   const setRow = (i: number, r: Row) => emit({ ...rows, rows: rows.rows.map((x, j) => (j === i ? r : x)) });
   const types = new Map(p.vars.map((v) => [v.name, v.type]));
-  const kinds = p.kinds ?? defaultKinds;
+  const kinds = p.kinds ?? subjectKinds;
   const usable = p.vars.filter((v) => valueKind('var', v.type) !== 'other');
 
   const changeSubject = (i: number, key: string) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compile, describe as words, parse, type Rows, type VarInfo } from './conditions';
+import { compile, describe as words, opsFor, parse, subjectKinds, valueKind, type Rows, type VarInfo } from './conditions';
+import * as strings from './strings';
 
 const vars: VarInfo[] = [
   { name: 'бюджет', type: 'number' },
@@ -71,5 +72,42 @@ describe('rows compile to expr-lang and parse back', () => {
     };
     expect(words('бюджет >= 100000 && "vip" in tags', vars, w)).toBe('бюджет не меньше 100000 и есть тег «vip»');
     expect(words('len(city) > 3', vars, w)).toBe('len(city) > 3');
+  });
+});
+
+describe('the source row (where the person came from)', () => {
+  it('is on the menu with the other subjects of the issue, named in both languages', () => {
+    expect(subjectKinds).toEqual(['score', 'segment', 'tag', 'channel', 'source']);
+    for (const k of subjectKinds) {
+      expect(strings.ru[`cond_subj_${k}` as keyof typeof strings.ru], k).toMatch(/[а-яё]/i);
+      expect(strings.en[`cond_subj_${k}` as keyof typeof strings.en], k).toMatch(/^[A-Za-z ]+$/);
+    }
+    expect(strings.ru.cond_subj_source).toBe('Источник');
+  });
+
+  it('compares as text, to what the engine evaluates (contact.source)', () => {
+    expect(opsFor(valueKind('source'))).toEqual(['eq', 'ne', 'contains', 'starts', 'empty', 'notEmpty']);
+    const cases: [Rows['rows'][number], string][] = [
+      [{ kind: 'source', op: 'eq', value: 'ads_vk' }, 'contact.source == "ads_vk"'],
+      [{ kind: 'source', op: 'ne', value: 'seo' }, 'contact.source != "seo"'],
+      [{ kind: 'source', op: 'contains', value: 'vk' }, 'contact.source contains "vk"'],
+      [{ kind: 'source', op: 'empty', value: '' }, 'contact.source == ""'],
+      [{ kind: 'source', op: 'notEmpty', value: '' }, 'contact.source != ""'],
+    ];
+    for (const [row, expr] of cases) {
+      expect(compile({ join: 'and', rows: [row] }, vars)).toBe(expr);
+      expect(parse(expr, vars)).toEqual({ join: 'and', rows: [row] });
+    }
+  });
+
+  it('opens a hand-written condition on the source as rows', () => {
+    expect(parse("contact.source=='ads' || score > 5", vars)).toEqual({
+      join: 'or',
+      rows: [
+        { kind: 'source', op: 'eq', value: 'ads' },
+        { kind: 'score', op: 'gt', value: '5' },
+      ],
+    });
+    expect(parse('contact.source > 3', vars)).toBeNull(); // a text is not compared as a number
   });
 });

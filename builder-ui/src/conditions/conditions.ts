@@ -7,6 +7,9 @@
 
 export type SubjectKind = 'var' | 'score' | 'segment' | 'tag' | 'channel' | 'source';
 
+/** subjectKinds are what the row editor's menu offers besides the variables, in its order. */
+export const subjectKinds: SubjectKind[] = ['score', 'segment', 'tag', 'channel', 'source'];
+
 export type Op = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le' | 'contains' | 'starts' | 'empty' | 'notEmpty' | 'has' | 'hasNot' | 'isTrue' | 'isFalse';
 
 /** One row: what is checked, how, and against what (the value as typed). */
