@@ -406,18 +406,10 @@ func (s *Server) inbox(c *fiber.Ctx) error {
 
 // handback returns a handed-off chat to the bot (the operator inbox).
 func (s *Server) handback(c *fiber.Ctx) error {
-	if s.cfg.Runtime == nil {
-		return &apiError{Status: fiber.StatusServiceUnavailable, Msg: "no runtime"}
-	}
 	var req struct {
 		Goto string `json:"goto"`
 	}
-	if len(c.Body()) > 0 {
-		if err := json.Unmarshal(c.Body(), &req); err != nil {
-			return badRequest("the body must be {\"goto\": \"node\"} or empty", err.Error())
-		}
-	}
-	conv, v, err := s.visibleConversation(c)
+	conv, v, err := s.startAction(c, &req, `{"goto": "node"} or empty`, true)
 	if err != nil {
 		return err
 	}

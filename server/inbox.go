@@ -501,33 +501,48 @@ func (s *Server) needRuntime() error {
 	return nil
 }
 
-// textBody reads {"text": "…"}: not empty, at most 4096 characters.
-func textBody(c *fiber.Ctx) (string, error) {
+// startAction is the preamble every inbox action shares: a runtime to act
+// with (503), a chat the caller may see (404, 403) and, when req is not
+// nil, the JSON body decoded into it (400 saying the body must be shape;
+// with emptyOK an empty body leaves req as it is).
+func (s *Server) startAction(c *fiber.Ctx, req any, shape string, emptyOK bool) (*store.Conversation, *viewer, error) {
+	if err := s.needRuntime(); err != nil {
+		return nil, nil, err
+	}
+	conv, v, err := s.visibleConversation(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if req != nil && (len(c.Body()) > 0 || !emptyOK) {
+		if err := json.Unmarshal(c.Body(), req); err != nil {
+			return nil, nil, badRequest("the body must be "+shape, err.Error())
+		}
+	}
+	return conv, v, nil
+}
+
+// textAction starts an action whose body is {"text": "…"}: not empty, at
+// most 4096 characters.
+func (s *Server) textAction(c *fiber.Ctx) (*viewer, string, error) {
 	var req struct {
 		Text string `json:"text"`
 	}
-	if err := json.Unmarshal(c.Body(), &req); err != nil {
-		return "", badRequest(`the body must be {"text": "…"}`, err.Error())
+	_, v, err := s.startAction(c, &req, `{"text": "…"}`, false)
+	if err != nil {
+		return nil, "", err
 	}
 	if strings.TrimSpace(req.Text) == "" {
-		return "", badRequest("text is empty", nil)
+		return nil, "", badRequest("text is empty", nil)
 	}
 	if len([]rune(req.Text)) > 4096 {
-		return "", badRequest("text is longer than 4096 characters", nil)
+		return nil, "", badRequest("text is longer than 4096 characters", nil)
 	}
-	return req.Text, nil
+	return v, req.Text, nil
 }
 
 // reply is POST /api/conversations/{id}/messages.
 func (s *Server) reply(c *fiber.Ctx) error {
-	if err := s.needRuntime(); err != nil {
-		return err
-	}
-	_, v, err := s.visibleConversation(c)
-	if err != nil {
-		return err
-	}
-	text, err := textBody(c)
+	v, text, err := s.textAction(c)
 	if err != nil {
 		return err
 	}
@@ -542,14 +557,7 @@ func (s *Server) reply(c *fiber.Ctx) error {
 
 // note is POST /api/conversations/{id}/notes.
 func (s *Server) note(c *fiber.Ctx) error {
-	if err := s.needRuntime(); err != nil {
-		return err
-	}
-	_, v, err := s.visibleConversation(c)
-	if err != nil {
-		return err
-	}
-	text, err := textBody(c)
+	v, text, err := s.textAction(c)
 	if err != nil {
 		return err
 	}
@@ -562,20 +570,14 @@ func (s *Server) note(c *fiber.Ctx) error {
 
 // assign is POST /api/conversations/{id}/assign.
 func (s *Server) assign(c *fiber.Ctx) error {
-	if err := s.needRuntime(); err != nil {
-		return err
-	}
-	_, v, err := s.visibleConversation(c)
-	if err != nil {
-		return err
-	}
 	var req struct {
 		To    *string `json:"to"`
 		Queue *string `json:"queue"`
 		From  *string `json:"from"`
 	}
-	if err := json.Unmarshal(c.Body(), &req); err != nil {
-		return badRequest(`the body must be {"to": "me" | user id | ""} or {"queue": "…"}`, err.Error())
+	_, v, err := s.startAction(c, &req, `{"to": "me" | user id | ""} or {"queue": "…"}`, false)
+	if err != nil {
+		return err
 	}
 	if req.To == nil && req.Queue == nil {
 		return badRequest(`say "to" (me, a user id, or "" to unassign) or "queue"`, nil)
@@ -616,10 +618,7 @@ func (s *Server) assign(c *fiber.Ctx) error {
 
 // markRead is POST /api/conversations/{id}/read.
 func (s *Server) markRead(c *fiber.Ctx) error {
-	if err := s.needRuntime(); err != nil {
-		return err
-	}
-	_, v, err := s.visibleConversation(c)
+	_, v, err := s.startAction(c, nil, "", true)
 	if err != nil {
 		return err
 	}
@@ -631,20 +630,12 @@ func (s *Server) markRead(c *fiber.Ctx) error {
 
 // resolve is POST /api/conversations/{id}/resolve.
 func (s *Server) resolve(c *fiber.Ctx) error {
-	if err := s.needRuntime(); err != nil {
-		return err
-	}
-	_, v, err := s.visibleConversation(c)
-	if err != nil {
-		return err
-	}
 	var req struct {
 		CSAT bool `json:"csat"`
 	}
-	if len(c.Body()) > 0 {
-		if err := json.Unmarshal(c.Body(), &req); err != nil {
-			return badRequest(`the body must be {"csat": true|false} or empty`, err.Error())
-		}
+	_, v, err := s.startAction(c, &req, `{"csat": true|false} or empty`, true)
+	if err != nil {
+		return err
 	}
 	conv, err := s.cfg.Runtime.Resolve(c.UserContext(), c.Params("id"), v.actor(), req.CSAT)
 	if err != nil {
@@ -655,19 +646,13 @@ func (s *Server) resolve(c *fiber.Ctx) error {
 
 // editLead is PATCH /api/conversations/{id}: tags and variables.
 func (s *Server) editLead(c *fiber.Ctx) error {
-	if err := s.needRuntime(); err != nil {
-		return err
-	}
-	conv, v, err := s.visibleConversation(c)
-	if err != nil {
-		return err
-	}
 	var req struct {
 		Tags *[]string      `json:"tags"`
 		Vars map[string]any `json:"vars"`
 	}
-	if err := json.Unmarshal(c.Body(), &req); err != nil {
-		return badRequest(`the body must be {"tags": [...], "vars": {...}}`, err.Error())
+	conv, v, err := s.startAction(c, &req, `{"tags": [...], "vars": {...}}`, false)
+	if err != nil {
+		return err
 	}
 	e := engine.LeadEdit{Vars: req.Vars}
 	if req.Tags != nil {
@@ -902,7 +887,7 @@ func (s *Server) deleteCanned(c *fiber.Ctx) error {
 // renderCanned is POST /api/conversations/{id}/canned/{canned}: the reply's
 // text rendered for this chat, as a flow text would be.
 func (s *Server) renderCanned(c *fiber.Ctx) error {
-	conv, _, err := s.visibleConversation(c)
+	conv, _, err := s.startAction(c, nil, "", true)
 	if err != nil {
 		return err
 	}
@@ -915,9 +900,6 @@ func (s *Server) renderCanned(c *fiber.Ctx) error {
 		if errors.Is(err, store.ErrNotFound) {
 			return notFound("canned reply")
 		}
-		return err
-	}
-	if err := s.needRuntime(); err != nil {
 		return err
 	}
 	text, err := s.cfg.Runtime.RenderFor(c.UserContext(), conv, cr.Text)
