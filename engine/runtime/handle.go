@@ -244,6 +244,7 @@ func (r *Runtime) commit(ctx context.Context, o op) (*result, error) {
 			res.conv = cur
 			return res, nil
 		}
+		watch(next, res)
 		err = r.write(ctx, s, next, fresh, res)
 		if errors.Is(err, store.ErrVersionConflict) || errors.Is(err, store.ErrDuplicate) {
 			r.stats.conflicts.Add(1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -654,8 +655,7 @@ func (r *Runtime) inboxFinish(ctx context.Context, res *result) {
 		return
 	}
 	now, prev := res.conv.Inbox, res.prevInbox
-	open := func(in *store.Inbox) bool { return in != nil && in.State.Open() }
-	if !open(now) && !open(prev) && res.reason == "" {
+	if !announced(prev, now, res.reason) {
 		return
 	}
 	if obs := r.observer(); obs != nil {
@@ -668,9 +668,33 @@ func (r *Runtime) inboxFinish(ctx context.Context, res *result) {
 	}
 }
 
-// noteDelivery tells the observer what became of a message of a chat in the inbox.
+// announced reports whether a change of a conversation's inbox from prev
+// to now (with reason) goes to the inbox's streams: while the chat is open,
+// the change that opens or closes it, and every change with a reason.
+func announced(prev, now *store.Inbox, reason string) bool {
+	open := func(in *store.Inbox) bool { return in != nil && in.State.Open() }
+	return open(now) || open(prev) || reason != ""
+}
+
+// watch marks the messages a change adds as watched when the change goes
+// to the inbox's streams: they show the lines as pending, so they must hear
+// each one's delivery even once the chat is no longer open.
+func watch(next *store.Conversation, res *result) {
+	if res.noop || len(res.added) == 0 || !announced(res.prevInbox, next.Inbox, res.reason) {
+		return
+	}
+	next.Outbox = slices.Clone(next.Outbox)
+	for i := range next.Outbox {
+		if m := &next.Outbox[i]; isMessage(m.Kind) && slices.Contains(res.added, m.ID) {
+			m.Watched = true
+		}
+	}
+}
+
+// noteDelivery tells the observer what became of a message of a chat in
+// the inbox, or of one whose pending line it was shown.
 func (r *Runtime) noteDelivery(ctx context.Context, conv *store.Conversation, m store.OutMessage, state, errText string) {
-	if conv.Inbox == nil || !conv.Inbox.State.Open() || !isMessage(m.Kind) {
+	if !isMessage(m.Kind) || !(m.Watched || conv.Inbox != nil && conv.Inbox.State.Open()) {
 		return
 	}
 	if obs := r.observer(); obs != nil {

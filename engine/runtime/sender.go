@@ -586,7 +586,9 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 			continue
 		}
 		if blocked {
-			r.record(ctx, conv, m, nil, failedLine(conv, m, "not sent: the chat has blocked the bot"))
+			const why = "not sent: the chat has blocked the bot"
+			r.record(ctx, conv, m, nil, failedLine(conv, m, why))
+			r.noteDelivery(ctx, conv, m, "blocked", why)
 			continue
 		}
 		if ch == nil {
@@ -595,6 +597,7 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 			reason := "no sender for channel " + conv.Channel
 			ev := r.deliveryEvent(conv, m, "failed", map[string]any{"error": reason})
 			r.record(ctx, conv, m, &ev, failedLine(conv, m, reason))
+			r.noteDelivery(ctx, conv, m, "failed", reason)
 			continue
 		}
 		res, sent, attempts, serr := r.deliver(ctx, ch, conv, m)

@@ -109,6 +109,10 @@ type OutMessage struct {
 	Template *MessageTemplate `json:"template,omitempty" bson:"template,omitempty"`
 	// Author is the display name of the operator who wrote it.
 	Author string `json:"author,omitempty" bson:"author,omitempty"`
+	// Watched says the inbox's streams showed its line as pending, so
+	// they are told its delivery whatever the chat's inbox state is by
+	// then (a resume message after a hand-back, the CSAT question).
+	Watched bool `json:"watched,omitempty" bson:"watched,omitempty"`
 }
 
 // Button is a reply button: what the contact sees and what comes back.
