@@ -42,6 +42,7 @@ type Store interface {
 	Sessions
 	Secrets
 	Bots
+	BotRevs
 	Broadcasts
 	Leases
 	ChannelLeases
@@ -229,7 +230,8 @@ type Users interface {
 // Bots are the configured bots with their channels and settings.
 type Bots interface {
 	GetBot(ctx context.Context, id string) (*Bot, error)
-	// PutBot creates or replaces a bot.
+	// PutBot creates or replaces a bot, whatever its Rev (config as code at
+	// start-up); the stored Rev becomes the previous one plus one.
 	PutBot(ctx context.Context, b Bot) error
 	// ListBots returns all bots ordered by ID.
 	ListBots(ctx context.Context) ([]Bot, error)

@@ -332,6 +332,8 @@ type Bot struct {
 	ConfigAsCode bool      `json:"config_as_code,omitempty" bson:"config_as_code,omitempty"`
 	CreatedAt    time.Time `json:"created_at,omitzero" bson:"created_at"`
 	UpdatedAt    time.Time `json:"updated_at,omitzero" bson:"updated_at"`
+	// Rev counts the bot's writes; UpdateBot is conditional on it.
+	Rev int64 `json:"rev" bson:"rev"`
 }
 
 // Channel is one messenger connection of a bot. Token and Secret are

@@ -111,10 +111,7 @@ func (s *Store) PutBot(ctx context.Context, b store.Bot) error {
 	if b.ID == "" {
 		return fmt.Errorf("put bot: empty id")
 	}
-	err := s.write(ctx, func(tx *bolt.Tx) error {
-		return put(tx.Bucket(bBots), []byte(b.ID), &b)
-	})
-	if err != nil {
+	if _, err := s.putBotRev(ctx, b, false); err != nil {
 		return fmt.Errorf("put bot %s: %w", b.ID, err)
 	}
 	return nil

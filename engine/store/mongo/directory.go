@@ -106,7 +106,7 @@ func (s *Store) PutBot(ctx context.Context, b store.Bot) error {
 	}
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	if _, err := s.bots.ReplaceOne(ctx, bson.M{"_id": b.ID}, &b, options.Replace().SetUpsert(true)); err != nil {
+	if err := s.putBot(ctx, b); err != nil {
 		return fmt.Errorf("put bot %s: %w", b.ID, err)
 	}
 	return nil

@@ -68,6 +68,7 @@ func (s *suite) bots(t *testing.T) {
 		must(t, st.PutBot(ctx, store.Bot{ID: "alpha", Name: "A"}), "put alpha")
 		got, err := st.GetBot(ctx, "shop")
 		must(t, err, "get")
+		b.Rev = 1 // PutBot counts the write
 		sameJSON(t, "bot", got, b)
 		b.Name = "Renamed"
 		must(t, st.PutBot(ctx, b), "replace")
