@@ -49,6 +49,9 @@ type botBody struct {
 	// Web, on POST, says whether the bot starts with the channels that need
 	// no token, the web chat (default true: the Share panel works at once).
 	Web *bool `json:"web"`
+	// Rev, on PUT, is the revision the change was made on: when the bot
+	// has changed since, the answer is 409 instead of a silent overwrite.
+	Rev *int64 `json:"rev"`
 }
 
 func readBotBody(c *fiber.Ctx) (botBody, error) {
@@ -185,7 +188,10 @@ func (s *Server) createBot(c *fiber.Ctx) error {
 			}
 		}
 	}
-	if err := s.cfg.Store.PutBot(ctx, b); err != nil {
+	if err := s.cfg.Store.CreateBot(ctx, &b); err != nil {
+		if errors.Is(err, store.ErrDuplicate) {
+			return &apiError{Status: fiber.StatusConflict, Msg: fmt.Sprintf("bot %s exists", body.ID)}
+		}
 		return fmt.Errorf("create bot %s: %w", b.ID, err)
 	}
 	s.log.Info("bot created", "bot", b.ID, "by", user(c))
@@ -208,23 +214,18 @@ func (s *Server) types() []channel.Type {
 // conversation starts); running ones keep their version.
 func (s *Server) updateBot(c *fiber.Ctx) error {
 	ctx := c.UserContext()
-	b, err := s.cfg.Store.GetBot(ctx, c.Params("bot"))
-	if err != nil {
-		return botErr(err)
-	}
 	body, err := readBotBody(c)
 	if err != nil {
 		return err
 	}
-	if body.ID != "" && body.ID != b.ID {
-		return badRequest("a bot's id cannot change (rename it with name)", nil)
-	}
-	if err := s.applyBot(ctx, b, body); err != nil {
+	b, err := s.editBot(ctx, c.Params("bot"), body.Rev, func(b *store.Bot) error {
+		if body.ID != "" && body.ID != b.ID {
+			return badRequest("a bot's id cannot change (rename it with name)", nil)
+		}
+		return s.applyBot(ctx, b, body)
+	})
+	if err != nil {
 		return err
-	}
-	b.UpdatedAt = s.cfg.Now().UTC()
-	if err := s.cfg.Store.PutBot(ctx, *b); err != nil {
-		return fmt.Errorf("update bot %s: %w", b.ID, err)
 	}
 	s.log.Info("bot changed", "bot", b.ID, "flow", b.FlowID, "by", user(c))
 	redactBot(b)
@@ -473,17 +474,17 @@ func (s *Server) addChannel(c *fiber.Ctx) error {
 	if sc.Secret, err = s.cfg.Box.Seal(sc.Secret); err != nil {
 		return err
 	}
-	// Read again: a change made while the platform was asked is kept.
-	if b, err = s.cfg.Store.GetBot(ctx, b.ID); err != nil {
-		return botErr(err)
-	}
-	if _, dup := channelOf(b, t.Name); dup {
-		return &apiError{Status: fiber.StatusConflict, Msg: fmt.Sprintf("bot %s has a %s channel already: remove it first", b.ID, t.Title)}
-	}
-	b.Channels = append(b.Channels, sc)
-	b.UpdatedAt = s.cfg.Now().UTC()
-	if err := s.cfg.Store.PutBot(ctx, *b); err != nil {
-		return fmt.Errorf("add %s channel to bot %s: %w", t.Name, b.ID, err)
+	// Written over the bot as it is now: a change made while the platform
+	// was asked is kept.
+	b, err = s.editBot(ctx, b.ID, nil, func(b *store.Bot) error {
+		if _, dup := channelOf(b, t.Name); dup {
+			return &apiError{Status: fiber.StatusConflict, Msg: fmt.Sprintf("bot %s has a %s channel already: remove it first", b.ID, t.Title)}
+		}
+		b.Channels = append(b.Channels, sc)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	s.log.Info("channel connected", "bot", b.ID, "type", t.Name, "account", sc.Account, "by", user(c))
 	s.reconcile(ctx)
@@ -545,10 +546,16 @@ func (s *Server) updateChannel(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	b.Channels[i] = cur
-	b.UpdatedAt = s.cfg.Now().UTC()
-	if err := s.cfg.Store.PutBot(ctx, *b); err != nil {
-		return fmt.Errorf("change %s channel of bot %s: %w", cur.Type, b.ID, err)
+	// Written over the bot as it is now, the rest of it as it stands.
+	if _, err := s.editBot(ctx, b.ID, nil, func(b *store.Bot) error {
+		i := slices.IndexFunc(b.Channels, func(ch store.Channel) bool { return ch.ChannelID() == cur.ChannelID() })
+		if i < 0 {
+			return notFound("channel")
+		}
+		b.Channels[i] = cur
+		return nil
+	}); err != nil {
+		return err
 	}
 	s.reconcile(ctx)
 	return c.JSON(s.channelOut(ctx, b.ID, cur, false))
@@ -568,10 +575,11 @@ func (s *Server) deleteChannel(c *fiber.Ctx) error {
 	}
 	ch := b.Channels[i]
 	s.removeAtPlatform(ctx, ch.Type, b.ID)
-	b.Channels = slices.Delete(b.Channels, i, i+1)
-	b.UpdatedAt = s.cfg.Now().UTC()
-	if err := s.cfg.Store.PutBot(ctx, *b); err != nil {
-		return fmt.Errorf("remove %s channel of bot %s: %w", ch.Type, b.ID, err)
+	if _, err := s.editBot(ctx, b.ID, nil, func(b *store.Bot) error {
+		b.Channels = slices.DeleteFunc(b.Channels, func(c store.Channel) bool { return c.ChannelID() == ch.ChannelID() })
+		return nil
+	}); err != nil {
+		return err
 	}
 	s.log.Info("channel removed", "bot", b.ID, "type", ch.Type, "by", user(c))
 	s.reconcile(ctx)
