@@ -307,9 +307,8 @@ func (s *Server) inboxList(c *fiber.Ctx) error {
 	return c.JSON(fiber.Map{"conversations": out, "next": next})
 }
 
-// inboxCounts is GET /api/inbox/counts: open chats by who has them. It
-// pages through the open chats the caller sees (a few hundred at most in
-// a working inbox).
+// inboxCounts is GET /api/inbox/counts: open chats by who has them,
+// counted by the store from its indexes (store.InboxCounts).
 func (s *Server) inboxCounts(c *fiber.Ctx) error {
 	v, err := s.viewerOf(c)
 	if err != nil {
@@ -329,38 +328,26 @@ type inboxCounts struct {
 	UnreadMine int `json:"unread_mine"`
 }
 
+// countsFor counts what v sees: the open chats of their queues (every
+// queue for admins) and the chats assigned to them wherever they are.
 func (s *Server) countsFor(ctx context.Context, v *viewer) (inboxCounts, error) {
 	var out inboxCounts
-	seen := map[string]bool{}
-	for _, f := range []*store.InboxFilter{
-		{States: inboxStatuses["open"], Queues: v.queues},
-		{States: []store.InboxState{store.InboxAssigned}, Assignee: v.id()},
-	} {
-		cursor := ""
-		for {
-			items, next, err := s.cfg.Store.ListInbox(ctx, store.InboxQuery{Cursor: cursor, Limit: store.MaxLimit, Inbox: f})
-			if err != nil {
-				return out, err
-			}
-			for i := range items {
-				in := items[i].Inbox
-				if seen[items[i].ID] {
-					continue
-				}
-				seen[items[i].ID] = true
-				out.All++
-				switch {
-				case in.State == store.InboxUnassigned:
-					out.Unassigned++
-				case in.Assignee == v.id():
-					out.Mine++
-					out.UnreadMine += in.Unread
-				}
-			}
-			if next == "" {
-				break
-			}
-			cursor = next
+	t, err := s.cfg.Store.CountInbox(ctx, v.id())
+	if err != nil {
+		return out, err
+	}
+	works := func(q string) bool { return v.queues == nil || slices.Contains(v.queues, q) }
+	for q, n := range t.Queues {
+		if works(q) {
+			out.Unassigned += n.Unassigned
+			out.All += n.Unassigned + n.Assigned
+		}
+	}
+	for q, n := range t.Mine {
+		out.Mine += n.Assigned
+		out.UnreadMine += n.Unread
+		if !works(q) {
+			out.All += n.Assigned
 		}
 	}
 	return out, nil
@@ -423,29 +410,18 @@ func (s *Server) inboxOperators(c *fiber.Ctx) error {
 		ops = append(ops, operatorJSON{ID: u.ID, Login: u.Login, Name: u.Name, Role: u.Role, Queues: qs,
 			Capacity: u.MaxOpen(), Open: n, Online: online[u.ID]})
 	}
-	cursor := ""
-	for {
-		items, next, err := s.cfg.Store.ListInbox(ctx, store.InboxQuery{Cursor: cursor, Limit: store.MaxLimit,
-			Inbox: &store.InboxFilter{States: inboxStatuses["open"]}})
-		if err != nil {
-			return err
+	tally, err := s.cfg.Store.CountInbox(ctx, "")
+	if err != nil {
+		return err
+	}
+	for name, n := range tally.Queues {
+		q := queues[name]
+		if q == nil {
+			q = &queueJSON{Name: name}
+			queues[name] = q
 		}
-		for i := range items {
-			in := items[i].Inbox
-			q := queues[in.Queue]
-			if q == nil {
-				q = &queueJSON{Name: in.Queue}
-				queues[in.Queue] = q
-			}
-			q.Open++
-			if in.State == store.InboxUnassigned {
-				q.Unassigned++
-			}
-		}
-		if next == "" {
-			break
-		}
-		cursor = next
+		q.Open += n.Unassigned + n.Assigned
+		q.Unassigned += n.Unassigned
 	}
 	qs := make([]queueJSON, 0, len(queues))
 	for _, q := range queues {

@@ -61,7 +61,7 @@ func seedInbox(b *testing.B, st store.Store, n int) {
 // BenchmarkInboxFirstPage measures GET /api/inbox's first page (50 chats)
 // with 10,000 open conversations in the store, through the HTTP stack:
 // an admin's whole inbox, an operator's queue, an operator's own chats,
-// and a search.
+// and a search; and the counts (GET /api/inbox/counts).
 func BenchmarkInboxFirstPage(b *testing.B) {
 	for _, kind := range []string{"bolt", "mongo"} {
 		b.Run(kind, func(b *testing.B) {
@@ -100,6 +100,9 @@ func BenchmarkInboxFirstPage(b *testing.B) {
 				{"operator-queue-unassigned", "/api/inbox?status=unassigned", "cookie"},
 				{"operator-mine", "/api/inbox?assignee=me", "cookie"},
 				{"admin-search", "/api/inbox?q=" + "%D0%9A%D0%BB%D0%B8%D0%B5%D0%BD%D1%82%20999", "bearer"},
+				// The badges every open inbox page asks for after each change.
+				{"admin-counts", "/api/inbox/counts", "bearer"},
+				{"operator-counts", "/api/inbox/counts", "cookie"},
 			} {
 				b.Run(tc.name, func(b *testing.B) {
 					for b.Loop() {

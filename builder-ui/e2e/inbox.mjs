@@ -249,6 +249,8 @@ try {
     await op.fill('[data-field=node-filter]', 'пьёте');
     assert.deepEqual(await op.locator('[data-testid=handback-pop] .ibx-node').evaluateAll((ns) => ns.map((n) => n.dataset.node)), ['q_milk']);
     await op.fill('[data-field=node-filter]', '');
+    const greetings = line(op, 'bot', 'Ответьте на 3 вопроса');
+    const before = await greetings.count();
     await op.click('[data-action=handback-do]');
     shotPage = boris;
     await boris.waitForFunction(
@@ -256,6 +258,11 @@ try {
     );
     shotPage = op;
     await op.locator('[data-testid=transcript] [data-event=handback]').waitFor();
+    // The bot's resume message comes live while the chat is already closed,
+    // and still reaches "sent" (it used to stay "отправляется").
+    await greetings.nth(before).waitFor();
+    await greetings.nth(before).locator('[data-delivery=sent]').waitFor();
+    await op.waitForFunction(() => !document.querySelector('[data-testid=transcript] [data-delivery=pending]'));
   });
 
   await step('a chat transferred to another operator appears on their open page at once', async () => {

@@ -48,6 +48,7 @@ type Store interface {
 	ChannelLeases
 	Maintenance
 	InboxStore
+	InboxCounts
 	Rollups
 	Contacts
 }
