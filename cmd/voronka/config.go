@@ -51,6 +51,10 @@ type serveConfig struct {
 	// TelegramRate is the bot-wide send rate in messages per second. Telegram
 	// allows about 30; bots with paid broadcasts up to 1000.
 	TelegramRate float64 `yaml:"telegram_rate"`
+	// ChannelRates set the bot-wide send rate of other channel types, in
+	// messages per second by type name ({whatsapp: 1000} for a number
+	// Meta raised to 1,000 msg/s); the per-chat limits stay.
+	ChannelRates map[string]float64 `yaml:"channel_rates"`
 	// SendHorizon is how long a message that fails to send with a passing
 	// error (5xx, 429, timeout, reset) is retried before it is recorded as
 	// failed; "" is the runtime's default, an hour.
@@ -150,6 +154,7 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 	wcPerAddr := fs.String("webchat-max-conns-per-addr", "", "open web chat connections from one client address (IPv6: one /64) [VORONKA_WEBCHAT_MAX_CONNS_PER_ADDR, 100]")
 	wcNew := fs.String("webchat-new-chats-per-minute", "", "new web chat conversations one client address may start per minute [VORONKA_WEBCHAT_NEW_CHATS_PER_MINUTE, 30]")
 	rate := fs.String("telegram-rate", "", "bot-wide Telegram send rate, messages per second [VORONKA_TELEGRAM_RATE, 30]")
+	chRates := fs.String("channel-rates", "", "bot-wide send rates of other channel types, e.g. whatsapp=1000,vk=20 (messages per second) [VORONKA_CHANNEL_RATES]")
 	horizon := fs.String("send-horizon", "", "how long a send failing with 5xx, 429, a timeout or a reset is retried before the message is marked failed [VORONKA_SEND_HORIZON, 1h]")
 	retain := cfg.Retain.flags(fs)
 	if err := fs.Parse(args); err != nil {
@@ -239,6 +244,15 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 		}
 		cfg.TelegramRate = r
 	}
+	var chRatesText string
+	set(&chRatesText, *chRates, "VORONKA_CHANNEL_RATES")
+	if chRatesText != "" {
+		rates, err := parseChannelRates(chRatesText)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.ChannelRates = rates
+	}
 	set(&cfg.SendHorizon, *horizon, "VORONKA_SEND_HORIZON")
 	if cfg.SendHorizon != "" {
 		d, err := time.ParseDuration(cfg.SendHorizon)
@@ -260,4 +274,22 @@ func loadServeConfig(args []string, getenv func(string) string, stderr io.Writer
 		}
 	}
 	return cfg, nil
+}
+
+// parseChannelRates reads "whatsapp=1000,vk=20".
+func parseChannelRates(text string) (map[string]float64, error) {
+	out := map[string]float64{}
+	for _, part := range strings.Split(text, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		typ, num, ok := strings.Cut(part, "=")
+		r, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+		if !ok || strings.TrimSpace(typ) == "" || err != nil || r <= 0 {
+			return nil, fmt.Errorf("channel rate %q must be type=messages per second, such as whatsapp=1000", part)
+		}
+		out[strings.TrimSpace(typ)] = r
+	}
+	return out, nil
 }

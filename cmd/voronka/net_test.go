@@ -237,3 +237,21 @@ func TestWebChatNewChatsPerMinutePerAddress(t *testing.T) {
 		t.Fatalf("another address: %v", err)
 	}
 }
+
+// Other channel types' bot-wide rates come from -channel-rates or the
+// environment; a malformed entry is refused with its text.
+func TestChannelRatesConfig(t *testing.T) {
+	cfg, err := loadServeConfig([]string{"-channel-rates", "whatsapp=1000, vk=20"}, envOf(nil), io.Discard)
+	if err != nil || cfg.ChannelRates["whatsapp"] != 1000 || cfg.ChannelRates["vk"] != 20 || len(cfg.ChannelRates) != 2 {
+		t.Fatalf("flag: %v %v", cfg.ChannelRates, err)
+	}
+	cfg, err = loadServeConfig(nil, envOf(map[string]string{"VORONKA_CHANNEL_RATES": "viber=300"}), io.Discard)
+	if err != nil || cfg.ChannelRates["viber"] != 300 {
+		t.Fatalf("env: %v %v", cfg.ChannelRates, err)
+	}
+	for _, bad := range []string{"whatsapp", "whatsapp=0", "=5", "vk=fast"} {
+		if _, err := loadServeConfig([]string{"-channel-rates", bad}, envOf(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "channel rate") {
+			t.Errorf("%q: %v, want a channel rate error", bad, err)
+		}
+	}
+}

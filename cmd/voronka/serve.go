@@ -144,6 +144,15 @@ func serve(ctx context.Context, cfg serveConfig, log *slog.Logger, ready chan<- 
 	if cfg.telegramLimits != nil {
 		limits["telegram"] = *cfg.telegramLimits
 	}
+	for name, rate := range cfg.ChannelRates {
+		t, ok := channel.Registered().Lookup(name)
+		if !ok {
+			return fmt.Errorf("channel_rates: no channel type %q", name)
+		}
+		l := t.Limits
+		l.PerSecond, l.Burst = rate, max(l.Burst, int(rate))
+		limits[name] = l
+	}
 	set, err := live.New(live.Config{Store: st, Registry: channel.Registered(), Box: box, Owner: owner, Logger: log,
 		Limits: limits, APIURLs: map[string]string{"telegram": cfg.TelegramAPI},
 		Borrows: func(bot string) bool { return strings.HasPrefix(bot, server.PreviewBotPrefix) },

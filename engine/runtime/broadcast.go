@@ -160,17 +160,18 @@ func (r *Runtime) startBroadcasts(ctx context.Context) error {
 
 // bcRun is one broadcast being sent by this process.
 type bcRun struct {
-	r        *Runtime
-	b        *store.Broadcast
-	bot      *botInfo
-	botCap   int
-	matcher  *segment.Matcher
-	schema   *eval.Schema
-	texts    []*eval.Template
-	params   []*eval.Template // the WhatsApp template's parameters
-	weights  []int
-	tokens   chan struct{}
-	waiting  atomic.Int64
+	r       *Runtime
+	b       *store.Broadcast
+	bot     *botInfo
+	botCap  int
+	matcher *segment.Matcher
+	schema  *eval.Schema
+	texts   []*eval.Template
+	params  []*eval.Template // the WhatsApp template's parameters
+	weights []int
+	// pace is each channel's send tokens: a recipient waits for one of
+	// their channel's, so a broadcast keeps every platform's own rate.
+	pace     map[string]*bcPace
 	pageSize int
 	workers  int
 	keep     float64
@@ -185,18 +186,23 @@ func (r *Runtime) runBroadcast(ctx context.Context, b *store.Broadcast) error {
 		// no longer compiles) stops with the reason for the marketer.
 		return r.finishBroadcast(ctx, b.ID, store.BroadcastPaused, err.Error())
 	}
-	chName, ch := r.channelFor()
-	rate := channel.TelegramLimits.PerSecond
-	if ch != nil && ch.limits.PerSecond > 0 {
-		rate = ch.limits.PerSecond
-	}
-	rate *= rateMargin
-	run.pageSize = min(max(int(rate), 20), store.MaxLimit)
-	run.workers = min(max(int(rate)/2, 64), 512)
-	run.tokens = make(chan struct{})
 	dctx, stopDispense := context.WithCancel(ctx)
 	defer stopDispense()
-	go r.dispense(dctx, b.Bot+":"+chName, rate, run)
+	run.pace = map[string]*bcPace{}
+	top := 0.0
+	for name, ch := range r.channels {
+		rate := channel.TelegramLimits.PerSecond // a channel without a platform limit (the web chat)
+		if ch.limits.PerSecond > 0 {
+			rate = ch.limits.PerSecond
+		}
+		rate *= rateMargin
+		top = max(top, rate)
+		p := &bcPace{tokens: make(chan struct{})}
+		run.pace[name] = p
+		go r.dispense(dctx, b.Bot+":"+name, rate, p)
+	}
+	run.pageSize = min(max(int(top), 20), store.MaxLimit)
+	run.workers = min(max(int(top)/2, 64), 512)
 
 	// Watch for pause and cancel while a page is being sent.
 	pctx, stopPage := context.WithCancel(ctx)
@@ -445,16 +451,10 @@ func (r *Runtime) finishBroadcast(ctx context.Context, id string, status store.B
 	return ErrBusy
 }
 
-// channelFor is the channel whose rate a broadcast keeps: Telegram's when
-// the bot has it (the web chat has no platform limit).
-func (r *Runtime) channelFor() (string, *outChannel) {
-	if c := r.channels["telegram"]; c != nil {
-		return "telegram", c
-	}
-	for name, c := range r.channels {
-		return name, c
-	}
-	return "none", nil
+// bcPace hands out one channel's send tokens for a broadcast.
+type bcPace struct {
+	tokens  chan struct{}
+	waiting atomic.Int64
 }
 
 // prepareBroadcast compiles what every recipient needs.
@@ -583,7 +583,7 @@ func (run *bcRun) window(t time.Time) time.Time {
 // tokens) and releases the grant spread over the window. The share of a
 // window is taken a window ahead, so a slow store write (an fsync on a
 // busy disk) does not cost the window its sends.
-func (r *Runtime) dispense(ctx context.Context, key string, rate float64, run *bcRun) {
+func (r *Runtime) dispense(ctx context.Context, key string, rate float64, run *bcPace) {
 	perWin := rate * budgetWindow.Seconds()
 	windowStart := func(w int64) time.Time { return time.Unix(0, w*int64(budgetWindow)) }
 	type grant struct {
@@ -640,12 +640,16 @@ func (r *Runtime) sleepUntil(ctx context.Context, t time.Time) {
 	}
 }
 
-// token waits for a send token.
-func (run *bcRun) token(ctx context.Context) bool {
-	run.waiting.Add(1)
-	defer run.waiting.Add(-1)
+// token waits for a send token of channel ch.
+func (run *bcRun) token(ctx context.Context, ch string) bool {
+	p := run.pace[ch]
+	if p == nil {
+		return ctx.Err() == nil // no such channel: the send fails as no_channel would
+	}
+	p.waiting.Add(1)
+	defer p.waiting.Add(-1)
 	select {
-	case <-run.tokens:
+	case <-p.tokens:
 		return true
 	case <-ctx.Done():
 		return false
@@ -891,7 +895,7 @@ func (run *bcRun) buttons(v int) []store.Button {
 func (run *bcRun) send(ctx context.Context, j *bcJob) bcOutcome {
 	r, b, m := run.r, run.b, j.conv
 	o := bcOutcome{job: j}
-	if !run.token(ctx) {
+	if !run.token(ctx, m.Channel) {
 		return o
 	}
 	now := r.clock.Now()

@@ -18,7 +18,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -31,7 +30,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/voronka/voronka/adapters/telegram/tgfake"
 	"github.com/voronka/voronka/engine/store"
 	"github.com/voronka/voronka/engine/store/bolt"
 	"github.com/voronka/voronka/tools/internal/loopback"
@@ -44,35 +42,54 @@ type bcServer struct {
 	env          []string
 	verbose      bool
 	cmd          *exec.Cmd
+	// bot is the bot the tool drives; ready, when set, is the log line
+	// that says its channel is up (else /readyz answering is enough).
+	bot, ready string
 }
 
-// start runs the server and waits until its webhook is set.
+// start runs the server and waits until it is up: its ready line, or
+// /readyz answering.
 func (s *bcServer) start() error {
 	s.cmd = exec.Command(s.binary, "serve")
 	s.cmd.Env = s.env
 	stderr, _ := s.cmd.StderrPipe()
 	if err := s.cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", s.binary, err)
+		return fmt.Errorf("start %s (build it with go build -o bin/voronka ./cmd/voronka): %w", s.binary, err)
 	}
 	serving := make(chan struct{})
+	var once sync.Once
+	up := func() { once.Do(func() { close(serving) }) }
 	go func() {
 		sc := bufio.NewScanner(stderr)
-		once := sync.Once{}
 		for sc.Scan() {
 			line := sc.Text()
-			if strings.Contains(line, "webhook set") {
-				once.Do(func() { close(serving) })
+			if s.ready != "" && strings.Contains(line, s.ready) {
+				up()
 			}
 			if s.verbose || strings.Contains(line, "level=ERROR") {
 				fmt.Fprintln(os.Stderr, "server:", line)
 			}
 		}
 	}()
+	if s.ready == "" {
+		go func() {
+			for range 600 {
+				if resp, err := http.Get("http://" + s.addr + "/readyz"); err == nil {
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK {
+						up()
+						return
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		}()
+	}
 	select {
 	case <-serving:
 		return nil
 	case <-time.After(60 * time.Second):
-		return errors.New("the server did not set its webhook within 60 s")
+		return errors.New("the server was not up within 60 s")
 	}
 }
 
@@ -134,25 +151,38 @@ func rssKB(pid int) int {
 
 func broadcastMain(args []string) error {
 	fs := flag.NewFlagSet("broadcast", flag.ExitOnError)
+	plat := fs.String("platform", "telegram", "messenger: telegram, whatsapp, viber or vk")
 	n := fs.Int("recipients", 2000, "contacts who started the bot and get the broadcast")
-	rate := fs.Int("rate", 30, "the bot's Telegram rate, msg/s (the fake enforces it; 1000 with paid broadcasts)")
+	rateFlag := fs.Int("rate", 0, "the bot's send rate, msg/s, which the fake enforces (default the platform's: Telegram 30, 1000 with paid broadcasts; WhatsApp 80; VK 20; Viber's 50 is fixed)")
 	live := fs.Int("live", 5, "live chats writing every -live-interval while the broadcast runs")
-	liveEvery := fs.Duration("live-interval", 2*time.Second, "time between two messages of one live chat")
+	liveEvery := fs.Duration("live-interval", 0, "time between two messages of one live chat (default 2 s, or the platform's per-chat limit when longer)")
 	killEvery := fs.Duration("kill-every", 0, "kill the server with SIGKILL this often and start it again")
 	binary := fs.String("voronka", "bin/voronka", "the voronka binary to start")
 	flows := fs.String("flows", "flows", "flows folder for the server")
-	botFlow := fs.String("flow", "faq-bot", "flow the Telegram bot runs (its id is the bot id)")
+	botFlow := fs.String("flow", "faq-bot", "flow the bot runs (its id is the bot id)")
 	port := fs.Int("port", 0, "server port (0: a free one)")
 	verbose := fs.Bool("v", false, "show the server's log")
 	_ = fs.Parse(args)
 
-	limits := tgfake.DefaultLimits()
-	limits.GlobalPerSecond, limits.GlobalBurst = float64(*rate), *rate
-	fake := tgfake.New(tgfake.Options{Limits: limits, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if _, err := fake.Start(); err != nil {
-		return fmt.Errorf("start fake Telegram: %w", err)
+	p, err := newPlatform(*plat)
+	if err != nil {
+		return err
 	}
-	defer fake.Close()
+	lim := p.limits()
+	rate := &lim.PerSecond
+	if *rateFlag > 0 && p.name() != "viber" {
+		*rate = float64(*rateFlag)
+	}
+	if *liveEvery == 0 {
+		*liveEvery = 2 * time.Second
+		if lim.PerChatSecond > 0 && time.Duration(float64(time.Second)/lim.PerChatSecond) > *liveEvery {
+			*liveEvery = time.Duration(float64(time.Second) / lim.PerChatSecond)
+		}
+	}
+	if err := p.start(false, *rate); err != nil {
+		return fmt.Errorf("start fake %s: %w", p.name(), err)
+	}
+	defer p.close()
 
 	dir, err := os.MkdirTemp("", "voronka-broadcast-")
 	if err != nil {
@@ -162,34 +192,38 @@ func broadcastMain(args []string) error {
 	dbPath := filepath.Join(dir, "voronka.db")
 	bot := *botFlow
 	t0 := time.Now()
-	if err := seed(fake, dbPath, bot, *n); err != nil {
+	if err := seed(p, dbPath, bot, *n); err != nil {
 		return err
 	}
 	fmt.Printf("seeded %d contacts in %s\n", *n, time.Since(t0).Round(time.Millisecond))
 
-	p := *port
-	if p == 0 {
-		if p, err = loopback.FreePort(); err != nil {
+	listen := *port
+	if listen == 0 {
+		if listen, err = loopback.FreePort(); err != nil {
 			return err
 		}
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", p)
+	addr := fmt.Sprintf("127.0.0.1:%d", listen)
 	srv := &bcServer{binary: *binary, addr: addr, verbose: *verbose, env: append(os.Environ(),
 		"VORONKA_LISTEN="+addr,
 		"VORONKA_DATA="+dbPath,
 		"VORONKA_FLOWS="+*flows,
 		"VORONKA_FLOW="+bot,
-		"VORONKA_TELEGRAM_TOKEN="+fake.Token(),
-		"VORONKA_TELEGRAM_API="+fake.APIEndpoint(),
 		"VORONKA_PUBLIC_URL=http://"+addr,
 		"VORONKA_API_TOKEN="+bcToken,
 		"VORONKA_LOG_LEVEL=info",
-		fmt.Sprintf("VORONKA_TELEGRAM_RATE=%d", *rate),
-	)}
+	), bot: bot, ready: p.readyLine()}
+	srv.env = append(srv.env, p.env(*rate)...)
 	if err := srv.start(); err != nil {
 		return err
 	}
 	defer func() { srv.stop() }()
+	cctx, ccancel := context.WithTimeout(context.Background(), 60*time.Second)
+	err = p.connect(cctx, srv)
+	ccancel()
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", p.name(), err)
+	}
 
 	text := "Новости для {{ contact.first_name }}"
 	created, err := srv.api("POST", "/api/bots/"+bot+"/broadcasts", map[string]any{
@@ -199,7 +233,7 @@ func broadcastMain(args []string) error {
 	}
 	id, _ := created["id"].(string)
 	start := time.Now()
-	fmt.Printf("broadcast %s to %d contacts at %d msg/s started\n", id, *n, *rate)
+	fmt.Printf("%s broadcast %s to %d contacts at %g msg/s (the fake's limit) started\n", p.name(), id, *n, *rate)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -210,26 +244,26 @@ func broadcastMain(args []string) error {
 	var wg sync.WaitGroup
 	for i := range *live {
 		wg.Add(1)
-		go func(user int64) {
+		go func(user int) {
 			defer wg.Done()
 			for k := 0; ctx.Err() == nil; k++ {
-				before := len(fake.Sent(user))
+				before := len(p.sent(user))
 				msg := "привет"
 				if k == 0 {
 					msg = "/start"
 				}
 				sent := time.Now()
-				if _, err := fake.SendText(user, msg); err != nil {
+				if err := p.write(user, msg); err != nil {
 					liveFail.Add(1)
 				}
-				for ctx.Err() == nil && len(fake.Sent(user)) <= before {
+				for ctx.Err() == nil && len(p.sent(user)) <= before {
 					if time.Since(sent) > 30*time.Second {
 						liveFail.Add(1)
 						break
 					}
 					time.Sleep(2 * time.Millisecond)
 				}
-				if k > 0 && len(fake.Sent(user)) > before {
+				if k > 0 && len(p.sent(user)) > before {
 					latMu.Lock()
 					lat = append(lat, time.Since(sent))
 					latMu.Unlock()
@@ -238,7 +272,7 @@ func broadcastMain(args []string) error {
 					return
 				}
 			}
-		}(int64(10_000_000 + i))
+		}(10_000_000 + i)
 	}
 
 	// Sample the fake's sends and the server's RSS every second.
@@ -254,12 +288,12 @@ func broadcastMain(args []string) error {
 	var progress map[string]any
 	for {
 		time.Sleep(time.Second)
-		st := fake.Stats()
-		samples = append(samples, sample{time.Now(), st.Sent, rssKB(srv.cmd.Process.Pid)})
+		sends, _ := p.stats()
+		samples = append(samples, sample{time.Now(), sends, rssKB(srv.cmd.Process.Pid)})
 		if *killEvery > 0 && time.Since(lastKill) >= *killEvery {
 			srv.kill()
 			kills++
-			fmt.Printf("%5.1fs  killed the server (kill %d), %d sent so far\n", time.Since(start).Seconds(), kills, st.Sent)
+			fmt.Printf("%5.1fs  killed the server (kill %d), %d sent so far\n", time.Since(start).Seconds(), kills, sends)
 			if err := srv.start(); err != nil {
 				return err
 			}
@@ -274,9 +308,9 @@ func broadcastMain(args []string) error {
 		progress, _ = b["progress"].(map[string]any)
 		if len(samples)%5 == 0 {
 			fmt.Printf("%5.1fs  %s  fake sent %d  progress sent %v  RSS %d MB\n", time.Since(start).Seconds(), status,
-				st.Sent, progress["sent"], samples[len(samples)-1].rss/1024)
+				sends, progress["sent"], samples[len(samples)-1].rss/1024)
 		}
-		if status == "done" || status == "cancelled" || time.Since(start) > time.Duration(*n / *rate * 3 + 120)*time.Second {
+		if status == "done" || status == "cancelled" || time.Since(start) > time.Duration(float64(*n)/(*rate)*3+120)*time.Second {
 			break
 		}
 	}
@@ -290,14 +324,14 @@ func broadcastMain(args []string) error {
 	var first, last time.Time
 	for i := 1; i <= *n; i++ {
 		c := 0
-		for _, m := range fake.Sent(int64(i)) {
-			if strings.HasPrefix(m.Text, want) {
+		for _, m := range p.sent(i) {
+			if strings.HasPrefix(m.text, want) {
 				c++
-				if first.IsZero() || m.Time.Before(first) {
-					first = m.Time
+				if first.IsZero() || m.at.Before(first) {
+					first = m.at
 				}
-				if m.Time.After(last) {
-					last = m.Time
+				if m.at.After(last) {
+					last = m.at
 				}
 			}
 		}
@@ -308,7 +342,7 @@ func broadcastMain(args []string) error {
 			dups += c - 1
 		}
 	}
-	st := fake.Stats()
+	_, limited := p.stats()
 	span := last.Sub(first).Seconds()
 	// The rate over the middle of the run (the sends of live replies
 	// included: the fake's limit counts them too), and the whole run.
@@ -331,8 +365,10 @@ func broadcastMain(args []string) error {
 		return lat[min(len(lat)-1, int(q*float64(len(lat))))].Round(time.Millisecond)
 	}
 	fmt.Printf("status %s after %s; progress %v\n", status, elapsed.Round(time.Millisecond), progress)
-	fmt.Printf("broadcast: %d recipients, %d duplicates, %d missed; first to last send %.1f s = %.1f msg/s; steady %.1f msg/s (all sends, live included); 429s: %d; kills: %d\n",
-		*n, dups, missed, span, float64(*n-missed)/max(span, 0.001), steady, st.TooManyRequests, kills)
+	bcRate := float64(*n-missed) / max(span, 0.001)
+	fmt.Printf("broadcast: %d recipients, %d duplicates, %d missed; first to last send %.1f s = %.1f msg/s; steady %.1f msg/s (all sends, live included); rate-limit answers: %d; kills: %d\n",
+		*n, dups, missed, span, bcRate, steady, limited, kills)
+	fmt.Printf("against %s's limit of %g msg/s: broadcast %.1f%%, steady (all sends) %.1f%%\n", p.name(), *rate, 100*bcRate / *rate, 100*steady / *rate)
 	if len(rss) > 0 {
 		fmt.Printf("server anonymous RSS MB: first %d, min %d, max %d, last %d\n", rss[0], slices.Min(rss), slices.Max(rss), rss[len(rss)-1])
 	}
@@ -343,22 +379,19 @@ func broadcastMain(args []string) error {
 	return nil
 }
 
-// seed makes n users start the bot in the fake (chats exist, pending
-// updates dropped) and writes their conversations straight into the bolt
-// file, as if each had written once: the broadcast, not the seeding, is
-// what is measured.
-func seed(fake *tgfake.Fake, dbPath, bot string, n int) error {
+// seed makes n users known to the fake (Telegram: they started the bot,
+// the updates dropped) and writes their conversations straight into the
+// bolt file, as if each had written once: the broadcast, not the seeding,
+// is what is measured.
+func seed(p platform, dbPath, bot string, n int) error {
 	for i := 1; i <= n; i++ {
-		fake.AddUser(tgfake.User{ID: int64(i), FirstName: fmt.Sprintf("U%d", i)})
-		if _, err := fake.SendText(int64(i), "/start"); err != nil {
+		p.seed(i)
+	}
+	if tg, ok := p.(*tgPlatform); ok {
+		if err := tg.dropSeeded(); err != nil {
 			return err
 		}
 	}
-	resp, err := http.Get(fmt.Sprintf(fake.APIEndpoint(), fake.Token(), "deleteWebhook") + "?drop_pending_updates=true")
-	if err != nil {
-		return fmt.Errorf("drop seeded updates: %w", err)
-	}
-	resp.Body.Close()
 	st, err := bolt.Open(dbPath, &bolt.Options{NoSync: true})
 	if err != nil {
 		return err
@@ -372,8 +405,8 @@ func seed(fake *tgfake.Fake, dbPath, bot string, n int) error {
 		go func() {
 			defer wg.Done()
 			for i := 1 + w; i <= n; i += 16 {
-				chat := strconv.Itoa(i)
-				c := &store.Conversation{ID: store.ConversationID(bot, "telegram", chat), Bot: bot, Channel: "telegram", Chat: chat,
+				chat := p.chat(i)
+				c := &store.Conversation{ID: store.ConversationID(bot, p.name(), chat), Bot: bot, Channel: p.name(), Chat: chat,
 					Contact:   store.Contact{FirstName: fmt.Sprintf("U%d", i)},
 					Consent:   store.Consent{Subscribed: true, At: now, Source: "first_message"},
 					CreatedAt: now, UpdatedAt: now, LastInboundAt: now}

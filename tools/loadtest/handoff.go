@@ -79,7 +79,7 @@ func handoffMain(args []string) error {
 	if *mongoURI != "" {
 		env = append(env, "VORONKA_MONGO_URI="+*mongoURI, fmt.Sprintf("VORONKA_MONGO_DB=handoff%d", time.Now().UnixNano()%1e9))
 	}
-	srv := &bcServer{binary: *binary, addr: addr, verbose: *verbose, env: env}
+	srv := &bcServer{binary: *binary, addr: addr, verbose: *verbose, env: env, bot: "faq-bot", ready: "webhook set"}
 	if err := srv.start(); err != nil {
 		return err
 	}

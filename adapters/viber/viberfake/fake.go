@@ -514,6 +514,14 @@ func profile(u *user) map[string]any {
 	return map[string]any{"id": u.id, "name": u.name, "avatar": "", "country": "RU", "language": "ru", "api_version": 10}
 }
 
+// AddUser makes a subscribed user known without a callback (seeding a
+// broadcast's audience).
+func (f *Fake) AddUser(userID, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.userLocked(userID, name).subscribed = true
+}
+
 // Open is a user opening the chat (conversation_started).
 func (f *Fake) Open(userID, name string) Action {
 	f.mu.Lock()

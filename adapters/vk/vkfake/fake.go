@@ -602,6 +602,14 @@ func orNull(s string) string {
 	return s
 }
 
+// AddUser makes a person who allowed the community's messages known
+// without a callback (seeding a broadcast's audience).
+func (f *Fake) AddUser(uid int64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.users[uid] = &user{id: uid, allowed: true}
+}
+
 // Allow and Deny are the person allowing or denying the community's messages.
 func (f *Fake) Allow(uid int64) Action {
 	f.mu.Lock()

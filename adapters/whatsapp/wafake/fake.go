@@ -703,6 +703,14 @@ func (f *Fake) Press(from, id, title string) (Inbound, error) {
 	return Inbound{}, fmt.Errorf("the latest interactive message to %s has no button %q", from, id+title)
 }
 
+// AddUser makes a person known without a webhook delivery, as if they
+// last wrote at lastIn (seeding a broadcast's audience).
+func (f *Fake) AddUser(waID, name string, lastIn time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.users[waID] = &user{waID: waID, name: name, lastIn: lastIn}
+}
+
 // Block makes user from block the business: WhatsApp tells the business
 // nothing, and its later messages are accepted and then fail by status
 // with 131026 (undeliverable). Writing again unblocks.
