@@ -9,5 +9,8 @@
 // /_fake/outage, /_fake/clock/advance, /_fake/deliveries).
 //
 // A fake (tgfake, wafake, viberfake, vkfake) writes only its codec: URL
-// shapes, request checks, bodies and error texts.
+// shapes, request checks, bodies and error texts. wafake, viberfake and
+// vkfake embed Base, which wires those parts together (Init), serves the
+// control routes over the records, and answers the control API and
+// injected faults before the fake's own API (Front).
 package fakekit

@@ -127,25 +127,16 @@ type Stats struct {
 
 // Fake is a fake Viber Bot API for one bot account.
 type Fake struct {
-	opts    Options
-	clock   fakekit.Clock
-	log     *slog.Logger
-	faults  fakekit.Faults
-	limit   *fakekit.Limiter
-	hooks   *fakekit.Deliverer
-	sent    *fakekit.Records[SentMessage]
-	control *fakekit.Control
-	ctx     context.Context
-	cancel  context.CancelFunc
+	fakekit.Base[SentMessage]
+	opts  Options
+	limit *fakekit.Limiter
 
-	requests atomic.Int64
-	tooMany  atomic.Int64
+	tooMany atomic.Int64
 
 	mu        sync.Mutex
 	users     map[string]*user
 	nextToken int64
 	events    []string
-	srv       *fakekit.Server
 }
 
 // New returns a Fake.
@@ -156,34 +147,23 @@ func New(opts Options) *Fake {
 	if opts.Name == "" {
 		opts.Name = "Voronka Shop"
 	}
-	if opts.Clock == nil {
-		opts.Clock = fakekit.SystemClock{}
-	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f := &Fake{opts: opts, clock: opts.Clock, log: opts.Logger.With("component", "viberfake"),
-		sent: fakekit.NewRecords[SentMessage](), users: map[string]*user{}, nextToken: firstToken, ctx: ctx, cancel: cancel}
+	f := &Fake{opts: opts, users: map[string]*user{}, nextToken: firstToken}
+	f.Init(fakekit.BaseOptions{Component: "viberfake", Clock: opts.Clock, Logger: opts.Logger, ChatParam: "user_id",
+		Stats: func() any { return f.Stats() },
+		Hooks: fakekit.DelivererOptions{TTL: time.Hour, Backoff: fakekit.ExpBackoff(5*time.Minute, opts.RetryScale),
+			Prepare: func(req *http.Request, d fakekit.Delivery) {
+				req.Header.Set("X-Viber-Content-Signature", fakekit.HMACHex(opts.Token, d.Body))
+			},
+			Accept: func(status int, _ []byte) error {
+				if status != http.StatusOK {
+					return fmt.Errorf("webhook answered %d", status)
+				}
+				return nil
+			},
+			OnAccepted: f.onAccepted}})
 	if !opts.Unlimited {
-		f.limit = fakekit.NewLimiter(opts.Clock, fakekit.Rate{PerSecond: 50, Burst: 500}, fakekit.Rate{})
+		f.limit = fakekit.NewLimiter(f.Clock, fakekit.Rate{PerSecond: 50, Burst: 500}, fakekit.Rate{})
 	}
-	f.hooks = fakekit.NewDeliverer(fakekit.DelivererOptions{
-		Clock: opts.Clock, MaxConns: 100, TTL: time.Hour,
-		Backoff: fakekit.ExpBackoff(5*time.Minute, opts.RetryScale),
-		Prepare: func(req *http.Request, d fakekit.Delivery) {
-			req.Header.Set("X-Viber-Content-Signature", fakekit.HMACHex(opts.Token, d.Body))
-		},
-		Accept: func(status int, _ []byte) error {
-			if status != http.StatusOK {
-				return fmt.Errorf("webhook answered %d", status)
-			}
-			return nil
-		},
-		OnAccepted: f.onAccepted,
-		Logger:     f.log,
-	})
-	f.control = fakekit.NewControl(&f.faults, opts.Clock, f.hooks)
 	f.routes()
 	return f
 }
@@ -191,37 +171,8 @@ func New(opts Options) *Fake {
 // Token is the auth token the fake accepts.
 func (f *Fake) Token() string { return f.opts.Token }
 
-// Faults are the injected failures.
-func (f *Fake) Faults() *fakekit.Faults { return &f.faults }
-
-// Deliveries is the callback queue.
-func (f *Fake) Deliveries() *fakekit.Deliverer { return f.hooks }
-
 // Start serves the fake and returns its base URL (api_url: base + "/pa").
-func (f *Fake) Start(addr string) (string, error) {
-	srv, err := fakekit.Listen(addr, f)
-	if err != nil {
-		return "", err
-	}
-	f.mu.Lock()
-	f.srv = srv
-	f.mu.Unlock()
-	return srv.URL(), nil
-}
-
-// Close stops the fake.
-func (f *Fake) Close() error {
-	f.cancel()
-	f.hooks.Close()
-	f.sent.Close()
-	f.mu.Lock()
-	srv := f.srv
-	f.mu.Unlock()
-	if srv != nil {
-		return srv.Close()
-	}
-	return nil
-}
+func (f *Fake) Start(addr string) (string, error) { return f.Serve(addr, f) }
 
 func writeJSON(w http.ResponseWriter, v any) {
 	b, _ := json.Marshal(v)
@@ -250,8 +201,7 @@ func (f *Fake) writeFault(w http.ResponseWriter, code int) {
 
 // ServeHTTP serves /pa/<method> and the control API.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/_fake/") {
-		f.control.ServeHTTP(w, r)
+	if f.Front(w, r, f.writeFault) {
 		return
 	}
 	method, ok := strings.CutPrefix(r.URL.Path, "/pa/")
@@ -259,10 +209,6 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if f.faults.Serve(w, r, f.ctx.Done(), f.writeFault) {
-		return
-	}
-	f.requests.Add(1)
 	if r.Header.Get("X-Viber-Auth-Token") != f.opts.Token {
 		writeJSON(w, statusBody(StatusInvalidAuthToken, ""))
 		return
@@ -277,7 +223,7 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, f.setWebhook(r.Context(), body))
 	case "get_account_info":
 		writeJSON(w, map[string]any{"status": 0, "status_message": "ok", "id": "pa:5552234542312225", "name": f.opts.Name,
-			"uri": strings.ToLower(strings.ReplaceAll(f.opts.Name, " ", "")), "webhook": f.hooks.URL(), "subscribers_count": len(f.users)})
+			"uri": strings.ToLower(strings.ReplaceAll(f.opts.Name, " ", "")), "webhook": f.Hooks.URL(), "subscribers_count": len(f.users)})
 	case "send_message":
 		res := f.sendMessage(body)
 		if s, _ := res["status"].(int); s == StatusTooManyRequests {
@@ -299,14 +245,14 @@ func (f *Fake) setWebhook(ctx context.Context, body []byte) map[string]any {
 		return statusBody(StatusBadData, err.Error())
 	}
 	if req.URL == "" {
-		f.hooks.SetURL("")
+		f.Hooks.SetURL("")
 		return statusBody(StatusOK, "")
 	}
 	if !strings.HasPrefix(req.URL, "http://") && !strings.HasPrefix(req.URL, "https://") {
 		return statusBody(StatusInvalidURL, "")
 	}
 	// Viber checks the URL with a signed "webhook" callback first.
-	cb, _ := json.Marshal(map[string]any{"event": "webhook", "timestamp": f.clock.Now().UnixMilli(),
+	cb, _ := json.Marshal(map[string]any{"event": "webhook", "timestamp": f.Clock.Now().UnixMilli(),
 		"chat_hostname": "SN-CALLBACK-FAKE_", "message_token": f.token()})
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, strings.NewReader(string(cb)))
 	if err != nil {
@@ -326,7 +272,7 @@ func (f *Fake) setWebhook(ctx context.Context, body []byte) map[string]any {
 	f.mu.Lock()
 	f.events = req.EventTypes
 	f.mu.Unlock()
-	f.hooks.SetURL(req.URL)
+	f.Hooks.SetURL(req.URL)
 	events := req.EventTypes
 	if len(events) == 0 {
 		events = []string{"delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started"}
@@ -409,10 +355,10 @@ func (f *Fake) sendMessage(body []byte) map[string]any {
 	if code, why := checkMessage(req); code != StatusOK {
 		return statusBody(code, why)
 	}
-	if f.hooks.URL() == "" {
+	if f.Hooks.URL() == "" {
 		return statusBody(StatusWebhookNotSet, "")
 	}
-	now := f.clock.Now()
+	now := f.Clock.Now()
 	f.mu.Lock()
 	u := f.users[req.Receiver]
 	switch {
@@ -446,7 +392,7 @@ func (f *Fake) sendMessage(body []byte) map[string]any {
 		u.lastKeyboard = &mm
 	}
 	f.mu.Unlock()
-	f.sent.Add(req.Receiver, m)
+	f.Records.Add(req.Receiver, m)
 	f.callback(req.Receiver, map[string]any{"event": "delivered", "message_token": m.Token, "user_id": req.Receiver})
 	return map[string]any{"status": 0, "status_message": "ok", "message_token": m.Token, "chat_hostname": "SN-CHAT-05_", "billing_status": 1}
 }
@@ -458,15 +404,15 @@ func (f *Fake) onAccepted(d fakekit.Delivery, reply []byte) {
 	}
 	var req sendReq
 	if err := json.Unmarshal(reply, &req); err != nil {
-		f.log.Debug("welcome is not JSON", "err", err)
+		f.Log.Debug("welcome is not JSON", "err", err)
 		return
 	}
 	if code, why := checkMessage(req); code != StatusOK {
-		f.log.Debug("welcome refused", "status", code, "why", why)
+		f.Log.Debug("welcome refused", "status", code, "why", why)
 		return
 	}
 	m := SentMessage{Token: f.token(), Receiver: d.Key, Sender: req.Sender.Name, Text: req.Text,
-		TrackingData: req.TrackingData, Welcome: true, Time: f.clock.Now()}
+		TrackingData: req.TrackingData, Welcome: true, Time: f.Clock.Now()}
 	if req.Keyboard != nil {
 		m.Buttons = req.Keyboard.Buttons
 		f.mu.Lock()
@@ -476,7 +422,7 @@ func (f *Fake) onAccepted(d fakekit.Delivery, reply []byte) {
 		}
 		f.mu.Unlock()
 	}
-	f.sent.Add(d.Key, m)
+	f.Records.Add(d.Key, m)
 }
 
 // Action is what a user action produced.
@@ -490,12 +436,12 @@ func (f *Fake) callback(userID string, ev map[string]any) Action {
 	if _, ok := ev["message_token"]; !ok {
 		ev["message_token"] = f.token()
 	}
-	ev["timestamp"] = f.clock.Now().UnixMilli()
+	ev["timestamp"] = f.Clock.Now().UnixMilli()
 	ev["chat_hostname"] = "SN-CHAT-05_"
 	b, _ := json.Marshal(ev)
 	name, _ := ev["event"].(string)
 	tok := fmt.Sprint(ev["message_token"])
-	return Action{Token: tok, Delivery: f.hooks.Enqueue(userID, b, map[string]string{"event": name})}
+	return Action{Token: tok, Delivery: f.Hooks.Enqueue(userID, b, map[string]string{"event": name})}
 }
 
 func (f *Fake) userLocked(id, name string) *user {
@@ -606,23 +552,20 @@ func (f *Fake) Failed(userID string, token int64, desc string) Action {
 }
 
 // Sent returns what the bot sent to user, oldest first.
-func (f *Fake) Sent(userID string) []SentMessage { return f.sent.Chat(userID) }
-
-// AllSent returns every message sent.
-func (f *Fake) AllSent() []SentMessage { return f.sent.All() }
+func (f *Fake) Sent(userID string) []SentMessage { return f.Records.Chat(userID) }
 
 // WaitSent waits for n messages to user.
 func (f *Fake) WaitSent(ctx context.Context, userID string, n int) ([]SentMessage, error) {
-	return f.sent.Wait(ctx, userID, n)
+	return f.Records.Wait(ctx, userID, n)
 }
 
 // Stats returns the counters.
 func (f *Fake) Stats() Stats {
-	return Stats{Requests: f.requests.Load(), Sent: f.sent.Len(), TooManyRequests: f.tooMany.Load()}
+	return Stats{Requests: f.Requests.Load(), Sent: f.Records.Len(), TooManyRequests: f.tooMany.Load()}
 }
 
 func (f *Fake) routes() {
-	c := f.control
+	c := f.Control
 	type req struct {
 		UserID  string `json:"user_id"`
 		Name    string `json:"name"`
@@ -686,13 +629,4 @@ func (f *Fake) routes() {
 		}
 		return f.Seen(r.UserID, tok), nil
 	})
-	c.Handle("GET", "sent", func(r *http.Request, _ []byte) (any, error) {
-		if u := r.URL.Query().Get("user_id"); u != "" {
-			return f.Sent(u), nil
-		}
-		return f.AllSent(), nil
-	})
-	c.Handle("DELETE", "sent", func(*http.Request, []byte) (any, error) { f.sent.Clear(); return true, nil })
-	c.Handle("GET", "sent/wait", func(r *http.Request, _ []byte) (any, error) { return fakekit.WaitRoute(r, f.sent, "user_id") })
-	c.Handle("GET", "stats", func(*http.Request, []byte) (any, error) { return f.Stats(), nil })
 }

@@ -147,20 +147,12 @@ type pressEvent struct {
 
 // Fake is a fake VK API for one community.
 type Fake struct {
-	opts    Options
-	clock   fakekit.Clock
-	log     *slog.Logger
-	faults  fakekit.Faults
-	limit   *fakekit.Limiter
-	hooks   *fakekit.Deliverer
-	sent    *fakekit.Records[SentMessage]
-	control *fakekit.Control
-	ctx     context.Context
-	cancel  context.CancelFunc
+	fakekit.Base[SentMessage]
+	opts  Options
+	limit *fakekit.Limiter
 
-	requests atomic.Int64
-	tooMany  atomic.Int64
-	dedup    atomic.Int64
+	tooMany atomic.Int64
+	dedup   atomic.Int64
 
 	mu      sync.Mutex
 	users   map[int64]*user
@@ -170,7 +162,6 @@ type Fake struct {
 	secret  string
 	nextMsg int64
 	nextEvt int64
-	srv     *fakekit.Server
 }
 
 // New returns a Fake.
@@ -184,39 +175,27 @@ func New(opts Options) *Fake {
 	if opts.Token == "" {
 		opts.Token = "vk1.a.fake-community-token"
 	}
-	if opts.Clock == nil {
-		opts.Clock = fakekit.SystemClock{}
-	}
 	if opts.PerSecond <= 0 {
 		opts.PerSecond = 20
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f := &Fake{opts: opts, clock: opts.Clock, log: opts.Logger.With("component", "vkfake"),
-		sent: fakekit.NewRecords[SentMessage](), users: map[int64]*user{}, randoms: map[string]int64{},
-		events: map[string]*pressEvent{}, ctx: ctx, cancel: cancel}
+	f := &Fake{opts: opts, users: map[int64]*user{}, randoms: map[string]int64{}, events: map[string]*pressEvent{}}
+	f.Init(fakekit.BaseOptions{Component: "vkfake", Clock: opts.Clock, Logger: opts.Logger, ChatParam: "peer_id",
+		Stats: func() any { return f.Stats() },
+		Hooks: fakekit.DelivererOptions{TTL: 8 * time.Hour, Backoff: fakekit.ExpBackoff(60*time.Second, opts.RetryScale),
+			Prepare: func(req *http.Request, d fakekit.Delivery) {
+				if d.Attempts > 1 {
+					req.Header.Set("X-Retry-Counter", strconv.Itoa(d.Attempts-1))
+				}
+			},
+			Accept: func(status int, body []byte) error {
+				if status != http.StatusOK || strings.TrimSpace(string(body)) != "ok" {
+					return fmt.Errorf("server answered %d %q, not ok", status, truncate(string(body), 40))
+				}
+				return nil
+			}}})
 	if !opts.Unlimited {
-		f.limit = fakekit.NewLimiter(opts.Clock, fakekit.Rate{PerSecond: opts.PerSecond}, fakekit.Rate{})
+		f.limit = fakekit.NewLimiter(f.Clock, fakekit.Rate{PerSecond: opts.PerSecond}, fakekit.Rate{})
 	}
-	f.hooks = fakekit.NewDeliverer(fakekit.DelivererOptions{
-		Clock: opts.Clock, MaxConns: 100, TTL: 8 * time.Hour,
-		Backoff: fakekit.ExpBackoff(60*time.Second, opts.RetryScale),
-		Prepare: func(req *http.Request, d fakekit.Delivery) {
-			if d.Attempts > 1 {
-				req.Header.Set("X-Retry-Counter", strconv.Itoa(d.Attempts-1))
-			}
-		},
-		Accept: func(status int, body []byte) error {
-			if status != http.StatusOK || strings.TrimSpace(string(body)) != "ok" {
-				return fmt.Errorf("server answered %d %q, not ok", status, truncate(string(body), 40))
-			}
-			return nil
-		},
-		Logger: f.log,
-	})
-	f.control = fakekit.NewControl(&f.faults, opts.Clock, f.hooks)
 	f.routes()
 	return f
 }
@@ -232,37 +211,8 @@ func truncate(s string, n int) string {
 func (f *Fake) Token() string  { return f.opts.Token }
 func (f *Fake) GroupID() int64 { return f.opts.GroupID }
 
-// Faults are the injected failures.
-func (f *Fake) Faults() *fakekit.Faults { return &f.faults }
-
-// Deliveries is the callback queue.
-func (f *Fake) Deliveries() *fakekit.Deliverer { return f.hooks }
-
 // Start serves the fake; api_url is base + "/method".
-func (f *Fake) Start(addr string) (string, error) {
-	srv, err := fakekit.Listen(addr, f)
-	if err != nil {
-		return "", err
-	}
-	f.mu.Lock()
-	f.srv = srv
-	f.mu.Unlock()
-	return srv.URL(), nil
-}
-
-// Close stops the fake.
-func (f *Fake) Close() error {
-	f.cancel()
-	f.hooks.Close()
-	f.sent.Close()
-	f.mu.Lock()
-	srv := f.srv
-	f.mu.Unlock()
-	if srv != nil {
-		return srv.Close()
-	}
-	return nil
-}
+func (f *Fake) Start(addr string) (string, error) { return f.Serve(addr, f) }
 
 type apiErr struct {
 	code int
@@ -303,8 +253,7 @@ func (f *Fake) writeFault(w http.ResponseWriter, code int) {
 
 // ServeHTTP serves /method/<name> and the control API.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/_fake/") {
-		f.control.ServeHTTP(w, r)
+	if f.Front(w, r, f.writeFault) {
 		return
 	}
 	method, ok := strings.CutPrefix(r.URL.Path, "/method/")
@@ -312,10 +261,6 @@ func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	if f.faults.Serve(w, r, f.ctx.Done(), f.writeFault) {
-		return
-	}
-	f.requests.Add(1)
 	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); r.Method == http.MethodPost && mt == "application/json" {
 		writeErr(w, fail(ErrParam, "request body must be form-encoded, not JSON"), nil)
 		return
@@ -460,7 +405,7 @@ func (f *Fake) send(p url.Values) (any, *apiErr) {
 		return id, nil
 	}
 	f.nextMsg++
-	m := SentMessage{ID: f.nextMsg, PeerID: peer, RandomID: rnd, Text: text, Inline: inline, Buttons: buttons, Time: f.clock.Now()}
+	m := SentMessage{ID: f.nextMsg, PeerID: peer, RandomID: rnd, Text: text, Inline: inline, Buttons: buttons, Time: f.Clock.Now()}
 	if rnd != 0 {
 		f.randoms[key] = m.ID
 	}
@@ -469,7 +414,7 @@ func (f *Fake) send(p url.Values) (any, *apiErr) {
 		u.lastKB = &mm
 	}
 	f.mu.Unlock()
-	f.sent.Add(strconv.FormatInt(peer, 10), m)
+	f.Records.Add(strconv.FormatInt(peer, 10), m)
 	return m.ID, nil
 }
 
@@ -483,7 +428,7 @@ func (f *Fake) answer(p url.Values) (any, *apiErr) {
 	if ev == nil || ev.user != uid || ev.peer != peer {
 		return nil, fail(ErrParam, "event_id is invalid")
 	}
-	if ev.answered || f.clock.Now().Sub(ev.created) > time.Minute {
+	if ev.answered || f.Clock.Now().Sub(ev.created) > time.Minute {
 		return nil, fail(ErrParam, "event_id is expired")
 	}
 	ev.answered = true
@@ -512,7 +457,7 @@ func (f *Fake) SetServer(ctx context.Context, serverURL, secret, confirmation st
 	f.mu.Lock()
 	f.secret = secret
 	f.mu.Unlock()
-	f.hooks.SetURL(serverURL)
+	f.Hooks.SetURL(serverURL)
 	return nil
 }
 
@@ -534,7 +479,7 @@ func (f *Fake) event(peer int64, typ string, object any) Action {
 		env["secret"] = secret
 	}
 	b, _ := json.Marshal(env)
-	return Action{EventID: id, Delivery: f.hooks.Enqueue(strconv.FormatInt(peer, 10), b, map[string]string{"type": typ})}
+	return Action{EventID: id, Delivery: f.Hooks.Enqueue(strconv.FormatInt(peer, 10), b, map[string]string{"type": typ})}
 }
 
 var clientInfo = map[string]any{"button_actions": []string{"text", "vkpay", "open_app", "location", "open_link", "callback", "intent_subscribe", "intent_unsubscribe"},
@@ -551,7 +496,7 @@ func (f *Fake) messageNew(uid int64, text, payload string) Action {
 	f.nextMsg++
 	id := f.nextMsg
 	f.mu.Unlock()
-	msg := map[string]any{"date": f.clock.Now().Unix(), "from_id": uid, "id": id, "out": 0, "peer_id": uid,
+	msg := map[string]any{"date": f.Clock.Now().Unix(), "from_id": uid, "id": id, "out": 0, "peer_id": uid,
 		"text": text, "conversation_message_id": id, "fwd_messages": []any{}, "important": false, "is_hidden": false,
 		"attachments": []any{}, "random_id": 0}
 	if payload != "" {
@@ -586,7 +531,7 @@ func (f *Fake) Press(uid int64, payload, label string) (Action, error) {
 			f.mu.Lock()
 			f.nextEvt++
 			evID := fmt.Sprintf("%x", sha256.Sum256([]byte(fmt.Sprintf("ev%d", f.nextEvt))))[:12]
-			f.events[evID] = &pressEvent{user: uid, peer: uid, created: f.clock.Now()}
+			f.events[evID] = &pressEvent{user: uid, peer: uid, created: f.Clock.Now()}
 			f.mu.Unlock()
 			return f.event(uid, "message_event", map[string]any{"user_id": uid, "peer_id": uid, "event_id": evID,
 				"payload": json.RawMessage(orNull(b.Payload)), "conversation_message_id": kb.ID}), nil
@@ -640,14 +585,11 @@ func (f *Fake) Read(uid, messageID int64) Action {
 }
 
 // Sent returns what was sent to peer, oldest first.
-func (f *Fake) Sent(peer int64) []SentMessage { return f.sent.Chat(strconv.FormatInt(peer, 10)) }
-
-// AllSent returns every message sent.
-func (f *Fake) AllSent() []SentMessage { return f.sent.All() }
+func (f *Fake) Sent(peer int64) []SentMessage { return f.Records.Chat(strconv.FormatInt(peer, 10)) }
 
 // WaitSent waits for n messages to peer.
 func (f *Fake) WaitSent(ctx context.Context, peer int64, n int) ([]SentMessage, error) {
-	return f.sent.Wait(ctx, strconv.FormatInt(peer, 10), n)
+	return f.Records.Wait(ctx, strconv.FormatInt(peer, 10), n)
 }
 
 // Answers returns the event answers.
@@ -659,11 +601,11 @@ func (f *Fake) Answers() []EventAnswer {
 
 // Stats returns the counters.
 func (f *Fake) Stats() Stats {
-	return Stats{Requests: f.requests.Load(), Sent: f.sent.Len(), TooManyRequests: f.tooMany.Load(), Deduplicated: f.dedup.Load()}
+	return Stats{Requests: f.Requests.Load(), Sent: f.Records.Len(), TooManyRequests: f.tooMany.Load(), Deduplicated: f.dedup.Load()}
 }
 
 func (f *Fake) routes() {
-	c := f.control
+	c := f.Control
 	type req struct {
 		URL          string `json:"url"`
 		Secret       string `json:"secret"`
@@ -704,14 +646,5 @@ func (f *Fake) routes() {
 	c.Handle("POST", "allow", user(func(r req) (any, error) { return f.Allow(r.UserID), nil }))
 	c.Handle("POST", "deny", user(func(r req) (any, error) { return f.Deny(r.UserID), nil }))
 	c.Handle("POST", "read", user(func(r req) (any, error) { return f.Read(r.UserID, r.MessageID), nil }))
-	c.Handle("GET", "sent", func(r *http.Request, _ []byte) (any, error) {
-		if p := r.URL.Query().Get("peer_id"); p != "" {
-			return f.sent.Chat(p), nil
-		}
-		return f.AllSent(), nil
-	})
-	c.Handle("DELETE", "sent", func(*http.Request, []byte) (any, error) { f.sent.Clear(); return true, nil })
-	c.Handle("GET", "sent/wait", func(r *http.Request, _ []byte) (any, error) { return fakekit.WaitRoute(r, f.sent, "peer_id") })
 	c.Handle("GET", "answers", func(*http.Request, []byte) (any, error) { return f.Answers(), nil })
-	c.Handle("GET", "stats", func(*http.Request, []byte) (any, error) { return f.Stats(), nil })
 }

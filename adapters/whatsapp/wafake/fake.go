@@ -153,26 +153,17 @@ type user struct {
 
 // Fake is a fake WhatsApp Cloud API for one phone number.
 type Fake struct {
-	opts    Options
-	clock   fakekit.Clock
-	log     *slog.Logger
-	faults  fakekit.Faults
-	global  *fakekit.Limiter
-	pair    *fakekit.Limiter
-	hooks   *fakekit.Deliverer
-	sent    *fakekit.Records[SentMessage]
-	control *fakekit.Control
-	ctx     context.Context
-	cancel  context.CancelFunc
+	fakekit.Base[SentMessage]
+	opts   Options
+	global *fakekit.Limiter
+	pair   *fakekit.Limiter
 
-	requests atomic.Int64
-	limited  atomic.Int64
+	limited atomic.Int64
 
 	mu     sync.Mutex
 	users  map[string]*user
 	msgs   map[string]*SentMessage // wamid → message
 	nextID int64
-	srv    *fakekit.Server
 }
 
 // New returns a Fake; serve it with Start or mount it as an http.Handler.
@@ -189,9 +180,6 @@ func New(opts Options) *Fake {
 	if opts.AppSecret == "" {
 		opts.AppSecret = "fake-app-secret"
 	}
-	if opts.Clock == nil {
-		opts.Clock = fakekit.SystemClock{}
-	}
 	if opts.PerSecond <= 0 {
 		opts.PerSecond = 80
 	}
@@ -201,28 +189,17 @@ func New(opts Options) *Fake {
 	if opts.PairBurst <= 0 {
 		opts.PairBurst = 10
 	}
-	if opts.Logger == nil {
-		opts.Logger = slog.Default()
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	f := &Fake{
-		opts: opts, clock: opts.Clock, log: opts.Logger.With("component", "wafake"),
-		sent: fakekit.NewRecords[SentMessage](), users: map[string]*user{}, msgs: map[string]*SentMessage{},
-		ctx: ctx, cancel: cancel,
-	}
+	f := &Fake{opts: opts, users: map[string]*user{}, msgs: map[string]*SentMessage{}}
+	f.Init(fakekit.BaseOptions{Component: "wafake", Clock: opts.Clock, Logger: opts.Logger, ChatParam: "to",
+		Stats: func() any { return f.Stats() },
+		Hooks: fakekit.DelivererOptions{TTL: 7 * 24 * time.Hour, Backoff: fakekit.ExpBackoff(time.Hour, opts.RetryScale),
+			Prepare: func(req *http.Request, d fakekit.Delivery) {
+				req.Header.Set("X-Hub-Signature-256", "sha256="+fakekit.HMACHex(opts.AppSecret, d.Body))
+			}}})
 	if !opts.Unlimited {
-		f.global = fakekit.NewLimiter(opts.Clock, fakekit.Rate{PerSecond: opts.PerSecond}, fakekit.Rate{})
-		f.pair = fakekit.NewLimiter(opts.Clock, fakekit.Rate{}, fakekit.Rate{PerSecond: opts.PairPerSecond, Burst: opts.PairBurst})
+		f.global = fakekit.NewLimiter(f.Clock, fakekit.Rate{PerSecond: opts.PerSecond}, fakekit.Rate{})
+		f.pair = fakekit.NewLimiter(f.Clock, fakekit.Rate{}, fakekit.Rate{PerSecond: opts.PairPerSecond, Burst: opts.PairBurst})
 	}
-	f.hooks = fakekit.NewDeliverer(fakekit.DelivererOptions{
-		Clock: opts.Clock, MaxConns: 100, TTL: 7 * 24 * time.Hour,
-		Backoff: fakekit.ExpBackoff(time.Hour, opts.RetryScale),
-		Prepare: func(req *http.Request, d fakekit.Delivery) {
-			req.Header.Set("X-Hub-Signature-256", "sha256="+fakekit.HMACHex(opts.AppSecret, d.Body))
-		},
-		Logger: f.log,
-	})
-	f.control = fakekit.NewControl(&f.faults, opts.Clock, f.hooks)
 	f.routes()
 	return f
 }
@@ -232,49 +209,15 @@ func (f *Fake) Token() string         { return f.opts.Token }
 func (f *Fake) AppSecret() string     { return f.opts.AppSecret }
 func (f *Fake) PhoneNumberID() string { return f.opts.PhoneNumberID }
 
-// Faults are the fake's injected failures.
-func (f *Fake) Faults() *fakekit.Faults { return &f.faults }
-
-// Deliveries is the fake's webhook delivery queue.
-func (f *Fake) Deliveries() *fakekit.Deliverer { return f.hooks }
-
 // Start serves the fake on addr ("" = a free loopback port) and returns
 // its base URL, the adapter's api_url.
-func (f *Fake) Start(addr string) (string, error) {
-	srv, err := fakekit.Listen(addr, f)
-	if err != nil {
-		return "", err
-	}
-	f.mu.Lock()
-	f.srv = srv
-	f.mu.Unlock()
-	return srv.URL(), nil
-}
-
-// Close stops the server and the webhook deliveries.
-func (f *Fake) Close() error {
-	f.cancel()
-	f.hooks.Close()
-	f.sent.Close()
-	f.mu.Lock()
-	srv := f.srv
-	f.mu.Unlock()
-	if srv != nil {
-		return srv.Close()
-	}
-	return nil
-}
+func (f *Fake) Start(addr string) (string, error) { return f.Serve(addr, f) }
 
 // ServeHTTP serves the Graph API and the control API.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, "/_fake/") {
-		f.control.ServeHTTP(w, r)
+	if f.Front(w, r, f.writeFault) {
 		return
 	}
-	if f.faults.Serve(w, r, f.ctx.Done(), f.writeFault) {
-		return
-	}
-	f.requests.Add(1)
 	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(parts) == 2 && r.Method == http.MethodGet && strings.HasPrefix(parts[0], "v") {
 		f.phoneInfo(w, r, parts[1])
@@ -449,7 +392,7 @@ func (f *Fake) send(body []byte) (res []byte, status, code int, details string) 
 	if req.To == "" {
 		return nil, 400, CodeParamMissing, "to is required"
 	}
-	msg := SentMessage{To: req.To, Type: req.Type, Time: f.clock.Now()}
+	msg := SentMessage{To: req.To, Type: req.Type, Time: f.Clock.Now()}
 	switch req.Type {
 	case "text":
 		if req.Text == nil || req.Text.Body == "" {
@@ -572,7 +515,7 @@ func (f *Fake) send(body []byte) (res []byte, status, code int, details string) 
 	case outside && msg.Type != "template":
 		f.queueStatus(msg.ID, req.To, "failed", CodeReengagement)
 	default:
-		f.sent.Add(req.To, msg)
+		f.Records.Add(req.To, msg)
 		f.queueStatus(msg.ID, req.To, "sent", 0)
 		if !f.opts.SkipDelivered {
 			f.queueStatus(msg.ID, req.To, "delivered", 0)
@@ -600,7 +543,7 @@ func (f *Fake) envelope(value map[string]any) []byte {
 	return b
 }
 
-func (f *Fake) ts() string { return strconv.FormatInt(f.clock.Now().Unix(), 10) }
+func (f *Fake) ts() string { return strconv.FormatInt(f.Clock.Now().Unix(), 10) }
 
 // queueStatus posts a status of message id to the webhook.
 func (f *Fake) queueStatus(id, to, status string, code int) int64 {
@@ -613,7 +556,7 @@ func (f *Fake) queueStatus(id, to, status string, code int) int64 {
 		st["errors"] = []map[string]any{{"code": code, "title": codeText[code], "message": codeText[code],
 			"error_data": map[string]string{"details": codeText[code]}}}
 	}
-	return f.hooks.Enqueue(to, f.envelope(map[string]any{"statuses": []any{st}}), map[string]string{"kind": "status", "status": status})
+	return f.Hooks.Enqueue(to, f.envelope(map[string]any{"statuses": []any{st}}), map[string]string{"kind": "status", "status": status})
 }
 
 // Status posts a status of a sent message (read, delivered, failed) to the
@@ -648,7 +591,7 @@ func (f *Fake) inbound(from, name string, msg map[string]any, ago time.Duration)
 	if name != "" {
 		u.name = name
 	}
-	at := f.clock.Now().Add(-ago)
+	at := f.Clock.Now().Add(-ago)
 	u.lastIn = at
 	u.blocked = false
 	f.nextID++
@@ -660,7 +603,7 @@ func (f *Fake) inbound(from, name string, msg map[string]any, ago time.Duration)
 		"contacts": []map[string]any{{"profile": map[string]string{"name": name}, "wa_id": from}},
 		"messages": []any{msg},
 	})
-	return Inbound{ID: id, Delivery: f.hooks.Enqueue(from, body, map[string]string{"kind": "message", "id": id})}
+	return Inbound{ID: id, Delivery: f.Hooks.Enqueue(from, body, map[string]string{"kind": "message", "id": id})}
 }
 
 // SendText is a user writing text to the business.
@@ -728,7 +671,7 @@ func (f *Fake) Block(from string) {
 // SetWebhook verifies url with GET as Meta does (hub.challenge echoed only
 // with the right verify token), then posts updates to it.
 func (f *Fake) SetWebhook(ctx context.Context, hookURL, verifyToken string) error {
-	challenge := strconv.FormatInt(f.clock.Now().UnixNano()%1_000_000_000, 10)
+	challenge := strconv.FormatInt(f.Clock.Now().UnixNano()%1_000_000_000, 10)
 	q := url.Values{"hub.mode": {"subscribe"}, "hub.challenge": {challenge}, "hub.verify_token": {verifyToken}}
 	sep := "?"
 	if strings.Contains(hookURL, "?") {
@@ -748,32 +691,26 @@ func (f *Fake) SetWebhook(ctx context.Context, hookURL, verifyToken string) erro
 		return fmt.Errorf("The URL couldn't be validated. Response does not match challenge, expected value=%q, received=%q (status %d)", //nolint:staticcheck // Meta's wording
 			challenge, string(b), resp.StatusCode)
 	}
-	f.hooks.SetURL(hookURL)
+	f.Hooks.SetURL(hookURL)
 	return nil
 }
 
 // Sent returns what was delivered to user to, oldest first (messages that
 // failed by status are not in it).
-func (f *Fake) Sent(to string) []SentMessage { return f.sent.Chat(to) }
-
-// AllSent returns every delivered message.
-func (f *Fake) AllSent() []SentMessage { return f.sent.All() }
+func (f *Fake) Sent(to string) []SentMessage { return f.Records.Chat(to) }
 
 // WaitSent waits until n messages were delivered to to.
 func (f *Fake) WaitSent(ctx context.Context, to string, n int) ([]SentMessage, error) {
-	return f.sent.Wait(ctx, to, n)
+	return f.Records.Wait(ctx, to, n)
 }
-
-// ClearSent forgets the records.
-func (f *Fake) ClearSent() { f.sent.Clear() }
 
 // Stats returns the counters.
 func (f *Fake) Stats() Stats {
-	return Stats{Requests: f.requests.Load(), Sent: f.sent.Len(), RateLimit: f.limited.Load()}
+	return Stats{Requests: f.Requests.Load(), Sent: f.Records.Len(), RateLimit: f.limited.Load()}
 }
 
 func (f *Fake) routes() {
-	c := f.control
+	c := f.Control
 	c.Handle("POST", "webhook", func(r *http.Request, body []byte) (any, error) {
 		var req struct {
 			URL         string `json:"url"`
@@ -783,7 +720,7 @@ func (f *Fake) routes() {
 			return nil, err
 		}
 		if req.URL == "" {
-			f.hooks.SetURL("")
+			f.Hooks.SetURL("")
 			return true, nil
 		}
 		if err := f.SetWebhook(r.Context(), req.URL, req.VerifyToken); err != nil {
@@ -837,15 +774,4 @@ func (f *Fake) routes() {
 		d, err := f.Status(req.ID, req.Status)
 		return map[string]int64{"delivery": d}, err
 	})
-	c.Handle("GET", "sent", func(r *http.Request, _ []byte) (any, error) {
-		if to := r.URL.Query().Get("to"); to != "" {
-			return f.Sent(to), nil
-		}
-		return f.AllSent(), nil
-	})
-	c.Handle("DELETE", "sent", func(*http.Request, []byte) (any, error) { f.ClearSent(); return true, nil })
-	c.Handle("GET", "sent/wait", func(r *http.Request, _ []byte) (any, error) {
-		return fakekit.WaitRoute(r, f.sent, "to")
-	})
-	c.Handle("GET", "stats", func(*http.Request, []byte) (any, error) { return f.Stats(), nil })
 }
