@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
 
+	"github.com/voronka/voronka/adapters/internal/msgkit"
 	"github.com/voronka/voronka/engine/channel"
 )
 
@@ -24,43 +26,26 @@ var Settings = []string{"welcome", "sender_name"}
 var Type = channel.Type{
 	Name: ChannelName, Title: "Viber", Caps: Caps, Limits: Limits, NeedsToken: true, Settings: Settings,
 	IsGroup: func(string) bool { return false },
-	Open:    openType,
+	Open:    msgkit.Opener(ChannelName, build),
 }
 
 func init() { channel.Register(Type) }
 
-type typeAdapter struct{ env channel.Env }
-
-func openType(env channel.Env) (channel.Adapter, error) {
-	if env.Handler == nil {
-		return nil, errors.New("viber: Env.Handler is nil")
-	}
-	return &typeAdapter{env: env}, nil
-}
-
-// Build makes one bot's Viber channel; Run sets its webhook.
-func (t *typeAdapter) Build(cfg channel.Config) (channel.Channel, error) {
-	api := cfg.APIURL
-	if api == "" {
-		api = t.env.APIURL
-	}
-	log := t.env.Logger
-	if log != nil {
-		log = log.With("channel", ChannelName)
-	}
+// build makes one bot's Viber channel; Run sets its webhook.
+func build(env channel.Env, cfg channel.Config, log *slog.Logger) (channel.Channel, error) {
 	a, err := New(Config{BotID: cfg.Bot, Token: cfg.Token, SenderName: cfg.Settings["sender_name"], Welcome: cfg.Settings["welcome"],
-		APIURL: api, HTTPClient: t.env.HTTPClient, Logger: log})
+		APIURL: cfg.APIURL, HTTPClient: env.HTTPClient, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", channel.ErrBadConfig, err)
 	}
-	if t.env.Now != nil {
-		a.now = t.env.Now
+	if env.Now != nil {
+		a.now = env.Now
 	}
-	retry := t.env.RetryMin
+	retry := env.RetryMin
 	if retry <= 0 {
 		retry = 2 * time.Second
 	}
-	return &liveChannel{Adapter: a, h: t.env.Handler, webhook: cfg.WebhookURL, retry: retry}, nil
+	return &liveChannel{Adapter: a, h: env.Handler, webhook: cfg.WebhookURL, retry: retry}, nil
 }
 
 type liveChannel struct {
@@ -72,12 +57,9 @@ type liveChannel struct {
 
 // Routes serve POST /viber/{bot}.
 func (c *liveChannel) Routes() []channel.Route {
-	return []channel.Route{{Method: http.MethodPost, Handle: func(ctx context.Context, r *channel.Request) channel.Response {
-		h := http.Header{}
-		h.Set(SignatureHeader, r.Header(SignatureHeader))
-		res := c.Webhook(ctx, c.h, channel.WebhookRequest{Method: r.Method, Query: url.Values{}, Header: h, Body: r.Body})
-		return channel.Response{Status: res.Status, ContentType: res.ContentType, Body: res.Body}
-	}}}
+	return msgkit.WebhookRoutes(func(ctx context.Context, req channel.WebhookRequest) channel.WebhookResponse {
+		return c.Webhook(ctx, c.h, req)
+	}, nil, []string{SignatureHeader}, http.MethodPost)
 }
 
 // Run sets the webhook (Voronka's public URL + /viber/{bot}), retrying

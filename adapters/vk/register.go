@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 
+	"github.com/voronka/voronka/adapters/internal/msgkit"
 	"github.com/voronka/voronka/engine/channel"
 )
 
@@ -27,43 +29,26 @@ var Type = channel.Type{
 	// Chats with a community are peer ids of people (below 2e9);
 	// conversations are 2e9 and above.
 	IsGroup: func(chat string) bool { n, _ := strconv.ParseInt(chat, 10, 64); return n >= 2_000_000_000 },
-	Open:    openType,
+	Open:    msgkit.Opener(ChannelName, build),
 }
 
 func init() { channel.Register(Type) }
 
-type typeAdapter struct{ env channel.Env }
-
-func openType(env channel.Env) (channel.Adapter, error) {
-	if env.Handler == nil {
-		return nil, errors.New("vk: Env.Handler is nil")
-	}
-	return &typeAdapter{env: env}, nil
-}
-
-// Build makes one bot's VK channel, its Callback API at POST /vk/{bot}.
-func (t *typeAdapter) Build(cfg channel.Config) (channel.Channel, error) {
-	api := cfg.APIURL
-	if api == "" {
-		api = t.env.APIURL
-	}
-	log := t.env.Logger
-	if log != nil {
-		log = log.With("channel", ChannelName)
-	}
+// build makes one bot's VK channel, its Callback API at POST /vk/{bot}.
+func build(env channel.Env, cfg channel.Config, log *slog.Logger) (channel.Channel, error) {
 	gid, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(cfg.Settings["group_id"]), "club"), 10, 64)
 	if err != nil {
 		return nil, fmt.Errorf("%w: vk: group_id %q is not a community id (the number in vk.com/club<id>)", channel.ErrBadConfig, cfg.Settings["group_id"])
 	}
 	a, err := New(Config{BotID: cfg.Bot, GroupID: gid, Token: cfg.Token, Secret: cfg.Secret,
-		Confirmation: strings.TrimSpace(cfg.Settings["confirmation"]), APIURL: api, HTTPClient: t.env.HTTPClient, Logger: log})
+		Confirmation: strings.TrimSpace(cfg.Settings["confirmation"]), APIURL: cfg.APIURL, HTTPClient: env.HTTPClient, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", channel.ErrBadConfig, err)
 	}
-	if t.env.Now != nil {
-		a.now = t.env.Now
+	if env.Now != nil {
+		a.now = env.Now
 	}
-	return &liveChannel{Adapter: a, h: t.env.Handler}, nil
+	return &liveChannel{Adapter: a, h: env.Handler}, nil
 }
 
 type liveChannel struct {
@@ -73,10 +58,9 @@ type liveChannel struct {
 
 // Routes serve POST /vk/{bot}.
 func (c *liveChannel) Routes() []channel.Route {
-	return []channel.Route{{Method: http.MethodPost, Handle: func(ctx context.Context, r *channel.Request) channel.Response {
-		res := c.Webhook(ctx, c.h, channel.WebhookRequest{Method: r.Method, Body: r.Body})
-		return channel.Response{Status: res.Status, ContentType: res.ContentType, Body: res.Body}
-	}}}
+	return msgkit.WebhookRoutes(func(ctx context.Context, req channel.WebhookRequest) channel.WebhookResponse {
+		return c.Webhook(ctx, c.h, req)
+	}, nil, nil, http.MethodPost)
 }
 
 // Check asks groups.getById about the community.

@@ -3,13 +3,13 @@ package whatsapp
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 
+	"github.com/voronka/voronka/adapters/internal/msgkit"
 	"github.com/voronka/voronka/engine/channel"
 )
 
@@ -28,41 +28,24 @@ var Settings = []string{"phone_number_id", "verify_token", "list_button"}
 var Type = channel.Type{
 	Name: ChannelName, Title: "WhatsApp", Caps: Caps, Limits: Limits, NeedsToken: true, Settings: Settings,
 	IsGroup: func(string) bool { return false },
-	Open:    openType,
+	Open:    msgkit.Opener(ChannelName, build),
 }
 
 func init() { channel.Register(Type) }
 
-type typeAdapter struct{ env channel.Env }
-
-func openType(env channel.Env) (channel.Adapter, error) {
-	if env.Handler == nil {
-		return nil, errors.New("whatsapp: Env.Handler is nil")
-	}
-	return &typeAdapter{env: env}, nil
-}
-
-// Build makes one bot's WhatsApp channel: its webhook at /whatsapp/{bot}
+// build makes one bot's WhatsApp channel: its webhook at /whatsapp/{bot}
 // (GET for Meta's verification, POST for messages and statuses).
-func (t *typeAdapter) Build(cfg channel.Config) (channel.Channel, error) {
-	api := cfg.APIURL
-	if api == "" {
-		api = t.env.APIURL
-	}
-	log := t.env.Logger
-	if log != nil {
-		log = log.With("channel", ChannelName)
-	}
+func build(env channel.Env, cfg channel.Config, log *slog.Logger) (channel.Channel, error) {
 	a, err := New(Config{BotID: cfg.Bot, PhoneNumberID: strings.TrimSpace(cfg.Settings["phone_number_id"]), Token: cfg.Token,
-		AppSecret: cfg.Secret, VerifyToken: cfg.Settings["verify_token"], APIURL: api, HTTPClient: t.env.HTTPClient,
+		AppSecret: cfg.Secret, VerifyToken: cfg.Settings["verify_token"], APIURL: cfg.APIURL, HTTPClient: env.HTTPClient,
 		Logger: log, ListButton: cfg.Settings["list_button"]})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", channel.ErrBadConfig, err)
 	}
-	if t.env.Now != nil {
-		a.now = t.env.Now
+	if env.Now != nil {
+		a.now = env.Now
 	}
-	return &liveChannel{Adapter: a, h: t.env.Handler}, nil
+	return &liveChannel{Adapter: a, h: env.Handler}, nil
 }
 
 type liveChannel struct {
@@ -70,24 +53,11 @@ type liveChannel struct {
 	h channel.Handler
 }
 
-// Routes serve GET and POST /whatsapp/{bot}.
+// Routes serve GET (Meta's verification) and POST /whatsapp/{bot}.
 func (c *liveChannel) Routes() []channel.Route {
-	return []channel.Route{{Method: http.MethodGet, Handle: c.serve}, {Method: http.MethodPost, Handle: c.serve}}
-}
-
-func (c *liveChannel) serve(ctx context.Context, r *channel.Request) channel.Response {
-	q := url.Values{}
-	for _, k := range []string{"hub.mode", "hub.verify_token", "hub.challenge"} {
-		if v := r.Query(k); v != "" {
-			q.Set(k, v)
-		}
-	}
-	h := http.Header{}
-	if v := r.Header(SignatureHeader); v != "" {
-		h.Set(SignatureHeader, v)
-	}
-	res := c.Webhook(ctx, c.h, channel.WebhookRequest{Method: r.Method, Query: q, Header: h, Body: r.Body})
-	return channel.Response{Status: res.Status, ContentType: res.ContentType, Body: res.Body}
+	return msgkit.WebhookRoutes(func(ctx context.Context, req channel.WebhookRequest) channel.WebhookResponse {
+		return c.Webhook(ctx, c.h, req)
+	}, []string{"hub.mode", "hub.verify_token", "hub.challenge"}, []string{SignatureHeader}, http.MethodGet, http.MethodPost)
 }
 
 // Check asks the Graph API about the phone number: its verified name and

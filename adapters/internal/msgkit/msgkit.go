@@ -1,4 +1,5 @@
 // Package msgkit holds what the WhatsApp, Viber and VK adapters share:
+// registering as a channel type (Opener, WebhookRoutes),
 // splitting long texts, remembering how many parts of a split message went
 // out (so a retry does not repeat them), keeping secrets out of errors, and
 // reading a platform's JSON error answer.
