@@ -1,68 +1,42 @@
 package viber
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/voronka/voronka/adapters/fakekit"
+	"github.com/voronka/voronka/adapters/internal/hooktest"
 	"github.com/voronka/voronka/adapters/viber/viberfake"
 	"github.com/voronka/voronka/engine/channel"
 	"github.com/voronka/voronka/engine/channel/channeltest"
 )
 
 type rig struct {
-	fake  *viberfake.Fake
-	a     *Adapter
-	hook  *httptest.Server
-	chats atomic.Int64
+	*hooktest.Rig
+	fake *viberfake.Fake
+	a    *Adapter
 }
 
 func newRig(t *testing.T, h channel.Handler, log *slog.Logger, opts viberfake.Options, welcome string) *rig {
 	t.Helper()
 	opts.Logger, opts.RetryScale = log, 0.001
 	fake := viberfake.New(opts)
-	base, err := fake.Start("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = fake.Close() })
+	base := hooktest.Start(t, fake)
 	a, err := New(Config{BotID: "shop", Token: fake.Token(), APIURL: base + "/pa", Logger: log, Welcome: welcome})
 	if err != nil {
 		t.Fatal(err)
 	}
-	hook := httptest.NewServer(channel.ServeHTTP(func(r *http.Request, req channel.WebhookRequest) channel.WebhookResponse {
-		return a.Webhook(r.Context(), h, req)
-	}))
-	t.Cleanup(hook.Close)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := a.Connect(ctx, hook.URL); err != nil {
+	r := &rig{Rig: hooktest.New(t, fake, viberfake.StatusTooManyRequests, h, a.Webhook), fake: fake, a: a}
+	if _, err := a.Connect(hooktest.Context(t), r.Hook.URL); err != nil {
 		t.Fatal(err)
 	}
-	return &rig{fake: fake, a: a, hook: hook}
-}
-
-func (r *rig) wait(t *testing.T, id int64) fakekit.Delivery {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	st, err := r.fake.Deliveries().WaitDone(ctx, id)
-	if err != nil || st.State != fakekit.DeliveryDelivered {
-		t.Fatalf("delivery %d: %+v, %v", id, st, err)
-	}
-	return st
+	return r
 }
 
 func (r *rig) Chat(t *testing.T) string {
-	chat := fmt.Sprintf("u%04dAbC+dEf==", r.chats.Add(1))
-	r.wait(t, r.fake.SendText(chat, "Иван", "hello").Delivery)
+	chat := fmt.Sprintf("u%04dAbC+dEf==", r.NextChat())
+	r.Wait(t, r.fake.SendText(chat, "Иван", "hello").Delivery)
 	return chat
 }
 
@@ -78,33 +52,13 @@ func (r *rig) Press(t *testing.T, chat, payload string) channeltest.Delivery {
 	return a.Delivery
 }
 
-func (r *rig) Accepted(t *testing.T, d channeltest.Delivery) (bool, int) {
-	st, _ := r.fake.Deliveries().Get(d.(int64))
-	return st.State == fakekit.DeliveryDelivered, st.Attempts
-}
-
 func (r *rig) Forge(t *testing.T, chat, text string) int {
 	body := fmt.Sprintf(`{"event":"message","timestamp":1,"message_token":9007199254740993,"sender":{"id":%q},"message":{"type":"text","text":%q}}`, chat, text)
-	req, _ := http.NewRequest(http.MethodPost, r.hook.URL, bytes.NewReader([]byte(body)))
-	req.Header.Set(SignatureHeader, fakekit.HMACHex("guessed-token", []byte(body)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
-}
-
-func (r *rig) Fail(t *testing.T, skip, n int, f channeltest.Failure) {
-	code := viberfake.StatusTooManyRequests
-	if f == channeltest.ServerError {
-		code = http.StatusInternalServerError
-	}
-	r.fake.Faults().FailLater(skip, n, code, nil)
+	return r.Post(t, body, map[string]string{SignatureHeader: fakekit.HMACHex("guessed-token", []byte(body))})
 }
 
 func (r *rig) Block(t *testing.T, chat string) bool {
-	r.wait(t, r.fake.Unsubscribe(chat).Delivery)
+	r.Wait(t, r.fake.Unsubscribe(chat).Delivery)
 	return true
 }
 

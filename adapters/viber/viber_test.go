@@ -25,7 +25,7 @@ func ctx(t *testing.T) context.Context {
 func TestConversationStartedGetsTheWelcome(t *testing.T) {
 	h := channeltest.NewRecorder()
 	r := newRig(t, h, slog.Default(), viberfake.Options{Unlimited: true}, "Здравствуйте! Напишите, что вас интересует.")
-	r.wait(t, r.fake.Open("newcomer", "Оля").Delivery)
+	r.Wait(t, r.fake.Open("newcomer", "Оля").Delivery)
 	sent := r.fake.Sent("newcomer")
 	if len(sent) != 1 || !sent[0].Welcome || sent[0].Text != "Здравствуйте! Напишите, что вас интересует." || sent[0].Sender != "Voronka Shop" {
 		t.Fatalf("sent %+v", sent)
@@ -53,7 +53,7 @@ func TestUnsubscribedIsBlockedAndTokensStayExact(t *testing.T) {
 	if err != nil || tok <= 1<<53 || tok != r.fake.Sent(chat)[0].Token {
 		t.Fatalf("platform id %q, fake token %d: must be the exact int64 above 2^53", s.PlatformID, r.fake.Sent(chat)[0].Token)
 	}
-	r.wait(t, r.fake.Seen(chat, tok).Delivery)
+	r.Wait(t, r.fake.Seen(chat, tok).Delivery)
 	var read *channel.Receipt
 	for _, rc := range h.Receipts() {
 		if rc.Status == channel.ReceiptRead {
@@ -63,14 +63,14 @@ func TestUnsubscribedIsBlockedAndTokensStayExact(t *testing.T) {
 	if read == nil || read.PlatformID != s.PlatformID || read.Chat != chat {
 		t.Fatalf("receipts %+v", h.Receipts())
 	}
-	r.wait(t, r.fake.Unsubscribe(chat).Delivery)
+	r.Wait(t, r.fake.Unsubscribe(chat).Delivery)
 	all := h.All()
 	if last := all[len(all)-1]; last.Kind != channel.KindBlocked || last.Chat != chat {
 		t.Fatalf("unsubscribed became %+v", last)
 	}
 	// An inbound message_token above 2^53 keeps its last digits in the update id.
 	in := r.fake.SendText(chat, "", "back")
-	r.wait(t, in.Delivery)
+	r.Wait(t, in.Delivery)
 	all = h.All()
 	if got := all[len(all)-1].UpdateID; got != "vb:"+in.Token {
 		t.Fatalf("update id %q, want vb:%s", got, in.Token)
@@ -94,7 +94,7 @@ func TestKeyboardAndPress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.wait(t, a.Delivery)
+	r.Wait(t, a.Delivery)
 	// Typing a payload by hand after a later message without buttons is text.
 	all := h.All()
 	if last := all[len(all)-1]; last.Kind != channel.KindPress || last.Payload != "pm" {

@@ -39,16 +39,16 @@ func postRaw(t *testing.T, url, body string) (int, string) {
 func TestConfirmationAndDuplicateEvents(t *testing.T) {
 	h := channeltest.NewRecorder()
 	r := newRig(t, h, slog.Default(), vkfake.Options{Unlimited: true})
-	if st, body := postRaw(t, r.hook.URL, fmt.Sprintf(`{"type":"confirmation","group_id":%d}`, r.fake.GroupID())); st != 200 || body != testConfirm {
+	if st, body := postRaw(t, r.Hook.URL, fmt.Sprintf(`{"type":"confirmation","group_id":%d}`, r.fake.GroupID())); st != 200 || body != testConfirm {
 		t.Fatalf("confirmation answered %d %q", st, body)
 	}
-	if st, _ := postRaw(t, r.hook.URL, `{"type":"confirmation","group_id":1}`); st != 401 {
+	if st, _ := postRaw(t, r.Hook.URL, `{"type":"confirmation","group_id":1}`); st != 401 {
 		t.Fatalf("another community's confirmation answered %d", st)
 	}
 	ev := fmt.Sprintf(`{"type":"message_new","group_id":%d,"event_id":"e1","v":"5.199","secret":%q,"object":{"message":{"id":5,"date":1700000000,"peer_id":77,"from_id":77,"text":"дубль"}}}`,
 		r.fake.GroupID(), testSecret)
 	for range 3 {
-		if st, body := postRaw(t, r.hook.URL, ev); st != 200 || body != "ok" {
+		if st, body := postRaw(t, r.Hook.URL, ev); st != 200 || body != "ok" {
 			t.Fatalf("event answered %d %q", st, body)
 		}
 	}
@@ -74,7 +74,7 @@ func TestCallbackButtonIsAnsweredAndConsentEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.wait(t, a.Delivery)
+	r.Wait(t, a.Delivery)
 	all := h.All()
 	if last := all[len(all)-1]; last.Kind != channel.KindPress || last.Payload != "yes" {
 		t.Fatalf("press = %+v", last)
@@ -82,8 +82,8 @@ func TestCallbackButtonIsAnsweredAndConsentEvents(t *testing.T) {
 	if ans := r.fake.Answers(); len(ans) != 1 || strconv.FormatInt(ans[0].UserID, 10) != chat {
 		t.Fatalf("answers %+v", ans)
 	}
-	r.wait(t, r.fake.Deny(peer(t, chat)).Delivery)
-	r.wait(t, r.fake.Allow(peer(t, chat)).Delivery)
+	r.Wait(t, r.fake.Deny(peer(t, chat)).Delivery)
+	r.Wait(t, r.fake.Allow(peer(t, chat)).Delivery)
 	all = h.All()
 	if all[len(all)-2].Kind != channel.KindBlocked || all[len(all)-1].Kind != channel.KindUnblocked {
 		t.Fatalf("deny/allow became %+v", all[len(all)-2:])

@@ -64,7 +64,7 @@ func TestButtonsBecomeReplyButtonsOrAList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.wait(t, in.Delivery)
+	r.Wait(t, in.Delivery)
 	all := h.All()
 	if last := all[len(all)-1]; last.Kind != channel.KindPress || last.Payload != "long" {
 		t.Fatalf("list reply = %+v", last)
