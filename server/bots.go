@@ -523,6 +523,11 @@ func (s *Server) updateChannel(c *fiber.Ctx) error {
 			return err
 		}
 		cur.Settings = maps.Clone(body.Settings)
+		// A value the adapter cannot use is refused here, not found
+		// when every replica fails to rebuild the channel.
+		if _, err := s.cfg.Live.Build(b.ID, cur); err != nil {
+			return &apiError{Status: fiber.StatusUnprocessableEntity, Msg: "the channel's configuration is unusable", Details: err.Error()}
+		}
 	}
 	if tok := strings.TrimSpace(body.Token); tok != "" {
 		probe := cur

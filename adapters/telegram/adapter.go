@@ -70,6 +70,11 @@ type Config struct {
 	// RequestTimeout bounds every other Bot API call (default 30 s), on top
 	// of the caller's context.
 	RequestTimeout time.Duration
+
+	// SignOperators puts the operator's name above each message an
+	// operator writes (Outbound.Author), so the person knows who answers:
+	// Telegram shows every message as the bot's.
+	SignOperators bool
 }
 
 // Adapter is one Telegram bot. It is safe for concurrent use: Send and

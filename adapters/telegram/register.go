@@ -27,7 +27,24 @@ var Type = channel.Type{
 	Caps:       Caps,
 	Limits:     channel.TelegramLimits,
 	NeedsToken: true,
+	Settings:   []string{SettingOperatorNames},
 	Open:       openType,
+}
+
+// SettingOperatorNames is the channel setting that says whether operators'
+// messages carry their name: "on" (the default when unset) or "off".
+const SettingOperatorNames = "operator_names"
+
+// signOperators reads SettingOperatorNames.
+func signOperators(settings map[string]string) (bool, error) {
+	switch v := settings[SettingOperatorNames]; v {
+	case "", "on":
+		return true, nil
+	case "off":
+		return false, nil
+	default:
+		return false, fmt.Errorf("telegram: %s is on or off, not %q", SettingOperatorNames, v)
+	}
 }
 
 func init() { channel.Register(Type) }
@@ -49,12 +66,16 @@ func (t *typeAdapter) Build(cfg channel.Config) (channel.Channel, error) {
 		api = t.env.APIURL
 	}
 	api = endpointFormat(api)
+	sign, err := signOperators(cfg.Settings)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", channel.ErrBadConfig, err)
+	}
 	log := t.env.Logger
 	if log != nil {
 		log = log.With("channel", ChannelName)
 	}
 	a, err := Open(Config{BotID: cfg.Bot, Token: cfg.Token, APIEndpoint: api, HTTPClient: t.env.HTTPClient,
-		Logger: log, WebhookSecret: WebhookSecret(cfg.Token)})
+		Logger: log, WebhookSecret: WebhookSecret(cfg.Token), SignOperators: sign})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", channel.ErrBadConfig, err)
 	}

@@ -60,6 +60,9 @@ func (a *Adapter) Send(ctx context.Context, msg channel.Outbound) (channel.Sent,
 		return channel.Sent{}, invalid("message %s to chat %d: %v", msg.ID, chatID, err)
 	}
 	text := msg.Text
+	if a.cfg.SignOperators && msg.Author != "" {
+		text = Signed(msg.Author, text)
+	}
 	if !utf8.ValidString(text) {
 		text = strings.ToValidUTF8(text, "\uFFFD")
 	}
@@ -94,6 +97,23 @@ func (a *Adapter) Send(ctx context.Context, msg channel.Outbound) (channel.Sent,
 	}
 	a.setPartsSent(msg.ID, 0)
 	return channel.Sent{PlatformID: strconv.FormatInt(last, 10)}, nil
+}
+
+// maxSignature is the longest operator name put above a message, in
+// characters; a longer one is cut.
+const maxSignature = 64
+
+// Signed is text as an operator's message shows it on Telegram: their name
+// on the first line, then the text.
+func Signed(author, text string) string {
+	name := strings.Join(strings.Fields(author), " ")
+	if name == "" {
+		return text
+	}
+	if r := []rune(name); len(r) > maxSignature {
+		name = string(r[:maxSignature-1]) + "…"
+	}
+	return name + ":\n" + text
 }
 
 // invalid is a send Telegram would refuse with a 400: not retryable.

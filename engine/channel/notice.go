@@ -4,7 +4,8 @@ import "context"
 
 // Noticer is a Sender that can tell the person an operator joined the chat
 // (the web chat shows "operator joined" with the name). Senders without it
-// skip the notice: on Telegram the operator's first message says enough.
+// skip the notice: on Telegram the operator's first message, with their name
+// on its first line (the channel's operator_names setting), says enough.
 type Noticer interface {
 	Joined(ctx context.Context, bot, chat, name string) error
 }
