@@ -89,6 +89,16 @@ const api = (p, init) => page.evaluate(async ([p, init]) => {
   return { status: r.status, body: await r.json().catch(() => null) };
 }, [p, init]);
 const saved = () => page.waitForSelector('[data-testid=save-state][data-state=saved]');
+/** write calls the API from the signed-in page with its CSRF token. */
+const write = (method, p, body) =>
+  page.evaluate(
+    async ([method, p, body]) => {
+      const csrf = (await (await fetch('/api/session')).json()).csrf;
+      const r = await fetch(p, { method, headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf }, body: JSON.stringify(body) });
+      return { status: r.status, body: await r.json().catch(() => null) };
+    },
+    [method, p, body],
+  );
 
 try {
   await step('an empty store: sign in, no bots yet', async () => {
@@ -224,6 +234,47 @@ try {
     assert.match(await page.locator('[data-testid=bot-channels] h3').innerText(), /Channels/);
     await page.click('[data-action=lang]');
     await page.waitForSelector('[data-action=save-settings]:has-text("Сохранить настройки")');
+  });
+
+  await step("an operator's reply on Telegram carries their name; the switch on the Telegram card turns it off", async () => {
+    const me = (await api('/api/session')).body.user;
+    const name = me.name || me.login;
+    const sw = page.locator('[data-channel=telegram] [data-field=operator-names]');
+    assert.ok(await sw.isChecked(), 'names are on by default');
+    assert.equal(await page.locator('[data-testid=connect-telegram] [data-field=telegram-operator_names]').count(), 0, 'the switch is no text field');
+    assert.equal((await write('POST', '/api/conversations/coffee:telegram:502/messages', { text: 'Здравствуйте, подскажу с зёрнами' })).status, 201);
+    assert.equal((await sent(502, 3))[2].text, `${name}:\nЗдравствуйте, подскажу с зёрнами`);
+    await sw.click(); // the switch follows the saved setting, not the click
+    await page.waitForSelector('[data-testid=bots-notice]:has-text("от имени бота")');
+    await page.waitForSelector('[data-channel=telegram] [data-field=operator-names]:not(:checked)');
+    await page.waitForSelector('[data-channel=telegram][data-state=connected]', { timeout: 30000 });
+    assert.ok(!(await sw.isChecked()));
+    const tg = (await api('/api/bots/coffee/channels')).body.channels.find((c) => c.type === 'telegram');
+    assert.equal(tg.settings.operator_names, 'off');
+    assert.equal((await write('POST', '/api/conversations/coffee:telegram:502/messages', { text: 'Есть эфиопия и кения' })).status, 201);
+    assert.equal((await sent(502, 4))[3].text, 'Есть эфиопия и кения');
+  });
+
+  await step('a settings form left open while someone else changes the bot says so instead of overwriting', async () => {
+    const before = (await api('/api/bots/coffee')).body;
+    // Someone renames the bot in another tab; this page still shows the old revision.
+    const other = await write('PUT', '/api/bots/coffee', { name: 'Кофейня на Невском' });
+    assert.equal(other.body.rev, before.rev + 1);
+    await page.fill('[data-field=time-zone]', 'Asia/Yekaterinburg');
+    await page.click('[data-action=save-settings]');
+    await page.waitForSelector('[data-testid=bots-error]:has-text("изменил кто-то другой")');
+    let b = (await api('/api/bots/coffee')).body;
+    assert.equal(b.settings.time_zone, 'Europe/Moscow', 'the stale form changed nothing');
+    assert.equal(b.name, 'Кофейня на Невском');
+    // Reloaded, the same change saves, and the rename stays.
+    await page.reload();
+    await page.waitForSelector('[data-testid=bot-settings]');
+    await page.fill('[data-field=time-zone]', 'Asia/Yekaterinburg');
+    await page.click('[data-action=save-settings]');
+    await page.waitForSelector('[data-testid=bots-notice]:has-text("Сохранено")');
+    b = (await api('/api/bots/coffee')).body;
+    assert.equal(b.settings.time_zone, 'Asia/Yekaterinburg');
+    assert.equal(b.name, 'Кофейня на Невском');
   });
 
   await step('removing the Telegram channel deletes it', async () => {

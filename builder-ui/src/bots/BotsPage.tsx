@@ -8,6 +8,7 @@ import { useI18n, type Key } from '../i18n';
 import * as api from './api';
 import { badInterval, rowsOf, hoursOf, weekdays, type DayRow } from './week';
 import { SharePanel } from './Share';
+import { conflictKey, signsOperators, switches, withOperatorNames } from './channelSettings';
 import { MessengerConnect } from '../messengers/MessengerConnect';
 import { MessengerDetails } from '../messengers/CallbackURL';
 import { callbackURL, isMessenger } from '../messengers/messengers';
@@ -18,8 +19,7 @@ const idRule = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** failureText says an API failure in the page's language where a person caused it. */
 function failureText(e: unknown, t: (k: Key) => string): string {
   if (e instanceof core.ApiError) {
-    if (e.status === 409 && e.message.includes('exists')) return t('botTaken');
-    if (e.status === 409) return t('alreadyConnected');
+    if (e.status === 409) return t(conflictKey(e.message));
     if (e.status === 422 && e.message.includes('refused')) return t('tokenRefused');
     if (e.status === 502) return t('platformUnreachable');
   }
@@ -241,7 +241,9 @@ function SettingsForm({ bot, onSaved, onFailure }: { bot: api.Bot; onSaved: () =
     else clear.push('working_hours');
     settings.clear = clear;
     try {
-      await api.updateBot(bot.id, { settings });
+      // Sent with the revision the form shows: a change someone saved
+      // meanwhile is not overwritten (409, the page says to reload).
+      await api.updateBot(bot.id, { settings, rev: bot.rev });
       onSaved();
     } catch (err) {
       onFailure(err);
@@ -383,6 +385,15 @@ function ChannelsSection({ bot, onFailure, onChanged }: { bot: api.Bot; onFailur
       onFailure(err);
     }
   };
+  const setOperatorNames = async (c: api.Channel, on: boolean) => {
+    try {
+      await api.updateChannel(bot.id, c.id, withOperatorNames(c.settings, on));
+      onChanged(on ? t('operatorNamesOn') : t('operatorNamesOff'));
+      refresh();
+    } catch (err) {
+      onFailure(err);
+    }
+  };
   const addWeb = async () => {
     try {
       await api.addChannel(bot.id, 'web', '');
@@ -430,6 +441,17 @@ function ChannelsSection({ bot, onFailure, onChanged }: { bot: api.Bot; onFailur
                   </>
                 )}
               </div>
+              {c.type === 'telegram' && (
+                <label className="small" data-testid="operator-names">
+                  <input
+                    type="checkbox"
+                    checked={signsOperators(c.settings)}
+                    onChange={(e) => void setOperatorNames(c, e.target.checked)}
+                    data-field="operator-names"
+                  />{' '}
+                  {t('operatorNames')}
+                </label>
+              )}
               {isMessenger(c.type) && c.type !== 'viber' && (
                 <MessengerDetails url={callbackURL(window.location.origin, c.type, bot.id)} verifyToken={c.settings?.verify_token} />
               )}
@@ -520,7 +542,7 @@ function ConnectForm({ bot, type, onConnected, onFailure }: { bot: string; type:
         spellCheck={false}
         data-field={`${type.name}-token`}
       />{' '}
-      {(type.settings ?? []).map((k) => (
+      {(type.settings ?? []).filter((k) => !switches.has(k)).map((k) => (
         <input
           key={k}
           value={settings[k] ?? ''}

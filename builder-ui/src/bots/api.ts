@@ -23,6 +23,8 @@ export interface Bot {
   settings: BotSettings;
   config_as_code?: boolean;
   channels?: { id?: string; type: string }[];
+  /** rev counts the bot's writes: a change sent with it is refused (409) once the bot moved on. */
+  rev?: number;
 }
 
 export interface Health {
@@ -58,6 +60,8 @@ export interface ChannelType {
 }
 
 export interface BotChange {
+  /** rev, when set, is the revision the change was made on. */
+  rev?: number;
   name?: string;
   flow_id?: string;
   settings?: BotSettings & { clear?: ('quiet_hours' | 'working_hours')[] };

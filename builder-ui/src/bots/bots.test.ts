@@ -2,6 +2,27 @@ import { describe, expect, it } from 'vitest';
 import { badInterval, hoursOf, rowsOf, validTime, weekdays } from './week';
 import { deepLink, embedSnippet, hostedLink, payloadRule, previewURL } from './share';
 import { en, ru } from './strings';
+import { conflictKey, signsOperators, switches, withOperatorNames } from './channelSettings';
+
+describe('channel settings', () => {
+  it("signs operators' messages unless the setting says off", () => {
+    expect(signsOperators(undefined)).toBe(true);
+    expect(signsOperators({})).toBe(true);
+    expect(signsOperators({ operator_names: 'on' })).toBe(true);
+    expect(signsOperators({ operator_names: 'off' })).toBe(false);
+  });
+  it('keeps the other settings when the switch changes (the API replaces them whole)', () => {
+    expect(withOperatorNames({ title: 'Кофейня' }, false)).toEqual({ title: 'Кофейня', operator_names: 'off' });
+    expect(withOperatorNames(undefined, true)).toEqual({ operator_names: 'on' });
+    expect(switches.has('operator_names')).toBe(true);
+  });
+  it('words each conflict of the bots API', () => {
+    expect(conflictKey('bot shop exists')).toBe('botTaken');
+    expect(conflictKey('the bot was changed by someone else: reload it and make your change again')).toBe('botChangedElsewhere');
+    expect(conflictKey('changed by someone else, reload and retry')).toBe('botChangedElsewhere');
+    expect(conflictKey('bot shop has a Telegram channel already: remove it first')).toBe('alreadyConnected');
+  });
+});
 
 describe('working hours', () => {
   it('round-trips stored hours through the rows, closed days left out', () => {
