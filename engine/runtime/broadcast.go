@@ -1002,12 +1002,14 @@ func (run *bcRun) step(ctx context.Context, rc store.Receipt) bcOutcome {
 // blocked, with consent off: no broadcast goes there again.
 func (r *Runtime) broadcastBlocked(ctx context.Context, convID, reason string) {
 	now := r.clock.Now()
-	err := r.rewrite(context.WithoutCancel(ctx), convID, nil, nil, func(cur, next *store.Conversation) []store.Message {
+	err := r.rewrite(context.WithoutCancel(ctx), convID, nil, nil, func(cur, next *store.Conversation) store.PendingLogs {
 		next.Blocked = true
 		next.Consent = store.Consent{Subscribed: false, At: now, Source: "blocked"}
-		next.Outbox = dropMessages(cur.Outbox)
+		// The dropped items' carried logs (store.OutMessage.Logs) go with the write.
+		var dropped store.PendingLogs
+		next.Outbox, dropped = dropMessages(cur.Outbox)
 		next.UpdatedAt = cur.UpdatedAt
-		return nil
+		return dropped
 	})
 	if err != nil {
 		r.log.Warn("mark chat blocked", "conversation", convID, "err", err, "reason", reason)

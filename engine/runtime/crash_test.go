@@ -23,9 +23,13 @@ var errKilled = errors.New("process killed")
 type killable struct {
 	store.Store
 	dead *atomic.Bool
-	// lost counts, per conversation, sent events the kill kept out of the
-	// store: messages the platform got whose delivery was not yet
-	// recorded, i.e. in flight at the kill.
+	// noLines, when set, fails transcript appends only (the store refused
+	// that one insert).
+	noLines *atomic.Bool
+	// lost holds, per conversation, the ids of sent events the kill kept
+	// out of the store (a set: the dead process may try again): messages
+	// the platform got whose delivery was not yet recorded, i.e. in flight
+	// at the kill.
 	lost *sync.Map
 }
 
@@ -54,6 +58,9 @@ func (k killable) AppendMessages(ctx context.Context, msgs ...store.Message) err
 	if err := k.err(); err != nil {
 		return err
 	}
+	if k.noLines.Load() {
+		return errors.New("transcript insert refused")
+	}
 	return k.Store.AppendMessages(ctx, msgs...)
 }
 
@@ -61,8 +68,8 @@ func (k killable) AppendEvents(ctx context.Context, events ...store.Event) error
 	if err := k.err(); err != nil {
 		for _, e := range events {
 			if e.Type == "sent" {
-				n, _ := k.lost.LoadOrStore(e.Conversation, new(atomic.Int64))
-				n.(*atomic.Int64).Add(1)
+				ids, _ := k.lost.LoadOrStore(e.Conversation, new(sync.Map))
+				ids.(*sync.Map).Store(e.ID, true)
 			}
 		}
 		return err
@@ -165,16 +172,17 @@ func (k *killSender) Send(ctx context.Context, msg channel.Outbound) (channel.Se
 
 // process is one runtime with its own view of the store and the platform.
 type process struct {
-	rt   *runtime.Runtime
-	dead *atomic.Bool
-	snd  *killSender
-	lost *sync.Map
+	rt      *runtime.Runtime
+	dead    *atomic.Bool
+	noLines *atomic.Bool
+	snd     *killSender
+	lost    *sync.Map
 }
 
 func (h *harness) process(opts ...option) *process {
-	p := &process{dead: new(atomic.Bool), lost: new(sync.Map)}
+	p := &process{dead: new(atomic.Bool), noLines: new(atomic.Bool), lost: new(sync.Map)}
 	p.snd = &killSender{inner: h.snd, dead: p.dead, clock: h.clock}
-	st := killable{Store: h.st, dead: p.dead, lost: p.lost}
+	st := killable{Store: h.st, dead: p.dead, noLines: p.noLines, lost: p.lost}
 	opts = append([]option{withStore(st), func(c *runtime.Config) {
 		ch := c.Channels["telegram"]
 		ch.Sender = p.snd
@@ -251,7 +259,10 @@ func TestKilledProcessOutboxIsAdoptedPromptlyWithoutResendStorm(t *testing.T) {
 		inflight := map[string]int{}
 		a.lost.Range(func(k, v any) bool {
 			c, _ := h.st.GetConversation(context.Background(), k.(string))
-			inflight[c.Chat] = int(v.(*atomic.Int64).Load())
+			v.(*sync.Map).Range(func(any, any) bool {
+				inflight[c.Chat]++
+				return true
+			})
 			return true
 		})
 		dups := 0
@@ -267,6 +278,29 @@ func TestKilledProcessOutboxIsAdoptedPromptlyWithoutResendStorm(t *testing.T) {
 				t.Errorf("chat %s got %d duplicates with %d sends in flight at the kill", c, n, inflight[c])
 			}
 			dups += n
+		}
+		// The transcript lost nothing either: on MongoDB a step's lines
+		// ride in the outbox until the reply's delivery is recorded, so
+		// those of A's undelivered items were written by B.
+		for i := range chats {
+			c := chat(i)
+			lines, _, err := h.st.ListMessages(context.Background(), store.ConversationID(bot, "telegram", c), "", store.MaxLimit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var in, out []string
+			for _, l := range lines {
+				if l.Direction == store.DirectionIn {
+					in = append(in, l.Text)
+				} else {
+					out = append(out, l.Text)
+				}
+			}
+			slices.Sort(out)
+			wantOut := slices.Sorted(slices.Values(want))
+			if !slices.Equal(in, []string{"hello", "Ask", "Bob", "Ann"}) || !slices.Equal(out, wantOut) {
+				t.Errorf("chat %s transcript: in %q, out %q; want every message and reply once", c, in, out)
+			}
 		}
 		t.Logf("%d duplicates, %d sends in flight at the kill", dups, total(inflight))
 		if total(inflight) == 0 {
@@ -303,4 +337,47 @@ func dedupeAdjacent(ms []channel.Outbound) []string {
 		out = append(out, m.Text)
 	}
 	return out
+}
+
+// A process sent a reply and stored its sent event, but the store refused
+// the transcript lines that go with it (on MongoDB the step's lines ride in
+// the outbox until that moment), and then the process died: the process
+// that takes over the dead one's outboxes writes the lines. Until its
+// death the process kept the lines to write again, and sent nothing twice.
+func TestTranscriptOfADeadProcessDeliveryIsWrittenByTheAdopter(t *testing.T) {
+	eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+		h := newHarness(t, open(t))
+		a, b := h.process(), h.process()
+		h.run(a.rt)
+		h.run(b.rt)
+		const c = "300"
+		a.noLines.Store(true)
+		h.text(a.rt, c, "u1", "hello")
+		eventually(t, "the reply to go out", nil, func() bool { return h.snd.total() == 1 })
+		// A tries again to write what the store refused, a few times.
+		for range 5 {
+			time.Sleep(5 * time.Millisecond)
+			h.clock.Advance(500 * time.Millisecond)
+		}
+		a.dead.Store(true)
+		id := store.ConversationID(bot, "telegram", c)
+		eventually(t, "the adopter to write the transcript", func() {
+			time.Sleep(5 * time.Millisecond)
+			h.clock.Advance(200 * time.Millisecond)
+		}, func() bool {
+			lines, _, err := h.st.ListMessages(context.Background(), id, "", store.MaxLimit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return len(lines) == 2
+		})
+		lines, _, _ := h.st.ListMessages(context.Background(), id, "", store.MaxLimit)
+		if lines[0].Text != "hello" || lines[1].Text != "Hi Anna" {
+			t.Errorf("transcript %q, %q; want the message and its reply", lines[0].Text, lines[1].Text)
+		}
+		h.settle(b.rt)
+		if got := h.snd.texts(c); len(got) != 1 {
+			t.Errorf("sent %q, want the reply once", got)
+		}
+	})
 }

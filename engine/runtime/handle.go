@@ -97,6 +97,12 @@ type result struct {
 	reason    string
 }
 
+// keep adds logs that dropped outbox items carried to the change's.
+func (res *result) keep(l store.PendingLogs) {
+	res.lines = append(res.lines, l.Messages...)
+	res.events = append(res.events, l.Events...)
+}
+
 // transcript is the change's lines in order: the inbound one first.
 func (res *result) transcript() []store.Message {
 	if res.inLine == nil {
@@ -225,12 +231,12 @@ func (r *Runtime) commit(ctx context.Context, o op) (*result, error) {
 		if o.dedupe && slices.Contains(cur.RecentUpdates, o.key) {
 			return &result{dup: true, conv: cur}, nil
 		}
-		box, adopted, err := r.carry(ctx, s, cur)
+		box, adopted, kept, err := r.carry(ctx, s, cur)
 		if err != nil {
 			return nil, err
 		}
 		base := cur
-		if len(box) != len(cur.Outbox) || len(adopted) > 0 {
+		if !sameItems(box, cur.Outbox) || len(adopted) > 0 {
 			c := *cur
 			c.Outbox = box
 			base = &c
@@ -240,6 +246,7 @@ func (r *Runtime) commit(ctx context.Context, o op) (*result, error) {
 			return nil, err
 		}
 		res.adopted = adopted
+		res.keep(kept)
 		if res.noop {
 			res.conv = cur
 			return res, nil
@@ -298,8 +305,9 @@ func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation
 	// The inbound message is built first but folds after a run's start
 	// (its source); the append order is the fold order.
 	analytics.SortChange(res.events)
+	logs := r.carryLogs(next, res)
 	err := r.st.CommitConversation(ctx, store.ConversationChange{Conversation: next, Create: fresh,
-		Messages: res.transcript(), Events: res.events})
+		Messages: logs.Messages, Events: logs.Events})
 	if errors.Is(err, store.ErrLogsNotWritten) {
 		// The change stands; finish appends the logs again.
 		r.log.Warn("append transcript and events", "conversation", next.ID, "err", err)
@@ -321,10 +329,12 @@ func (r *Runtime) write(ctx context.Context, s *stripe, next *store.Conversation
 // carry is the outbox a change starts from: the stored one without the
 // items this process saw through (pruned now, at no extra write), with the
 // items of owners whose lease ended adopted, or set aside when their
-// delivery event shows they went out.
-func (r *Runtime) carry(ctx context.Context, s *stripe, cur *store.Conversation) ([]store.OutMessage, []string, error) {
+// delivery event shows they went out; the logs those carried are returned,
+// for the change to write.
+func (r *Runtime) carry(ctx context.Context, s *stripe, cur *store.Conversation) ([]store.OutMessage, []string, store.PendingLogs, error) {
+	var kept store.PendingLogs
 	if len(cur.Outbox) == 0 {
-		return cur.Outbox, nil, nil
+		return cur.Outbox, nil, kept, nil
 	}
 	e := s.get(cur.ID)
 	box := pruneDone(e, cur.Outbox)
@@ -335,17 +345,18 @@ func (r *Runtime) carry(ctx context.Context, s *stripe, cur *store.Conversation)
 		}
 	}
 	if len(dead) == 0 {
-		return box, nil, nil
+		return box, nil, kept, nil
 	}
 	seen, err := r.delivered(ctx, cur, dead)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, kept, err
 	}
 	out := make([]store.OutMessage, 0, len(box))
 	var adopted []string
 	for _, m := range box {
 		if slices.ContainsFunc(dead, func(d store.OutMessage) bool { return d.ID == m.ID }) {
 			if seen[m.ID] {
+				addLogs(&kept, m.Logs)
 				continue
 			}
 			m.Owner = r.opts.Owner
@@ -353,7 +364,7 @@ func (r *Runtime) carry(ctx context.Context, s *stripe, cur *store.Conversation)
 		}
 		out = append(out, m)
 	}
-	return out, adopted, nil
+	return out, adopted, kept, nil
 }
 
 // apply computes the next document for o; cur is never modified.
@@ -405,7 +416,9 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 					res.lines = append(res.lines, failedLine(cur, m, "not sent: the chat has blocked the bot"))
 				}
 			}
-			next.Outbox = dropMessages(cur.Outbox)
+			var dropped store.PendingLogs
+			next.Outbox, dropped = dropMessages(cur.Outbox)
+			res.keep(dropped)
 			res.events = append(res.events, r.event(cur, o.key, 0, "blocked", cur.Node, now, nil))
 		case channel.KindUnblocked:
 			next.Blocked = false
@@ -567,7 +580,9 @@ func (r *Runtime) apply(ctx context.Context, cur *store.Conversation, fresh bool
 				res.lines = append(res.lines, failedLine(&next, m, "not sent: the chat has blocked the bot"))
 			}
 		}
-		outbox = dropMessages(outbox)
+		var dropped store.PendingLogs
+		outbox, dropped = dropMessages(outbox)
+		res.keep(dropped)
 	}
 	next.Outbox = outbox
 
@@ -715,13 +730,26 @@ func appendRecent(recent []string, key string, max int) []string {
 	return append(out, key)
 }
 
+// sameItems reports whether a and b are the same slice (not a copy).
+func sameItems(a, b []store.OutMessage) bool {
+	return len(a) == len(b) && (len(a) == 0 || &a[0] == &b[0])
+}
+
 // dropMessages removes the messages (not the timers and other effects) from
-// an outbox: a blocked chat receives nothing, but its timers still run.
-func dropMessages(box []store.OutMessage) []store.OutMessage {
+// an outbox: a blocked chat receives nothing, but its timers still run. It
+// returns the logs the dropped items carried, which the caller writes.
+func dropMessages(box []store.OutMessage) ([]store.OutMessage, store.PendingLogs) {
+	var logs store.PendingLogs
 	if len(box) == 0 {
-		return box
+		return box, logs
 	}
-	return slices.DeleteFunc(slices.Clone(box), func(m store.OutMessage) bool { return isMessage(m.Kind) })
+	return slices.DeleteFunc(slices.Clone(box), func(m store.OutMessage) bool {
+		if isMessage(m.Kind) {
+			addLogs(&logs, m.Logs)
+			return true
+		}
+		return false
+	}), logs
 }
 
 func isMessage(kind string) bool { return kind == kindMessage || kind == kindOperator }

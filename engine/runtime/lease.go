@@ -220,6 +220,9 @@ func (r *Runtime) sweep(ctx context.Context) {
 				break
 			}
 			known, err := r.pageDelivered(ctx, convs, l.Owner)
+			if err == nil {
+				err = r.appendDeliveredLogs(ctx, convs, known)
+			}
 			if err != nil {
 				r.log.Warn("check delivered items", "owner", l.Owner, "err", err)
 				complete = false
@@ -244,14 +247,39 @@ func (r *Runtime) sweep(ctx context.Context) {
 	}
 }
 
+// appendDeliveredLogs appends, for a page of a dead owner's outboxes, the
+// logs its delivered items carry (the owner may have died between the send
+// and their append), all in one pair of inserts rather than one per
+// conversation; claimKnowing then takes them as appended.
+func (r *Runtime) appendDeliveredLogs(ctx context.Context, convs []store.Conversation, known map[string]bool) error {
+	var l store.PendingLogs
+	for i := range convs {
+		for _, m := range convs[i].Outbox {
+			if known[m.ID] {
+				addLogs(&l, m.Logs)
+			}
+		}
+	}
+	if emptyLogs(l) {
+		return nil
+	}
+	return r.appendBoth(ctx, l)
+}
+
 // adoptStranded takes over conv's items of dead owners (conv was just read
 // from the store) and starts delivering them.
 func (r *Runtime) adoptStranded(ctx context.Context, conv *store.Conversation, known map[string]bool) error {
 	s := r.locks.of(conv.ID)
 	s.mu.Lock()
-	if e := s.get(conv.ID); e == nil || e.conv == nil || e.conv.Version < conv.Version {
+	e := s.get(conv.ID)
+	if e == nil || e.conv == nil || e.conv.Version < conv.Version {
 		c := *conv
-		s.put(conv.ID, &c, r.opts.CachePerStripe)
+		e = s.put(conv.ID, &c, r.opts.CachePerStripe)
+	}
+	for _, m := range conv.Outbox {
+		if known[m.ID] && m.Logs != nil {
+			e.markLogged(m.ID) // appendDeliveredLogs did
+		}
 	}
 	s.mu.Unlock()
 	mine, err := r.claimKnowing(ctx, conv.ID, known)

@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/voronka/voronka/engine/store"
 )
@@ -38,6 +39,48 @@ type cacheEntry struct {
 	// scheduled as a job): the next write of the conversation prunes them,
 	// so delivering costs no conversation write.
 	done map[string]struct{}
+	// logged are items whose carried logs (OutMessage.Logs) this process
+	// appended ahead of their delivery, because the delivery waits.
+	logged map[string]struct{}
+	// unrecorded are items this process delivered whose record (delivery
+	// event, carried logs) the store did not take yet: not to be sent
+	// again, and not to be pruned before the record is written.
+	unrecorded map[string]*pendingRecord
+	// logging are items delivered and recorded whose carried logs are
+	// being appended (recordApart): not to be sent again, not yet pruned.
+	logging map[string]struct{}
+}
+
+func (e *cacheEntry) isLogging(id string) bool {
+	if e == nil {
+		return false
+	}
+	_, ok := e.logging[id]
+	return ok
+}
+
+// pendingRecord is a delivery's record waiting to be appended again.
+type pendingRecord struct {
+	logs  store.PendingLogs
+	since time.Time // first failure, for giving up after SendHorizon
+}
+
+// markLogged records that item id's carried logs are appended.
+func (e *cacheEntry) markLogged(ids ...string) {
+	if e.logged == nil {
+		e.logged = make(map[string]struct{}, len(ids))
+	}
+	for _, id := range ids {
+		e.logged[id] = struct{}{}
+	}
+}
+
+func (e *cacheEntry) isLogged(id string) bool {
+	if e == nil {
+		return false
+	}
+	_, ok := e.logged[id]
+	return ok
 }
 
 // own marks ids as this process's to deliver.
@@ -64,11 +107,19 @@ func (e *cacheEntry) finish(id string) {
 
 // prune forgets ids no longer in the outbox.
 func (e *cacheEntry) prune(box []store.OutMessage) {
-	for _, set := range [2]map[string]struct{}{e.mine, e.done} {
+	gone := func(id string) bool {
+		return !slices.ContainsFunc(box, func(m store.OutMessage) bool { return m.ID == id })
+	}
+	for _, set := range [3]map[string]struct{}{e.mine, e.done, e.logged} {
 		for id := range set {
-			if !slices.ContainsFunc(box, func(m store.OutMessage) bool { return m.ID == id }) {
+			if gone(id) {
 				delete(set, id)
 			}
+		}
+	}
+	for id := range e.unrecorded {
+		if gone(id) {
+			delete(e.unrecorded, id)
 		}
 	}
 }
@@ -123,7 +174,7 @@ func (st *stripe) put(id string, c *store.Conversation, max int) *cacheEntry {
 		st.convs[id] = e
 	}
 	e.conv = c
-	if c != nil && len(e.mine)+len(e.done) > 0 {
+	if c != nil && len(e.mine)+len(e.done)+len(e.logged)+len(e.unrecorded) > 0 {
 		e.prune(c.Outbox)
 	}
 	return e
@@ -136,21 +187,29 @@ func (st *stripe) drop(id string) {
 	}
 }
 
-// forgetOwnership drops what every entry knows of its outbox (and the
-// documents): after this process's lease lapsed, others may have adopted
-// its items, so each conversation is read and checked again.
-// It returns the conversations that had items to deliver, to look at again.
+// forgetOwnership drops what every entry knows of its outbox ownership
+// (and the documents): after this process's lease lapsed, others may have
+// adopted its items, so each conversation is read and checked again. What
+// the store already holds stays known (items seen through, carried logs
+// appended, delivery records still to append): checking or appending it
+// again would only load a store that is struggling already (the likely
+// reason the lease lapsed). It returns the conversations that had items
+// to deliver, to look at again.
 func (s *stripes) forgetOwnership() []string {
 	var ids []string
 	for i := range s.s {
 		st := &s.s[i]
 		st.mu.Lock()
 		for id, e := range st.convs {
-			if len(e.mine) > 0 {
+			if len(e.mine) > 0 || len(e.unrecorded) > 0 {
 				ids = append(ids, id)
 			}
+			if len(e.done)+len(e.logged)+len(e.unrecorded)+len(e.logging) == 0 {
+				delete(st.convs, id)
+				continue
+			}
+			e.conv, e.mine = nil, nil
 		}
-		clear(st.convs)
 		st.mu.Unlock()
 	}
 	return ids

@@ -88,21 +88,23 @@ func (r *Runtime) receiptReach(ctx context.Context, conv *store.Conversation, rc
 	}
 	mark := failed
 	mark.ID, mark.Type, mark.Data = conv.ID+"/receipt/"+rc.PlatformID+"/"+typ, typ, map[string]any{engine.DataError: reason, "platform_id": rc.PlatformID}
-	err := r.rewrite(ctx, conv.ID, []store.Event{failed, mark}, nil, func(cur, next *store.Conversation) []store.Message {
+	err := r.rewrite(ctx, conv.ID, []store.Event{failed, mark}, nil, func(cur, next *store.Conversation) store.PendingLogs {
 		next.Consent = store.Consent{Subscribed: false, At: at, Source: source}
 		next.UpdatedAt = cur.UpdatedAt
 		if !rc.Unreachable {
-			return nil
+			return store.PendingLogs{}
 		}
 		next.Blocked = true
-		var dropped []store.Message
+		// The dropped items' carried logs (store.OutMessage.Logs) go with
+		// the write, after them the lines saying they were not sent.
+		var out store.PendingLogs
+		next.Outbox, out = dropMessages(cur.Outbox)
 		for _, o := range cur.Outbox {
 			if isMessage(o.Kind) {
-				dropped = append(dropped, failedLine(cur, o, "not sent: the platform cannot deliver to this person"))
+				out.Messages = append(out.Messages, failedLine(cur, o, "not sent: the platform cannot deliver to this person"))
 			}
 		}
-		next.Outbox = dropMessages(cur.Outbox)
-		return dropped
+		return out
 	})
 	if err != nil {
 		return fmt.Errorf("receipt for %s: mark %s: %w", rc.PlatformID, typ, err)

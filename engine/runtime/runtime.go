@@ -235,6 +235,10 @@ type Runtime struct {
 	lease leaseState
 	bc    broadcasts
 	inboxState
+	// logsApart: the store appends logs apart from the conversation, so a
+	// step's logs ride in its first message's outbox item and go with that
+	// message's delivery event (carry.go).
+	logsApart bool
 }
 
 type lockedRand struct {
@@ -289,6 +293,7 @@ func New(cfg Config) (*Runtime, error) {
 	r.lease.init()
 	r.bc.init()
 	r.kickc = make(chan struct{}, 1)
+	r.logsApart = cfg.Store.LogsApart()
 	return r, nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/voronka/voronka/engine"
+	"github.com/voronka/voronka/engine/analytics"
 	"github.com/voronka/voronka/engine/channel"
 	"github.com/voronka/voronka/engine/store"
 )
@@ -267,6 +268,14 @@ func (d *drainers) busy(id string) bool {
 
 func (d *drainers) active() int64 { return d.n.Load() }
 
+// delivering reports whether kick starts deliveries (between Run and
+// Shutdown).
+func (d *drainers) delivering() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.started && !d.stopped
+}
+
 func (d *drainers) stopAndWait() {
 	d.mu.Lock()
 	d.stopped = true
@@ -377,6 +386,20 @@ func (r *Runtime) claimKnowing(ctx context.Context, id string, known map[string]
 				seen[id] = true
 			}
 		}
+		// Items that went out are set aside (the next write prunes them):
+		// first the logs they carry are appended, which their owner may
+		// not have done before it died.
+		var carried store.PendingLogs
+		for _, m := range check {
+			if seen[m.ID] && !e.isLogged(m.ID) {
+				addLogs(&carried, m.Logs)
+			}
+		}
+		if !emptyLogs(carried) {
+			if err := r.appendBoth(ctx, carried); err != nil {
+				return false, fmt.Errorf("append logs of delivered items: %w", err)
+			}
+		}
 		var adopt []string
 		for _, m := range check {
 			switch {
@@ -481,6 +504,7 @@ const (
 	itemForeign itemState = iota // another (live) process delivers it
 	itemMine
 	itemDone
+	itemUnrecorded // delivered; its record waits to be appended again
 )
 
 // plan returns the conversation as this process knows it and what each
@@ -498,6 +522,10 @@ func (r *Runtime) plan(id string) (*store.Conversation, []itemState) {
 		switch {
 		case e.isDone(m.ID):
 			states[i] = itemDone
+		case e.isLogging(m.ID):
+			states[i] = itemDone // delivered; finished once its carried logs are in
+		case e.unrecorded[m.ID] != nil:
+			states[i] = itemUnrecorded
 		case e.owns(m.ID):
 			states[i] = itemMine
 		}
@@ -548,7 +576,7 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 		return ctx.Err() == nil
 	}
 	conv, states := r.plan(id)
-	if !slices.Contains(states, itemMine) {
+	if !slices.Contains(states, itemMine) && !slices.Contains(states, itemUnrecorded) {
 		return false
 	}
 	ch := r.channels[conv.Channel]
@@ -561,7 +589,16 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 		case itemDone:
 			continue
 		case itemForeign:
-			return slices.Contains(states[i:], itemMine)
+			if !slices.Contains(states[i:], itemMine) {
+				return false
+			}
+			r.flushAhead(ctx, id)
+			return true
+		case itemUnrecorded:
+			if !r.recordAgain(ctx, conv, m) {
+				return true // the store still fails: look again after a pause
+			}
+			continue
 		}
 		if !r.stillMine(id, m.ID) {
 			return false // the lease lapsed meanwhile: claim again
@@ -587,7 +624,9 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 		}
 		if blocked {
 			const why = "not sent: the chat has blocked the bot"
-			r.record(ctx, conv, m, nil, failedLine(conv, m, why))
+			if !r.record(ctx, conv, m, nil, failedLine(conv, m, why)) {
+				return true
+			}
 			r.noteDelivery(ctx, conv, m, "blocked", why)
 			continue
 		}
@@ -596,7 +635,9 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 			r.log.Error("no sender for channel", "channel", conv.Channel, "conversation", id)
 			reason := "no sender for channel " + conv.Channel
 			ev := r.deliveryEvent(conv, m, "failed", map[string]any{"error": reason})
-			r.record(ctx, conv, m, &ev, failedLine(conv, m, reason))
+			if !r.record(ctx, conv, m, &ev, failedLine(conv, m, reason)) {
+				return true
+			}
 			r.noteDelivery(ctx, conv, m, "failed", reason)
 			continue
 		}
@@ -608,11 +649,15 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 			data := map[string]any{"platform_id": sent.PlatformID, "attempts": attempts, engine.DataBy: sentBy(m),
 				engine.DataMS: max(r.clock.Now().Sub(m.At).Milliseconds(), 0)}
 			ev := r.deliveryEvent(conv, m, "sent", data)
-			r.record(ctx, conv, m, &ev)
+			if !r.record(ctx, conv, m, &ev) {
+				return true
+			}
 			r.noteDelivery(ctx, conv, m, "sent", "")
 		case outFailed:
 			ev := r.deliveryEvent(conv, m, "failed", map[string]any{"error": errText(serr), "attempts": attempts, engine.DataBy: sentBy(m)})
-			r.record(ctx, conv, m, &ev, failedLine(conv, m, errText(serr)))
+			if !r.record(ctx, conv, m, &ev, failedLine(conv, m, errText(serr))) {
+				return true
+			}
 			r.noteDelivery(ctx, conv, m, "failed", errText(serr))
 		case outBlocked:
 			blocked = true
@@ -625,25 +670,172 @@ func (r *Runtime) drainOnce(ctx context.Context, id string) (waiting bool) {
 }
 
 // record appends what became of item m (its delivery event, transcript
-// lines) and marks it seen through. The appends are idempotent, so an item
-// delivered again after a crash records nothing twice; the conversation is
-// not written: the next step prunes the item.
-func (r *Runtime) record(ctx context.Context, conv *store.Conversation, m store.OutMessage, ev *store.Event, lines ...store.Message) {
+// lines) with the logs the item carries, one insert of each kind in
+// parallel, and marks it seen through. The appends are idempotent, so an
+// item delivered again after a crash records nothing twice; the
+// conversation is not written: the next step prunes the item. When the
+// store fails, the record is kept to be appended again (recordAgain) and
+// record reports false: the item is neither sent again nor pruned.
+func (r *Runtime) record(ctx context.Context, conv *store.Conversation, m store.OutMessage, ev *store.Event, lines ...store.Message) bool {
+	var l, carried store.PendingLogs
 	if ev != nil {
-		if err := r.st.AppendEvents(ctx, *ev); err != nil {
-			// The item was sent; only a crash before the next step would
-			// send it again.
-			r.log.Warn("append delivery event", "conversation", conv.ID, "item", m.ID, "err", err)
-			r.stats.errors.Add(1)
+		// Were the inserts cut short after it, whoever finds the event
+		// stored appends the item's logs (claimKnowing, carry, the sweep).
+		l.Events = append(l.Events, *ev)
+	}
+	s := r.locks.of(conv.ID)
+	s.mu.Lock()
+	if !s.get(conv.ID).isLogged(m.ID) {
+		addLogs(&carried, m.Logs)
+	}
+	s.mu.Unlock()
+	l.Messages = append(l.Messages, lines...)
+	// The carried events go in the delivery event's insert; the carried
+	// lines in a transcript insert beside it (one round trip for both),
+	// which the chat's next message need not wait for: only the event
+	// decides whether a crash sends this one again.
+	l.Events = append(l.Events, carried.Events...)
+	// In fold order: the step's events, then the delivery's (a flush may
+	// see a prefix of the insert).
+	analytics.SortChange(l.Events)
+	if ev != nil && len(lines) == 0 && len(carried.Messages) > 0 {
+		return r.recordApart(ctx, conv, m, l, store.PendingLogs{Messages: carried.Messages})
+	}
+	l.Messages = append(l.Messages, carried.Messages...)
+	err := r.appendBoth(ctx, l)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.get(conv.ID)
+	if err != nil {
+		r.log.Warn("append delivery record", "conversation", conv.ID, "item", m.ID, "err", err)
+		r.stats.errors.Add(1)
+		if e != nil && e.owns(m.ID) {
+			if e.unrecorded == nil {
+				e.unrecorded = map[string]*pendingRecord{}
+			}
+			e.unrecorded[m.ID] = &pendingRecord{logs: l, since: r.clock.Now()}
+			return false
+		}
+		// The item is no longer this process's (its lease lapsed): the
+		// adopter records it.
+		return true
+	}
+	if e != nil {
+		e.finish(m.ID)
+	}
+	return true
+}
+
+// recordApart writes a delivery's event (and lines) and, in parallel, the
+// logs its item carried. It returns once the event is written; the item is
+// seen through (prunable) once the logs are too, and until then it is
+// neither sent again nor pruned (cacheEntry.logging). Logs the store
+// refuses become a record to append again.
+func (r *Runtime) recordApart(ctx context.Context, conv *store.Conversation, m store.OutMessage, l, carried store.PendingLogs) bool {
+	s := r.locks.of(conv.ID)
+	s.mu.Lock()
+	e := s.get(conv.ID)
+	if e == nil {
+		s.mu.Unlock()
+		addLogs(&l, &carried)
+		return r.appendBoth(ctx, l) == nil
+	}
+	if e.logging == nil {
+		e.logging = map[string]struct{}{}
+	}
+	e.logging[m.ID] = struct{}{}
+	s.mu.Unlock()
+	// Both halves write under the stripe lock; the second to succeed
+	// sees the item through. A failed half is a record to append again.
+	var eventOK, logsOK bool
+	keep := func(e *cacheEntry, logs store.PendingLogs) {
+		if e.unrecorded == nil {
+			e.unrecorded = map[string]*pendingRecord{}
+		}
+		if old := e.unrecorded[m.ID]; old != nil {
+			addLogs(&old.logs, &logs)
+		} else {
+			e.unrecorded[m.ID] = &pendingRecord{logs: logs, since: r.clock.Now()}
 		}
 	}
-	if len(lines) > 0 {
-		if err := r.st.AppendMessages(ctx, lines...); err != nil {
-			r.log.Warn("append transcript", "conversation", conv.ID, "item", m.ID, "err", err)
-			r.stats.errors.Add(1)
+	r.out.wg.Add(1)
+	r.out.n.Add(1)
+	go func() {
+		defer r.out.wg.Done()
+		defer r.out.n.Add(-1)
+		err := r.appendBoth(ctx, carried)
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		e := s.get(conv.ID)
+		if e == nil {
+			return
 		}
+		delete(e.logging, m.ID)
+		if err != nil {
+			r.log.Warn("append carried transcript and events", "conversation", conv.ID, "item", m.ID, "err", err)
+			r.stats.errors.Add(1)
+			keep(e, carried)
+		} else {
+			logsOK = true
+			if eventOK && e.unrecorded[m.ID] == nil {
+				e.finish(m.ID)
+			}
+		}
+		if e.unrecorded[m.ID] != nil {
+			r.out.kick(conv.ID)
+		}
+	}()
+	err := r.appendBoth(ctx, l)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e = s.get(conv.ID)
+	if e == nil {
+		return true
 	}
-	r.finishItem(conv.ID, m.ID)
+	if err != nil {
+		r.log.Warn("append delivery record", "conversation", conv.ID, "item", m.ID, "err", err)
+		r.stats.errors.Add(1)
+		keep(e, l)
+		return false
+	}
+	eventOK = true
+	if logsOK && e.unrecorded[m.ID] == nil {
+		e.finish(m.ID)
+	}
+	return true
+}
+
+// recordAgain appends a delivery record the store did not take before. It
+// gives up (logging the loss) a SendHorizon after the first failure, so a
+// store that refuses one record for good does not hold the chat forever.
+func (r *Runtime) recordAgain(ctx context.Context, conv *store.Conversation, m store.OutMessage) bool {
+	s := r.locks.of(conv.ID)
+	s.mu.Lock()
+	var rec *pendingRecord
+	if e := s.get(conv.ID); e != nil {
+		rec = e.unrecorded[m.ID]
+	}
+	s.mu.Unlock()
+	if rec == nil {
+		return true
+	}
+	err := r.appendBoth(ctx, rec.logs)
+	if err != nil && r.clock.Now().Sub(rec.since) < r.opts.SendHorizon {
+		r.log.Warn("append delivery record", "conversation", conv.ID, "item", m.ID, "err", err)
+		r.stats.errors.Add(1)
+		return false
+	}
+	if err != nil {
+		r.log.Error("delivery record not written; giving up", "conversation", conv.ID, "item", m.ID,
+			"lines", len(rec.logs.Messages), "events", len(rec.logs.Events), "err", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e := s.get(conv.ID); e != nil {
+		delete(e.unrecorded, m.ID)
+		e.finish(m.ID)
+	}
+	return true
 }
 
 // markBlocked records that the chat blocked the bot while m was sent: the
@@ -651,17 +843,22 @@ func (r *Runtime) record(ctx context.Context, conv *store.Conversation, m store.
 // failed in the transcript.
 func (r *Runtime) markBlocked(ctx context.Context, conv *store.Conversation, m store.OutMessage, ev store.Event, line store.Message) {
 	r.finishItem(conv.ID, m.ID)
-	err := r.rewrite(ctx, conv.ID, []store.Event{ev}, []store.Message{line}, func(cur, next *store.Conversation) []store.Message {
+	// The rewrite drops m with the chat's other messages; the logs they
+	// carry (m's even if it was pruned already: appends are idempotent)
+	// go with it.
+	err := r.rewrite(ctx, conv.ID, []store.Event{ev}, []store.Message{line}, func(cur, next *store.Conversation) store.PendingLogs {
 		next.Blocked = true
-		var dropped []store.Message
+		var out store.PendingLogs
+		addLogs(&out, m.Logs)
 		for _, o := range cur.Outbox {
 			if isMessage(o.Kind) && o.ID != m.ID {
-				dropped = append(dropped, failedLine(cur, o, "not sent: the chat has blocked the bot"))
+				out.Messages = append(out.Messages, failedLine(cur, o, "not sent: the chat has blocked the bot"))
+				addLogs(&out, o.Logs)
 			}
 		}
-		next.Outbox = dropMessages(cur.Outbox)
+		next.Outbox, _ = dropMessages(cur.Outbox)
 		next.UpdatedAt = cur.UpdatedAt
-		return dropped
+		return out
 	})
 	if err != nil {
 		r.log.Warn("mark chat blocked", "conversation", conv.ID, "err", err)
@@ -759,6 +956,9 @@ func (r *Runtime) deliver(ctx context.Context, ch *outChannel, conv *store.Conve
 			if ch.outage(conv.Bot, now) && !now.Before(deadline) {
 				return r.failed(conv, m, attempts, fmt.Errorf("gave up: %s could not send for %s", ch.name, r.opts.SendHorizon))
 			}
+			// The wait (a rate limit, an outage) should not hold back the
+			// transcript: what the conversation's items carry goes now.
+			r.flushAhead(ctx, conv.ID)
 			if !r.sleep(ctx, w) {
 				return outAborted, channel.Sent{}, attempts, ctx.Err()
 			}
@@ -849,24 +1049,24 @@ func (r *Runtime) sleep(ctx context.Context, d time.Duration) bool {
 // noteRetry records on outbox item itemID that its sends have been failing
 // since since, so the horizon survives a restart.
 func (r *Runtime) noteRetry(ctx context.Context, id, itemID string, since time.Time, attempts int, lastErr string) error {
-	return r.rewrite(ctx, id, nil, nil, func(cur, next *store.Conversation) []store.Message {
+	return r.rewrite(ctx, id, nil, nil, func(cur, next *store.Conversation) store.PendingLogs {
 		i := slices.IndexFunc(cur.Outbox, func(m store.OutMessage) bool { return m.ID == itemID })
 		if i < 0 {
-			return nil
+			return store.PendingLogs{}
 		}
 		next.Outbox = slices.Clone(cur.Outbox)
 		it := &next.Outbox[i]
 		it.FailingSince, it.Attempts, it.LastError = since, attempts, lastErr
 		next.UpdatedAt = cur.UpdatedAt // not the person's activity: the inbox order stays
-		return nil
+		return store.PendingLogs{}
 	})
 }
 
 // rewrite changes the conversation outside a step with a conditional write,
 // reloading on conflict. change edits next, a copy of cur (whose outbox has
 // the items this process saw through already pruned), and returns extra
-// transcript lines; events and lines go with the write.
-func (r *Runtime) rewrite(ctx context.Context, id string, events []store.Event, lines []store.Message, change func(cur, next *store.Conversation) []store.Message) error {
+// transcript lines and events; events and lines go with the write.
+func (r *Runtime) rewrite(ctx context.Context, id string, events []store.Event, lines []store.Message, change func(cur, next *store.Conversation) store.PendingLogs) error {
 	s := r.locks.of(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -878,13 +1078,15 @@ func (r *Runtime) rewrite(ctx context.Context, id string, events []store.Event, 
 		cur := *stored
 		cur.Outbox = pruneDone(s.get(id), stored.Outbox)
 		next := cur
-		msgs := append(slices.Clip(lines), change(&cur, &next)...)
-		err = r.st.CommitConversation(ctx, store.ConversationChange{Conversation: &next, Messages: msgs, Events: events})
+		more := change(&cur, &next)
+		msgs := append(slices.Clip(lines), more.Messages...)
+		evs := append(slices.Clip(events), more.Events...)
+		err = r.st.CommitConversation(ctx, store.ConversationChange{Conversation: &next, Messages: msgs, Events: evs})
 		if errors.Is(err, store.ErrLogsNotWritten) {
 			// The change stands; the logs get a second try on their own,
 			// as a step's logs do (appends are idempotent).
 			err = nil
-			r.appendLogs(ctx, &result{conv: &next, lines: msgs, events: events})
+			r.appendLogs(ctx, &result{conv: &next, lines: msgs, events: evs})
 		}
 		if errors.Is(err, store.ErrVersionConflict) {
 			r.stats.conflicts.Add(1)
@@ -901,17 +1103,22 @@ func (r *Runtime) rewrite(ctx context.Context, id string, events []store.Event, 
 	return fmt.Errorf("rewrite conversation: %w", ErrBusy)
 }
 
-// pruneDone returns box without the items e saw through; box itself when
-// there are none.
+// pruneDone returns box without the items e saw through, and without the
+// carried logs e appended already (which need not be written again); box
+// itself when there is nothing to leave out.
 func pruneDone(e *cacheEntry, box []store.OutMessage) []store.OutMessage {
-	if e == nil || len(e.done) == 0 {
+	if e == nil || len(e.done)+len(e.logged) == 0 {
 		return box
 	}
 	out := make([]store.OutMessage, 0, len(box))
 	for _, m := range box {
-		if !e.isDone(m.ID) {
-			out = append(out, m)
+		if e.isDone(m.ID) {
+			continue
 		}
+		if m.Logs != nil && e.isLogged(m.ID) {
+			m.Logs = nil
+		}
+		out = append(out, m)
 	}
 	if len(out) == 0 {
 		return nil

@@ -71,6 +71,11 @@ type Conversations interface {
 	// append after the write and report a failure of only the appends as
 	// ErrLogsNotWritten.
 	CommitConversation(ctx context.Context, ch ConversationChange) error
+	// LogsApart reports that CommitConversation appends the logs apart from
+	// the conversation (after it, not in one transaction): a caller saves a
+	// write by carrying a change's logs in the conversation's outbox
+	// (OutMessage.Logs) and appending them with the delivery event.
+	LogsApart() bool
 	// FindAudience pages, by id, through subscribed and not blocked
 	// conversations matching q (broadcast targeting). next is "" at the end.
 	FindAudience(ctx context.Context, q AudienceQuery) (items []Conversation, next string, err error)

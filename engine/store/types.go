@@ -113,6 +113,18 @@ type OutMessage struct {
 	// they are told its delivery whatever the chat's inbox state is by
 	// then (a resume message after a hand-back, the CSAT question).
 	Watched bool `json:"watched,omitempty" bson:"watched,omitempty"`
+	// Logs are the transcript lines and events of the change that queued
+	// the item, carried here on a store that writes them apart from the
+	// conversation (Conversations.LogsApart) until they are appended
+	// together with the item's delivery event: one write for both. They
+	// leave the document with the item.
+	Logs *PendingLogs `json:"logs,omitempty" bson:"logs,omitempty"`
+}
+
+// PendingLogs are transcript lines and events not appended yet.
+type PendingLogs struct {
+	Messages []Message `json:"messages,omitempty" bson:"messages,omitempty"`
+	Events   []Event   `json:"events,omitempty" bson:"events,omitempty"`
 }
 
 // Button is a reply button: what the contact sees and what comes back.

@@ -744,7 +744,19 @@ func analyse(fake *tgfake.Fake, log *sendLog, kills, restarts []time.Time, plan 
 				if excused {
 					rep.inflightDups++
 				} else {
-					example("chat %d: %q answered %d times", chat, m.text, len(got))
+					// When the copies went out, against the kills: a first
+					// copy more than inflightWindow before a kill had its
+					// delivery unrecorded that long.
+					var at []string
+					for _, g := range got {
+						at = append(at, fmt.Sprintf("%.2fs", g.Time.Sub(start).Seconds()))
+					}
+					var ks []string
+					for _, k := range kills {
+						ks = append(ks, fmt.Sprintf("%.2fs", k.Sub(start).Seconds()))
+					}
+					example("chat %d: %q answered %d times (sent at %s; kills at %s)", chat, m.text, len(got),
+						strings.Join(at, ", "), strings.Join(ks, ", "))
 				}
 			}
 		}

@@ -289,6 +289,10 @@ func (s *Store) CommitConversation(ctx context.Context, ch store.ConversationCha
 	return nil
 }
 
+// LogsApart implements store.Conversations: the logs go in the
+// conversation's transaction.
+func (s *Store) LogsApart() bool { return false }
+
 // putConvIf stores e when the stored document is at version (or, with
 // create, absent). Its business errors come before any change, as write
 // requires.

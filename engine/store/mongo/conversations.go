@@ -93,6 +93,10 @@ func (s *Store) CommitConversation(ctx context.Context, ch store.ConversationCha
 	return nil
 }
 
+// LogsApart implements store.Conversations: without transactions the logs
+// are writes of their own.
+func (s *Store) LogsApart() bool { return true }
+
 // FindAudience implements store.Conversations.
 func (s *Store) FindAudience(ctx context.Context, q store.AudienceQuery) ([]store.Conversation, string, error) {
 	ctx, cancel := s.ctx(ctx)

@@ -23,7 +23,13 @@ func sampleConversation(bot, channel, chat string) *store.Conversation {
 		Vars:  map[string]any{"name": "Anna", "age": 30.0, "agreed": true},
 		State: []byte{0, 1, 2, 0xff, 'x'},
 		Outbox: []store.OutMessage{{ID: "o1", Kind: "text", Text: "Hi", Attempts: 1, NotBefore: at(time.Minute),
-			Buttons: []store.Button{{Label: "Yes", Payload: "yes"}, {Label: "No", Payload: "no"}}}},
+			Buttons: []store.Button{{Label: "Yes", Payload: "yes"}, {Label: "No", Payload: "no"}}},
+			// An item carrying its change's logs until its delivery.
+			{ID: "o2", Text: "Your name?", Owner: "p1", At: at(time.Second), Logs: &store.PendingLogs{
+				Messages: []store.Message{{ID: "m1", ConversationID: "c", Bot: bot, Direction: store.DirectionIn, Text: "Anna", At: at(time.Second)}},
+				Events: []store.Event{{ID: "e1", Bot: bot, Flow: "main", FlowVersion: 3, Node: "ask_name", Type: "answer",
+					Conversation: "c", Channel: channel, At: at(time.Second), Data: map[string]any{"name": "name", "value": "Anna"}}},
+			}}},
 		RecentUpdates: []string{"u1", "u2"},
 		Operator:      "op1",
 		CreatedAt:     at(0), UpdatedAt: at(time.Second), LastInboundAt: at(time.Second),
