@@ -138,12 +138,6 @@ func Build(docs []store.RollupDoc, q Query, receipts Receipts) *Report {
 		}
 		for k, v := range d.C {
 			sum[k] += v
-			if strings.HasPrefix(k, kHour+"|") {
-				var wd, h int
-				if _, err := fmt.Sscanf(k[len(kHour)+1:], "%d|%d", &wd, &h); err == nil && wd >= 0 && wd < 7 && h >= 0 && h < 24 {
-					peak[wd][h] += int64(v)
-				}
-			}
 		}
 	}
 	scope := scopeAll
@@ -153,13 +147,21 @@ func Build(docs []store.RollupDoc, q Query, receipts Receipts) *Report {
 	case q.Flow != "":
 		scope = scopeFlow
 	}
-	r := &Report{From: q.From, To: q.To, PeakHours: peak, Goals: map[string]Goal{}, Funnel: map[string]FunnelNode{},
+	r := &Report{From: q.From, To: q.To, Goals: map[string]Goal{}, Funnel: map[string]FunnelNode{},
 		Variants: map[string]SplitReport{}, Delivery: map[string]Delivery{}}
 	hist := map[string]map[int64]int64{}
+	messaged := int64(0)
 	for k, v := range sum {
 		n := int64(math.Round(v))
-		parts := strings.Split(k, "|")
+		var parts [4]string
+		split(k, &parts)
 		switch parts[0] {
+		case kHour:
+			wd, err1 := strconv.Atoi(parts[1])
+			h, err2 := strconv.Atoi(parts[2])
+			if err1 == nil && err2 == nil && wd >= 0 && wd < 7 && h >= 0 && h < 24 {
+				peak[wd][h] += n
+			}
 		case kStarted:
 			r.Started = n
 		case kIn:
@@ -177,9 +179,11 @@ func Build(docs []store.RollupDoc, q Query, receipts Receipts) *Report {
 		case kCSATN:
 			r.CSAT.Responses = n
 		case kDialogs, kMessaged:
-			if len(parts) == 3 && parts[1] == scope && parts[2] < q.From {
+			if parts[1] == scope && parts[3] == "" && parts[2] < q.From {
 				if parts[0] == kDialogs {
 					r.Dialogs += n
+				} else {
+					messaged += n
 				}
 			}
 		case kGoal:
@@ -237,12 +241,6 @@ func Build(docs []store.RollupDoc, q Query, receipts Receipts) *Report {
 			r.Delivery[parts[1]] = dl
 		}
 	}
-	messaged := int64(0)
-	for k, v := range sum {
-		if p := strings.Split(k, "|"); p[0] == kMessaged && len(p) == 3 && p[1] == scope && p[2] < q.From {
-			messaged += int64(math.Round(v))
-		}
-	}
 	if r.Messages.Bot+r.Messages.Operator > 0 {
 		r.AutoRatio = ratio(r.Messages.Bot, r.Messages.Bot+r.Messages.Operator)
 	}
@@ -283,6 +281,7 @@ func Build(docs []store.RollupDoc, q Query, receipts Receipts) *Report {
 			sp.PValues[g] = PValue(entered, reached)
 		}
 	}
+	r.PeakHours = peak
 	r.ResponseTime.BotReplies, r.ResponseTime.BotP50MS, r.ResponseTime.BotP90MS = percentiles(hist[kReplyMS])
 	r.ResponseTime.OperatorFirst, r.ResponseTime.OperatorP50S, r.ResponseTime.OperatorP90S = percentiles(hist[kFirstOp])
 	r.ResponseTime.Resolved, r.ResponseTime.ResolveP50S, r.ResponseTime.ResolveP90S = percentiles(hist[kResolve])
@@ -324,6 +323,21 @@ func Build(docs []store.RollupDoc, q Query, receipts Receipts) *Report {
 		r.UnsubRate = ratio(r.Unsubscribes, messaged)
 	}
 	return r
+}
+
+// split cuts a counter name at its first three '|' into p, without
+// allocating (a year's report parses a few thousand names); the last part
+// keeps any further '|'.
+func split(k string, p *[4]string) {
+	for i := 0; i < 3; i++ {
+		j := strings.IndexByte(k, '|')
+		if j < 0 {
+			p[i] = k
+			return
+		}
+		p[i], k = k[:j], k[j+1:]
+	}
+	p[3] = k
 }
 
 func (r *Report) split(node string) *SplitReport {

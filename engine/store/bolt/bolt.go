@@ -73,6 +73,7 @@ type Store struct {
 	db         *bolt.DB
 	w          *writer
 	purgeBatch int
+	fresh      freshEvents // appended, not rolled up yet (fresh.go)
 }
 
 var _ store.Store = (*Store)(nil)

@@ -273,7 +273,11 @@ func (s *Store) CommitConversation(ctx context.Context, ch store.ConversationCha
 	if err != nil {
 		return fmt.Errorf("conversation %s: %w", c.ID, err)
 	}
+	added := s.fresh.add(events, ch.Events)
 	err = s.write(ctx, func(tx *bolt.Tx) error {
+		for i := range events {
+			events[i].stored = false // a business outcome stores none
+		}
 		if err := putConvIf(tx, e, ch.Create, c.Version); err != nil {
 			return err
 		}
@@ -282,6 +286,7 @@ func (s *Store) CommitConversation(ctx context.Context, ch store.ConversationCha
 		}
 		return appendLog(tx, bEventByBot, events)
 	})
+	s.fresh.settle(events, added, err)
 	if err != nil {
 		return fmt.Errorf("conversation %s: %w", c.ID, err)
 	}

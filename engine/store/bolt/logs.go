@@ -21,6 +21,7 @@ import (
 // transaction, which runs on the store's one writer goroutine.
 type logEntry struct {
 	id, key, val []byte
+	stored       bool // set by appendLog: new, not a repeat
 }
 
 func encodeLog(id, owner string, at time.Time, doc any) (logEntry, error) {
@@ -77,7 +78,9 @@ func appendLog(tx *bolt.Tx, ordered []byte, entries []logEntry) error {
 		pending = tx.Bucket(bRollupPending)
 		pending.FillPercent = 1
 	}
-	for _, e := range entries {
+	for i := range entries {
+		e := &entries[i]
+		e.stored = false
 		if ob.Get(e.key) != nil {
 			continue
 		}
@@ -89,6 +92,7 @@ func appendLog(tx *bolt.Tx, ordered []byte, entries []logEntry) error {
 				return fmt.Errorf("%s: mark for rollup: %w", e.id, err)
 			}
 		}
+		e.stored = true
 	}
 	return nil
 }
@@ -180,9 +184,11 @@ func (s *Store) AppendEvents(ctx context.Context, events ...store.Event) error {
 	if err != nil {
 		return fmt.Errorf("append events: %w", err)
 	}
+	added := s.fresh.add(entries, events)
 	err = s.write(ctx, func(tx *bolt.Tx) error {
 		return appendLog(tx, bEventByBot, entries)
 	})
+	s.fresh.settle(entries, added, err)
 	if err != nil {
 		return fmt.Errorf("append %d events: %w", len(events), err)
 	}

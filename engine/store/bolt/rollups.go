@@ -43,7 +43,9 @@ func batchSeq(tx *bolt.Tx) int64 {
 // ending inside an instant would fold the rest after the next batch's
 // beginning, out of order.
 func (s *Store) PendingEvents(ctx context.Context, limit int) ([]store.Event, int64, *store.RollupBatch, error) {
-	var out []store.Event
+	// Room for what this process appended (most of what is pending): an
+	// event is large, and growing the slice copied each several times.
+	out := make([]store.Event, 0, min(limit, max(s.fresh.len(), 64)))
 	var seq int64
 	err := s.read(ctx, func(tx *bolt.Tx) error {
 		seq = batchSeq(tx)
@@ -64,6 +66,10 @@ func (s *Store) PendingEvents(ctx context.Context, limit int) ([]store.Event, in
 				// Purged before it was rolled up: nothing to count, but the
 				// mark goes with the batch (an event without a type).
 				out = append(out, store.Event{Bot: string(k[:i]), At: tsDecode(k[i+1 : i+9]), ID: string(k[i+9:])})
+				continue
+			}
+			if e, ok := s.fresh.get(k); ok {
+				out = append(out, e)
 				continue
 			}
 			var e store.Event
@@ -115,16 +121,11 @@ func (s *Store) ApplyRollup(ctx context.Context, b store.RollupBatch) error {
 			}
 		}
 		for i := range b.Deltas {
-			c := map[string]float64{}
-			if v := rb.Get(keys[i]); v != nil {
-				if err := json.Unmarshal(v, &c); err != nil {
-					return fmt.Errorf("decode rollup %q: %w", keys[i], err)
-				}
+			v, err := mergeCounters(rb.Get(keys[i]), b.Deltas[i].C)
+			if err != nil {
+				return fmt.Errorf("rollup %q: %w", keys[i], err)
 			}
-			for k, n := range b.Deltas[i].C {
-				c[k] += n
-			}
-			if err := put(rb, keys[i], c); err != nil {
+			if err := rb.Put(keys[i], v); err != nil {
 				return err
 			}
 		}
@@ -143,6 +144,7 @@ func (s *Store) ApplyRollup(ctx context.Context, b store.RollupBatch) error {
 	if err != nil {
 		return fmt.Errorf("apply rollup: %w", err)
 	}
+	s.fresh.drop(b.Events)
 	return nil
 }
 
@@ -162,9 +164,11 @@ func (s *Store) RollupDocs(ctx context.Context, bot, fromDay, toDay string) ([]s
 			}
 			d := store.RollupDoc{Bot: bot, Day: string(parts[0]), Flow: string(parts[1]), Source: string(parts[3])}
 			d.Version, _ = strconv.Atoi(string(parts[2]))
-			if err := json.Unmarshal(v, &d.C); err != nil {
+			c, err := decodeCounters(v)
+			if err != nil {
 				return fmt.Errorf("decode rollup %q: %w", k, err)
 			}
+			d.C = c
 			out = append(out, d)
 		}
 		return ctx.Err()
@@ -178,6 +182,7 @@ func (s *Store) RollupDocs(ctx context.Context, bot, fromDay, toDay string) ([]s
 // ResetRollups implements store.Rollups, in steps of at most 5,000
 // deletions per transaction.
 func (s *Store) ResetRollups(ctx context.Context, bot string) error {
+	s.fresh.clear()
 	for _, r := range []struct {
 		bucket []byte
 		prefix []byte
