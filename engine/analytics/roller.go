@@ -1,6 +1,7 @@
 package analytics
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -132,8 +133,12 @@ func (r *Roller) Flush(ctx context.Context) (int, error) {
 			f.Fold(s, e, d)
 			b.Events = append(b.Events, store.EventKey{Bot: e.Bot, ID: e.ID, At: e.At})
 		}
-		if id != "" {
-			b.States[id] = s.Encode()
+		if id == "" {
+			continue
+		}
+		// Receipts (delivered, read) change no state: nothing to write.
+		if enc := s.Encode(); !bytes.Equal(enc, states[id]) {
+			b.States[id] = enc
 		}
 	}
 	for bot, d := range deltas {

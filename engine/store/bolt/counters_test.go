@@ -1,10 +1,17 @@
 package bolt
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"maps"
+	"path/filepath"
+	"strconv"
 	"testing"
+
+	bbolt "go.etcd.io/bbolt"
+
+	"github.com/voronka/voronka/engine/store"
 )
 
 // TestCountersMerge: adding batches to a counter document in either
@@ -52,5 +59,54 @@ func TestCountersMerge(t *testing.T) {
 		if _, err := mergeCounters(bad, map[string]float64{"in": 1}); err == nil {
 			t.Errorf("merge into %v: no error", bad)
 		}
+	}
+}
+
+// TestCounterDocumentsReadWithoutParsing: a month document of a busy bot
+// holds thousands of counters; reading it back takes a few allocations
+// whatever their number (its names share one string), where decoding a
+// JSON object took at least one per counter; and a flush adding a few
+// counters to it rewrites it without decoding it into a map.
+func TestCounterDocumentsReadWithoutParsing(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "v.db"), &Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	month := map[string]float64{}
+	for i := range 4000 {
+		month["rt|"+strconv.Itoa(i)] = float64(i%7 + 1)
+	}
+	doc := store.RollupDoc{Bot: "b", Day: "2026-03", Flow: "f", Version: 1, C: month}
+	if err := s.ApplyRollup(ctx, store.RollupBatch{Deltas: []store.RollupDoc{doc}}); err != nil {
+		t.Fatal(err)
+	}
+	read := testing.AllocsPerRun(5, func() {
+		docs, err := s.RollupDocs(ctx, "b", "2026-03", "2026-03")
+		if err != nil || len(docs) != 1 || len(docs[0].C) != 4000 {
+			t.Fatalf("read %d documents, %v", len(docs), err)
+		}
+	})
+	if read > 100 {
+		t.Errorf("reading a document of 4,000 counters: %.0f allocations, want at most 100", read)
+	}
+	small := store.RollupDoc{Bot: "b", Day: "2026-03", Flow: "f", Version: 1, C: map[string]float64{"in": 1, "rt|17": 1}}
+	var merge float64
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		rb := tx.Bucket(bRollups)
+		k := rollupKey(&small)
+		merge = testing.AllocsPerRun(5, func() {
+			if _, err := mergeCounters(rb.Get(k), small.C); err != nil {
+				t.Fatal(err)
+			}
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merge > 10 {
+		t.Errorf("adding 2 counters to 4,000: %.0f allocations, want at most 10", merge)
 	}
 }

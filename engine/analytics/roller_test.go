@@ -1,0 +1,68 @@
+package analytics_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/voronka/voronka/engine"
+	"github.com/voronka/voronka/engine/analytics"
+	"github.com/voronka/voronka/engine/store"
+)
+
+// countingRollups counts what each applied batch writes.
+type countingRollups struct {
+	store.Store
+	states, docs int
+}
+
+func (c *countingRollups) ApplyRollup(ctx context.Context, b store.RollupBatch) error {
+	c.states += len(b.States)
+	c.docs += len(b.Deltas)
+	return c.Store.ApplyRollup(ctx, b)
+}
+
+// TestReceiptsWriteNoFoldState: delivery and read receipts change no
+// conversation's fold state, so a flush of only receipts writes none
+// (only the counters of their day and month), while a message writes its
+// conversation's state once.
+func TestReceiptsWriteNoFoldState(t *testing.T) {
+	ctx := context.Background()
+	st := &countingRollups{Store: openBolt(t)}
+	roller := &analytics.Roller{St: st}
+	conv := "shop:whatsapp:1"
+	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	ev := func(id, typ string, at time.Time, data map[string]any) store.Event {
+		return store.Event{ID: conv + "/" + id, Bot: simBot, Flow: "f", FlowVersion: 1, Node: "n", Type: typ,
+			Conversation: conv, Channel: "whatsapp", At: at, Data: data}
+	}
+	change := []store.Event{ev("u1/in", engine.EvMessageIn, t0, nil), ev("u1/0", engine.EvConversationStarted, t0, nil),
+		ev("u1/1", engine.EvNodeEntered, t0, nil), ev("m1/sent", engine.EvSent, t0, map[string]any{"by": "bot", "ms": 40.0})}
+	if err := st.AppendEvents(ctx, change...); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, ctx, roller)
+	if st.states != 1 || st.docs != 2 {
+		t.Fatalf("a change wrote %d states and %d counter documents, want 1 and 2 (its day and month)", st.states, st.docs)
+	}
+	st.states, st.docs = 0, 0
+	receipts := []store.Event{ev("m1/delivered", engine.EvDelivered, t0.Add(time.Second), nil),
+		ev("m1/read", engine.EvRead, t0.Add(time.Minute), nil)}
+	if err := st.AppendEvents(ctx, receipts...); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, ctx, roller)
+	if st.states != 0 || st.docs != 2 {
+		t.Fatalf("receipts wrote %d states and %d counter documents, want 0 and 2", st.states, st.docs)
+	}
+	docs, err := analytics.LoadDocs(ctx, st, simBot, "2026-03-01", "2026-03-31")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := analytics.Build(docs, analytics.Query{From: "2026-03-01", To: "2026-03-31"}, receipts2)
+	if d := r.Delivery["whatsapp"]; d.Sent != 1 || d.Delivered == nil || *d.Delivered != 1 || d.Read == nil || *d.Read != 1 {
+		t.Fatalf("delivery %+v, want 1 sent, delivered and read", d)
+	}
+}
+
+func receipts2(string) (bool, bool) { return true, true }
