@@ -503,16 +503,25 @@ func LoadDocs(ctx context.Context, st DocReader, bot, from, to string) ([]store.
 		return nil, fmt.Errorf("to %q: %w", to, err)
 	}
 	var out []store.RollupDoc
+	var whole []string // the whole months, in order
 	for m := time.Date(start.Year(), start.Month(), 1, 0, 0, 0, 0, time.UTC); !m.After(end); m = m.AddDate(0, 1, 0) {
 		first, last := m, m.AddDate(0, 1, -1)
 		lo, hi := maxTime(first, start), minTime(last, end)
-		var docs []store.RollupDoc
 		if lo.Equal(first) && hi.Equal(last) {
-			docs, err = st.RollupDocs(ctx, bot, m.Format("2006-01"), m.Format("2006-01"))
-		} else {
-			// Within one month the range holds its days, never the month.
-			docs, err = st.RollupDocs(ctx, bot, lo.Format(time.DateOnly), hi.Format(time.DateOnly))
+			whole = append(whole, m.Format("2006-01"))
+			continue
 		}
+		// Within one month the range holds its days, never the month.
+		docs, err := st.RollupDocs(ctx, bot, lo.Format(time.DateOnly), hi.Format(time.DateOnly))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, docs...)
+	}
+	if len(whole) > 0 {
+		// Whole months are contiguous (only the first and last month of a
+		// period can be partial): one query for all their documents.
+		docs, err := st.RollupDocs(ctx, bot, whole[0], whole[len(whole)-1])
 		if err != nil {
 			return nil, err
 		}

@@ -33,7 +33,9 @@ type Rollups interface {
 	// journal, for a rebuild while nothing else writes.
 	ApplyRollup(ctx context.Context, b RollupBatch) error
 	// RollupDocs returns bot's counter documents with Day in [fromDay,
-	// toDay] (YYYY-MM-DD, inclusive).
+	// toDay] (YYYY-MM-DD, inclusive). When both are months (YYYY-MM) it
+	// returns the month documents of those months only, none of their
+	// days: what a report of whole months reads, in one query.
 	RollupDocs(ctx context.Context, bot, fromDay, toDay string) ([]RollupDoc, error)
 	// ResetRollups deletes bot's counters and fold states and marks none of
 	// its events pending: what a rebuild starts from.
@@ -64,3 +66,7 @@ type RollupDoc struct {
 func (d *RollupDoc) RollupID() string {
 	return d.Bot + "\x00" + d.Day + "\x00" + d.Flow + "\x00" + strconv.Itoa(d.Version) + "\x00" + d.Source
 }
+
+// IsMonth reports whether a counter document's Day names a whole month
+// (YYYY-MM) rather than a day.
+func IsMonth(day string) bool { return len(day) == len("2006-01") }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -154,21 +156,38 @@ func (s *Store) RollupDocs(ctx context.Context, bot, fromDay, toDay string) ([]s
 	p := prefix(bot)
 	err := s.read(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bRollups).Cursor()
-		for k, v := c.Seek(append(bytes.Clone(p), fromDay...)); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
-			parts := bytes.Split(k[len(p):], []byte{0})
-			if len(parts) != 4 {
-				continue
+		if store.IsMonth(fromDay) && store.IsMonth(toDay) {
+			// Each month's document, skipping the days between them.
+			m, err := time.Parse("2006-01", fromDay)
+			if err != nil {
+				return fmt.Errorf("month %q: %w", fromDay, err)
 			}
-			if string(parts[0]) > toDay {
+			for ; m.Format("2006-01") <= toDay; m = m.AddDate(0, 1, 0) {
+				mp := append(append(bytes.Clone(p), m.Format("2006-01")...), 0)
+				for k, v := c.Seek(mp); k != nil && bytes.HasPrefix(k, mp); k, v = c.Next() {
+					d, err := rollupDoc(bot, k[len(p):], v)
+					if errors.Is(err, errRollupKey) {
+						continue
+					}
+					if err != nil {
+						return err
+					}
+					out = append(out, d)
+				}
+			}
+			return ctx.Err()
+		}
+		for k, v := c.Seek(append(bytes.Clone(p), fromDay...)); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			if i := bytes.IndexByte(k[len(p):], 0); i >= 0 && string(k[len(p):len(p)+i]) > toDay {
 				break
 			}
-			d := store.RollupDoc{Bot: bot, Day: string(parts[0]), Flow: string(parts[1]), Source: string(parts[3])}
-			d.Version, _ = strconv.Atoi(string(parts[2]))
-			c, err := decodeCounters(v)
-			if err != nil {
-				return fmt.Errorf("decode rollup %q: %w", k, err)
+			d, err := rollupDoc(bot, k[len(p):], v)
+			if errors.Is(err, errRollupKey) {
+				continue
 			}
-			d.C = c
+			if err != nil {
+				return err
+			}
 			out = append(out, d)
 		}
 		return ctx.Err()
@@ -177,6 +196,27 @@ func (s *Store) RollupDocs(ctx context.Context, bot, fromDay, toDay string) ([]s
 		return nil, fmt.Errorf("rollups of %s: %w", bot, err)
 	}
 	return out, nil
+}
+
+// errRollupKey marks a key not made by rollupKey (a name holding a 0
+// byte): skipped, as it always was.
+var errRollupKey = errors.New("malformed rollup key")
+
+// rollupDoc decodes a counter document from its key (after the bot's
+// prefix: day, flow, version, source) and value.
+func rollupDoc(bot string, k, v []byte) (store.RollupDoc, error) {
+	parts := bytes.Split(k, []byte{0})
+	if len(parts) != 4 {
+		return store.RollupDoc{}, errRollupKey
+	}
+	d := store.RollupDoc{Bot: bot, Day: string(parts[0]), Flow: string(parts[1]), Source: string(parts[3])}
+	d.Version, _ = strconv.Atoi(string(parts[2]))
+	c, err := decodeCounters(v)
+	if err != nil {
+		return d, fmt.Errorf("decode rollup %q: %w", k, err)
+	}
+	d.C = c
+	return d, nil
 }
 
 // ResetRollups implements store.Rollups, in steps of at most 5,000

@@ -133,6 +133,10 @@ func Open(ctx context.Context, uri, dbName string, opts *Options) (*Store, error
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, fmt.Errorf("open mongodb store: %w", err)
 	}
+	if err := s.moveRollupMonths(ctx); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, fmt.Errorf("open mongodb store: %w", err)
+	}
 	return s, nil
 }
 
@@ -240,6 +244,7 @@ func (s *Store) ensureIndexes(ctx context.Context) error {
 		{s.msgs, []mongo.IndexModel{idx("conversation_id", "at", "_id"), idx("at")}},
 		{s.events, []mongo.IndexModel{idx("bot", "at", "_id"), idx("bot", "flow", "type", "at"), idx("at"), idx("rp", "at")}},
 		{s.db.Collection(collRollups), []mongo.IndexModel{idx("bot", "day")}},
+		{s.db.Collection(collRollupMonths), []mongo.IndexModel{idx("bot", "day")}},
 		{s.versions, []mongo.IndexModel{idx("bot", "flow_id", "-version")}},
 		{s.jobs, []mongo.IndexModel{idx("status", "due_at", "_id"), idx("status", "updated_at")}},
 		{s.users, []mongo.IndexModel{unique}},

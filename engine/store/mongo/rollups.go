@@ -24,6 +24,7 @@ import (
 // batch open; the next one applies it again, which adds nothing twice.
 const (
 	collRollups      = "rollups"
+	collRollupMonths = "rollup_months" // month documents (Day YYYY-MM), see isMonth
 	collRollupStates = "rollup_states"
 	collRollupMeta   = "rollup_meta"
 	rollupMetaID     = "flusher"
@@ -265,7 +266,7 @@ func (s *Store) applyDeltas(ctx context.Context, b store.RollupBatch) error {
 	if len(b.Deltas) == 0 {
 		return nil
 	}
-	ops := make([]mongo.WriteModel, 0, len(b.Deltas))
+	var days, months []mongo.WriteModel
 	for i := range b.Deltas {
 		d := &b.Deltas[i]
 		inc := bson.M{}
@@ -278,10 +279,37 @@ func (s *Store) applyDeltas(ctx context.Context, b store.RollupBatch) error {
 		if b.Seq > 0 {
 			filter["seq"] = bson.M{"$lt": b.Seq}
 		}
-		ops = append(ops, mongo.NewUpdateOneModel().SetFilter(filter).
-			SetUpdate(bson.M{"$inc": inc, "$set": set}).SetUpsert(true))
+		op := mongo.NewUpdateOneModel().SetFilter(filter).SetUpdate(bson.M{"$inc": inc, "$set": set}).SetUpsert(true)
+		if isMonth(d.Day) {
+			months = append(months, op)
+		} else {
+			days = append(days, op)
+		}
 	}
-	_, err := s.db.Collection(collRollups).BulkWrite(ctx, ops, options.BulkWrite().SetOrdered(false))
+	for _, w := range []struct {
+		coll string
+		ops  []mongo.WriteModel
+	}{{collRollups, days}, {collRollupMonths, months}} {
+		if len(w.ops) == 0 {
+			continue
+		}
+		if err := counterWrites(s.db.Collection(w.coll).BulkWrite(ctx, w.ops, options.BulkWrite().SetOrdered(false))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// isMonth tells a month document (Day YYYY-MM) from a day's. Months live
+// in their own collection: a year's report reads a dozen of them per flow
+// version and source, and the MongoDB test server (FerretDB) answers a
+// query by scanning its collection, which for the days is hundreds of
+// documents of thousands of counters each per year (seconds per query).
+func isMonth(day string) bool { return store.IsMonth(day) }
+
+// counterWrites is the outcome of a counter bulk write: duplicate keys are
+// documents that took this batch already.
+func counterWrites(_ *mongo.BulkWriteResult, err error) error {
 	var bwe mongo.BulkWriteException
 	if errors.As(err, &bwe) && bwe.WriteConcernError == nil {
 		for _, we := range bwe.WriteErrors {
@@ -303,7 +331,23 @@ func (s *Store) applyDeltas(ctx context.Context, b store.RollupBatch) error {
 func (s *Store) RollupDocs(ctx context.Context, bot, fromDay, toDay string) ([]store.RollupDoc, error) {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	cur, err := s.db.Collection(collRollups).Find(ctx, bson.M{"bot": bot, "day": bson.M{"$gte": fromDay, "$lte": toDay}})
+	var out []store.RollupDoc
+	for _, coll := range []string{collRollups, collRollupMonths} {
+		if coll == collRollups && isMonth(fromDay) && isMonth(toDay) {
+			continue // months only
+		}
+		docs, err := s.rollupDocs(ctx, coll, bot, fromDay, toDay)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, docs...)
+	}
+	return out, nil
+}
+
+func (s *Store) rollupDocs(ctx context.Context, coll, bot, fromDay, toDay string) ([]store.RollupDoc, error) {
+	cur, err := s.db.Collection(coll).Find(ctx, bson.M{"bot": bot, "day": bson.M{"$gte": fromDay, "$lte": toDay}},
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("rollups of %s: %w", bot, err)
 	}
@@ -338,8 +382,10 @@ func (s *Store) RollupDocs(ctx context.Context, bot, fromDay, toDay string) ([]s
 func (s *Store) ResetRollups(ctx context.Context, bot string) error {
 	ctx, cancel := s.ctx(ctx)
 	defer cancel()
-	if _, err := s.db.Collection(collRollups).DeleteMany(ctx, bson.M{"bot": bot}); err != nil {
-		return fmt.Errorf("reset rollups of %s: %w", bot, err)
+	for _, coll := range []string{collRollups, collRollupMonths} {
+		if _, err := s.db.Collection(coll).DeleteMany(ctx, bson.M{"bot": bot}); err != nil {
+			return fmt.Errorf("reset rollups of %s: %w", bot, err)
+		}
 	}
 	prefix := "^" + regexpQuote(bot+":")
 	if _, err := s.db.Collection(collRollupStates).DeleteMany(ctx, bson.M{"_id": bson.M{"$regex": prefix}}); err != nil {
@@ -360,4 +406,38 @@ func regexpQuote(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// moveRollupMonths moves month documents that databases written before
+// the month collection keep among the days, once (a marker in the meta
+// collection says it is done). A document is inserted there before it is
+// deleted here, so a stop in between moves it again next time, and the
+// copy already there is kept.
+func (s *Store) moveRollupMonths(ctx context.Context) error {
+	meta := s.db.Collection(collRollupMeta)
+	const done = "months_moved"
+	if n, err := meta.CountDocuments(ctx, bson.M{"_id": done}); err != nil || n > 0 {
+		return err
+	}
+	days := s.db.Collection(collRollups)
+	cur, err := days.Find(ctx, bson.M{"day": bson.M{"$regex": `^[0-9]{4}-[0-9]{2}$`}})
+	if err != nil {
+		return fmt.Errorf("find month rollups: %w", err)
+	}
+	var docs []bson.M
+	if err := cur.All(ctx, &docs); err != nil {
+		return fmt.Errorf("read month rollups: %w", err)
+	}
+	for _, d := range docs {
+		if _, err := s.db.Collection(collRollupMonths).InsertOne(ctx, d); err != nil && !mongo.IsDuplicateKeyError(err) {
+			return fmt.Errorf("move month rollup %v: %w", d["_id"], err)
+		}
+		if _, err := days.DeleteOne(ctx, bson.M{"_id": d["_id"]}); err != nil {
+			return fmt.Errorf("move month rollup %v: %w", d["_id"], err)
+		}
+	}
+	if _, err := meta.InsertOne(ctx, bson.M{"_id": done, "moved": len(docs)}); err != nil && !mongo.IsDuplicateKeyError(err) {
+		return fmt.Errorf("mark month rollups moved: %w", err)
+	}
+	return nil
 }

@@ -70,6 +70,21 @@ func (s *suite) rollups(t *testing.T) {
 	if len(docs) != 2 {
 		t.Fatalf("docs of March = %d, want 2", len(docs))
 	}
+	// Months as the bounds: the month documents only, not their days.
+	must(t, st.ApplyRollup(ctx, store.RollupBatch{Deltas: []store.RollupDoc{
+		{Bot: "b", Day: "2030-03", Flow: "f", Version: 2, C: map[string]float64{"in": 6}},
+		{Bot: "b", Day: "2030-05", Flow: "f", Version: 2, C: map[string]float64{"in": 7}},
+		{Bot: "b", Day: "2030-06", Flow: "f", Version: 2, C: map[string]float64{"in": 8}},
+		{Bot: "b", Day: "2030-05-02", Flow: "f", Version: 2, C: map[string]float64{"in": 7}},
+	}}), "apply months")
+	docs, err = st.RollupDocs(ctx, "b", "2030-03", "2030-05")
+	must(t, err, "docs of March to May")
+	if len(docs) != 2 || docs[0].Day != "2030-03" || docs[1].Day != "2030-05" || docs[1].C["in"] != 7 {
+		t.Fatalf("docs of the months March to May = %+v, want the documents of March and May only", docs)
+	}
+	if docs, _ = st.RollupDocs(ctx, "b", "2030-03-01", "2030-03-31"); len(docs) != 2 {
+		t.Fatalf("docs of March's days = %d, want 2 (not the month's)", len(docs))
+	}
 	if docs, _ := st.RollupDocs(ctx, "other", "2030-03-01", "2030-03-31"); len(docs) != 0 {
 		t.Fatalf("another bot's docs: %+v", docs)
 	}
