@@ -8,63 +8,26 @@
 // CSV; then the leads page lists the leads with their variables in the lead
 // card and exports them as CSV. Screenshots go to artifacts/screenshots/analytics.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
-import { admin, launchBrowser, requireChromium, root, signIn, startServer } from './lib.mjs';
+import { admin, launchBrowser, requireChromium, signIn, startServer, startTgFake, stories } from './lib.mjs';
 
 requireChromium('analytics e2e');
-const shots = path.join(root, 'artifacts/screenshots/analytics');
-fs.rmSync(shots, { recursive: true, force: true });
-fs.mkdirSync(shots, { recursive: true });
-
+const s = stories('analytics', { fullPage: true });
+const { step, pageErrors } = s;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'voronka-an-e2e-'));
-const fakeBin = path.join(tmp, 'tgfake');
-const built = spawnSync('go', ['build', '-o', fakeBin, './cmd/tgfake'], { cwd: root, stdio: 'inherit' });
-if (built.status !== 0) throw new Error('go build ./cmd/tgfake failed');
 const token = '123456789:E2E-analytics';
-const fakeProc = spawn(fakeBin, ['-addr', '127.0.0.1:0', '-token', token], { stdio: ['ignore', 'pipe', 'inherit'] });
-const fakeURL = await new Promise((resolve, reject) => {
-  readline.createInterface({ input: fakeProc.stdout }).once('line', (l) => resolve(l.trim()));
-  fakeProc.once('exit', () => reject(new Error('tgfake exited')));
-});
-const fake = async (method, p, body) => {
-  const r = await fetch(`${fakeURL}/_fake/${p}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const j = await r.json();
-  if (!j.ok) throw new Error(`${method} ${p}: ${JSON.stringify(j)}`);
-  return j.result;
-};
-const waitSent = (id, n) => fake('GET', `sent/wait?chat_id=${id}&n=${n}&timeout=60s`);
+const tg = await startTgFake(token);
+const { fake, waitSent } = tg;
 const say = (id, text) => fake('POST', 'message', { user_id: id, text, first_name: `Гость${id}` });
 const press = (id, text) => fake('POST', 'press', { user_id: id, text });
 
 const server = await startServer({
-  env: { VORONKA_TELEGRAM_TOKEN: token, VORONKA_TELEGRAM_API: `${fakeURL}/bot%s/%s`, VORONKA_FLOW: 'lead-qualification' },
+  env: { VORONKA_TELEGRAM_TOKEN: token, VORONKA_TELEGRAM_API: tg.botAPI, VORONKA_FLOW: 'lead-qualification' },
 });
 const browser = await launchBrowser();
-const pageErrors = [];
-let passed = 0;
-let failed = 0;
 let page;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e?.stack ?? e}`);
-  } finally {
-    const file = `${String(passed + failed).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-')}.png`;
-    await page?.screenshot({ path: path.join(shots, file), fullPage: true }).catch(() => {});
-  }
-}
 
 // The API as the marketer's browser sees it (the session cookie), as bytes
 // decoded keeping a byte order mark.
@@ -98,8 +61,7 @@ try {
   });
 
   const ctx = await browser.newContext({ locale: 'ru-RU', acceptDownloads: true });
-  page = await ctx.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page = s.watch(await ctx.newPage());
   page.setDefaultTimeout(20000);
 
   await step('the analytics page shows the figures and the charts', async () => {
@@ -189,12 +151,29 @@ try {
     assert.ok(lead && lead.includes('+79990000051') && lead.includes(';150000;'), lead);
   });
 
+  await step('the leads of a tag save as a segment that counts the same people', async () => {
+    await page.fill('[data-ct=tag]', 'buyer');
+    await page.waitForFunction(() => document.querySelectorAll('tbody tr[data-contact]').length === 3);
+    // The channel, segment and status columns speak Russian.
+    const cells = await page.$$eval('tbody tr[data-contact]', (rows) => rows.flatMap((r) => [1, 6, 8].map((i) => r.children[i]?.textContent ?? '')));
+    assert.deepEqual([...new Set(cells)].sort(), ['Telegram', 'горячий', 'ждём ответа', 'у оператора', 'холодный'], cells.join(', '));
+    await page.click('[data-ct=save-segment]');
+    await page.fill('[data-ct=segment-name]', 'Покупатели из таблицы');
+    await page.click('[data-ct=segment-save]');
+    await page.waitForSelector('[data-ct=segment-saved]');
+    assert.match(await page.textContent('[data-ct=segment-saved]'), /«Покупатели из таблицы» сохранён: 3 чел/);
+    await page.click('[data-ct=segment-saved]');
+    await page.waitForSelector('[data-bc=segment-form]');
+    await page.click('[data-bc-segment="Покупатели из таблицы"]');
+    await page.waitForFunction(() => /^В сегменте: 3,/.test(document.querySelector('[data-bc=count]')?.textContent ?? ''));
+    assert.equal(await page.inputValue('[data-bc=tags]'), 'buyer');
+  });
+
   assert.deepEqual(pageErrors, [], 'page errors');
 } finally {
   await browser.close();
   await server.stop();
-  fakeProc.kill('SIGTERM');
+  tg.stop();
   fs.rmSync(tmp, { recursive: true, force: true });
 }
-console.log(`analytics e2e: ${passed} passed, ${failed} failed (signed in as ${admin.login})`);
-process.exit(failed ? 1 : 0);
+s.done(` (signed in as ${admin.login})`);

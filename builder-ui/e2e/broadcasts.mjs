@@ -6,69 +6,26 @@
 // the end, and the fake shows that each consenting member got it once and
 // nobody else got it. Screenshots go to artifacts/screenshots/broadcasts.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import readline from 'node:readline';
-import { launchBrowser, requireChromium, root, signIn, startServer } from './lib.mjs';
+import { launchBrowser, requireChromium, signIn, startServer, startTgFake, stories } from './lib.mjs';
 
 requireChromium('broadcasts e2e');
-const shots = path.join(root, 'artifacts/screenshots/broadcasts');
-fs.rmSync(shots, { recursive: true, force: true });
-fs.mkdirSync(shots, { recursive: true });
-
-// The fake Telegram, as its own process.
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'voronka-bc-e2e-'));
-const fakeBin = path.join(tmp, 'tgfake');
-const built = spawnSync('go', ['build', '-o', fakeBin, './cmd/tgfake'], { cwd: root, stdio: 'inherit' });
-if (built.status !== 0) throw new Error('go build ./cmd/tgfake failed');
+const s = stories('broadcasts');
+const { step, pageErrors } = s;
 const token = '123456789:E2E-broadcasts';
-const fakeProc = spawn(fakeBin, ['-addr', '127.0.0.1:0', '-token', token], { stdio: ['ignore', 'pipe', 'inherit'] });
-const fakeURL = await new Promise((resolve, reject) => {
-  readline.createInterface({ input: fakeProc.stdout }).once('line', (l) => resolve(l.trim()));
-  fakeProc.once('exit', () => reject(new Error('tgfake exited')));
-});
-const fake = async (method, p, body) => {
-  const r = await fetch(`${fakeURL}/_fake/${p}`, {
-    method,
-    headers: { 'Content-Type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const j = await r.json();
-  if (!j.ok) throw new Error(`${method} ${p}: ${JSON.stringify(j)}`);
-  return j.result;
-};
-const sentTo = (id) => fake('GET', `sent?chat_id=${id}`);
-const waitSent = (id, n) => fake('GET', `sent/wait?chat_id=${id}&n=${n}&timeout=60s`);
+const tg = await startTgFake(token);
+const { fake, sentTo, waitSent } = tg;
 
 // A slow bot (2 messages a second) so the broadcast takes long enough to pause.
 const server = await startServer({
   env: {
     VORONKA_TELEGRAM_TOKEN: token,
-    VORONKA_TELEGRAM_API: `${fakeURL}/bot%s/%s`,
+    VORONKA_TELEGRAM_API: tg.botAPI,
     VORONKA_FLOW: 'lead-qualification',
     VORONKA_TELEGRAM_RATE: '2',
   },
 });
 const browser = await launchBrowser();
-const pageErrors = [];
-let passed = 0;
-let failed = 0;
 let page;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e?.stack ?? e}`);
-  } finally {
-    const file = `${String(passed + failed).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-')}.png`;
-    await page?.screenshot({ path: path.join(shots, file) }).catch(() => {});
-  }
-}
 
 const users = Array.from({ length: 12 }, (_, i) => 101 + i);
 const buyers = users.slice(0, 10);
@@ -87,8 +44,7 @@ try {
   });
 
   const ctx = await browser.newContext({ locale: 'ru-RU' });
-  page = await ctx.newPage();
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page = s.watch(await ctx.newPage());
   page.setDefaultTimeout(20000);
 
   await step('a segment of buyers with its live count', async () => {
@@ -163,8 +119,6 @@ try {
 } finally {
   await browser.close();
   await server.stop();
-  fakeProc.kill('SIGTERM');
-  fs.rmSync(tmp, { recursive: true, force: true });
+  tg.stop();
 }
-console.log(`broadcasts e2e: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+s.done(``);

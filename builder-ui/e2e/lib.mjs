@@ -1,12 +1,13 @@
 // Shared set-up of the browser tests and the benchmark: a real
 // `voronka serve` on a free port with a fresh store, and the machine's
 // Chromium driven by playwright-core.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -162,4 +163,83 @@ export async function signIn(page, url, hash = '') {
   await page.fill('input[name=password]', admin.password);
   await page.click('[data-testid=signin] button[type=submit]');
   await page.waitForSelector('[data-testid=palette] .palette-item');
+}
+
+/**
+ * startTgFake builds and runs the fake Telegram (cmd/tgfake) with token as
+ * its own process. fake(method, path, body) calls its control API
+ * (/_fake/...); botAPI is the VORONKA_TELEGRAM_API endpoint.
+ */
+export async function startTgFake(token) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'voronka-tgfake-'));
+  const bin = path.join(tmp, 'tgfake');
+  const built = spawnSync('go', ['build', '-o', bin, './cmd/tgfake'], { cwd: root, stdio: 'inherit' });
+  if (built.status !== 0) throw new Error('go build ./cmd/tgfake failed');
+  const proc = spawn(bin, ['-addr', '127.0.0.1:0', '-token', token], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    readline.createInterface({ input: proc.stdout }).once('line', (l) => resolve(l.trim()));
+    proc.once('exit', () => reject(new Error('tgfake exited')));
+  });
+  const fake = async (method, p, body) => {
+    const r = await fetch(`${url}/_fake/${p}`, {
+      method,
+      headers: { 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const j = await r.json();
+    if (!j.ok) throw new Error(`${method} ${p}: ${JSON.stringify(j)}`);
+    return j.result;
+  };
+  return {
+    botAPI: `${url}/bot%s/%s`,
+    fake,
+    sentTo: (id) => fake('GET', `sent?chat_id=${id}`),
+    waitSent: (id, n) => fake('GET', `sent/wait?chat_id=${id}&n=${n}&timeout=60s`),
+    stop: () => {
+      proc.kill('SIGTERM');
+      fs.rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * stories runs the named steps of a browser story: each passes or fails on
+ * its own, leaves a numbered screenshot in artifacts/screenshots/<name>, and
+ * done() prints the tally and exits non-zero on a failure. Set page once the
+ * story has one; page errors are collected for the final check.
+ */
+export function stories(name, { fullPage = false } = {}) {
+  const shots = path.join(root, 'artifacts/screenshots', name);
+  fs.rmSync(shots, { recursive: true, force: true });
+  fs.mkdirSync(shots, { recursive: true });
+  const s = {
+    passed: 0,
+    failed: 0,
+    page: undefined,
+    pageErrors: [],
+    /** watch makes p the page screenshots are taken of and collects its errors. */
+    watch(p) {
+      s.page = p;
+      p.on('pageerror', (e) => s.pageErrors.push(e.message));
+      return p;
+    },
+    async step(title, fn) {
+      try {
+        await fn();
+        s.passed++;
+        console.log(`ok   ${title}`);
+      } catch (e) {
+        s.failed++;
+        console.log(`FAIL ${title}: ${e?.stack ?? e}`);
+      } finally {
+        const file = `${String(s.passed + s.failed).padStart(2, '0')}-${title.replace(/[^a-z0-9]+/gi, '-')}.png`;
+        await s.page?.screenshot({ path: path.join(shots, file), fullPage }).catch(() => {});
+      }
+    },
+    done(extra = '') {
+      console.log(`${name} e2e: ${s.passed} passed, ${s.failed} failed${extra}`);
+      process.exit(s.failed ? 1 : 0);
+    },
+  };
+  return s;
 }

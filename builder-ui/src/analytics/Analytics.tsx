@@ -3,23 +3,15 @@
 // p-values, delivery per channel, response times, CSAT, sessions, peak
 // hours and sources; every table downloads as CSV.
 import { useEffect, useMemo, useState, type ReactNode } from 'react';
-import { useNavigate, useParams } from 'react-router';
 import { ReactFlowProvider } from '@xyflow/react';
 import * as app from '../api';
 import { Canvas } from '../Canvas';
 import { useI18n } from '../i18n';
+import { BotPicker, CsvLink, message, usePageBot } from '../lib/pages';
 import type { FlowDoc, NodeSpec, Problem } from '../model';
 import { csvPath, getReport, type Query, type Report, type Table } from './api';
 import { EChart } from './EChart';
 import { canvasCounts, defaultPeriod, funnelSteps, heatCells, maxOf, num, pct, pValue } from './logic';
-
-function useBots(): app.BotInfo[] {
-  const [bots, setBots] = useState<app.BotInfo[]>([]);
-  useEffect(() => {
-    app.listBots().then(setBots, () => setBots([]));
-  }, []);
-  return bots;
-}
 
 function useFlows(bot: string): app.FlowInfo[] {
   const [flows, setFlows] = useState<app.FlowInfo[]>([]);
@@ -39,7 +31,7 @@ function useReport(bot: string, q: Query): { report: Report | null; error: strin
     let live = true;
     getReport(bot, q).then(
       (report) => live && setState({ report, error: '' }),
-      (e: unknown) => live && setState({ report: null, error: e instanceof Error ? e.message : String(e) }),
+      (e: unknown) => live && setState({ report: null, error: message(e) }),
     );
     return () => {
       live = false;
@@ -56,9 +48,9 @@ function Section({ title, csv, children, id }: { title: string; csv?: string; ch
       <h2>
         {title}
         {csv && (
-          <a className="an-csv" href={csv} download data-csv={id}>
+          <CsvLink className="an-csv" href={csv} data={{ 'data-csv': id }}>
             {t('anCSV')}
-          </a>
+          </CsvLink>
         )}
       </h2>
       {children}
@@ -77,10 +69,7 @@ function Card({ label, value, id }: { label: string; value: string; id: string }
 
 export function Analytics() {
   const { t } = useI18n();
-  const params = useParams();
-  const navigate = useNavigate();
-  const bots = useBots();
-  const bot = params.bot ?? bots[0]?.id ?? '';
+  const { bot, bots } = usePageBot();
   const flows = useFlows(bot);
   const [period, setPeriod] = useState(() => defaultPeriod(new Date()));
   const [flow, setFlow] = useState('');
@@ -93,16 +82,7 @@ export function Analytics() {
   return (
     <div className="an-page">
       <header className="an-head">
-        <label>
-          {t('anBot')}{' '}
-          <select value={bot} onChange={(e) => navigate(`/analytics/${e.target.value}`)} data-an="bot">
-            {bots.map((b) => (
-              <option key={b.id} value={b.id}>
-                {b.name || b.id}
-              </option>
-            ))}
-          </select>
-        </label>
+        <BotPicker page="analytics" bot={bot} bots={bots} data={{ 'data-an': 'bot' }} label />
         <label>
           {t('anFlow')}{' '}
           <select value={flow} onChange={(e) => setFlow(e.target.value)} data-an="flow">

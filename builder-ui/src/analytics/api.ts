@@ -1,5 +1,5 @@
 // The analytics API (GET /api/bots/{bot}/analytics): the report and its CSV tables.
-import { ApiError } from '../api';
+import { getJSON } from '../lib/pages';
 
 export interface Goal {
   count: number;
@@ -89,9 +89,4 @@ export function csvPath(bot: string, q: Query, table: Table): string {
   return reportPath(bot, q, table === 'by_source' ? { format: 'csv', table, by: 'source' } : { format: 'csv', table });
 }
 
-export async function getReport(bot: string, q: Query): Promise<Report> {
-  const resp = await fetch(reportPath(bot, q, { by: 'source' }), { credentials: 'same-origin' });
-  const data = (await resp.json().catch(() => ({}))) as Report & { error?: string; details?: unknown };
-  if (!resp.ok) throw new ApiError(resp.status, data.error ?? resp.statusText, data.details);
-  return data;
-}
+export const getReport = (bot: string, q: Query) => getJSON<Report>(reportPath(bot, q, { by: 'source' }));

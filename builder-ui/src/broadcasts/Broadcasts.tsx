@@ -3,29 +3,11 @@
 // broadcast's progress, controls and results, refreshed while it runs.
 import { useCallback, useEffect, useState } from 'react';
 import { useParams, useNavigate } from 'react-router';
-import * as app from '../api';
 import { useI18n } from '../i18n';
+import { channels, channelWord, leadSegments, segmentWord, statuses, statusWord } from '../lib/labels';
+import { BotPicker, useDebounced, usePageBot } from '../lib/pages';
 import * as api from './api';
 import { actionsFor, emptyCompose, emptyFilterForm, fill, fromFilter, live, newVariant, percent, skippedRows, toDraft, toFilter, type ComposeForm, type FilterForm } from './logic';
-
-/** useBots lists the bots once. */
-function useBots(): app.BotInfo[] {
-  const [bots, setBots] = useState<app.BotInfo[]>([]);
-  useEffect(() => {
-    app.listBots().then(setBots, () => setBots([]));
-  }, []);
-  return bots;
-}
-
-/** useDebounced is value once it has not changed for ms. */
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const id = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(id);
-  }, [value, ms]);
-  return v;
-}
 
 function Problems({ problems }: { problems: api.Problem[] }) {
   const { t } = useI18n();
@@ -48,8 +30,7 @@ export function Broadcasts() {
   const { t } = useI18n();
   const params = useParams();
   const navigate = useNavigate();
-  const bots = useBots();
-  const bot = params.bot ?? bots[0]?.id ?? '';
+  const { bot, bots } = usePageBot();
   const [segments, setSegments] = useState<api.Segment[]>([]);
   const [list, setList] = useState<api.Broadcast[]>([]);
   const selected = params.id;
@@ -62,16 +43,7 @@ export function Broadcasts() {
   return (
     <div className="bc-page">
       <header className="bc-head">
-        <label>
-          {t('bcBot')}{' '}
-          <select value={bot} onChange={(e) => navigate(`/broadcasts/${e.target.value}`)} data-bc="bot">
-            {bots.map((b) => (
-              <option key={b.id} value={b.id}>
-                {b.name || b.id}
-              </option>
-            ))}
-          </select>
-        </label>
+        <BotPicker page="broadcasts" bot={bot} bots={bots} data={{ 'data-bc': 'bot' }} label />
       </header>
       {bot && (
         <div className="bc-body">
@@ -123,7 +95,7 @@ function StatusBadge({ s }: { s: api.Status }) {
 }
 
 function SegmentsPanel({ bot, segments, onChange }: { bot: string; segments: api.Segment[]; onChange: () => void }) {
-  const { t } = useI18n();
+  const { t, tr } = useI18n();
   const [editing, setEditing] = useState<api.Segment | null>(null);
   const [name, setName] = useState('');
   const [form, setForm] = useState<FilterForm>(emptyFilterForm);
@@ -167,7 +139,6 @@ function SegmentsPanel({ bot, segments, onChange }: { bot: string; segments: api
       setProblems(api.problemsOf(e).length ? api.problemsOf(e) : [{ field: '', message: String(e) }]);
     }
   };
-  const toggle = (xs: string[], x: string) => (xs.includes(x) ? xs.filter((y) => y !== x) : [...xs, x]);
   return (
     <section className="bc-col">
       <h2>{t('bcSegments')}</h2>
@@ -190,14 +161,7 @@ function SegmentsPanel({ bot, segments, onChange }: { bot: string; segments: api
           {t('bcSegmentName')}
           <input value={name} onChange={(e) => setName(e.target.value)} data-bc="segment-name" />
         </label>
-        <fieldset>
-          <legend>{t('bcLeadSegments')}</legend>
-          {['hot', 'warm', 'cold'].map((s) => (
-            <label key={s} className="inline">
-              <input type="checkbox" checked={form.segments.includes(s)} onChange={() => setForm({ ...form, segments: toggle(form.segments, s) })} /> {s}
-            </label>
-          ))}
-        </fieldset>
+        <Checks legend={t('bcLeadSegments')} all={leadSegments} word={(s) => segmentWord(tr, s)} on={form.segments} set={(segments) => setForm({ ...form, segments })} />
         <label>
           {t('bcTags')}
           <input value={form.tags} onChange={(e) => setForm({ ...form, tags: e.target.value })} data-bc="tags" />
@@ -212,14 +176,8 @@ function SegmentsPanel({ bot, segments, onChange }: { bot: string; segments: api
             <input inputMode="decimal" value={form.scoreMax} onChange={(e) => setForm({ ...form, scoreMax: e.target.value })} />
           </label>
         </div>
-        <fieldset>
-          <legend>{t('bcChannels')}</legend>
-          {['telegram', 'web'].map((c) => (
-            <label key={c} className="inline">
-              <input type="checkbox" checked={form.channels.includes(c)} onChange={() => setForm({ ...form, channels: toggle(form.channels, c) })} /> {c}
-            </label>
-          ))}
-        </fieldset>
+        <Checks legend={t('bcChannels')} all={channels} word={(c) => channelWord(tr, c)} on={form.channels} set={(channels) => setForm({ ...form, channels })} />
+        <Checks legend={t('ctStatus')} all={statuses} word={(s) => statusWord(tr, s)} on={form.statuses} set={(statuses) => setForm({ ...form, statuses })} />
         <label>
           {t('bcExpr')}
           <input value={form.expr} placeholder={t('bcExprHint')} onChange={(e) => setForm({ ...form, expr: e.target.value })} data-bc="expr" />
@@ -268,6 +226,20 @@ function SegmentsPanel({ bot, segments, onChange }: { bot: string; segments: api
         </div>
       </div>
     </section>
+  );
+}
+
+/** Checks picks any of a fixed list of values, each named in the interface's language. */
+function Checks({ legend, all, word, on, set }: { legend: string; all: readonly string[]; word: (v: string) => string; on: string[]; set: (vs: string[]) => void }) {
+  return (
+    <fieldset>
+      <legend>{legend}</legend>
+      {all.map((v) => (
+        <label key={v} className="inline">
+          <input type="checkbox" checked={on.includes(v)} onChange={() => set(on.includes(v) ? on.filter((x) => x !== v) : [...on, v])} /> {word(v)}
+        </label>
+      ))}
+    </fieldset>
   );
 }
 

@@ -1,5 +1,5 @@
 // The broadcasts API: segments with live counts, broadcasts and their actions.
-import { ApiError } from '../api';
+import * as app from '../api';
 
 export type Status = 'draft' | 'scheduled' | 'running' | 'paused' | 'done' | 'cancelled';
 export type Action = 'start' | 'pause' | 'resume' | 'cancel';
@@ -13,8 +13,11 @@ export interface SegmentFilter {
   expr?: string;
   source?: string;
   first_seen_from?: string;
+  first_seen_to?: string;
   last_seen_from?: string;
+  last_seen_to?: string;
   goals?: string[];
+  statuses?: string[];
 }
 
 export interface Segment {
@@ -105,25 +108,8 @@ export interface Problem {
   message: string;
 }
 
-let csrfToken = '';
-
-async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  if (!csrfToken && method !== 'GET') {
-    const s = await fetch('/api/session', { credentials: 'same-origin' }).then((r) => r.json() as Promise<{ csrf: string }>);
-    csrfToken = s.csrf;
-  }
-  const headers: Record<string, string> = {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (method !== 'GET') headers['X-CSRF-Token'] = csrfToken;
-  const resp = await fetch(path, { method, headers, credentials: 'same-origin', body: body === undefined ? undefined : JSON.stringify(body) });
-  const text = await resp.text();
-  const data: unknown = text ? JSON.parse(text) : undefined;
-  if (!resp.ok) {
-    const e = (data ?? {}) as { error?: string; details?: unknown };
-    throw new ApiError(resp.status, e.error ?? resp.statusText, e.details);
-  }
-  return data as T;
-}
+/** call sends body as JSON with the session's CSRF token (the app's client). */
+const call = <T,>(method: string, path: string, body?: unknown) => app.call<T>(method, path, body === undefined ? undefined : JSON.stringify(body));
 
 const bot = (b: string) => `/api/bots/${encodeURIComponent(b)}`;
 
@@ -145,6 +131,6 @@ export const testSend = (id: string, chat: string, variant: number) =>
 
 /** problemsOf reads the per-field problems of a 422, if that is what e is. */
 export function problemsOf(e: unknown): Problem[] {
-  if (e instanceof ApiError && e.status === 422 && Array.isArray(e.details)) return e.details as Problem[];
+  if (e instanceof app.ApiError && e.status === 422 && Array.isArray(e.details)) return e.details as Problem[];
   return [];
 }

@@ -8,7 +8,7 @@ describe('segment filter form', () => {
     expect(f).toEqual({ segments: ['hot'], tags: ['vip', 'promo'], score_min: 30.5, expr: 'budget > 1', goals: ['lead'] });
   });
   it('round-trips a saved filter', () => {
-    const f = { segments: ['warm'], tags: ['a', 'b'], score_min: 1, channels: ['telegram'], expr: 'x', source: 'ads', goals: ['g'] };
+    const f = { segments: ['warm'], tags: ['a', 'b'], score_min: 1, channels: ['telegram'], statuses: ['handoff'], expr: 'x', source: 'ads', goals: ['g'] };
     expect(toFilter(fromFilter(f))).toEqual(f);
   });
 });

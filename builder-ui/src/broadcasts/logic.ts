@@ -9,6 +9,7 @@ export interface FilterForm {
   scoreMin: string;
   scoreMax: string;
   channels: string[];
+  statuses: string[];
   expr: string;
   source: string;
   firstSeenFrom: string;
@@ -22,6 +23,7 @@ export const emptyFilterForm: FilterForm = {
   scoreMin: '',
   scoreMax: '',
   channels: [],
+  statuses: [],
   expr: '',
   source: '',
   firstSeenFrom: '',
@@ -52,6 +54,7 @@ export function toFilter(f: FilterForm): SegmentFilter {
   if (lo !== undefined) out.score_min = lo;
   if (hi !== undefined) out.score_max = hi;
   if (f.channels.length) out.channels = f.channels;
+  if (f.statuses.length) out.statuses = f.statuses;
   if (f.expr.trim()) out.expr = f.expr.trim();
   if (f.source.trim()) out.source = f.source.trim();
   if (f.firstSeenFrom) out.first_seen_from = new Date(f.firstSeenFrom).toISOString();
@@ -69,6 +72,7 @@ export function fromFilter(f: SegmentFilter): FilterForm {
     scoreMin: f.score_min === undefined ? '' : String(f.score_min),
     scoreMax: f.score_max === undefined ? '' : String(f.score_max),
     channels: f.channels ?? [],
+    statuses: f.statuses ?? [],
     expr: f.expr ?? '',
     source: f.source ?? '',
     firstSeenFrom: day(f.first_seen_from),

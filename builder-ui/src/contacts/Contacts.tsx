@@ -2,34 +2,19 @@
 // and react-virtual, pages loaded as you scroll), filters, search, sorting,
 // the lead card with every variable, and the CSV export of all matching leads.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { useNavigate, useParams } from 'react-router';
 import { createColumnHelper, flexRender, getCoreRowModel, useReactTable } from '@tanstack/react-table';
 import { useVirtualizer } from '@tanstack/react-virtual';
-import * as app from '../api';
 import { useI18n } from '../i18n';
-import { csvPath, listContacts, varText, type Contact, type Filters } from './api';
-
-function useBots(): app.BotInfo[] {
-  const [bots, setBots] = useState<app.BotInfo[]>([]);
-  useEffect(() => {
-    app.listBots().then(setBots, () => setBots([]));
-  }, []);
-  return bots;
-}
-
-/** useDebounced is value once it has not changed for ms. */
-function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const id = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(id);
-  }, [value, ms]);
-  return v;
-}
+import { BotPicker, CsvLink, message, useDebounced, usePageBot } from '../lib/pages';
+import { countFilter, createSegment, problemsOf, type SegmentFilter } from '../broadcasts/api';
+import { fill } from '../broadcasts/logic';
+import { channels, channelWord, leadSegments, segmentWord, statuses, statusWord } from '../lib/labels';
+import { csvPath, isSegment, listContacts, varText, type Contact, type Filters } from './api';
 
 /** useContactPages loads the first page for the filters and more on demand. */
 function useContactPages(bot: string, filters: Filters) {
   const [rows, setRows] = useState<Contact[]>([]);
+  const [segmentFilter, setSegmentFilter] = useState<SegmentFilter | null>(null);
   const [next, setNext] = useState('');
   const [loading, setLoading] = useState(false);
   const [error, setError] = useState('');
@@ -43,6 +28,7 @@ function useContactPages(bot: string, filters: Filters) {
       (r) => {
         if (g !== gen.current) return;
         setRows(r.contacts);
+        setSegmentFilter(r.filter);
         setNext(r.next);
         setError('');
         setLoading(false);
@@ -50,8 +36,9 @@ function useContactPages(bot: string, filters: Filters) {
       (e: unknown) => {
         if (g !== gen.current) return;
         setRows([]);
+        setSegmentFilter(null);
         setNext('');
-        setError(e instanceof Error ? e.message : String(e));
+        setError(message(e));
         setLoading(false);
       },
     );
@@ -71,39 +58,36 @@ function useContactPages(bot: string, filters: Filters) {
       () => g === gen.current && setLoading(false),
     );
   }, [bot, filters, next, loading]);
-  return { rows, more, hasMore: next !== '', loading, error };
+  return { rows, segmentFilter, more, hasMore: next !== '', loading, error };
 }
 
 const col = createColumnHelper<Contact>();
 const when = (s?: string) => (s ? new Date(s).toLocaleString('ru-RU', { dateStyle: 'short', timeStyle: 'short' }) : '');
 
 export function Contacts() {
-  const { t } = useI18n();
-  const params = useParams();
-  const navigate = useNavigate();
-  const bots = useBots();
-  const bot = params.bot ?? bots[0]?.id ?? '';
+  const { t, tr } = useI18n();
+  const { bot, bots } = usePageBot();
   const [form, setForm] = useState<Filters>({ sort: '-last_seen' });
   const filters = useDebounced(form, 250);
-  const { rows, more, hasMore, loading, error } = useContactPages(bot, filters);
+  const { rows, segmentFilter, more, hasMore, loading, error } = useContactPages(bot, filters);
   const [open, setOpen] = useState<Contact | null>(null);
   const columns = useMemo(
     () => [
       col.accessor('name', { header: () => t('ctName'), cell: (c) => c.getValue() || c.row.original.chat }),
-      col.accessor('channel', { header: () => t('ctChannel') }),
+      col.accessor('channel', { header: () => t('ctChannel'), cell: (c) => channelWord(tr, c.getValue()) }),
       col.accessor('username', { header: () => t('ctUsername') }),
       col.accessor('phone', { header: () => t('ctPhone') }),
       col.accessor('email', { header: () => t('ctEmail') }),
       col.accessor('score', { header: () => t('ctScore') }),
-      col.accessor('segment', { header: () => t('ctSegment') }),
+      col.accessor('segment', { header: () => t('ctSegment'), cell: (c) => segmentWord(tr, c.getValue() ?? '') }),
       col.accessor('tags', { header: () => t('ctTags'), cell: (c) => c.getValue().join(', ') }),
-      col.accessor('status', { header: () => t('ctStatus') }),
+      col.accessor('status', { header: () => t('ctStatus'), cell: (c) => statusWord(tr, c.getValue() ?? '') }),
       col.accessor('source', { header: () => t('ctSourceCol') }),
       col.accessor('first_seen', { header: () => t('ctFirstSeen'), cell: (c) => when(c.getValue()) }),
       col.accessor('last_seen', { header: () => t('ctLastSeen'), cell: (c) => when(c.getValue()) }),
       col.accessor((c) => c.consent.subscribed, { id: 'consent', header: () => t('ctConsent'), cell: (c) => (c.getValue() ? t('ctSubscribed') : t('ctUnsubscribed')) }),
     ],
-    [t],
+    [t, tr],
   );
   const table = useReactTable({ data: rows, columns, getCoreRowModel: getCoreRowModel() });
   const scroller = useRef<HTMLDivElement>(null);
@@ -120,26 +104,12 @@ export function Contacts() {
   return (
     <div className="ct-page">
       <header className="ct-head">
-        <select value={bot} onChange={(e) => navigate(`/contacts/${e.target.value}`)} data-ct="bot" aria-label={t('anBot')}>
-          {bots.map((b) => (
-            <option key={b.id} value={b.id}>
-              {b.name || b.id}
-            </option>
-          ))}
-        </select>
+        <BotPicker page="contacts" bot={bot} bots={bots} data={{ 'data-ct': 'bot' }} />
         <input type="search" placeholder={t('ctSearch')} value={form.q ?? ''} onChange={set('q')} data-ct="q" />
-        <input placeholder={t('ctSegment')} value={form.segment ?? ''} onChange={set('segment')} data-ct="segment" size={8} />
+        <Choice k="segment" any={`${t('ctSegment')}: ${t('ctAny')}`} all={leadSegments} word={(s) => segmentWord(tr, s)} form={form} set={set} label={t('ctSegment')} />
         <input placeholder={t('ctTag')} value={form.tag ?? ''} onChange={set('tag')} data-ct="tag" size={8} />
-        <select value={form.status ?? ''} onChange={set('status')} data-ct="status" aria-label={t('ctStatus')}>
-          <option value="">
-            {t('ctStatus')}: {t('ctAny')}
-          </option>
-          {['bot', 'waiting', 'handoff', 'ended'].map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
+        <Choice k="status" any={`${t('ctStatus')}: ${t('ctAny')}`} all={statuses} word={(s) => statusWord(tr, s)} form={form} set={set} label={t('ctStatus')} />
+        <Choice k="channel" any={t('ctChannelAny')} all={channels} word={(c) => channelWord(tr, c)} form={form} set={set} label={t('ctChannel')} />
         <input placeholder={t('ctSourceCol')} value={form.source ?? ''} onChange={set('source')} data-ct="source" size={8} />
         <input type="number" placeholder={t('ctScoreMin')} value={form.score_min ?? ''} onChange={set('score_min')} data-ct="score_min" style={{ width: '6em' }} />
         <input type="number" placeholder={t('ctScoreMax')} value={form.score_max ?? ''} onChange={set('score_max')} data-ct="score_max" style={{ width: '6em' }} />
@@ -160,9 +130,10 @@ export function Contacts() {
             <option value="score">{t('ctSortScore')} ↑</option>
           </select>
         </label>
-        <a className="ct-export" href={bot ? csvPath(bot, filters) : undefined} download data-ct="export">
+        <CsvLink className="ct-export" href={bot ? csvPath(bot, filters) : undefined} data={{ 'data-ct': 'export' }}>
           {t('ctExport')}
-        </a>
+        </CsvLink>
+        <SaveAsSegment bot={bot} filters={filters} filter={segmentFilter} />
         <span className="ct-count" data-ct="count">
           {t('ctLoaded')}: {rows.length}
           {hasMore ? '+' : ''}
@@ -221,18 +192,40 @@ export function Contacts() {
   );
 }
 
+/** Choice filters by one of a fixed list of values, each named in the interface's language. */
+function Choice(p: {
+  k: 'segment' | 'status' | 'channel';
+  any: string;
+  all: readonly string[];
+  word: (v: string) => string;
+  form: Filters;
+  set: (k: keyof Filters) => (e: { target: { value: string } }) => void;
+  label: string;
+}) {
+  return (
+    <select value={p.form[p.k] ?? ''} onChange={p.set(p.k)} data-ct={p.k} aria-label={p.label}>
+      <option value="">{p.any}</option>
+      {p.all.map((v) => (
+        <option key={v} value={v}>
+          {p.word(v)}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 function LeadCard({ c, onClose }: { c: Contact; onClose: () => void }) {
-  const { t } = useI18n();
+  const { t, tr } = useI18n();
   const fields: [string, string][] = [
     [t('ctName'), c.name],
-    [t('ctChannel'), `${c.channel} · ${c.chat}`],
+    [t('ctChannel'), `${channelWord(tr, c.channel)} · ${c.chat}`],
     [t('ctUsername'), c.username ?? ''],
     [t('ctPhone'), c.phone ?? ''],
     [t('ctEmail'), c.email ?? ''],
     [t('ctScore'), String(c.score)],
-    [t('ctSegment'), c.segment ?? ''],
+    [t('ctSegment'), c.segment ? segmentWord(tr, c.segment) : ''],
     [t('ctTags'), c.tags.join(', ')],
-    [t('ctStatus'), c.status ?? ''],
+    [t('ctStatus'), c.status ? statusWord(tr, c.status) : ''],
     [t('ctSourceCol'), [c.source, ...Object.entries(c.utm ?? {}).map(([k, v]) => `${k}=${v}`)].filter(Boolean).join(' · ')],
     [t('ctNode'), [c.flow, c.node].filter(Boolean).join(' / ')],
     [t('ctFirstSeen'), when(c.first_seen)],
@@ -267,5 +260,65 @@ function LeadCard({ c, onClose }: { c: Contact; onClose: () => void }) {
           ))}
       </dl>
     </aside>
+  );
+}
+
+/**
+ * SaveAsSegment saves the table's filters as a segment for broadcasts: the
+ * filter the server answered with, so the segment holds the people listed.
+ */
+function SaveAsSegment({ bot, filters, filter }: { bot: string; filters: Filters; filter: SegmentFilter | null }) {
+  const { t } = useI18n();
+  const [name, setName] = useState<string | null>(null);
+  const [note, setNote] = useState<{ text: string; ok: boolean } | null>(null);
+  const usable = isSegment(filters) && filter !== null;
+  const save = async () => {
+    if (!filter || !name?.trim()) return;
+    try {
+      const sg = await createSegment(bot, name.trim(), filter);
+      const n = await countFilter(bot, sg.filter);
+      setName(null);
+      setNote({ text: fill(t('ctSegmentSaved'), { name: sg.name, members: n.members }), ok: true });
+    } catch (e) {
+      setNote({ text: problemsOf(e).map((p) => p.message).join('; ') || message(e), ok: false });
+    }
+  };
+  if (name === null)
+    return (
+      <>
+        <button type="button" onClick={() => {
+            setName('');
+            setNote(null);
+          }} disabled={!usable} title={usable ? undefined : t('ctSegmentNeedsFilter')} data-ct="save-segment">
+          {t('ctSaveSegment')}
+        </button>
+        {note &&
+          (note.ok ? (
+            <a className="notice" href={`#/broadcasts/${encodeURIComponent(bot)}`} data-ct="segment-saved">
+              {note.text}
+            </a>
+          ) : (
+            <span className="an-error" role="alert">
+              {note.text}
+            </span>
+          ))}
+      </>
+    );
+  return (
+    <form
+      className="ct-save"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void save();
+      }}
+    >
+      <input autoFocus placeholder={t('ctSegmentName')} aria-label={t('ctSegmentName')} value={name} onChange={(e) => setName(e.target.value)} data-ct="segment-name" />
+      <button type="submit" className="primary" disabled={!name.trim()} data-ct="segment-save">
+        {t('ctSegmentSave')}
+      </button>
+      <button type="button" onClick={() => setName(null)}>
+        {t('ctSegmentCancel')}
+      </button>
+    </form>
   );
 }

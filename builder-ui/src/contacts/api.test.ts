@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { contactsPath, csvPath, varText } from './api';
+import { contactsPath, csvPath, isSegment, varText } from './api';
 
 describe('contacts API paths', () => {
   it('leaves empty filters out and keeps the rest', () => {
@@ -14,5 +14,11 @@ describe('contacts API paths', () => {
     expect(varText(null)).toBe('');
     expect(varText({ a: 1 })).toBe('{"a":1}');
     expect(varText('+79991234567')).toBe('+79991234567');
+  });
+  it('saves as a segment only filters, not a search', () => {
+    expect(isSegment({ sort: '-score' })).toBe(false);
+    expect(isSegment({ segment: 'hot', sort: '-score' })).toBe(true);
+    expect(isSegment({ segment: 'hot', q: 'Анна' })).toBe(false);
+    expect(isSegment({ tag: '', from: '2026-12-01' })).toBe(true);
   });
 });

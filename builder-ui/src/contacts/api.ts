@@ -1,5 +1,6 @@
 // The contacts API (GET /api/bots/{bot}/contacts): pages of leads and the CSV export.
-import { ApiError } from '../api';
+import type { SegmentFilter } from '../broadcasts/api';
+import { getJSON, queryPath } from '../lib/pages';
 
 export interface Contact {
   id: string;
@@ -31,6 +32,7 @@ export interface Filters {
   tag?: string;
   status?: string;
   source?: string;
+  channel?: string;
   score_min?: string;
   score_max?: string;
   from?: string;
@@ -39,24 +41,24 @@ export interface Filters {
 }
 
 /** contactsPath is the list's URL for filters (empty ones left out). */
-export function contactsPath(bot: string, f: Filters, extra: Record<string, string> = {}): string {
-  const p = new URLSearchParams();
-  for (const [k, v] of Object.entries(f)) if (v !== undefined && v !== '') p.set(k, v);
-  for (const [k, v] of Object.entries(extra)) p.set(k, v);
-  const qs = p.toString();
-  return `/api/bots/${encodeURIComponent(bot)}/contacts${qs ? '?' + qs : ''}`;
-}
+export const contactsPath = (bot: string, f: Filters, extra: Record<string, string> = {}) =>
+  queryPath(`/api/bots/${encodeURIComponent(bot)}/contacts`, { ...f }, extra);
 
 export const csvPath = (bot: string, f: Filters) => contactsPath(bot, f, { format: 'csv' });
 
-export async function listContacts(bot: string, f: Filters, cursor = '', limit = 100): Promise<{ contacts: Contact[]; next: string }> {
-  const extra: Record<string, string> = { limit: String(limit) };
-  if (cursor) extra.cursor = cursor;
-  const resp = await fetch(contactsPath(bot, f, extra), { credentials: 'same-origin' });
-  const data = (await resp.json().catch(() => ({}))) as { contacts: Contact[]; next: string; error?: string; details?: unknown };
-  if (!resp.ok) throw new ApiError(resp.status, data.error ?? resp.statusText, data.details);
-  return data;
+/** Page is one page of leads and the filter as a segment keeps it ("save as segment" posts it). */
+export interface Page {
+  contacts: Contact[];
+  next: string;
+  filter: SegmentFilter;
 }
+
+export function listContacts(bot: string, f: Filters, cursor = '', limit = 100): Promise<Page> {
+  return getJSON<Page>(contactsPath(bot, f, cursor ? { limit: String(limit), cursor } : { limit: String(limit) }));
+}
+
+/** isSegment says whether the filters make a segment: some filter set, and no search (a search is not kept in a segment). */
+export const isSegment = (f: Filters) => !f.q?.trim() && Object.entries(f).some(([k, v]) => k !== 'sort' && k !== 'q' && v);
 
 /** varText shows a variable's value in a cell. */
 export function varText(v: unknown): string {

@@ -34,6 +34,17 @@ export const ru = {
   ctNone: 'Лидов не найдено',
   ctLoaded: 'Показано',
   ctCard: 'Карточка лида',
+  ctStatus_bot: 'ведёт бот',
+  ctStatus_waiting: 'ждём ответа',
+  ctStatus_handoff: 'у оператора',
+  ctStatus_ended: 'завершён',
+  ctChannelAny: 'любой канал',
+  ctSaveSegment: 'Сохранить как сегмент',
+  ctSegmentName: 'Название сегмента',
+  ctSegmentSave: 'Сохранить',
+  ctSegmentCancel: 'Отмена',
+  ctSegmentSaved: 'Сегмент «{name}» сохранён: {members} чел. Рассылки →',
+  ctSegmentNeedsFilter: 'Выберите хотя бы один фильтр; поиск в сегмент не входит',
 };
 
 export const en: Record<keyof typeof ru, string> = {
@@ -71,4 +82,15 @@ export const en: Record<keyof typeof ru, string> = {
   ctNone: 'No leads found',
   ctLoaded: 'Shown',
   ctCard: 'Lead card',
+  ctStatus_bot: 'bot is talking',
+  ctStatus_waiting: 'waiting for a reply',
+  ctStatus_handoff: 'with an operator',
+  ctStatus_ended: 'ended',
+  ctChannelAny: 'any channel',
+  ctSaveSegment: 'Save as segment',
+  ctSegmentName: 'Segment name',
+  ctSegmentSave: 'Save',
+  ctSegmentCancel: 'Cancel',
+  ctSegmentSaved: 'Segment “{name}” saved: {members} people. Broadcasts →',
+  ctSegmentNeedsFilter: 'Choose at least one filter; the search is not part of a segment',
 };

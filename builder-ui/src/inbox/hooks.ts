@@ -11,15 +11,8 @@ export function useNow(ms = 30_000): number {
   return now;
 }
 
-/** useDebounced is value once it has not changed for ms. */
-export function useDebounced<T>(value: T, ms: number): T {
-  const [v, setV] = useState(value);
-  useEffect(() => {
-    const h = setTimeout(() => setV(value), ms);
-    return () => clearTimeout(h);
-  }, [value, ms]);
-  return v;
-}
+/** useDebounced is value once it has not changed for ms (shared with the other pages). */
+export { useDebounced } from '../lib/pages';
 
 /** useLatest keeps a ref to the latest value, for callbacks that outlive a render (the event stream's). */
 export function useLatest<T>(value: T) {
