@@ -128,7 +128,7 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = &http.Client{}
+		cfg.HTTPClient = msgkit.Client()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()

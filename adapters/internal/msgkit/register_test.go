@@ -2,8 +2,13 @@ package msgkit
 
 import (
 	"context"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/voronka/voronka/engine/channel"
@@ -62,5 +67,40 @@ func TestWebhookRoutesPassOnlyNamedParts(t *testing.T) {
 	if seen.Method != http.MethodPost || string(seen.Body) != "body" || seen.Query.Encode() != "hub.challenge=42" ||
 		len(seen.Header) != 1 || seen.Header.Get("X-Sig") != "abc" {
 		t.Fatalf("webhook saw %+v", seen)
+	}
+}
+
+// Parallel sends reuse their connections: 20 rounds of 8 parallel calls
+// open at most 8 (net/http's default client keeps 2 idle and dials again).
+func TestClientReusesConnections(t *testing.T) {
+	var dials atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok")) }))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			dials.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	c := Client()
+	for range 20 {
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				resp, err := c.Get(srv.URL)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			}()
+		}
+		wg.Wait()
+	}
+	if n := dials.Load(); n > 8 {
+		t.Fatalf("%d connections for 8 parallel senders", n)
 	}
 }
