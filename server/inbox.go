@@ -308,7 +308,8 @@ func (s *Server) inboxList(c *fiber.Ctx) error {
 }
 
 // inboxCounts is GET /api/inbox/counts: open chats by who has them,
-// counted by the store from its indexes (store.InboxCounts).
+// counted by the store from its indexes (store.InboxCounts), the part
+// every viewer shares counted once per change (queueTally).
 func (s *Server) inboxCounts(c *fiber.Ctx) error {
 	v, err := s.viewerOf(c)
 	if err != nil {
@@ -332,18 +333,22 @@ type inboxCounts struct {
 // queue for admins) and the chats assigned to them wherever they are.
 func (s *Server) countsFor(ctx context.Context, v *viewer) (inboxCounts, error) {
 	var out inboxCounts
-	t, err := s.cfg.Store.CountInbox(ctx, v.id())
+	queues, err := s.queueCounts(ctx)
+	if err != nil {
+		return out, err
+	}
+	mine, err := s.cfg.Store.CountMine(ctx, v.id())
 	if err != nil {
 		return out, err
 	}
 	works := func(q string) bool { return v.queues == nil || slices.Contains(v.queues, q) }
-	for q, n := range t.Queues {
+	for q, n := range queues {
 		if works(q) {
 			out.Unassigned += n.Unassigned
 			out.All += n.Unassigned + n.Assigned
 		}
 	}
-	for q, n := range t.Mine {
+	for q, n := range mine {
 		out.Mine += n.Assigned
 		out.UnreadMine += n.Unread
 		if !works(q) {
@@ -410,11 +415,11 @@ func (s *Server) inboxOperators(c *fiber.Ctx) error {
 		ops = append(ops, operatorJSON{ID: u.ID, Login: u.Login, Name: u.Name, Role: u.Role, Queues: qs,
 			Capacity: u.MaxOpen(), Open: n, Online: online[u.ID]})
 	}
-	tally, err := s.cfg.Store.CountInbox(ctx, "")
+	tally, err := s.queueCounts(ctx)
 	if err != nil {
 		return err
 	}
-	for name, n := range tally.Queues {
+	for name, n := range tally {
 		q := queues[name]
 		if q == nil {
 			q = &queueJSON{Name: name}

@@ -51,9 +51,19 @@ type inboxStack struct {
 
 func newInboxStack(t *testing.T) *inboxStack {
 	t.Helper()
+	return newInboxStackWith(t, nil)
+}
+
+// newInboxStackWith is newInboxStack with opt applied to the server's
+// config first (a wrapped store, say).
+func newInboxStackWith(t *testing.T, opt func(*Config)) *inboxStack {
+	t.Helper()
 	ctx := context.Background()
 	snd := &recordingSender{sent: map[string][]string{}}
 	s, st := newTestServer(t, func(cfg *Config) {
+		if opt != nil {
+			opt(cfg)
+		}
 		rt, err := runtime.New(runtime.Config{Store: cfg.Store, Flows: runtime.NewStoreFlows(cfg.Store, 0),
 			Channels: map[string]runtime.Channel{"telegram": {Sender: snd}},
 			Logger:   slog.New(slog.DiscardHandler)})

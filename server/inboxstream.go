@@ -164,6 +164,9 @@ func (h *inboxHub) publish(e envelope) {
 
 // InboxChanged implements runtime.InboxObserver.
 func (h *inboxHub) InboxChanged(_ context.Context, ch runtime.InboxChange) {
+	// Before the request that made the change answers: its caller's next
+	// counts include it.
+	h.s.tally.changed()
 	item := toItem(ch.Conversation)
 	item.Reason = ch.Reason
 	e := envelope{Kind: "change", Item: &item}
@@ -219,6 +222,9 @@ func frame(event string, data any) []byte {
 
 // deliver hands one bus message to the streams that may see it.
 func (h *inboxHub) deliver(m notify.Message) {
+	// A change on any replica: counted again before its events reach the
+	// streams, whose pages then ask for their counts.
+	h.s.tally.changed()
 	h.mu.Lock()
 	if len(h.streams) == 0 {
 		h.mu.Unlock()

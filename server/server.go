@@ -111,6 +111,7 @@ type Server struct {
 	bots           channel.BotInfo
 	healths        healthCache
 	events         *inboxHub
+	tally          queueTally
 }
 
 // New builds the server and its routes.

@@ -10,11 +10,10 @@ import (
 	"github.com/voronka/voronka/engine/store"
 )
 
-// CountInbox implements store.InboxCounts from the inbox index: the keys
-// of the open states' queue ranges are counted (no document is decoded),
-// and only user's own chats are read, for their unread counts.
-func (s *Store) CountInbox(ctx context.Context, user string) (store.InboxTally, error) {
-	out := store.InboxTally{Queues: map[string]store.QueueTally{}, Mine: map[string]store.QueueTally{}}
+// CountQueues implements store.InboxCounts from the inbox index: the keys
+// of the open states' queue ranges are counted, no document is decoded.
+func (s *Store) CountQueues(ctx context.Context) (map[string]store.QueueTally, error) {
+	out := map[string]store.QueueTally{}
 	err := s.read(ctx, func(tx *bolt.Tx) error {
 		c := tx.Bucket(bConvIdx).Cursor()
 		for _, st := range [...]store.InboxState{store.InboxUnassigned, store.InboxAssigned} {
@@ -30,44 +29,54 @@ func (s *Store) CountInbox(ctx context.Context, user string) (store.InboxTally, 
 					n++
 				}
 				if name := string(q[len(p) : len(q)-1]); name != anyQueue {
-					t := out.Queues[name]
+					t := out[name]
 					if st == store.InboxUnassigned {
 						t.Unassigned += n
 					} else {
 						t.Assigned += n
 					}
-					out.Queues[name] = t
+					out[name] = t
 				}
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
 			}
 		}
-		if user == "" {
-			return nil
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("count inbox queues: %w", err)
+	}
+	return out, nil
+}
+
+// CountMine implements store.InboxCounts: user's assigned range of the
+// index, and those chats read for their queue and unread count.
+func (s *Store) CountMine(ctx context.Context, user string) (map[string]store.QueueTally, error) {
+	out := map[string]store.QueueTally{}
+	err := s.read(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bConvIdx).Cursor()
 		docs := tx.Bucket(bConvs)
 		p := append([]byte{idxAssignee}, prefix(user, string(store.InboxAssigned))...)
 		for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, _ = c.Next() {
 			if len(k) < len(p)+8 {
 				continue
 			}
-			id := k[len(p)+8:]
-			conv, err := getConv(docs, id)
+			conv, err := getConv(docs, k[len(p)+8:])
 			if err != nil {
 				return fmt.Errorf("inbox index entry %q: %w", k, err)
 			}
 			if in := conv.Inbox; in != nil {
-				t := out.Mine[in.Queue]
+				t := out[in.Queue]
 				t.Assigned++
 				t.Unread += in.Unread
-				out.Mine[in.Queue] = t
+				out[in.Queue] = t
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return store.InboxTally{}, fmt.Errorf("count inbox: %w", err)
+		return nil, fmt.Errorf("count chats of %s: %w", user, err)
 	}
 	return out, nil
 }
