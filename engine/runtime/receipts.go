@@ -36,12 +36,16 @@ func (r *Runtime) Receipt(ctx context.Context, rc channel.Receipt) error {
 		return nil
 	}
 	id := store.ConversationID(rc.Bot, rc.Channel, rc.Chat)
-	conv, err := r.st.GetConversation(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("receipt for %s: load conversation %s: %w", rc.PlatformID, id, err)
+	conv := r.cachedConversation(id)
+	if conv == nil {
+		var err error
+		conv, err = r.st.GetConversation(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("receipt for %s: load conversation %s: %w", rc.PlatformID, id, err)
+		}
 	}
 	at := rc.Time
 	if at.IsZero() {
@@ -108,6 +112,23 @@ func (r *Runtime) receiptReach(ctx context.Context, conv *store.Conversation, rc
 	})
 	if err != nil {
 		return fmt.Errorf("receipt for %s: mark %s: %w", rc.PlatformID, typ, err)
+	}
+	return nil
+}
+
+// cachedConversation is the conversation as this process last wrote or read
+// it, or nil when it is not cached or its stripe is busy. Receipts come
+// with nearly every message (WhatsApp's sent and delivered), and the event
+// they write needs only the conversation's bot, flow and node: a store read
+// (decoding the whole conversation) for each cost more than the event.
+func (r *Runtime) cachedConversation(id string) *store.Conversation {
+	s := r.locks.of(id)
+	if !s.mu.TryLock() {
+		return nil
+	}
+	defer s.mu.Unlock()
+	if e := s.get(id); e != nil {
+		return e.conv
 	}
 	return nil
 }
