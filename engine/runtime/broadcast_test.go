@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -399,5 +400,54 @@ func TestBroadcastTemplateOutsideTheWindow(t *testing.T) {
 			len(tmpls[0].Buttons) != 0 || !tmpls[0].LastInbound.Equal(t0) {
 			t.Fatalf("chat %s got template %+v buttons %v last inbound %v", chat, tp, tmpls[0].Buttons, tmpls[0].LastInbound)
 		}
+	}
+}
+
+// budgetSpy records the send budgets a broadcast draws from.
+type budgetSpy struct {
+	store.Store
+	mu   sync.Mutex
+	keys map[string]int
+}
+
+func (s *budgetSpy) TakeSendBudget(ctx context.Context, key string, capacity, want int, expires time.Time) (int, error) {
+	n, err := s.Store.TakeSendBudget(ctx, key, capacity, want, expires)
+	s.mu.Lock()
+	s.keys[key[:strings.LastIndexByte(key, ':')]] += n
+	s.mu.Unlock()
+	return n, err
+}
+
+// A broadcast paces each recipient by their own channel's rate: sends to
+// WhatsApp contacts draw on the bot's WhatsApp budget, not Telegram's (a
+// WhatsApp broadcast used to go at Telegram's 30/s).
+func TestBroadcastPacedByEachChannel(t *testing.T) {
+	ctx := context.Background()
+	spy := &budgetSpy{Store: openBolt(t), keys: map[string]int{}}
+	second := func(c *runtime.Config) {
+		c.Channels["whatsapp"] = runtime.Channel{Sender: c.Channels["telegram"].Sender, Limits: broadcastLimits}
+	}
+	h := newHarness(t, spy, realTime, withLimits(broadcastLimits), second)
+	h.run(h.rt)
+	for i := range 6 {
+		in := inbound(fmt.Sprint("wa", i), fmt.Sprint("u", i), "/start")
+		in.Channel = "whatsapp"
+		if err := h.rt.Handle(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.text(h.rt, "tg1", "u-tg", "/start")
+	b := newsBroadcast("bcpace")
+	if err := h.st.CreateBroadcast(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	h.rt.WakeBroadcasts()
+	if b = waitBroadcast(t, h.st, "bcpace", store.BroadcastDone); b.Progress.Sent != 7 {
+		t.Fatalf("progress %+v, want 7 sent", b.Progress)
+	}
+	spy.mu.Lock()
+	defer spy.mu.Unlock()
+	if spy.keys[bot+":whatsapp"] < 6 || spy.keys[bot+":telegram"] < 1 {
+		t.Fatalf("budget granted by key %v: want ≥ 6 from %s:whatsapp and ≥ 1 from %s:telegram", spy.keys, bot, bot)
 	}
 }
