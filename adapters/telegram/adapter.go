@@ -16,6 +16,7 @@ import (
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 
+	"github.com/voronka/voronka/adapters/internal/msgkit"
 	"github.com/voronka/voronka/engine/channel"
 )
 
@@ -142,7 +143,7 @@ func Open(cfg Config) (*Adapter, error) {
 			redactor.Replace(cfg.APIEndpoint), DefaultAPIEndpoint)
 	}
 	if cfg.HTTPClient == nil {
-		cfg.HTTPClient = defaultClient()
+		cfg.HTTPClient = msgkit.Client()
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -191,19 +192,6 @@ func (a *Adapter) Connect(ctx context.Context) error {
 	a.self.Store(&me)
 	a.log.Debug("connected", "username", me.UserName, "telegram_id", me.ID)
 	return nil
-}
-
-// defaultClient has no timeout (contexts bound each call) and keeps more
-// idle connections to the one host it talks to than net/http's default of
-// two, which senders running in parallel would otherwise churn through.
-func defaultClient() *http.Client {
-	t, ok := http.DefaultTransport.(*http.Transport)
-	if !ok {
-		return &http.Client{}
-	}
-	t = t.Clone()
-	t.MaxIdleConnsPerHost = 64
-	return &http.Client{Transport: t}
 }
 
 // getMeError explains why the constructor's getMe failed.

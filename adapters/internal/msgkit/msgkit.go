@@ -1,5 +1,6 @@
 // Package msgkit holds what the WhatsApp, Viber and VK adapters share:
-// registering as a channel type (Opener, WebhookRoutes),
+// registering as a channel type (Opener, WebhookRoutes), the HTTP client
+// (Client, which Telegram's adapter uses too),
 // splitting long texts, remembering how many parts of a split message went
 // out (so a retry does not repeat them), keeping secrets out of errors, and
 // reading a platform's JSON error answer.

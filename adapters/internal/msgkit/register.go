@@ -76,7 +76,7 @@ func WebhookRoutes(webhook WebhookFunc, query, headers []string, methods ...stri
 // Client is an adapter's default HTTP client: no timeout (contexts bound
 // each call) and up to 64 idle connections to the platform's one host, where
 // net/http's default of two makes parallel senders dial a new connection for
-// nearly every message (as the Telegram adapter's client does).
+// nearly every message. Every messenger adapter, Telegram's too, uses it.
 func Client() *http.Client {
 	t, ok := http.DefaultTransport.(*http.Transport)
 	if !ok {
