@@ -62,9 +62,16 @@ try {
   });
 
   await step('a bad condition is shown by its field', async () => {
-    await page.fill('[data-bc=expr]', 'budjet > 1');
-    await page.waitForSelector('.bc-problems code:text("expr")');
-    await page.fill('[data-bc=expr]', '');
+    // The condition is built from rows; an engineer may still type one.
+    await page.click('[data-action="bc-expr.add-row"]');
+    await page.selectOption('[data-field="bc-expr.row0.subject"]', 'source');
+    await page.fill('[data-field="bc-expr.row0.value"]', 'нигде');
+    await page.waitForFunction(() => document.querySelector('[data-bc=count]')?.textContent?.includes('В сегменте: 0'));
+    await page.click('[data-action="bc-expr.as-expr"]');
+    assert.equal(await page.inputValue('[data-field="bc-expr.expr"]'), 'contact.source == "нигде"');
+    await page.fill('[data-field="bc-expr.expr"]', 'budjet > 1');
+    await page.waitForSelector('.bc-problems [data-problem=expr]:has-text("Условие по переменным: в воронке нет переменной budjet")');
+    await page.fill('[data-field="bc-expr.expr"]', '');
     await page.waitForFunction(() => document.querySelector('[data-bc=count]')?.textContent?.includes('В сегменте: 10'));
   });
 

@@ -24,6 +24,7 @@ import { FlowNode, type FlowNodeType } from './FlowNode';
 import { estimateHeight, openingViewport } from './layout';
 import { connect, edges as docEdges, outputs, removeNodes, round, varInfos, type FlowDoc, type NodeSpec, type Problem } from './model';
 import { CanvasContext, type CanvasActions } from './canvasContext';
+import { blockSummary } from './content';
 import { edgeKey, type CanvasCounts } from './analytics/logic';
 import { useI18n } from './i18n';
 import { Icon } from './icons';
@@ -138,6 +139,7 @@ function CanvasView({ doc, specs, byNode, activeNode, change, selectReq, onSelec
         selected: sel.has(e.id),
         animated: activeNode === e.source,
         label: counts ? String(counts.edges[edgeKey(e.source, e.target)] ?? 0) : undefined,
+        ariaLabel: tr('aria_edgeLink').replace('{from}', blockSummary(doc.nodes[e.source], e.source, tr)).replace('{to}', blockSummary(doc.nodes[e.target], e.target, tr)),
       }));
     });
   }, [doc, specs, byNode, activeNode, store, rf, tr, viewTick, counts]);

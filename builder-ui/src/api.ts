@@ -73,6 +73,7 @@ export interface BotInfo {
   id: string;
   name: string;
   flow_id?: string;
+  settings?: { time_zone?: string };
 }
 export const listBots = () => call<{ bots: BotInfo[] }>('GET', '/api/bots').then((r) => r.bots);
 

@@ -85,12 +85,21 @@ describe('nothing reaches the Russian interface untranslated', () => {
   it('translates every label the canvas and the pickers build', () => {
     const ru = dictionaries.ru as Record<string, string>;
     const keys = [
-      ...['next', 'else', 'on_fail', 'on_error', 'resume', 'timeout'].map((x) => 'exit_' + x),
+      ...['next', 'else', 'on_fail', 'on_error', 'resume', 'timeout', 'offline'].map((x) => 'exit_' + x),
       ...['text', 'number', 'email', 'phone', 'date', 'choice', 'regex'].map((x) => 'expect_' + x),
       ...['string', 'number', 'bool', 'date', 'list', 'object', 'any'].map((x) => 'vtype_' + x),
       ...['eq', 'ne', 'gt', 'ge', 'lt', 'le', 'contains', 'starts', 'empty', 'notEmpty', 'has', 'hasNot', 'isTrue', 'isFalse'].map((x) => 'cond_op_' + x),
       ...['score', 'segment', 'tag', 'channel', 'source'].map((x) => 'cond_subj_' + x),
     ];
     for (const k of keys) expect(ru[k], k).toMatch(/[а-яё]/i);
+  });
+
+  it('names every field of every block (the properties panel and the exits fall back to these)', () => {
+    const ru = dictionaries.ru as Record<string, string>;
+    const src = fs.readFileSync(path.join(flowDir, 'spec.go'), 'utf8');
+    const names = new Set([...src.matchAll(/\{Name: "([a-z_]+)"/g)].map((m) => m[1]));
+    expect(names.size).toBeGreaterThan(20);
+    const missing = [...names].filter((n) => !['type', 'ui'].includes(n) && !/[а-яё]/i.test(ru['field_' + n] ?? ''));
+    expect(missing, 'add field_<name> to i18n.ts').toEqual([]);
   });
 });

@@ -394,14 +394,15 @@ func configuredBots(cfg serveConfig, files map[string]flowFile) []botConfig {
 		}
 		bots = append(bots, b)
 	}
-	// The demo page (a coffee shop) talks to bot "demo": the coffee quiz when
-	// it is there, else the default flow.
+	// The demo page (a coffee shop) talks to bot "demo" (named in Russian,
+	// like the examples): the coffee quiz when it is there, else the default
+	// flow.
 	demo := "coffee-quiz"
 	if _, ok := files[demo]; !ok {
 		demo = cfg.Flow
 	}
 	if f, ok := files[demo]; ok {
-		bots = append(bots, botConfig{ID: "demo", Name: f.Flow.Name + " (demo)", Flow: demo})
+		bots = append(bots, botConfig{ID: "demo", Name: f.Flow.Name + " (демо)", Flow: demo})
 	}
 	if _, ok := files[cfg.Flow]; !ok && cfg.Telegram != "" {
 		// Telegram was asked for but its flow is missing: say so rather than

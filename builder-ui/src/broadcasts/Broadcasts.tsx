@@ -7,23 +7,49 @@ import { useI18n } from '../i18n';
 import { channels, channelWord, leadSegments, segmentWord, statuses, statusWord } from '../lib/labels';
 import { BotPicker, useDebounced, usePageBot } from '../lib/pages';
 import * as api from './api';
-import { actionsFor, emptyCompose, emptyFilterForm, fill, fromFilter, live, newVariant, percent, skippedRows, toDraft, toFilter, type ComposeForm, type FilterForm } from './logic';
+import * as app from '../api';
+import { ConditionEditor } from '../conditions/ConditionEditor';
+import type { VarInfo } from '../conditions/conditions';
+import { varInfos } from '../model';
+import { actionsFor, emptyCompose, emptyFilterForm, fieldWord, fill, fromFilter, problemWords, live, newVariant, percent, skippedRows, toDraft, toFilter, type ComposeForm, type FilterForm } from './logic';
 
 function Problems({ problems }: { problems: api.Problem[] }) {
-  const { t } = useI18n();
+  const { t, tr, lang } = useI18n();
   if (!problems.length) return null;
   return (
     <div className="bc-problems" role="alert">
       {t('bcProblems')}
       <ul>
         {problems.map((p, i) => (
-          <li key={i}>
-            <code>{p.field}</code>: {p.message}
+          <li key={i} data-problem={p.field}>
+            {p.field && <strong>{fieldWord(p.field, tr)}: </strong>}
+            {problemWords(p.message, lang)}
           </li>
         ))}
       </ul>
     </div>
   );
+}
+
+/** useFlowVars lists the variables the bot's funnel declares (its draft), for the condition rows. */
+function useFlowVars(bot: string): VarInfo[] {
+  const [vars, setVars] = useState<VarInfo[]>([]);
+  useEffect(() => {
+    let live = true;
+    setVars([]);
+    app
+      .listFlows(bot)
+      .then((flows) => {
+        const f = flows.find((x) => x.running) ?? flows[0];
+        return f ? app.getDraft(bot, f.id) : null;
+      })
+      .then((d) => live && setVars(varInfos(d?.json ?? null)))
+      .catch(() => live && setVars([]));
+    return () => {
+      live = false;
+    };
+  }, [bot]);
+  return vars;
 }
 
 export function Broadcasts() {
@@ -47,7 +73,7 @@ export function Broadcasts() {
       </header>
       {bot && (
         <div className="bc-body">
-          <SegmentsPanel bot={bot} segments={segments} onChange={reload} />
+          <SegmentsPanel bot={bot} tz={bots.find((b) => b.id === bot)?.settings?.time_zone} segments={segments} onChange={reload} />
           <section className="bc-col">
             <h2>{t('bcBroadcasts')}</h2>
             <ul className="bc-list">
@@ -94,7 +120,7 @@ function StatusBadge({ s }: { s: api.Status }) {
   );
 }
 
-function SegmentsPanel({ bot, segments, onChange }: { bot: string; segments: api.Segment[]; onChange: () => void }) {
+function SegmentsPanel({ bot, tz, segments, onChange }: { bot: string; tz?: string; segments: api.Segment[]; onChange: () => void }) {
   const { t, tr } = useI18n();
   const [editing, setEditing] = useState<api.Segment | null>(null);
   const [name, setName] = useState('');
@@ -102,7 +128,8 @@ function SegmentsPanel({ bot, segments, onChange }: { bot: string; segments: api
   const [count, setCount] = useState<api.Count | null>(null);
   const [problems, setProblems] = useState<api.Problem[]>([]);
   const [notice, setNotice] = useState('');
-  const filter = useDebounced(toFilter(form), 300);
+  const vars = useFlowVars(bot);
+  const filter = useDebounced(toFilter(form, tz), 300);
   const key = JSON.stringify(filter);
   useEffect(() => {
     let stale = false;
@@ -125,12 +152,12 @@ function SegmentsPanel({ bot, segments, onChange }: { bot: string; segments: api
   const open = (s: api.Segment | null) => {
     setEditing(s);
     setName(s?.name ?? '');
-    setForm(s ? fromFilter(s.filter) : emptyFilterForm);
+    setForm(s ? fromFilter(s.filter, tz) : emptyFilterForm);
     setNotice('');
   };
   const save = async () => {
     try {
-      const s = editing ? await api.saveSegment(bot, editing.id, name, toFilter(form)) : await api.createSegment(bot, name, toFilter(form));
+      const s = editing ? await api.saveSegment(bot, editing.id, name, toFilter(form, tz)) : await api.createSegment(bot, name, toFilter(form, tz));
       setEditing(s);
       setProblems([]);
       setNotice(t('bcSegmentSaved'));
@@ -178,10 +205,19 @@ function SegmentsPanel({ bot, segments, onChange }: { bot: string; segments: api
         </div>
         <Checks legend={t('bcChannels')} all={channels} word={(c) => channelWord(tr, c)} on={form.channels} set={(channels) => setForm({ ...form, channels })} />
         <Checks legend={t('ctStatus')} all={statuses} word={(s) => statusWord(tr, s)} on={form.statuses} set={(statuses) => setForm({ ...form, statuses })} />
-        <label>
-          {t('bcExpr')}
-          <input value={form.expr} placeholder={t('bcExprHint')} onChange={(e) => setForm({ ...form, expr: e.target.value })} data-bc="expr" />
-        </label>
+        <fieldset data-bc="expr">
+          <legend>{t('bcExpr')}</legend>
+          <ConditionEditor
+            value={form.expr}
+            onChange={(expr) => setForm((f) => ({ ...f, expr }))}
+            vars={vars}
+            segments={[...leadSegments]}
+            tags={[]}
+            channels={[...channels]}
+            field="bc-expr"
+            bad={problems.some((p) => p.field === 'expr')}
+          />
+        </fieldset>
         <div className="bc-row">
           <label>
             {t('bcSource')}
@@ -192,16 +228,23 @@ function SegmentsPanel({ bot, segments, onChange }: { bot: string; segments: api
             <input value={form.goals} onChange={(e) => setForm({ ...form, goals: e.target.value })} />
           </label>
         </div>
-        <div className="bc-row">
-          <label>
-            {t('bcFirstSeenFrom')}
-            <input type="date" value={form.firstSeenFrom} onChange={(e) => setForm({ ...form, firstSeenFrom: e.target.value })} />
-          </label>
-          <label>
-            {t('bcLastSeenFrom')}
-            <input type="date" value={form.lastSeenFrom} onChange={(e) => setForm({ ...form, lastSeenFrom: e.target.value })} />
-          </label>
-        </div>
+        {(
+          [
+            ['bcFirstSeenFrom', 'firstSeenFrom', 'firstSeenTo'],
+            ['bcLastSeenFrom', 'lastSeenFrom', 'lastSeenTo'],
+          ] as const
+        ).map(([label, from, to]) => (
+          <div className="bc-row" key={from}>
+            <label>
+              {t(label)}
+              <input type="date" value={form[from]} onChange={(e) => setForm({ ...form, [from]: e.target.value })} data-bc={from} />
+            </label>
+            <label>
+              {t('ctSeenTo')}
+              <input type="date" value={form[to]} onChange={(e) => setForm({ ...form, [to]: e.target.value })} data-bc={to} />
+            </label>
+          </div>
+        ))}
         <p className="bc-count" data-bc="count">
           {count ? fill(t('bcCount'), { members: count.members, reachable: count.reachable, contacts: count.contacts }) : t('bcCounting')}
         </p>

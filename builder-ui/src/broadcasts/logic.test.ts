@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { actionsFor, emptyCompose, emptyFilterForm, fill, fromFilter, percent, skippedRows, toDraft, toFilter } from './logic';
+import { actionsFor, emptyCompose, emptyFilterForm, fieldWord, fill, fromFilter, problemWords, percent, skippedRows, toDraft, toFilter } from './logic';
 
 describe('segment filter form', () => {
   it('leaves out empty fields and reads lists and numbers as people type them', () => {
     expect(toFilter(emptyFilterForm)).toEqual({});
     const f = toFilter({ ...emptyFilterForm, segments: ['hot'], tags: ' vip, promo ,', scoreMin: '30,5', scoreMax: 'x', expr: ' budget > 1 ', goals: 'lead' });
     expect(f).toEqual({ segments: ['hot'], tags: ['vip', 'promo'], score_min: 30.5, expr: 'budget > 1', goals: ['lead'] });
+  });
+  it('starts a day at midnight in the bot\'s zone, as the leads page does, and reads it back', () => {
+    const f = toFilter({ ...emptyFilterForm, lastSeenFrom: '2026-12-10', firstSeenFrom: '2026-12-01' }, 'Europe/Moscow');
+    expect(f).toEqual({ first_seen_from: '2026-11-30T21:00:00.000Z', last_seen_from: '2026-12-09T21:00:00.000Z' });
+    expect(fromFilter(f, 'Europe/Moscow')).toMatchObject({ lastSeenFrom: '2026-12-10', firstSeenFrom: '2026-12-01' });
   });
   it('round-trips a saved filter', () => {
     const f = { segments: ['warm'], tags: ['a', 'b'], score_min: 1, channels: ['telegram'], statuses: ['handoff'], expr: 'x', source: 'ads', goals: ['g'] };
@@ -73,5 +78,21 @@ describe('status and progress', () => {
   });
   it('fills placeholders', () => {
     expect(fill('Sent {sent} of {total}', { sent: 3, total: 4 })).toBe('Sent 3 of 4');
+  });
+});
+
+describe('problems in the marketer\'s words', () => {
+  const ru: Record<string, string> = { bcExpr: 'Условие по переменным', bcScoreMin: 'Баллы от' };
+  const tr = (k: string) => ru[k] ?? k;
+  it('names a field by the form\'s label, an unknown one by its API name', () => {
+    expect(fieldWord('expr', tr)).toBe('Условие по переменным');
+    expect(fieldWord('score_min', tr)).toBe('Баллы от');
+    expect(fieldWord('variants[0].text', tr)).toBe('variants[0].text');
+  });
+  it('words the segment check\'s messages in Russian, English one click away', () => {
+    expect(problemWords('unknown name budjet', 'ru')).toBe('в воронке нет переменной budjet');
+    expect(problemWords('unknown segment "tepid" (hot, warm or cold)', 'ru')).toBe('нет сегмента «tepid»: есть горячий, тёплый и холодный');
+    expect(problemWords('the minimum score is above the maximum', 'ru')).toBe('баллы «от» больше, чем «до»');
+    expect(problemWords('unknown name budjet', 'en')).toBe('unknown name budjet');
   });
 });

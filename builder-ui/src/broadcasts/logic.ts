@@ -1,5 +1,6 @@
 // The pure parts of the broadcasts page: form state to API bodies, which
 // actions a status allows, and how progress reads.
+import { dayEnd, dayOf, dayStart } from '../lib/zone';
 import type { Action, Draft, Progress, SegmentFilter, Status, Variant } from './api';
 
 /** FilterForm is the segment editor's fields, as typed. */
@@ -13,7 +14,9 @@ export interface FilterForm {
   expr: string;
   source: string;
   firstSeenFrom: string;
+  firstSeenTo: string;
   lastSeenFrom: string;
+  lastSeenTo: string;
   goals: string;
 }
 
@@ -27,7 +30,9 @@ export const emptyFilterForm: FilterForm = {
   expr: '',
   source: '',
   firstSeenFrom: '',
+  firstSeenTo: '',
   lastSeenFrom: '',
+  lastSeenTo: '',
   goals: '',
 };
 
@@ -44,8 +49,8 @@ const num = (s: string): number | undefined => {
   return Number.isFinite(n) ? n : undefined;
 };
 
-/** toFilter turns the form into a filter, leaving out what is empty. */
-export function toFilter(f: FilterForm): SegmentFilter {
+/** toFilter turns the form into a filter, leaving out what is empty; days start at midnight in tz (the bot's zone, as on the leads page). */
+export function toFilter(f: FilterForm, tz?: string): SegmentFilter {
   const out: SegmentFilter = {};
   if (f.segments.length) out.segments = f.segments;
   if (list(f.tags).length) out.tags = list(f.tags);
@@ -57,15 +62,17 @@ export function toFilter(f: FilterForm): SegmentFilter {
   if (f.statuses.length) out.statuses = f.statuses;
   if (f.expr.trim()) out.expr = f.expr.trim();
   if (f.source.trim()) out.source = f.source.trim();
-  if (f.firstSeenFrom) out.first_seen_from = new Date(f.firstSeenFrom).toISOString();
-  if (f.lastSeenFrom) out.last_seen_from = new Date(f.lastSeenFrom).toISOString();
+  if (f.firstSeenFrom) out.first_seen_from = dayStart(f.firstSeenFrom, tz);
+  if (f.firstSeenTo) out.first_seen_to = dayEnd(f.firstSeenTo, tz);
+  if (f.lastSeenFrom) out.last_seen_from = dayStart(f.lastSeenFrom, tz);
+  if (f.lastSeenTo) out.last_seen_to = dayEnd(f.lastSeenTo, tz);
   if (list(f.goals).length) out.goals = list(f.goals);
   return out;
 }
 
-/** fromFilter fills the form from a saved filter. */
-export function fromFilter(f: SegmentFilter): FilterForm {
-  const day = (s?: string) => (s ? s.slice(0, 10) : '');
+/** fromFilter fills the form from a saved filter (days in tz). */
+export function fromFilter(f: SegmentFilter, tz?: string): FilterForm {
+  const day = (s?: string) => (s ? dayOf(s, tz) : '');
   return {
     segments: f.segments ?? [],
     tags: (f.tags ?? []).join(', '),
@@ -76,7 +83,9 @@ export function fromFilter(f: SegmentFilter): FilterForm {
     expr: f.expr ?? '',
     source: f.source ?? '',
     firstSeenFrom: day(f.first_seen_from),
+    firstSeenTo: day(f.first_seen_to),
     lastSeenFrom: day(f.last_seen_from),
+    lastSeenTo: day(f.last_seen_to),
     goals: (f.goals ?? []).join(', '),
   };
 }
@@ -173,4 +182,44 @@ export function skippedRows(p: Progress): [string, number][] {
 /** fill puts {name} values into a string. */
 export function fill(s: string, vals: Record<string, string | number>): string {
   return s.replace(/\{(\w+)\}/g, (m, k: string) => (k in vals ? String(vals[k]) : m));
+}
+
+/** fieldKeys names a problem's field by the form's own label (string keys). */
+const fieldKeys: Record<string, string> = {
+  name: 'bcSegmentName',
+  segments: 'bcLeadSegments',
+  tags: 'bcTags',
+  score_min: 'bcScoreMin',
+  score_max: 'bcScoreMax',
+  channels: 'bcChannels',
+  statuses: 'ctStatus',
+  expr: 'bcExpr',
+  source: 'bcSource',
+  first_seen_from: 'bcFirstSeenFrom',
+  last_seen_from: 'bcLastSeenFrom',
+  goals: 'bcGoals',
+};
+
+/** fieldWord is how the form calls a problem's field; a field it does not show keeps its API name. */
+export function fieldWord(field: string, tr: (k: string) => string): string {
+  const k = fieldKeys[field];
+  return k ? tr(k) : field;
+}
+
+// The segment check's messages (engine/segment) in Russian; anything else
+// is shown as the server wrote it.
+const ruMessages: [RegExp, string][] = [
+  [/^the segment needs a name$/, 'дайте сегменту название'],
+  [/^the minimum score is above the maximum$/, 'баллы «от» больше, чем «до»'],
+  [/^the range ends before it starts$/, 'период кончается раньше, чем начинается'],
+  [/^unknown segment "(.*)" \(hot, warm or cold\)$/, 'нет сегмента «$1»: есть горячий, тёплый и холодный'],
+  [/^unknown status "(.*)" \(bot, waiting, handoff or ended\)$/, 'нет статуса «$1»'],
+  [/^unknown name (\S+)/, 'в воронке нет переменной $1'],
+];
+
+/** problemWords is a problem's message in lang. */
+export function problemWords(message: string, lang: string): string {
+  if (lang !== 'ru') return message;
+  for (const [re, to] of ruMessages) if (re.test(message)) return message.replace(re, to).replace(/ \(\d+:\d+\)$/, '');
+  return message;
 }
