@@ -327,7 +327,13 @@ func distinct(d Deltas, k Key, prefix string, last map[string]string) map[string
 		{scopeVersion, k.Source + "\x00" + k.Flow + "\x00" + strconv.Itoa(k.Version)},
 	} {
 		prev := last[sc.key]
-		if prev == k.Day {
+		if prev == k.Day || k.Day < prev {
+			// Counted on this day already, or a late event of an earlier
+			// day (a sent event carries its message's queue time and is
+			// appended when the platform accepts it, perhaps after the
+			// next day's events were folded): counting it under a later
+			// previous day could never count it, and moving the
+			// previous day back would count the later day twice.
 			continue
 		}
 		d.add(k, prefix+"|"+sc.name+"|"+prev, 1)

@@ -2,6 +2,7 @@ package analytics_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -66,3 +67,55 @@ func TestReceiptsWriteNoFoldState(t *testing.T) {
 }
 
 func receipts2(string) (bool, bool) { return true, true }
+
+// TestLateSentEventCountsNoDayTwice: a bot message queued on one day and
+// accepted by the platform after the conversation's next day was folded
+// (its sent event carries the queue time) must not count that next day
+// twice among the conversations messaged.
+func TestLateSentEventCountsNoDayTwice(t *testing.T) {
+	ctx := context.Background()
+	st := openBolt(t)
+	roller := &analytics.Roller{St: st}
+	conv := "shop:telegram:1"
+	d1 := time.Date(2026, 3, 2, 23, 0, 0, 0, time.UTC)
+	d2 := d1.Add(2 * time.Hour)
+	ev := func(id, typ string, at time.Time, data map[string]any) store.Event {
+		return store.Event{ID: conv + "/" + id, Bot: simBot, Flow: "f", FlowVersion: 1, Node: "n", Type: typ,
+			Conversation: conv, Channel: "telegram", At: at, Data: data}
+	}
+	sent := map[string]any{"by": "bot", "ms": 10.0}
+	for _, batch := range [][]store.Event{
+		{ev("u1/in", engine.EvMessageIn, d1, nil), ev("u1/0", engine.EvConversationStarted, d1, nil)},
+		{ev("u2/in", engine.EvMessageIn, d2, nil), ev("m2/sent", engine.EvSent, d2, sent)},
+		{ev("m1/sent", engine.EvSent, d1, sent)}, // late: queued on 2 March, accepted on the 3rd
+		{ev("m3/sent", engine.EvSent, d2.Add(time.Minute), sent)},
+	} {
+		if err := st.AppendEvents(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+		drain(t, ctx, roller)
+	}
+	q := analytics.Query{From: "2026-03-03", To: "2026-03-03"}
+	docs, err := analytics.LoadDocs(ctx, st, simBot, q.From, q.To)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := analytics.Build(docs, q, receipts)
+	if r.Unsubscribes != 0 || r.Messages.Bot != 2 {
+		t.Fatalf("3 March: %+v", r.Messages)
+	}
+	// unsubscribe_rate's denominator is the conversations messaged: one.
+	if err := st.AppendEvents(ctx, ev("u4/1", engine.EvUnsubscribed, d2.Add(2*time.Minute), nil)); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, ctx, roller)
+	docs, _ = analytics.LoadDocs(ctx, st, simBot, q.From, q.To)
+	r = analytics.Build(docs, q, receipts)
+	if r.UnsubRate == nil || *r.UnsubRate != 1 {
+		rate := "null"
+		if r.UnsubRate != nil {
+			rate = fmt.Sprint(*r.UnsubRate)
+		}
+		t.Fatalf("unsubscribe rate on 3 March %s, want 1 (one conversation messaged, once)", rate)
+	}
+}
