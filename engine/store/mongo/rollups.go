@@ -368,7 +368,10 @@ func (s *Store) rollupDocs(ctx context.Context, coll, bot, fromDay, toDay string
 		d := store.RollupDoc{Bot: raw.Bot, Day: raw.Day, Flow: raw.Flow, Version: raw.Version, Source: raw.Source,
 			C: make(map[string]float64, len(raw.C))}
 		for k, v := range raw.C {
-			d.C[fieldUnescaper.Replace(k)] = v
+			if strings.IndexByte(k, '%') >= 0 { // most names have nothing escaped
+				k = fieldUnescaper.Replace(k)
+			}
+			d.C[k] = v
 		}
 		out = append(out, d)
 	}
