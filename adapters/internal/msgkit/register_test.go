@@ -100,7 +100,11 @@ func TestClientReusesConnections(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	if n := dials.Load(); n > 8 {
-		t.Fatalf("%d connections for 8 parallel senders", n)
+	// net/http hands a connection back to the pool just after the body's
+	// Close returns, so a round may now and then dial while one is on its
+	// way back: allow that slack. net/http's default pool keeps 2 idle
+	// connections per host, which dials about six a round here (100+).
+	if n := dials.Load(); n > 16 {
+		t.Fatalf("%d connections for 8 parallel senders over 20 rounds", n)
 	}
 }
