@@ -183,7 +183,7 @@ try {
     await page.fill('[data-bc=template-name]', 'weekly_news');
     await page.click('[data-bc=send]');
     // A template without its language is named by the server.
-    await page.waitForSelector('.bc-problems code:text("template.language")');
+    await page.waitForSelector('.bc-problems [data-problem="template.language"]:has-text("Язык шаблона")');
     await page.fill('[data-bc=template-language]', 'ru');
     await page.fill('[data-bc=template-params]', '{{ contact.first_name }}\nнеделя 49');
     await page.click('[data-bc=send]');

@@ -110,8 +110,8 @@ function BodyEditor({ value, onChange }: { value: unknown; onChange: (v: unknown
   );
 }
 
-/** TemplateText is a text with {{ }} variables inserted at the cursor from a picker. */
-function TemplateText({ value, vars, onChange, field }: { value: string; vars: VarInfo[]; onChange: (v: string) => void; field: string }) {
+/** TemplateText is a text with {{ }} variables inserted at the cursor from a picker (blocks and broadcasts). */
+export function TemplateText({ value, vars, onChange, field, attrs }: { value: string; vars: VarInfo[]; onChange: (v: string) => void; field: string; attrs?: Record<string, string> }) {
   const { t } = useI18n();
   const ref = useRef<HTMLTextAreaElement>(null);
   const used = templateVars(value);
@@ -133,7 +133,7 @@ function TemplateText({ value, vars, onChange, field }: { value: string; vars: V
   };
   return (
     <>
-      <textarea ref={ref} rows={3} value={value} data-field={field} onChange={(e) => onChange(e.target.value)} />
+      <textarea ref={ref} rows={3} value={value} data-field={field} onChange={(e) => onChange(e.target.value)} {...attrs} />
       <div className="var-hints">
         <select
           value=""

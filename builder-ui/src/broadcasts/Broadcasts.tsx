@@ -9,6 +9,7 @@ import { BotPicker, useDebounced, usePageBot } from '../lib/pages';
 import * as api from './api';
 import * as app from '../api';
 import { ConditionEditor } from '../conditions/ConditionEditor';
+import { TemplateText } from '../Properties';
 import type { VarInfo } from '../conditions/conditions';
 import { varInfos } from '../model';
 import { actionsFor, emptyCompose, emptyFilterForm, fieldWord, fill, fromFilter, problemWords, live, newVariant, percent, skippedRows, toDraft, toFilter, type ComposeForm, type FilterForm } from './logic';
@@ -288,6 +289,7 @@ function Checks({ legend, all, word, on, set }: { legend: string; all: readonly 
 
 function Compose({ bot, segments, onCreated }: { bot: string; segments: api.Segment[]; onCreated: (b: api.Broadcast) => void }) {
   const { t } = useI18n();
+  const vars = useFlowVars(bot);
   const [f, setF] = useState<ComposeForm>(emptyCompose);
   const [problems, setProblems] = useState<api.Problem[]>([]);
   const setVariant = (i: number, v: Partial<api.Variant>) => setF({ ...f, variants: f.variants.map((x, j) => (j === i ? { ...x, ...v } : x)) });
@@ -345,7 +347,7 @@ function Compose({ bot, segments, onCreated }: { bot: string; segments: api.Segm
             )}
             <label>
               {t('bcText')}
-              <textarea rows={3} value={v.text} onChange={(e) => setVariant(i, { text: e.target.value })} data-bc={`text-${i}`} />
+              <TemplateText value={v.text} vars={vars} onChange={(text) => setVariant(i, { text })} field={`bc-text-${i}`} attrs={{ 'data-bc': `text-${i}` }} />
             </label>
             {(v.buttons ?? []).map((b, j) => (
               <div className="bc-row" key={j}>

@@ -198,6 +198,9 @@ const fieldKeys: Record<string, string> = {
   first_seen_from: 'bcFirstSeenFrom',
   last_seen_from: 'bcLastSeenFrom',
   goals: 'bcGoals',
+  'template.name': 'bcWaTemplateName',
+  'template.language': 'bcWaTemplateLanguage',
+  'template.params': 'bcWaTemplateParams',
 };
 
 /** fieldWord is how the form calls a problem's field; a field it does not show keeps its API name. */
