@@ -700,12 +700,16 @@ func groundTruth(t *testing.T, st store.Store, n int) {
 }
 
 // TestRollupsMatchGroundTruthMongo is the same on the MongoDB test server,
-// with 100 conversations (30 under the race detector): it takes minutes for
+// with 100 conversations (30 under the race detector;
+// VORONKA_ANALYTICS_MONGO_CONVS sets another number): it takes minutes for
 // what bolt does in seconds (the bolt run checks scale).
 func TestRollupsMatchGroundTruthMongo(t *testing.T) {
 	n := 100
 	if raceEnabled {
 		n = 30
+	}
+	if v, err := strconv.Atoi(os.Getenv("VORONKA_ANALYTICS_MONGO_CONVS")); err == nil && v > 0 {
+		n = v
 	}
 	groundTruth(t, openMongo(t), n)
 }
