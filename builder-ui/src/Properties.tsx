@@ -10,6 +10,7 @@ import { ConditionEditor } from './conditions/ConditionEditor';
 import { SetEditor } from './conditions/SetEditor';
 import type { VarInfo } from './conditions/conditions';
 import { Icon } from './icons';
+import { channels as allChannels } from './lib/labels';
 
 interface Props {
   id: string;
@@ -290,7 +291,7 @@ export function Properties(p: Props) {
                   vars={p.vars}
                   segments={segments}
                   tags={tags}
-                  channels={['telegram', 'web']}
+                  channels={[...allChannels]}
                   field={`${f.name}[${i}].when`}
                   bad={fieldProblems(p.problems, `${f.name}[${i}].when`).length > 0}
                 />

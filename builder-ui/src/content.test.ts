@@ -15,6 +15,8 @@ describe('blocks in words', () => {
       'бюджет не меньше 100000 и есть тег «vip»',
     );
     expect(exitLabel({ handle: 'branches[0].next', kind: 'branch', label: 'segment == "hot"' }, vars, ru)).toBe('сегмент равно горячий');
+    expect(exitLabel({ handle: 'branches[0].next', kind: 'branch', label: 'contact.channel == "whatsapp"' }, vars, ru)).toBe('канал равно WhatsApp');
+    expect(exitLabel({ handle: 'branches[0].next', kind: 'branch', label: 'contact.channel == "vk"' }, vars, ru)).toBe('канал равно ВКонтакте');
   });
   it('says what a block does', () => {
     expect(mainText({ type: 'delay', for: '1h30m' }, ru)).toBe('ждать 1 ч 30 мин');
