@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"go.mongodb.org/mongo-driver/bson"
+	"go.mongodb.org/mongo-driver/bson/primitive"
 	"go.mongodb.org/mongo-driver/mongo"
 	"go.mongodb.org/mongo-driver/mongo/options"
 
@@ -172,10 +174,49 @@ func (s *Store) QueryEvents(ctx context.Context, q store.EventQuery) ([]store.Ev
 
 // Purge implements store.Maintenance with plain deletes (no TTL indexes),
 // each selecting by an indexed field: at for events and messages, status
-// then updated_at for jobs (see ensureIndexes).
+// then updated_at for jobs (see ensureIndexes). Each collection is deleted
+// oldest first in rounds of about Options.PurgeBatch documents.
 func (s *Store) Purge(ctx context.Context, o store.PurgeOptions) (store.PurgeResult, error) {
 	var res store.PurgeResult
-	del := func(c *mongo.Collection, f bson.M) (int64, error) {
+	var err error
+	if !o.EventsBefore.IsZero() {
+		if res.Events, err = s.purge(ctx, s.events, bson.M{}, "at", o.EventsBefore); err != nil {
+			return res, err
+		}
+	}
+	if !o.MessagesBefore.IsZero() {
+		if res.Messages, err = s.purge(ctx, s.msgs, bson.M{}, "at", o.MessagesBefore); err != nil {
+			return res, err
+		}
+	}
+	if !o.JobsBefore.IsZero() {
+		done := bson.M{"status": bson.M{"$in": bson.A{store.JobDone, store.JobCancelled}}}
+		if res.Jobs, err = s.purge(ctx, s.jobs, done, "updated_at", o.JobsBefore); err != nil {
+			return res, err
+		}
+	}
+	if !o.FailedJobsBefore.IsZero() {
+		n, err := s.purge(ctx, s.jobs, bson.M{"status": store.JobFailed}, "updated_at", o.FailedJobsBefore)
+		res.Jobs += n
+		if err != nil {
+			return res, err
+		}
+	}
+	return res, nil
+}
+
+// purge deletes the documents of c that match base and whose field is
+// before the given time, in rounds: each round finds the field's value of
+// the PurgeBatch-th oldest and deletes what is older than that.
+func (s *Store) purge(ctx context.Context, c *mongo.Collection, base bson.M, field string, before time.Time) (int64, error) {
+	match := func(upTo time.Time) bson.M {
+		f := bson.M{field: bson.M{"$lt": upTo}}
+		for k, v := range base {
+			f[k] = v
+		}
+		return f
+	}
+	del := func(f bson.M) (int64, error) {
 		ctx, cancel := s.ctx(ctx)
 		defer cancel()
 		r, err := c.DeleteMany(ctx, f)
@@ -184,29 +225,36 @@ func (s *Store) Purge(ctx context.Context, o store.PurgeOptions) (store.PurgeRes
 		}
 		return r.DeletedCount, nil
 	}
-	var err error
-	if !o.EventsBefore.IsZero() {
-		if res.Events, err = del(s.events, bson.M{"at": bson.M{"$lt": o.EventsBefore}}); err != nil {
-			return res, err
+	var total int64
+	for {
+		var bound bson.M
+		fctx, cancel := s.ctx(ctx)
+		err := c.FindOne(fctx, match(before), options.FindOne().
+			SetSort(bson.D{{Key: field, Value: 1}}).SetSkip(int64(s.opts.PurgeBatch)).
+			SetProjection(bson.M{"_id": 0, field: 1})).Decode(&bound)
+		cancel()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			n, err := del(match(before)) // the last round: fewer than a batch left
+			return total + n, err
 		}
-	}
-	if !o.MessagesBefore.IsZero() {
-		if res.Messages, err = del(s.msgs, bson.M{"at": bson.M{"$lt": o.MessagesBefore}}); err != nil {
-			return res, err
-		}
-	}
-	if !o.JobsBefore.IsZero() {
-		if res.Jobs, err = del(s.jobs, bson.M{"status": bson.M{"$in": bson.A{store.JobDone, store.JobCancelled}},
-			"updated_at": bson.M{"$lt": o.JobsBefore}}); err != nil {
-			return res, err
-		}
-	}
-	if !o.FailedJobsBefore.IsZero() {
-		n, err := del(s.jobs, bson.M{"status": store.JobFailed, "updated_at": bson.M{"$lt": o.FailedJobsBefore}})
-		res.Jobs += n
 		if err != nil {
-			return res, err
+			return total, fmt.Errorf("purge %s: find a round's bound: %w", c.Name(), err)
+		}
+		t, ok := bound[field].(primitive.DateTime)
+		if !ok {
+			n, err := del(match(before))
+			return total + n, err
+		}
+		n, err := del(match(t.Time()))
+		total += n
+		if err != nil || n == 0 {
+			// n == 0: more than a batch share the oldest instant; delete the
+			// rest in one go rather than loop.
+			if err == nil {
+				n, err = del(match(before))
+				total += n
+			}
+			return total, err
 		}
 	}
-	return res, nil
 }

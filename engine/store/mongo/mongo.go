@@ -47,6 +47,10 @@ type Options struct {
 	// Monitor, when set, sees every command the store sends (tests count
 	// round trips with it).
 	Monitor *event.CommandMonitor
+	// PurgeBatch bounds the documents one delete of Purge removes (default
+	// 5000): one DeleteMany of a year of events is a long operation on
+	// MongoDB, and more than the test server's SQLite binds at once.
+	PurgeBatch int
 }
 
 // Store is the MongoDB implementation of store.Store; safe for concurrent use.
@@ -86,6 +90,9 @@ func Open(ctx context.Context, uri, dbName string, opts *Options) (*Store, error
 	}
 	if o.StartupTimeout <= 0 {
 		o.StartupTimeout = 30 * time.Second
+	}
+	if o.PurgeBatch <= 0 {
+		o.PurgeBatch = 5000
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
