@@ -12,11 +12,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { admin, launchBrowser, requireChromium, root, startServer } from './lib.mjs';
+import { admin, launchBrowser, requireChromium, root, startServer, stories } from './lib.mjs';
 
 requireChromium('bots e2e');
-const shots = path.join(root, 'artifacts/screenshots/bots');
-fs.mkdirSync(shots, { recursive: true });
+const s = stories('bots');
+const { step, pageErrors, shots } = s;
 for (const f of fs.readdirSync(shots)) if (f.endsWith('.png')) fs.rmSync(path.join(shots, f));
 
 // The fake Telegram, as its own process (what a tester runs by hand).
@@ -63,27 +63,12 @@ const flowYaml = (v) =>
 
 const browser = await launchBrowser();
 const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(e.message));
+s.watch(page);
 page.on('console', (m) => {
   if (m.type() === 'error' && /Content Security Policy/i.test(m.text())) pageErrors.push(m.text());
 });
 page.setDefaultTimeout(20000);
 
-let passed = 0;
-let failed = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e?.stack ?? e}`);
-  } finally {
-    await page.screenshot({ path: path.join(shots, `${String(passed + failed).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => {});
-  }
-}
 const api = (p, init) => page.evaluate(async ([p, init]) => {
   const r = await fetch(p, init);
   return { status: r.status, body: await r.json().catch(() => null) };
@@ -288,14 +273,13 @@ try {
 
   assert.deepEqual(pageErrors, [], 'no errors in the page');
 } catch (e) {
-  failed++;
+  s.failed++;
   console.log(`FAIL ${e?.stack ?? e}`);
 } finally {
   await browser.close();
-  if (failed) console.log(server.logText().slice(-4000));
+  if (s.failed) console.log(server.logText().slice(-4000));
   await server.stop();
   fake.kill('SIGTERM');
   fs.rmSync(tmp, { recursive: true, force: true });
 }
-console.log(`bots e2e: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+s.done();

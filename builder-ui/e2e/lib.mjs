@@ -213,6 +213,7 @@ export function stories(name, { fullPage = false } = {}) {
   fs.rmSync(shots, { recursive: true, force: true });
   fs.mkdirSync(shots, { recursive: true });
   const s = {
+    shots,
     passed: 0,
     failed: 0,
     page: undefined,

@@ -12,11 +12,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { admin, launchBrowser, requireChromium, root, startServer } from './lib.mjs';
+import { admin, launchBrowser, requireChromium, root, startServer, stories } from './lib.mjs';
 
 requireChromium('messengers e2e');
-const shots = path.join(root, 'artifacts/screenshots/messengers');
-fs.mkdirSync(shots, { recursive: true });
+const s = stories('messengers');
+const { step, pageErrors } = s;
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'voronka-msgr-e2e-'));
 const fakeBin = path.join(tmp, 'msgrfake');
@@ -63,24 +63,9 @@ const flowYaml = [
 
 const browser = await launchBrowser();
 const page = await browser.newPage({ viewport: { width: 1500, height: 1000 } });
-const pageErrors = [];
-page.on('pageerror', (e) => pageErrors.push(e.message));
+s.watch(page);
 page.setDefaultTimeout(20000);
 
-let passed = 0;
-let failed = 0;
-async function step(name, fn) {
-  try {
-    await fn();
-    passed++;
-    console.log(`ok   ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL ${name}: ${e?.stack ?? e}`);
-  } finally {
-    await page.screenshot({ path: path.join(shots, `${String(passed + failed).padStart(2, '0')}-${name.replace(/[^a-z0-9]+/gi, '-')}.png`) }).catch(() => {});
-  }
-}
 // api calls the API from the signed-in page (its cookie and CSRF token).
 const api = (method, p, body, type = 'application/json') =>
   page.evaluate(async ([method, p, body, type]) => {
@@ -209,5 +194,4 @@ try {
   fake.kill('SIGTERM');
   fs.rmSync(tmp, { recursive: true, force: true });
 }
-console.log(`messengers e2e: ${passed} passed, ${failed} failed`);
-process.exit(failed ? 1 : 0);
+s.done();
