@@ -133,6 +133,10 @@ func Open(path string, opts *Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open bolt store %s: index contacts: %w", path, err)
 	}
+	if err := dropAllStatusKeys(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open bolt store %s: drop old inbox index entries: %w", path, err)
+	}
 	return &Store{db: db, w: newWriter(db, o.MaxBatchDelay, o.MaxBatchSize, o.FreelistSyncLimit), purgeBatch: o.PurgeBatch}, nil
 }
 

@@ -29,13 +29,81 @@ const (
 	idxScore = 'r' // r bot \0 score(8, ordered) id
 )
 
+// allStatuses is the status of the index entries that listed every
+// conversation before ListInbox walked the statuses together; files
+// written then still hold them until dropAllStatusKeys removes them.
 const allStatuses = "*"
 
 func inboxPrefix(bot string, status store.Status) []byte {
-	if status == "" {
-		status = allStatuses
-	}
 	return append([]byte{idxInbox}, prefix(bot, string(status))...)
+}
+
+// dropAllStatusKeys removes the allStatuses index entries of files
+// written before ListInbox walked the statuses together, at open: nothing
+// reads them, and a conversation's next write would leave them alone (its
+// inline key list still names them, so it deletes them then, or never
+// when it is not written again). A file without any costs a seek per bot
+// and status.
+func dropAllStatusKeys(db *bolt.DB) error {
+	for {
+		var doomed [][]byte
+		err := db.View(func(tx *bolt.Tx) error {
+			c := tx.Bucket(bConvIdx).Cursor()
+			for k, _ := c.Seek([]byte{idxInbox}); k != nil && k[0] == idxInbox && len(doomed) < 10000; {
+				bot := bytes.IndexByte(k[1:], 0)
+				if bot < 0 {
+					break
+				}
+				st := bytes.IndexByte(k[bot+2:], 0)
+				if st < 0 {
+					break
+				}
+				sp := k[:bot+2+st+1]
+				if string(k[bot+2:bot+2+st]) != allStatuses {
+					k, _ = c.Seek(prefixEnd(sp))
+					continue
+				}
+				doomed = append(doomed, bytes.Clone(k))
+				k, _ = c.Next()
+			}
+			return nil
+		})
+		if err != nil || len(doomed) == 0 {
+			return err
+		}
+		err = db.Update(func(tx *bolt.Tx) error {
+			idx := tx.Bucket(bConvIdx)
+			for _, k := range doomed {
+				if err := idx.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// statusPrefixes returns the inbox index prefix of every status bot's
+// conversations have, found by skipping from one status's range to the
+// next (a seek per status, however many conversations).
+func statusPrefixes(c *bolt.Cursor, bot string) [][]byte {
+	p := append([]byte{idxInbox}, prefix(bot)...)
+	var out [][]byte
+	for k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p); {
+		end := bytes.IndexByte(k[len(p):], 0)
+		if end < 0 {
+			break
+		}
+		sp := bytes.Clone(k[:len(p)+end+1])
+		if string(sp[len(p):len(sp)-1]) != allStatuses {
+			out = append(out, sp)
+		}
+		k, _ = c.Seek(prefixEnd(sp))
+	}
+	return out
 }
 
 // convIndexKeys lists every index entry c needs. The keys share one
@@ -62,11 +130,11 @@ func convIndexKeys(c *store.Conversation) [][]byte {
 	key(idxSeen, c.Bot, nil, ts(c.LastInboundAt))
 	key(idxFirst, c.Bot, nil, ts(c.CreatedAt))
 	key(idxScore, c.Bot, nil, scoreKey(c.Score))
-	for _, st := range [2]string{allStatuses, string(c.Status)} {
-		if st != "" {
-			key(idxInbox, c.Bot, &st, updated)
-		}
-	}
+	// One entry per conversation, under its status (an empty status too):
+	// a listing of every status walks the statuses' ranges together
+	// (ListInbox). An entry for "all" beside it cost each write a second
+	// delete on a random index page.
+	key(idxInbox, c.Bot, (*string)(&c.Status), updated)
 	if c.Segment != "" {
 		key(idxSeg, c.Bot, &c.Segment)
 	}
@@ -381,33 +449,44 @@ func (s *Store) ListInbox(ctx context.Context, q store.InboxQuery) ([]store.Conv
 		return s.listInbox(ctx, q)
 	}
 	limit := store.ClampLimit(q.Limit)
-	p := inboxPrefix(q.Bot, q.Status)
-	start := prefixEnd(p)
+	var after []byte // the cursor's (updated, id)
 	if q.Cursor != "" {
 		t, id, err := store.DecodeCursor(q.Cursor)
 		if err != nil {
 			return nil, "", fmt.Errorf("list inbox of bot %s: %w", q.Bot, err)
 		}
-		start = append(append(bytes.Clone(p), ts(t)...), id...)
+		after = append(tsOf(t), id...)
 	}
 	var out []store.Conversation
 	err := s.read(ctx, func(tx *bolt.Tx) error {
 		docs := tx.Bucket(bConvs)
-		c := tx.Bucket(bConvIdx).Cursor()
-		// Position on the last key below start, then walk backwards.
-		k, _ := c.Seek(start)
-		if k == nil {
-			k, _ = c.Last()
+		idx := tx.Bucket(bConvIdx)
+		prefixes := [][]byte{inboxPrefix(q.Bot, q.Status)}
+		if q.Status == "" {
+			prefixes = statusPrefixes(idx.Cursor(), q.Bot)
 		}
-		if k != nil && bytes.Compare(k, start) >= 0 {
-			k, _ = c.Prev()
+		walks := make([]*rangeWalk, 0, len(prefixes))
+		for _, p := range prefixes {
+			if w := newRangeWalk(idx.Cursor(), p, after, false); w.k != nil {
+				walks = append(walks, w)
+			}
 		}
-		for ; k != nil && bytes.HasPrefix(k, p) && len(out) <= limit; k, _ = c.Prev() {
-			conv, err := getConv(docs, k[len(p)+8:])
+		for len(walks) > 0 && len(out) <= limit {
+			best := 0
+			for i := 1; i < len(walks); i++ {
+				if bytes.Compare(walks[i].tail(), walks[best].tail()) > 0 {
+					best = i
+				}
+			}
+			w := walks[best]
+			conv, err := getConv(docs, w.tail()[8:])
 			if err != nil {
-				return fmt.Errorf("index entry %q: %w", k, err)
+				return fmt.Errorf("index entry %q: %w", w.k, err)
 			}
 			out = append(out, *conv)
+			if !w.step() {
+				walks = slices.Delete(walks, best, best+1)
+			}
 		}
 		return ctx.Err()
 	})

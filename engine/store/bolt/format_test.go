@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -68,8 +70,8 @@ func TestOldConversationFormat(t *testing.T) {
 		if tx.Bucket(bConvKeys).Get([]byte(c.ID)) != nil {
 			t.Error("bConvKeys entry left after the replace")
 		}
-		if n := tx.Bucket(bConvIdx).Stats().KeyN; n != 7 {
-			t.Errorf("%d index entries, want 7 (bot, inbox *, inbox bot, last seen, first seen, score, and the mark that contacts are indexed)", n)
+		if n := tx.Bucket(bConvIdx).Stats().KeyN; n != 6 {
+			t.Errorf("%d index entries, want 6 (bot, inbox bot, last seen, first seen, score, and the mark that contacts are indexed)", n)
 		}
 		return nil
 	})
@@ -96,7 +98,6 @@ func TestConvIndexKeys(t *testing.T) {
 		"lb\x00" + zero + "b:telegram:1",
 		"fb\x00" + zero + "b:telegram:1",
 		"rb\x00" + string(scoreKey(0)) + "b:telegram:1",
-		"ib\x00*\x00" + u + "b:telegram:1",
 		"ib\x00bot\x00" + u + "b:telegram:1",
 		"sb\x00hot\x00b:telegram:1",
 		"tb\x00vip\x00b:telegram:1",
@@ -110,6 +111,69 @@ func TestConvIndexKeys(t *testing.T) {
 		if string(got[i]) != want[i] {
 			t.Errorf("key %d: %q, want %q", i, got[i], want[i])
 		}
+	}
+}
+
+// A file written when every conversation also had an index entry under
+// the status "*" loses those entries at open, and listing every status
+// still finds each conversation once, newest first.
+func TestAllStatusEntriesDropped(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "v.db")
+	s, err := Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i, st := range []store.Status{store.StatusBot, store.StatusHandoff, "", store.StatusWaiting} {
+		c := &store.Conversation{ID: fmt.Sprintf("b:web:%d", i), Bot: "b", Status: st, UpdatedAt: time.Unix(int64(1000+i), 0).UTC()}
+		if err := s.CreateConversation(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		want = append([]string{c.ID}, want...)
+		// The old layout's extra entry, as such a file holds it.
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			return tx.Bucket(bConvIdx).Put(append(inboxPrefix("b", allStatuses), append(tsOf(c.UpdatedAt), c.ID...)...), nil)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s, err = Open(path, nil); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bConvIdx).Cursor()
+		p := inboxPrefix("b", allStatuses)
+		if k, _ := c.Seek(p); k != nil && bytes.HasPrefix(k, p) {
+			t.Errorf("entry %q left after open", k)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	q := store.InboxQuery{Bot: "b", Limit: 3}
+	for {
+		items, next, err := s.ListInbox(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range items {
+			got = append(got, c.ID)
+		}
+		if next == "" {
+			break
+		}
+		q.Cursor = next
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("every status lists %v, want %v", got, want)
 	}
 }
 
