@@ -5,7 +5,10 @@
 #   tools/mongotest/go.sh build -o bin/mongotest .
 # _overlay/sqlite_collection.go lets FerretDB's SQLite backend look a
 # document up by _id when a filter has other conditions besides it, as the
-# MongoDB store's conditional writes do (else each reads the collection).
+# MongoDB store's conditional writes do (else each reads the collection);
+# _overlay/msg_update.go closes each update statement's query when it ends
+# (upstream holds them all to the end of the command, and a bulk write of
+# more statements than SQLite connections deadlocked).
 #
 # Go refuses to overlay files in the module cache, so this copies the
 # FerretDB module once into a cache directory named after the patches,
@@ -32,6 +35,7 @@ if [ ! -d "$patched" ]; then
   cp -R "$(go list -m -f '{{.Dir}}' "$mod")/." "$tmp/"
   chmod -R u+w "$tmp"
   cp _overlay/sqlite_collection.go "$tmp/internal/backends/sqlite/collection.go"
+  cp _overlay/msg_update.go "$tmp/internal/handler/msg_update.go"
   mv -T "$tmp" "$patched" 2>/dev/null || rm -rf "$tmp" # another build got there first
 fi
 modfile=$(mktemp -d "${TMPDIR:-/tmp}/mongotest-mod-XXXXXX")

@@ -273,3 +273,36 @@ func TestFilterWithIDAndMoreLooksUpByID(t *testing.T) {
 		t.Errorf("filter on _id and a stale version matches %d documents (%v), want 0", n, err)
 	}
 }
+
+// A bulk write of more update statements than SQLite has connections
+// completes, and the collection takes writes after it: FerretDB held every
+// statement's query open to the end of the command, and such a command (the
+// analytics flusher writes one fold state per conversation in one) waited
+// for a connection forever, with every later write queued behind it.
+func TestBulkWriteOfManyStatementsCompletes(t *testing.T) {
+	client := serveForTest(t)
+	c := client.Database("bulk").Collection("states")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const n = 400
+	for round := range 2 { // inserts, then replaces of existing documents
+		var ops []mongo.WriteModel
+		for i := range n {
+			ops = append(ops, mongo.NewReplaceOneModel().SetFilter(bson.M{"_id": fmt.Sprint(i)}).
+				SetReplacement(bson.M{"_id": fmt.Sprint(i), "round": round}).SetUpsert(true))
+		}
+		res, err := c.BulkWrite(ctx, ops, options.BulkWrite().SetOrdered(false))
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		if got := res.UpsertedCount + res.ModifiedCount; got != n {
+			t.Fatalf("round %d: %d documents written, want %d", round, got, n)
+		}
+	}
+	if _, err := c.InsertOne(ctx, bson.M{"_id": "after"}); err != nil {
+		t.Fatalf("write after the bulk write: %v", err)
+	}
+	if got, err := c.CountDocuments(ctx, bson.M{"round": 1}); err != nil || got != n {
+		t.Fatalf("%d documents of the second round, %v; want %d", got, err, n)
+	}
+}
