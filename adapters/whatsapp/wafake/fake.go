@@ -538,7 +538,7 @@ type waValue struct {
 	Metadata         map[string]string `json:"metadata"`
 	Contacts         []map[string]any  `json:"contacts,omitempty"`
 	Messages         []map[string]any  `json:"messages,omitempty"`
-	Statuses         []map[string]any  `json:"statuses,omitempty"`
+	Statuses         []waStatus        `json:"statuses,omitempty"`
 }
 
 type waChange struct {
@@ -566,18 +566,47 @@ func (f *Fake) envelope(value waValue) []byte {
 
 func (f *Fake) ts() string { return strconv.FormatInt(f.Clock.Now().Unix(), 10) }
 
+// waStatus is one entry of a status webhook, as Meta sends it.
+type waStatus struct {
+	ID           string          `json:"id"`
+	Status       string          `json:"status"`
+	Timestamp    string          `json:"timestamp"`
+	RecipientID  string          `json:"recipient_id"`
+	Conversation *waConversation `json:"conversation,omitempty"`
+	Pricing      *waPricing      `json:"pricing,omitempty"`
+	Errors       []waError       `json:"errors,omitempty"`
+}
+
+type waConversation struct {
+	ID     string            `json:"id"`
+	Origin map[string]string `json:"origin"`
+}
+
+type waPricing struct {
+	Billable     bool   `json:"billable"`
+	PricingModel string `json:"pricing_model"`
+	Category     string `json:"category"`
+}
+
+type waError struct {
+	Code      int               `json:"code"`
+	Title     string            `json:"title"`
+	Message   string            `json:"message"`
+	ErrorData map[string]string `json:"error_data"`
+}
+
 // queueStatus posts a status of message id to the webhook.
 func (f *Fake) queueStatus(id, to, status string, code int) int64 {
-	st := map[string]any{"id": id, "status": status, "timestamp": f.ts(), "recipient_id": to}
+	st := waStatus{ID: id, Status: status, Timestamp: f.ts(), RecipientID: to}
 	if status == "sent" || status == "delivered" {
-		st["conversation"] = map[string]any{"id": "CONVERSATION_ID", "origin": map[string]string{"type": "service"}}
-		st["pricing"] = map[string]any{"billable": true, "pricing_model": "CBP", "category": "service"}
+		st.Conversation = &waConversation{ID: "CONVERSATION_ID", Origin: map[string]string{"type": "service"}}
+		st.Pricing = &waPricing{Billable: true, PricingModel: "CBP", Category: "service"}
 	}
 	if code != 0 {
-		st["errors"] = []map[string]any{{"code": code, "title": codeText[code], "message": codeText[code],
-			"error_data": map[string]string{"details": codeText[code]}}}
+		st.Errors = []waError{{Code: code, Title: codeText[code], Message: codeText[code],
+			ErrorData: map[string]string{"details": codeText[code]}}}
 	}
-	return f.Hooks.Enqueue(to, f.envelope(waValue{Statuses: []map[string]any{st}}), map[string]string{"kind": "status", "status": status})
+	return f.Hooks.Enqueue(to, f.envelope(waValue{Statuses: []waStatus{st}}), map[string]string{"kind": "status", "status": status})
 }
 
 // Status posts a status of a sent message (read, delivered, failed) to the
