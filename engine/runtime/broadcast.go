@@ -171,10 +171,32 @@ type bcRun struct {
 	weights []int
 	// pace is each channel's send tokens: a recipient waits for one of
 	// their channel's, so a broadcast keeps every platform's own rate.
-	pace     map[string]*bcPace
-	pageSize int
-	workers  int
-	keep     float64
+	pace    map[string]*bcPace
+	workers int
+	keep    float64
+}
+
+// Page sizes: a page is settled (its outcomes written, the progress the
+// marketer watches moved on, the cursor a restart resumes from advanced)
+// only once all its sends are done, so pages hold about a second of sends
+// at the rate the recipients' channels actually allow. Sizing them by the
+// fastest channel the runtime has (the web chat's 1,000/s) made a page of a
+// Telegram audience last half a minute: no progress shown meanwhile, and a
+// crash left every send of it unconfirmed.
+const (
+	minPageSize = 20
+	pageSeconds = 1.0
+)
+
+// nextPageSize follows the rate measured over the last settled page: down
+// at once, up at most twice the size (a channel's burst allowance sends the
+// first page faster than its rate).
+func nextPageSize(cur, scanned int, took time.Duration) int {
+	if scanned == 0 || took <= 0 {
+		return cur
+	}
+	n := int(float64(scanned) / took.Seconds() * pageSeconds)
+	return min(max(n, minPageSize), 2*cur, store.MaxLimit)
 }
 
 // runBroadcast sends b page by page until it is done, paused, cancelled,
@@ -201,7 +223,6 @@ func (r *Runtime) runBroadcast(ctx context.Context, b *store.Broadcast) error {
 		run.pace[name] = p
 		go r.dispense(dctx, b.Bot+":"+name, rate, p)
 	}
-	run.pageSize = min(max(int(top), 20), store.MaxLimit)
 	run.workers = min(max(int(top)/2, 64), 512)
 
 	// Watch for pause and cancel while a page is being sent.
@@ -308,14 +329,20 @@ func (run *bcRun) pipeline(ctx, pctx context.Context, cursor string, dispatch fu
 	}
 	result := make(chan verdict, 1)
 	var stopped atomic.Bool
+	var size atomic.Int64
+	size.Store(minPageSize)
 	go func() {
 		var v verdict
+		last := r.clock.Now()
 		for pr := range finish {
 			if stopped.Load() || v.done || v.err != nil {
 				pr.wg.Wait()
 				continue
 			}
 			pr.wg.Wait()
+			now := r.clock.Now()
+			size.Store(int64(nextPageSize(int(size.Load()), pr.scanned, now.Sub(last))))
+			last = now
 			complete, err := run.finishPage(pctx, pr)
 			if err == nil && !complete {
 				stopped.Store(true)
@@ -336,7 +363,7 @@ func (run *bcRun) pipeline(ctx, pctx context.Context, cursor string, dispatch fu
 		if open := run.nextOpen(now); open.After(now) {
 			break
 		}
-		page, next, err := r.st.ScanContacts(ctx, b.Bot, cursor, run.pageSize)
+		page, next, err := r.st.ScanContacts(ctx, b.Bot, cursor, int(size.Load()))
 		if err != nil {
 			stopped.Store(true)
 			close(finish)
@@ -350,7 +377,7 @@ func (run *bcRun) pipeline(ctx, pctx context.Context, cursor string, dispatch fu
 			}
 			break
 		}
-		pr.from, pr.next = cursor, next
+		pr.from, pr.next, pr.scanned = cursor, next, len(page)
 		dispatch(pr)
 		finish <- pr
 		if next == "" {
@@ -679,6 +706,7 @@ type bcOutcome struct {
 // sending (members skipped, or done before a crash) and the sends.
 type pageRun struct {
 	from, next string
+	scanned    int // contacts the page covers (members or not)
 	counts     store.BroadcastProgress
 	jobs       []*bcJob
 	outcomes   []bcOutcome

@@ -451,3 +451,52 @@ func TestBroadcastPacedByEachChannel(t *testing.T) {
 		t.Fatalf("budget granted by key %v: want ≥ 6 from %s:whatsapp and ≥ 1 from %s:telegram", spy.keys, bot, bot)
 	}
 }
+
+// A broadcast to a slow channel's audience shows its progress while it
+// runs, although the runtime also has a fast channel: pages hold about a
+// second of the sends their recipients' channels allow. Pages sized by the
+// fastest channel (a web chat's 1,000/s) held this whole audience, so the
+// progress stayed at 0 sent until the last send, and a crash meanwhile
+// left every send unconfirmed.
+func TestBroadcastProgressMovesWhileSending(t *testing.T) {
+	ctx := context.Background()
+	slow := channel.Limits{PerSecond: 40, Burst: 5, PerChatSecond: 100, PerChatBurst: 100, PerGroupMin: 100}
+	fast := func(c *runtime.Config) {
+		c.Channels["web"] = runtime.Channel{Sender: c.Channels["telegram"].Sender,
+			Limits: channel.Limits{PerSecond: 1000, Burst: 1000, PerChatSecond: 100, PerChatBurst: 100, PerGroupMin: 1000}}
+	}
+	h := newHarness(t, openBolt(t), realTime, withLimits(slow), fast)
+	h.run(h.rt)
+	const n = 120 // three seconds at 40/s
+	for i := range n {
+		h.text(h.rt, fmt.Sprint("p", i), fmt.Sprint("u", i), "/start")
+	}
+	h.settle(h.rt)
+	b := newsBroadcast("bcprogress")
+	if err := h.st.CreateBroadcast(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	h.rt.WakeBroadcasts()
+	seen := 0 // the most sent the progress showed while the broadcast ran
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cur, err := h.st.GetBroadcast(ctx, "bcprogress")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cur.Status != store.BroadcastRunning {
+			break
+		}
+		seen = max(seen, cur.Progress.Sent)
+		if time.Now().After(deadline) {
+			t.Fatalf("broadcast still running after 30 s: %+v", cur.Progress)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if b = waitBroadcast(t, h.st, "bcprogress", store.BroadcastDone); b.Progress.Sent != n || b.Progress.Unconfirmed != 0 {
+		t.Fatalf("final progress %+v, want %d sent, none unconfirmed", b.Progress, n)
+	}
+	if seen == 0 || seen >= n {
+		t.Fatalf("the progress showed %d sent while running, want some of the %d before the end", seen, n)
+	}
+}
