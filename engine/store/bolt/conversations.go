@@ -465,30 +465,14 @@ func (s *Store) ListInbox(ctx context.Context, q store.InboxQuery) ([]store.Conv
 		if q.Status == "" {
 			prefixes = statusPrefixes(idx.Cursor(), q.Bot)
 		}
-		walks := make([]*rangeWalk, 0, len(prefixes))
-		for _, p := range prefixes {
-			if w := newRangeWalk(idx.Cursor(), p, after, false); w.k != nil {
-				walks = append(walks, w)
-			}
-		}
-		for len(walks) > 0 && len(out) <= limit {
-			best := 0
-			for i := 1; i < len(walks); i++ {
-				if bytes.Compare(walks[i].tail(), walks[best].tail()) > 0 {
-					best = i
-				}
-			}
-			w := walks[best]
-			conv, err := getConv(docs, w.tail()[8:])
+		return walkTogether(ctx, idx, prefixes, after, false, func(id, k []byte) (bool, error) {
+			conv, err := getConv(docs, id)
 			if err != nil {
-				return fmt.Errorf("index entry %q: %w", w.k, err)
+				return false, fmt.Errorf("index entry %q: %w", k, err)
 			}
 			out = append(out, *conv)
-			if !w.step() {
-				walks = slices.Delete(walks, best, best+1)
-			}
-		}
-		return ctx.Err()
+			return len(out) <= limit, nil
+		})
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("list inbox of bot %s: %w", q.Bot, err)

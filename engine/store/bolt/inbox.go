@@ -94,47 +94,21 @@ func (s *Store) listInbox(ctx context.Context, q store.InboxQuery) ([]store.Conv
 	err := s.read(ctx, func(tx *bolt.Tx) error {
 		docs := tx.Bucket(bConvs)
 		idx := tx.Bucket(bConvIdx)
-		walks := make([]*rangeWalk, 0, len(prefixes))
-		for _, p := range prefixes {
-			if w := newRangeWalk(idx.Cursor(), p, after, f.Oldest); w.k != nil {
-				walks = append(walks, w)
+		return walkTogether(ctx, idx, prefixes, after, f.Oldest, func(id, k []byte) (bool, error) {
+			if !mayMatch(docs, id, needle) {
+				// A search skips what cannot hold the text before
+				// decoding it: most of a large inbox.
+				return true, nil
 			}
-		}
-		var seen map[string]bool
-		if len(walks) > 1 {
-			seen = map[string]bool{}
-		}
-		for n := 0; len(walks) > 0 && len(out) <= limit; n++ {
-			if n&255 == 0 && ctx.Err() != nil {
-				return ctx.Err()
+			conv, err := getConv(docs, id)
+			if err != nil {
+				return false, fmt.Errorf("inbox index entry %q: %w", k, err)
 			}
-			best := 0
-			for i := 1; i < len(walks); i++ {
-				c := bytes.Compare(walks[i].tail(), walks[best].tail())
-				if (f.Oldest && c < 0) || (!f.Oldest && c > 0) {
-					best = i
-				}
+			if (q.Bot == "" || conv.Bot == q.Bot) && f.Matches(conv) {
+				out = append(out, *conv)
 			}
-			w := walks[best]
-			id := w.tail()[8:]
-			if seen == nil || !seen[string(id)] {
-				if seen != nil {
-					seen[string(id)] = true
-				}
-				if !mayMatch(docs, id, needle) {
-					// A search skips what cannot hold the text before
-					// decoding it: most of a large inbox.
-				} else if conv, err := getConv(docs, id); err != nil {
-					return fmt.Errorf("inbox index entry %q: %w", w.k, err)
-				} else if (q.Bot == "" || conv.Bot == q.Bot) && f.Matches(conv) {
-					out = append(out, *conv)
-				}
-			}
-			if !w.step() {
-				walks = slices.Delete(walks, best, best+1)
-			}
-		}
-		return nil
+			return len(out) <= limit, nil
+		})
 	})
 	if err != nil {
 		return nil, "", fmt.Errorf("list inbox: %w", err)
@@ -146,6 +120,50 @@ func (s *Store) listInbox(ctx context.Context, q store.InboxQuery) ([]store.Conv
 		next = store.EncodeCursor(tsDecode(tsOf(last.UpdatedAt)), last.ID)
 	}
 	return out, next, nil
+}
+
+// walkTogether walks the ranges of prefixes (keys: prefix, updated(8),
+// id) at once in (updated, id) order, newest first or oldest first,
+// strictly past after, and hands visit each conversation id once with its
+// key, until visit returns false or the ranges end.
+func walkTogether(ctx context.Context, idx *bolt.Bucket, prefixes [][]byte, after []byte, oldest bool, visit func(id, k []byte) (bool, error)) error {
+	walks := make([]*rangeWalk, 0, len(prefixes))
+	for _, p := range prefixes {
+		if w := newRangeWalk(idx.Cursor(), p, after, oldest); w.k != nil {
+			walks = append(walks, w)
+		}
+	}
+	var seen map[string]bool
+	if len(walks) > 1 {
+		seen = map[string]bool{}
+	}
+	for n := 0; len(walks) > 0; n++ {
+		if n&255 == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+		best := 0
+		for i := 1; i < len(walks); i++ {
+			c := bytes.Compare(walks[i].tail(), walks[best].tail())
+			if (oldest && c < 0) || (!oldest && c > 0) {
+				best = i
+			}
+		}
+		w := walks[best]
+		id := w.tail()[8:]
+		if seen == nil || !seen[string(id)] {
+			if seen != nil {
+				seen[string(id)] = true
+			}
+			more, err := visit(id, w.k)
+			if err != nil || !more {
+				return err
+			}
+		}
+		if !w.step() {
+			walks = slices.Delete(walks, best, best+1)
+		}
+	}
+	return nil
 }
 
 // tsOf is ts as a fresh slice.
