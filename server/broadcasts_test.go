@@ -141,6 +141,9 @@ func TestBroadcastAPI(t *testing.T) {
 	if got := snd.texts("0"); got[len(got)-1] != "[тест] Sale!" {
 		t.Fatalf("test send delivered %q", got)
 	}
+	if code, _ = api("POST", "/api/broadcasts/"+id+"/explode", ""); code != 404 {
+		t.Fatalf("unknown broadcast action: %d, want 404", code)
+	}
 	if code, _ = api("POST", "/api/broadcasts/"+id+"/resume", ""); code != 409 {
 		t.Fatalf("resume of a draft: %d, want 409", code)
 	}
