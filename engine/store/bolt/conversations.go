@@ -159,13 +159,19 @@ func convIndexKeys(c *store.Conversation) [][]byte {
 // index keys in bConvKeys; the next write moves them inline.
 const convKeysInline = 1
 
+// convKeysTrimmed is convKeysInline with each key's trailing conversation
+// id left out (every index key ends with it): a quarter of what a
+// conversation stores, rewritten on each of its messages.
+const convKeysTrimmed = 2
+
 // encodedConv is a conversation ready to store: encoding happens before the
 // write transaction, which runs on the store's one writer goroutine.
 type encodedConv struct {
-	id   []byte
-	val  []byte   // see convKeysInline
-	keys [][]byte // index keys
-	list []byte   // encodeKeys(keys), inside val
+	id     []byte
+	val    []byte   // see convKeysInline
+	keys   [][]byte // index keys
+	list   []byte   // the key list as val holds it
+	format byte     // convKeysInline or convKeysTrimmed
 }
 
 func encodeConvWrite(c *store.Conversation) (*encodedConv, error) {
@@ -180,30 +186,45 @@ func encodeConvWrite(c *store.Conversation) (*encodedConv, error) {
 	}
 	v := make([]byte, 9, 9+binary.MaxVarintLen32+n+len(doc))
 	binary.BigEndian.PutUint64(v, uint64(c.Version))
-	v[8] = convKeysInline
-	list := encodeKeys(keys)
+	format := byte(convKeysTrimmed)
+	for _, k := range keys {
+		if !bytes.HasSuffix(k, []byte(c.ID)) {
+			format = convKeysInline
+		}
+	}
+	v[8] = format
+	list := encodeKeys(keys, trimmed(format, c.ID))
 	v = binary.AppendUvarint(v, uint64(len(list)))
 	at := len(v)
 	v = append(append(v, list...), doc...)
-	return &encodedConv{id: []byte(c.ID), val: v, keys: keys, list: v[at : at+len(list)]}, nil
+	return &encodedConv{id: []byte(c.ID), val: v, keys: keys, list: v[at : at+len(list)], format: format}, nil
 }
 
-// splitConv returns a stored value's version, its index key list (nil for
-// the old format: see bConvKeys) and its JSON document.
-func splitConv(v []byte) (version int64, list, doc []byte, inline bool, err error) {
+// trimmed is the suffix a key list of format leaves out of each key.
+func trimmed(format byte, id string) int {
+	if format == convKeysTrimmed {
+		return len(id)
+	}
+	return 0
+}
+
+// splitConv returns a stored value's version, its index key list and the
+// list's format (0 for the oldest values: their keys are in bConvKeys),
+// and its JSON document.
+func splitConv(v []byte) (version int64, list, doc []byte, format byte, err error) {
 	if len(v) < 9 {
-		return 0, nil, nil, false, fmt.Errorf("decode: value of %d bytes", len(v))
+		return 0, nil, nil, 0, fmt.Errorf("decode: value of %d bytes", len(v))
 	}
 	version = int64(binary.BigEndian.Uint64(v))
-	if v[8] != convKeysInline {
-		return version, nil, v[8:], false, nil
+	if v[8] != convKeysInline && v[8] != convKeysTrimmed {
+		return version, nil, v[8:], 0, nil
 	}
 	n, w := binary.Uvarint(v[9:])
 	if w <= 0 || uint64(len(v)-9-w) < n {
-		return 0, nil, nil, false, fmt.Errorf("decode: corrupt index key list")
+		return 0, nil, nil, 0, fmt.Errorf("decode: corrupt index key list")
 	}
 	list = v[9+w : 9+w+int(n)]
-	return version, list, v[9+w+int(n):], true, nil
+	return version, list, v[9+w+int(n):], v[8], nil
 }
 
 func getConv(b *bolt.Bucket, id []byte) (*store.Conversation, error) {
@@ -222,38 +243,55 @@ func getConv(b *bolt.Bucket, id []byte) (*store.Conversation, error) {
 	return &c, nil
 }
 
-// encodeKeys packs index keys as (uvarint length, key) pairs.
-func encodeKeys(keys [][]byte) []byte {
+// encodeKeys packs index keys as (uvarint length, key) pairs, each key
+// without its last trim bytes.
+func encodeKeys(keys [][]byte, trim int) []byte {
 	var out []byte
 	for _, k := range keys {
+		k = k[:len(k)-trim]
 		out = binary.AppendUvarint(out, uint64(len(k)))
 		out = append(out, k...)
 	}
 	return out
 }
 
-// decodeKeys unpacks encodeKeys; the keys alias b.
-func decodeKeys(b []byte) ([][]byte, error) {
+// decodeKeys unpacks encodeKeys, putting back suffix; the keys alias b
+// when suffix is empty.
+func decodeKeys(b []byte, suffix []byte) ([][]byte, error) {
 	var keys [][]byte
+	var buf []byte // the keys with their suffix, in one allocation
+	if len(suffix) > 0 {
+		buf = make([]byte, 0, len(b)+8*len(suffix))
+	}
 	for len(b) > 0 {
 		n, w := binary.Uvarint(b)
 		if w <= 0 || uint64(len(b)-w) < n {
 			return nil, fmt.Errorf("corrupt index key list")
 		}
-		keys = append(keys, b[w:w+int(n):w+int(n)])
+		k := b[w : w+int(n) : w+int(n)]
+		if len(suffix) > 0 {
+			at := len(buf)
+			buf = append(append(buf, k...), suffix...)
+			k = buf[at:len(buf):len(buf)]
+		}
+		keys = append(keys, k)
 		b = b[w+int(n):]
 	}
 	return keys, nil
 }
 
 // putConv stores e and moves its index entries from the stored list old (as
-// encodeKeys wrote it) to its own. old must stay valid until putConv
-// returns: it is read before anything is written.
-func putConv(tx *bolt.Tx, e *encodedConv, old []byte) error {
-	if bytes.Equal(old, e.list) {
+// encodeKeys wrote it for oldFormat) to its own. old must stay valid until
+// putConv returns: it is read before anything is written.
+func putConv(tx *bolt.Tx, e *encodedConv, old []byte, oldFormat byte) error {
+	if oldFormat == e.format && bytes.Equal(old, e.list) {
 		return tx.Bucket(bConvs).Put(e.id, e.val)
 	}
-	oldKeys, err := decodeKeys(old)
+	var suffix []byte
+	if oldFormat == convKeysTrimmed {
+		suffix = e.id
+	}
+	oldKeys, err := decodeKeys(old, suffix)
 	if err != nil {
 		return err
 	}
@@ -375,19 +413,19 @@ func putConvIf(tx *bolt.Tx, e *encodedConv, create bool, version int64) error {
 		if v != nil {
 			return store.ErrDuplicate
 		}
-		return putConv(tx, e, nil)
+		return putConv(tx, e, nil, e.format)
 	}
 	if v == nil {
 		return store.ErrNotFound
 	}
-	stored, old, _, inline, err := splitConv(v)
+	stored, old, _, format, err := splitConv(v)
 	if err != nil {
 		return err
 	}
 	if stored != version {
 		return fmt.Errorf("stored version %d, have %d: %w", stored, version, store.ErrVersionConflict)
 	}
-	if !inline {
+	if format == 0 {
 		// Written before the keys moved inline: take them from
 		// bConvKeys, which this write leaves behind.
 		keys := tx.Bucket(bConvKeys)
@@ -396,7 +434,7 @@ func putConvIf(tx *bolt.Tx, e *encodedConv, create bool, version int64) error {
 			return err
 		}
 	}
-	return putConv(tx, e, old)
+	return putConv(tx, e, old, format)
 }
 
 // FindAudience implements store.Conversations.

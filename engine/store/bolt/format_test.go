@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -43,7 +44,7 @@ func TestOldConversationFormat(t *testing.T) {
 				return err
 			}
 		}
-		return tx.Bucket(bConvKeys).Put([]byte(c.ID), encodeKeys(keys))
+		return tx.Bucket(bConvKeys).Put([]byte(c.ID), encodeKeys(keys, 0))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -84,6 +85,92 @@ func TestOldConversationFormat(t *testing.T) {
 	}
 	if items, _, err := s.ListInbox(ctx, store.InboxQuery{Bot: "b", Status: store.StatusWaiting}); err != nil || len(items) != 1 || items[0].Version != 5 {
 		t.Fatalf("inbox after a second replace: %+v, %v", items, err)
+	}
+}
+
+// A conversation whose value holds its whole index keys (convKeysInline)
+// replaces into the trimmed format, moving its index entries as before;
+// the trimmed key list is shorter by the id each key ends with.
+func TestInlineKeysTrimmed(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "v.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	c := store.Conversation{ID: "b:telegram:1", Bot: "b", Channel: "telegram", Chat: "1", Status: store.StatusHandoff,
+		Tags: []string{"vip"}, Segment: "hot", UpdatedAt: time.Unix(1000, 0).UTC(), Version: 3}
+	full, err := encodeConvWrite(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.format != convKeysTrimmed {
+		t.Fatalf("format %d, want the trimmed one", full.format)
+	}
+	// The value as convKeysInline wrote it.
+	doc, err := json.Marshal(&c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list := encodeKeys(full.keys, 0)
+	v := binary.BigEndian.AppendUint64(nil, uint64(c.Version))
+	v = binary.AppendUvarint(append(v, convKeysInline), uint64(len(list)))
+	v = append(append(v, list...), doc...)
+	if saved := len(list) - len(full.list); saved != len(full.keys)*len(c.ID) {
+		t.Errorf("the trimmed key list is %d bytes shorter, want %d", saved, len(full.keys)*len(c.ID))
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		for _, k := range full.keys {
+			if err := tx.Bucket(bConvIdx).Put(k, nil); err != nil {
+				return err
+			}
+		}
+		return tx.Bucket(bConvs).Put([]byte(c.ID), v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetConversation(ctx, c.ID)
+	if err != nil || got.Status != store.StatusHandoff || got.Version != 3 {
+		t.Fatalf("inline value: %+v, %v", got, err)
+	}
+	for i, change := range []func(c *store.Conversation){
+		func(c *store.Conversation) { c.Status, c.Tags = store.StatusBot, []string{"new"} },
+		func(c *store.Conversation) { c.Segment, c.UpdatedAt = "cold", time.Unix(3000, 0).UTC() },
+		func(c *store.Conversation) { c.Score = 7 }, // no key but the score's moves
+	} {
+		change(got)
+		if err := s.ReplaceConversation(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		want, err := encodeConvWrite(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.db.View(func(tx *bolt.Tx) error {
+			var have []string
+			c := tx.Bucket(bConvIdx).Cursor()
+			for k, _ := c.First(); k != nil; k, _ = c.Next() {
+				if k[0] != 0 { // not the mark that contacts are indexed
+					have = append(have, string(k))
+				}
+			}
+			var keys []string
+			for _, k := range want.keys {
+				keys = append(keys, string(k))
+			}
+			slices.Sort(keys)
+			if !slices.Equal(have, keys) {
+				t.Errorf("replace %d: index %q, want %q", i, have, keys)
+			}
+			if f := tx.Bucket(bConvs).Get([]byte(got.ID))[8]; f != convKeysTrimmed {
+				t.Errorf("replace %d: stored in format %d", i, f)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -188,10 +275,11 @@ func TestOldLogFormat(t *testing.T) {
 	}
 	defer s.Close(ctx)
 	m := store.Message{ID: "b:telegram:1:u1:0", ConversationID: "b:telegram:1", Bot: "b", Text: "old", At: time.Unix(1000, 0).UTC()}
-	e, err := encodeLog(m.ID, m.ConversationID, m.At, m)
+	v, err := json.Marshal(m) // before logCompact: the whole document
 	if err != nil {
 		t.Fatal(err)
 	}
+	e := logEntry{id: []byte(m.ID), key: logKey(m.ID, m.ConversationID, m.At), val: v}
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		if err := tx.Bucket(bMsgIDs).Put(e.id, e.key); err != nil {
 			return err
@@ -232,5 +320,97 @@ func TestScoreKeyOrder(t *testing.T) {
 		if bytes.Compare(scoreKey(scores[i-1]), scoreKey(scores[i])) >= 0 {
 			t.Errorf("scoreKey(%v) does not sort before scoreKey(%v)", scores[i-1], scores[i])
 		}
+	}
+}
+
+// Log values leave out what their key holds (id, owner, time) and read
+// back whole, beside values written before (whole JSON documents); a time
+// the key cannot hold is kept in the value.
+func TestCompactLogValues(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(filepath.Join(t.TempDir(), "v.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(ctx)
+	at := time.Date(2026, 12, 4, 10, 0, 0, 123456789, time.UTC)
+	conv := "b:telegram:1"
+	oldLine := store.Message{ID: conv + ":u0", ConversationID: conv, Bot: "b", Direction: store.DirectionIn, Text: "before", At: at.Add(-time.Hour)}
+	lines := []store.Message{
+		{ID: conv + ":u1", ConversationID: conv, Bot: "b", Direction: store.DirectionIn, Text: "привет", At: at},
+		{ID: conv + ":u1:0", ConversationID: conv, Bot: "b", Direction: store.DirectionBot, Text: "Здравствуйте",
+			Buttons: []store.Button{{Label: "Да", Payload: "yes"}}, Status: "failed", Error: "blocked", At: at},
+		{ID: conv + ":old", ConversationID: conv, Bot: "b", Text: "no time"},
+	}
+	oldEvent := store.Event{ID: conv + "/u0/0", Bot: "b", Type: "message_in", Conversation: conv, At: at.Add(-time.Hour)}
+	events := []store.Event{
+		{ID: conv + "/u1/0", Bot: "b", Flow: "f", FlowVersion: 3, Node: "n", Type: "node_entered", Conversation: conv,
+			Channel: "telegram", At: at, Data: map[string]any{"name": "buttons"}},
+		{ID: conv + "/u1/1", Bot: "b", Type: "message_out", Conversation: conv, At: time.Unix(-5, 0).UTC()},
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		lv, err := json.Marshal(oldLine)
+		if err != nil {
+			return err
+		}
+		if err := tx.Bucket(bMsgByConv).Put(logKey(oldLine.ID, conv, oldLine.At), lv); err != nil {
+			return err
+		}
+		ev, err := json.Marshal(oldEvent)
+		if err != nil {
+			return err
+		}
+		return tx.Bucket(bEventByBot).Put(logKey(oldEvent.ID, "b", oldEvent.At), ev)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendMessages(ctx, lines...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AppendEvents(ctx, events...); err != nil {
+		t.Fatal(err)
+	}
+	err = s.db.View(func(tx *bolt.Tx) error {
+		for _, m := range lines[:2] {
+			v := tx.Bucket(bMsgByConv).Get(logKey(m.ID, conv, m.At))
+			if len(v) == 0 || v[0] != logCompact || bytes.Contains(v, []byte(`"id"`)) ||
+				bytes.Contains(v, []byte(`"conversation_id"`)) || bytes.Contains(v, []byte(`"at"`)) {
+				t.Errorf("line %s stored as %q, want it without what its key holds", m.ID, v)
+			}
+		}
+		v := tx.Bucket(bEventByBot).Get(logKey(events[0].ID, "b", events[0].At))
+		if len(v) == 0 || v[0] != logCompact || bytes.Contains(v, []byte(`"id"`)) ||
+			bytes.Contains(v, []byte(`"bot"`)) || bytes.Contains(v, []byte(`"at"`)) {
+			t.Errorf("event stored as %q, want it without what its key holds", v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gotLines, _, err := s.ListMessages(ctx, conv, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLines := append([]store.Message{lines[2], oldLine}, lines[:2]...)
+	if !reflect.DeepEqual(gotLines, wantLines) {
+		t.Errorf("lines read back\n%+v\nwant\n%+v", gotLines, wantLines)
+	}
+	gotEvents, _, err := s.QueryEvents(ctx, store.EventQuery{Bot: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEvents := []store.Event{events[1], oldEvent, events[0]}
+	if !reflect.DeepEqual(gotEvents, wantEvents) {
+		t.Errorf("events read back\n%+v\nwant\n%+v", gotEvents, wantEvents)
+	}
+	s.fresh.clear() // as after a restart: the flush decodes them from the file
+	pending, _, _, err := s.PendingEvents(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []store.Event{events[1], events[0]}; !reflect.DeepEqual(pending, want) {
+		t.Errorf("pending events\n%+v\nwant\n%+v", pending, want)
 	}
 }

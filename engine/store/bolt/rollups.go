@@ -3,7 +3,6 @@ package bolt
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -74,8 +73,8 @@ func (s *Store) PendingEvents(ctx context.Context, limit int) ([]store.Event, in
 				out = append(out, e)
 				continue
 			}
-			var e store.Event
-			if err := json.Unmarshal(v, &e); err != nil {
+			e, err := decodeEvent(k, v)
+			if err != nil {
 				return fmt.Errorf("decode event: %w", err)
 			}
 			out = append(out, e)
