@@ -59,7 +59,19 @@ async function drag(from, to) {
 /** select clicks a node and waits until the properties panel shows it. */
 async function select(id) {
   // The head: a click on a dangling exit's label would start connecting it.
-  await node(id).locator('.fnode-head').click();
+  const head = node(id).locator('.fnode-head');
+  // A block the canvas has panned away from is behind the top bar or
+  // outside the pane: show the whole flow first, as a user would.
+  const hidden = await head.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+    return !hit || !el.contains(hit);
+  });
+  if (hidden) {
+    await page.click('[data-action=fit]');
+    await page.waitForTimeout(300);
+  }
+  await head.click();
   await page.waitForFunction((want) => document.querySelector('[data-testid=properties] input[data-field=id]')?.value === want, id);
 }
 const saved = () => page.waitForSelector('[data-testid=save-state][data-state=saved]');
@@ -298,12 +310,26 @@ try {
     await page.click('[data-action=close-modal]');
   });
 
-  await step('import the export back: export is byte-identical', async () => {
+  await step('import the export back: export is byte-identical, the flow in view', async () => {
+    // Look away from the flow first: the import must bring it into view.
+    const zoomIn = page.locator('.zoom-buttons button').first();
+    for (let i = 0; i < 6; i++) await zoomIn.click();
+    const viewport = () => page.locator('.react-flow__viewport').evaluate((el) => el.style.transform);
+    const away = await viewport();
     await page.click('[data-action=import]');
     await page.fill('[data-testid=yaml]', exported);
     await page.click('[data-action=do-import]');
     await page.waitForSelector('[data-testid=message]:has-text("e2e-funnel")');
     await saved();
+    await page.waitForFunction((was) => document.querySelector('.react-flow__viewport')?.style.transform !== was, away);
+    const startInView = await page.evaluate(() => {
+      const start = document.querySelector('.fnode-head:has(.fnode-start)');
+      if (!start) return false;
+      const r = start.getBoundingClientRect();
+      const hit = document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2);
+      return !!hit && start.contains(hit);
+    });
+    assert.ok(startInView, 'after the import the flow is in view');
     const again = await page.evaluate(async () => (await fetch('/api/bots/faq-bot/flows/e2e-funnel/export?format=yaml')).text());
     assert.equal(again, exported);
   });

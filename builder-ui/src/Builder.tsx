@@ -436,6 +436,9 @@ function Editor() {
         if (needsLayout(d)) d = layout(d, specs, true);
         change(d);
         setProblems(r.problems);
+        // Look at what came in, as when a flow opens: the imported blocks
+        // may lie where the canvas was not looking.
+        setViewTick((x) => x + 1);
       } else {
         setFlowId(r.id);
       }
