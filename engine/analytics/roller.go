@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/voronka/voronka/engine"
@@ -31,7 +32,23 @@ type Roller struct {
 	Every time.Duration
 	// Batch is the most events one flush takes (2,000).
 	Batch int
+
+	// decoded keeps the fold states this roller last stored, with their
+	// stored bytes: a conversation writing every second is folded in
+	// every flush, and decoding its state's JSON again was a third of the
+	// flush's CPU. A state whose stored bytes differ (another replica
+	// flushed it, or a rebuild) is decoded from the store as before.
+	decoded map[string]decodedState
+	mu      sync.Mutex // one Flush or Rebuild at a time: they share decoded
 }
+
+type decodedState struct {
+	enc []byte
+	s   *State
+}
+
+// maxDecoded bounds Roller.decoded: a few flushes' conversations.
+const maxDecoded = 50_000
 
 // Run flushes until ctx ends.
 func (r *Roller) Run(ctx context.Context) {
@@ -86,6 +103,8 @@ func (r *Roller) log() *slog.Logger {
 // Flush folds one batch of pending events into the rollups and returns
 // how many events it took (a batch a crash left open counts as taken).
 func (r *Roller) Flush(ctx context.Context) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	events, seq, open, err := r.St.PendingEvents(ctx, r.batch())
 	if err != nil {
 		return 0, fmt.Errorf("pending events: %w", err)
@@ -114,15 +133,12 @@ func (r *Roller) Flush(ctx context.Context) (int, error) {
 	}
 	folders := folderCache{st: r.St, log: r.log()}
 	deltas := map[string]Deltas{} // by bot
+	folded := make(map[string]decodedState, len(convs))
 	b := store.RollupBatch{Seq: seq + 1, States: map[string][]byte{}}
 	for _, id := range convs {
 		evs := byConv[id]
 		slices.SortStableFunc(evs, func(a, b *store.Event) int { return Compare(a, b) })
-		s, err := DecodeState(states[id])
-		if err != nil {
-			r.log().Warn("fold state unreadable, starting afresh", "conversation", id, "err", err)
-			s = &State{}
-		}
+		s := r.state(id, states[id])
 		for _, e := range evs {
 			f := folders.get(ctx, e.Bot)
 			d := deltas[e.Bot]
@@ -137,17 +153,45 @@ func (r *Roller) Flush(ctx context.Context) (int, error) {
 			continue
 		}
 		// Receipts (delivered, read) change no state: nothing to write.
-		if enc := s.Encode(); !bytes.Equal(enc, states[id]) {
+		enc := s.Encode()
+		if !bytes.Equal(enc, states[id]) {
 			b.States[id] = enc
 		}
+		folded[id] = decodedState{enc: enc, s: s}
 	}
 	for bot, d := range deltas {
 		b.Deltas = append(b.Deltas, d.Docs(bot)...)
 	}
 	if err := r.St.ApplyRollup(ctx, b); err != nil {
+		// The folded states were not stored: forget them.
+		for id := range folded {
+			delete(r.decoded, id)
+		}
 		return 0, fmt.Errorf("apply rollup of %d events: %w", len(events), err)
 	}
+	if r.decoded == nil || len(r.decoded)+len(folded) > maxDecoded {
+		r.decoded = make(map[string]decodedState, len(folded))
+	}
+	for id, d := range folded {
+		r.decoded[id] = d
+	}
 	return len(events), nil
+}
+
+// state is conversation id's fold state stored as enc: the one this
+// roller folded last when it stored those bytes, else decoded. It is the
+// caller's to change (folding into a kept state before storing it is what
+// the error path of Flush undoes).
+func (r *Roller) state(id string, enc []byte) *State {
+	if d, ok := r.decoded[id]; ok && bytes.Equal(d.enc, enc) {
+		return d.s
+	}
+	s, err := DecodeState(enc)
+	if err != nil {
+		r.log().Warn("fold state unreadable, starting afresh", "conversation", id, "err", err)
+		return &State{}
+	}
+	return s
 }
 
 // Rebuild recomputes bot's rollups from its event log: counters and fold
@@ -155,6 +199,9 @@ func (r *Roller) Flush(ctx context.Context) (int, error) {
 // Run it while nothing else writes the bot's events (the servers
 // stopped): events appended meanwhile would be folded twice.
 func (r *Roller) Rebuild(ctx context.Context, bot string) (int, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.decoded = nil
 	if err := r.St.ResetRollups(ctx, bot); err != nil {
 		return 0, fmt.Errorf("reset rollups of %s: %w", bot, err)
 	}

@@ -119,3 +119,31 @@ func TestLateSentEventCountsNoDayTwice(t *testing.T) {
 		t.Fatalf("unsubscribe rate on 3 March %s, want 1 (one conversation messaged, once)", rate)
 	}
 }
+
+// TestTwoRollersFoldAsOne: two replicas' rollers take turns at the same
+// store, each keeping the fold states it stored; a state the other one
+// changed since is read from the store, so the figures are the ground
+// truth's.
+func TestTwoRollersFoldAsOne(t *testing.T) {
+	ctx := context.Background()
+	st := openBolt(t)
+	if err := st.PutBot(ctx, store.Bot{ID: simBot, Name: "Shop", Settings: store.BotSettings{TimeZone: "Europe/Moscow"}}); err != nil {
+		t.Fatal(err)
+	}
+	sim := simulate(1500, 11)
+	rollers := []*analytics.Roller{{St: st, Batch: 300}, {St: st, Batch: 300}}
+	const chunk = 700
+	for i, turn := 0, 0; i < len(sim.events); i += chunk {
+		if err := st.AppendEvents(ctx, sim.events[i:min(i+chunk, len(sim.events))]...); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if _, err := rollers[turn%2].Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+			turn++
+		}
+	}
+	drain(t, ctx, rollers[0])
+	checkReports(t, ctx, st, sim, "two rollers")
+}
