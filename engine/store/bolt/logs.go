@@ -28,8 +28,8 @@ type logEntry struct {
 // what their key holds (owner \0 at(8) id): the id, the owner (a line's
 // conversation, an event's bot) and the time. The rest is the document's
 // JSON. Older values are whole JSON documents, so start with '{'. A
-// message appends two lines and three or four events, so this is most of
-// the bytes a message writes: 35-40% fewer bytes, fewer pages split.
+// message appends two lines and three or four events, most of the bytes
+// it writes; leaving these out makes them 30-40 % smaller.
 const logCompact = 1
 
 // compactEvent is an event as stored: the fields its key holds shadow
@@ -171,9 +171,9 @@ func appendLog(tx *bolt.Tx, ordered []byte, entries []logEntry) error {
 	// its step's time. A split that fills the left page entirely (100 %)
 	// leaves no room for those, so the next late insert splits it again
 	// into a full page and a nearly empty one: event pages ended 46 % full
-	// and wrote 16 % more pages per message than at 80 %, which also
-	// leaves the transcript's pages a third fewer than bbolt's default
-	// 50 % (TestLogPagesStayFull).
+	// and a message wrote 16 % more of them than at 80 %. The transcript,
+	// split at bbolt's default 50 % before, needs a third fewer pages at
+	// 80 % (TestLogPagesStayFull).
 	ob.FillPercent = logFill
 	var pending *bolt.Bucket
 	if bytes.Equal(ordered, bEventByBot) {
