@@ -75,8 +75,12 @@ type State struct {
 	// Previous active / messaged day per scope key.
 	LastIn   map[string]string `json:"li,omitempty"`
 	LastSent map[string]string `json:"ls,omitempty"`
-	// AwaitIn is the first inbound message not answered yet (unix ms).
-	AwaitIn int64 `json:"aw,omitempty"`
+	// AwaitIn is the first inbound message not answered yet (unix ms), and
+	// AwaitMore the later ones, in time order: a reply's sent event carries
+	// its step's time and can be folded after the next inbound message, so
+	// that message must still be waiting for its own reply then.
+	AwaitIn   int64   `json:"aw,omitempty"`
+	AwaitMore []int64 `json:"awm,omitempty"`
 	// The current session.
 	SessStart int64 `json:"ss,omitempty"`
 	SessLast  int64 `json:"sl,omitempty"`
@@ -112,6 +116,44 @@ func DecodeState(b []byte) (*State, error) {
 		return nil, fmt.Errorf("decode fold state: %w", err)
 	}
 	return s, nil
+}
+
+// maxAwait bounds the inbound messages a state keeps waiting for a reply.
+const maxAwait = 8
+
+// await notes an inbound message at (unix ms) waiting for a reply.
+func (s *State) await(at int64) {
+	if s.AwaitIn == 0 {
+		s.AwaitIn = at
+		return
+	}
+	if at == s.AwaitIn || slices.Contains(s.AwaitMore, at) || len(s.AwaitMore) >= maxAwait {
+		return
+	}
+	all := append([]int64{s.AwaitIn}, s.AwaitMore...)
+	i, _ := slices.BinarySearch(all, at)
+	all = slices.Insert(all, i, at)
+	s.AwaitIn, s.AwaitMore = all[0], all[1:]
+	if len(s.AwaitMore) == 0 {
+		s.AwaitMore = nil
+	}
+}
+
+// answered ends the wait of every inbound message up to a reply at at.
+func (s *State) answered(at int64) {
+	rest := s.AwaitMore[:0:0]
+	for _, t := range s.AwaitMore {
+		if t > at {
+			rest = append(rest, t)
+		}
+	}
+	s.AwaitIn, s.AwaitMore = 0, nil
+	if len(rest) > 0 {
+		s.AwaitIn, s.AwaitMore = rest[0], rest[1:]
+		if len(s.AwaitMore) == 0 {
+			s.AwaitMore = nil
+		}
+	}
 }
 
 // Encode is the stored form of s.
@@ -254,9 +296,7 @@ func (f *Folder) Fold(s *State, e *store.Event, d Deltas) {
 		lt := e.At.In(f.Loc)
 		d.add(k, kHour+"|"+strconv.Itoa((int(lt.Weekday())+6)%7)+"|"+strconv.Itoa(lt.Hour()), 1)
 		s.LastIn = distinct(d, k, kDialogs, s.LastIn)
-		if s.AwaitIn == 0 {
-			s.AwaitIn = at
-		}
+		s.await(at)
 		f.session(s, at, k, gap, d)
 	case engine.EvSent:
 		by := str(e.Data, engine.DataBy)
@@ -271,7 +311,7 @@ func (f *Folder) Fold(s *State, e *store.Event, d Deltas) {
 			if s.AwaitIn != 0 && at >= s.AwaitIn {
 				ms := at - s.AwaitIn + int64(num(e.Data, engine.DataMS))
 				d.add(k, kReplyMS+"|"+bucket(ms), 1)
-				s.AwaitIn = 0
+				s.answered(at)
 			}
 		}
 		d.add(k, kDelivery+"|"+e.Channel+"|sent", 1)

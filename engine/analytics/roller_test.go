@@ -147,3 +147,40 @@ func TestTwoRollersFoldAsOne(t *testing.T) {
 	drain(t, ctx, rollers[0])
 	checkReports(t, ctx, st, sim, "two rollers")
 }
+
+// TestLateSentEventKeepsReplyTimes: a reply accepted by the platform after
+// the chat's next message was folded (its sent event carries its step's
+// time) answers its own message, and the next message still waits for, and
+// is answered by, its own reply: two reply times, not one.
+func TestLateSentEventKeepsReplyTimes(t *testing.T) {
+	ctx := context.Background()
+	st := openBolt(t)
+	roller := &analytics.Roller{St: st}
+	conv := "shop:telegram:1"
+	t1 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	t2 := t1.Add(2 * time.Second)
+	ev := func(id, typ string, at time.Time, data map[string]any) store.Event {
+		return store.Event{ID: conv + "/" + id, Bot: simBot, Flow: "f", FlowVersion: 1, Node: "n", Type: typ,
+			Conversation: conv, Channel: "telegram", At: at, Data: data}
+	}
+	for _, batch := range [][]store.Event{
+		{ev("u1/in", engine.EvMessageIn, t1, nil), ev("u1/0", engine.EvConversationStarted, t1, nil)},
+		{ev("u2/in", engine.EvMessageIn, t2, nil)},
+		{ev("m1/sent", engine.EvSent, t1, map[string]any{"by": "bot", "ms": 2500.0})}, // late
+		{ev("m2/sent", engine.EvSent, t2, map[string]any{"by": "bot", "ms": 40.0})},
+	} {
+		if err := st.AppendEvents(ctx, batch...); err != nil {
+			t.Fatal(err)
+		}
+		drain(t, ctx, roller)
+	}
+	q := analytics.Query{From: "2026-03-02", To: "2026-03-02"}
+	docs, err := analytics.LoadDocs(ctx, st, simBot, q.From, q.To)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := analytics.Build(docs, q, receipts)
+	if r.ResponseTime.BotReplies != 2 {
+		t.Fatalf("%d bot reply times, want 2 (each message answered by its own reply): %+v", r.ResponseTime.BotReplies, r.ResponseTime)
+	}
+}
