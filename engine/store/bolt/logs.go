@@ -108,50 +108,47 @@ func encodeEvents(events []store.Event) ([]logEntry, error) {
 	return entries, nil
 }
 
-// decodeMessage decodes a line stored under k, in either format.
-func decodeMessage(k, v []byte) (store.Message, error) {
+// decodeLog decodes v, stored under k: a whole document into whole, or a
+// logCompact one into compact, after which fill sets what the key holds.
+func decodeLog(k, v []byte, whole, compact any, fill func(owner string, at time.Time, id string)) error {
 	if len(v) == 0 || v[0] != logCompact {
-		var m store.Message
-		err := json.Unmarshal(v, &m)
-		return m, err
+		return json.Unmarshal(v, whole)
 	}
-	var c compactMessage
-	if err := json.Unmarshal(v[1:], &c); err != nil {
-		return store.Message{}, err
+	if err := json.Unmarshal(v[1:], compact); err != nil {
+		return err
 	}
 	owner, at, id, err := splitLogKey(k)
 	if err != nil {
-		return store.Message{}, err
+		return err
 	}
-	m := c.Message
-	m.ID, m.ConversationID, m.At = id, owner, at
-	if c.At != nil {
-		m.At = *c.At
-	}
-	return m, nil
+	fill(owner, at, id)
+	return nil
+}
+
+// decodeMessage decodes a line stored under k, in either format.
+func decodeMessage(k, v []byte) (store.Message, error) {
+	var c compactMessage
+	err := decodeLog(k, v, &c.Message, &c, func(owner string, at time.Time, id string) {
+		c.Message.ID, c.Message.ConversationID, c.Message.At = id, owner, orKey(c.At, at)
+	})
+	return c.Message, err
 }
 
 // decodeEvent decodes an event stored under k, in either format.
 func decodeEvent(k, v []byte) (store.Event, error) {
-	if len(v) == 0 || v[0] != logCompact {
-		var e store.Event
-		err := json.Unmarshal(v, &e)
-		return e, err
-	}
 	var c compactEvent
-	if err := json.Unmarshal(v[1:], &c); err != nil {
-		return store.Event{}, err
+	err := decodeLog(k, v, &c.Event, &c, func(owner string, at time.Time, id string) {
+		c.Event.ID, c.Event.Bot, c.Event.At = id, owner, orKey(c.At, at)
+	})
+	return c.Event, err
+}
+
+// orKey is the time a value kept (see keyTime), else its key's.
+func orKey(kept *time.Time, key time.Time) time.Time {
+	if kept != nil {
+		return *kept
 	}
-	owner, at, id, err := splitLogKey(k)
-	if err != nil {
-		return store.Event{}, err
-	}
-	e := c.Event
-	e.ID, e.Bot, e.At = id, owner, at
-	if c.At != nil {
-		e.At = *c.At
-	}
-	return e, nil
+	return key
 }
 
 // logFill is how full appendLog's splits leave the left page.
