@@ -167,11 +167,10 @@ const convKeysTrimmed = 2
 // encodedConv is a conversation ready to store: encoding happens before the
 // write transaction, which runs on the store's one writer goroutine.
 type encodedConv struct {
-	id     []byte
-	val    []byte   // see convKeysInline
-	keys   [][]byte // index keys
-	list   []byte   // the key list as val holds it
-	format byte     // convKeysInline or convKeysTrimmed
+	id   []byte
+	val  []byte   // see convKeysInline; val[8] is the key list's format
+	keys [][]byte // index keys
+	list []byte   // the key list as val holds it
 }
 
 func encodeConvWrite(c *store.Conversation) (*encodedConv, error) {
@@ -197,7 +196,7 @@ func encodeConvWrite(c *store.Conversation) (*encodedConv, error) {
 	v = binary.AppendUvarint(v, uint64(len(list)))
 	at := len(v)
 	v = append(append(v, list...), doc...)
-	return &encodedConv{id: []byte(c.ID), val: v, keys: keys, list: v[at : at+len(list)], format: format}, nil
+	return &encodedConv{id: []byte(c.ID), val: v, keys: keys, list: v[at : at+len(list)]}, nil
 }
 
 // trimmed is the suffix a key list of format leaves out of each key.
@@ -284,7 +283,7 @@ func decodeKeys(b []byte, suffix []byte) ([][]byte, error) {
 // encodeKeys wrote it for oldFormat) to its own. old must stay valid until
 // putConv returns: it is read before anything is written.
 func putConv(tx *bolt.Tx, e *encodedConv, old []byte, oldFormat byte) error {
-	if oldFormat == e.format && bytes.Equal(old, e.list) {
+	if oldFormat == e.val[8] && bytes.Equal(old, e.list) {
 		return tx.Bucket(bConvs).Put(e.id, e.val)
 	}
 	var suffix []byte
@@ -413,7 +412,7 @@ func putConvIf(tx *bolt.Tx, e *encodedConv, create bool, version int64) error {
 		if v != nil {
 			return store.ErrDuplicate
 		}
-		return putConv(tx, e, nil, e.format)
+		return putConv(tx, e, nil, e.val[8])
 	}
 	if v == nil {
 		return store.ErrNotFound

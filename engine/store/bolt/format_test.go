@@ -104,8 +104,8 @@ func TestInlineKeysTrimmed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if full.format != convKeysTrimmed {
-		t.Fatalf("format %d, want the trimmed one", full.format)
+	if f := full.val[8]; f != convKeysTrimmed {
+		t.Fatalf("format %d, want the trimmed one", f)
 	}
 	// The value as convKeysInline wrote it.
 	doc, err := json.Marshal(&c)
