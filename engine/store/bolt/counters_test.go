@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -69,11 +68,7 @@ func TestCountersMerge(t *testing.T) {
 // counters to it rewrites it without decoding it into a map.
 func TestCounterDocumentsReadWithoutParsing(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "v.db"), &Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := openTest(t, &Options{NoSync: true})
 	month := map[string]float64{}
 	for i := range 4000 {
 		month["rt|"+strconv.Itoa(i)] = float64(i%7 + 1)
@@ -93,7 +88,7 @@ func TestCounterDocumentsReadWithoutParsing(t *testing.T) {
 	}
 	small := store.RollupDoc{Bot: "b", Day: "2026-03", Flow: "f", Version: 1, C: map[string]float64{"in": 1, "rt|17": 1}}
 	var merge float64
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.db.Update(func(tx *bbolt.Tx) error {
 		rb := tx.Bucket(bRollups)
 		k := rollupKey(&small)
 		merge = testing.AllocsPerRun(5, func() {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -21,11 +20,7 @@ import (
 // full ended 46 % full here (the file grew twice as fast as its data).
 func TestLogPagesStayFull(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "v.db"), &Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := openTest(t, &Options{NoSync: true})
 	rnd := rand.New(rand.NewPCG(1, 2))
 	now := time.Unix(1_800_000_000, 0).UTC()
 	type late struct {
@@ -80,7 +75,7 @@ func TestLogPagesStayFull(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err := s.db.View(func(tx *bolt.Tx) error {
 		for _, b := range []struct {
 			name []byte
 			min  float64

@@ -22,14 +22,10 @@ import (
 // moves its index entries and keys over to the new format.
 func TestOldConversationFormat(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "v.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := openTest(t, nil)
 	c := store.Conversation{ID: "b:telegram:1", Bot: "b", Channel: "telegram", Chat: "1",
 		Status: store.StatusHandoff, UpdatedAt: time.Unix(1000, 0).UTC(), Version: 3}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		doc, err := json.Marshal(&c)
 		if err != nil {
 			return err
@@ -93,11 +89,7 @@ func TestOldConversationFormat(t *testing.T) {
 // the trimmed key list is shorter by the id each key ends with.
 func TestInlineKeysTrimmed(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "v.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := openTest(t, nil)
 	c := store.Conversation{ID: "b:telegram:1", Bot: "b", Channel: "telegram", Chat: "1", Status: store.StatusHandoff,
 		Tags: []string{"vip"}, Segment: "hot", UpdatedAt: time.Unix(1000, 0).UTC(), Version: 3}
 	full, err := encodeConvWrite(&c)
@@ -269,11 +261,7 @@ func TestAllStatusEntriesDropped(t *testing.T) {
 // them from both buckets.
 func TestOldLogFormat(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "v.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := openTest(t, nil)
 	m := store.Message{ID: "b:telegram:1:u1:0", ConversationID: "b:telegram:1", Bot: "b", Text: "old", At: time.Unix(1000, 0).UTC()}
 	v, err := json.Marshal(m) // before logCompact: the whole document
 	if err != nil {
@@ -328,11 +316,7 @@ func TestScoreKeyOrder(t *testing.T) {
 // the key cannot hold is kept in the value.
 func TestCompactLogValues(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "v.db"), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := openTest(t, nil)
 	at := time.Date(2026, 12, 4, 10, 0, 0, 123456789, time.UTC)
 	conv := "b:telegram:1"
 	oldLine := store.Message{ID: conv + ":u0", ConversationID: conv, Bot: "b", Direction: store.DirectionIn, Text: "before", At: at.Add(-time.Hour)}
@@ -348,7 +332,7 @@ func TestCompactLogValues(t *testing.T) {
 			Channel: "telegram", At: at, Data: map[string]any{"name": "buttons"}},
 		{ID: conv + "/u1/1", Bot: "b", Type: "message_out", Conversation: conv, At: time.Unix(-5, 0).UTC()},
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		lv, err := json.Marshal(oldLine)
 		if err != nil {
 			return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,11 +17,7 @@ import (
 // appends or refused commits, and what it misses is decoded as before.
 func TestPendingEventsAreNotDecodedAgain(t *testing.T) {
 	ctx := context.Background()
-	s, err := Open(filepath.Join(t.TempDir(), "v.db"), &Options{NoSync: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(ctx)
+	s := openTest(t, &Options{NoSync: true})
 	t0 := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 	var evs []store.Event
 	for i := range 500 {
@@ -56,7 +51,7 @@ func TestPendingEventsAreNotDecodedAgain(t *testing.T) {
 	stale := c
 	stale.Version = 0
 	lost := store.Event{ID: "x/k/0", Bot: "b", Type: "node_entered", Conversation: c.ID, At: t0.Add(time.Hour)}
-	err = s.CommitConversation(ctx, store.ConversationChange{Conversation: &stale, Events: []store.Event{lost}})
+	err := s.CommitConversation(ctx, store.ConversationChange{Conversation: &stale, Events: []store.Event{lost}})
 	if !errors.Is(err, store.ErrVersionConflict) {
 		t.Fatalf("stale commit: %v, want a version conflict", err)
 	}

@@ -12,6 +12,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/voronka/voronka/engine/analytics"
 	"github.com/voronka/voronka/engine/store"
 	"github.com/voronka/voronka/engine/store/storetest"
 )
@@ -76,17 +77,16 @@ func TestPurgedPagesAreReused(t *testing.T) {
 				msgs, evs = nil, nil
 			}
 		}
-		// The analytics flusher takes the pending marks, as in a server.
-		pending, seq, _, err := s.PendingEvents(ctx, 1<<20)
-		if err != nil {
-			t.Fatal(err)
-		}
-		keys := make([]store.EventKey, len(pending))
-		for i, e := range pending {
-			keys[i] = store.EventKey{Bot: e.Bot, ID: e.ID, At: e.At}
-		}
-		if err := s.ApplyRollup(ctx, store.RollupBatch{Seq: seq + 1, Events: keys}); err != nil {
-			t.Fatal(err)
+		// The analytics flusher folds the pending events, as in a server.
+		roller := &analytics.Roller{St: s}
+		for {
+			n, err := roller.Flush(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n == 0 {
+				break
+			}
 		}
 		// Keep three rounds.
 		cut := at.Add(-2 * time.Hour)
