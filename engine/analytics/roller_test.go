@@ -2,6 +2,7 @@ package analytics_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -182,5 +183,57 @@ func TestLateSentEventKeepsReplyTimes(t *testing.T) {
 	r := analytics.Build(docs, q, receipts)
 	if r.ResponseTime.BotReplies != 2 {
 		t.Fatalf("%d bot reply times, want 2 (each message answered by its own reply): %+v", r.ResponseTime.BotReplies, r.ResponseTime)
+	}
+}
+
+// failingRollups refuses the next fail applies.
+type failingRollups struct {
+	store.Store
+	fail int
+}
+
+func (f *failingRollups) ApplyRollup(ctx context.Context, b store.RollupBatch) error {
+	if f.fail > 0 {
+		f.fail--
+		return errors.New("disk full")
+	}
+	return f.Store.ApplyRollup(ctx, b)
+}
+
+// TestFailedApplyFoldsAgainFromTheStore: a flush whose apply fails has
+// folded its events into fold states the roller keeps from the flush
+// before; the next flush must fold them again from the stored states, not
+// from those, or the day's dialog (counted once per day from the state)
+// goes missing.
+func TestFailedApplyFoldsAgainFromTheStore(t *testing.T) {
+	ctx := context.Background()
+	st := &failingRollups{Store: openBolt(t)}
+	roller := &analytics.Roller{St: st}
+	conv := "shop:telegram:1"
+	d1 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+	d2 := d1.AddDate(0, 0, 1)
+	ev := func(id, typ string, at time.Time) store.Event {
+		return store.Event{ID: conv + "/" + id, Bot: simBot, Flow: "f", FlowVersion: 1, Node: "n", Type: typ,
+			Conversation: conv, Channel: "telegram", At: at}
+	}
+	if err := st.AppendEvents(ctx, ev("u1/in", engine.EvMessageIn, d1), ev("u1/0", engine.EvConversationStarted, d1)); err != nil {
+		t.Fatal(err)
+	}
+	drain(t, ctx, roller)
+	if err := st.AppendEvents(ctx, ev("u2/in", engine.EvMessageIn, d2)); err != nil {
+		t.Fatal(err)
+	}
+	st.fail = 1
+	if _, err := roller.Flush(ctx); err == nil {
+		t.Fatal("the flush applied a batch the store refused")
+	}
+	drain(t, ctx, roller)
+	q := analytics.Query{From: "2026-03-03", To: "2026-03-03"}
+	docs, err := analytics.LoadDocs(ctx, st, simBot, q.From, q.To)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := analytics.Build(docs, q, receipts); r.Dialogs != 1 || r.Messages.In != 1 {
+		t.Fatalf("3 March after a refused apply: %d dialogs, %d messages in; want 1 and 1", r.Dialogs, r.Messages.In)
 	}
 }
