@@ -356,7 +356,7 @@ func (r *Runtime) carry(ctx context.Context, s *stripe, cur *store.Conversation)
 	for _, m := range box {
 		if slices.ContainsFunc(dead, func(d store.OutMessage) bool { return d.ID == m.ID }) {
 			if seen[m.ID] {
-				addLogs(&kept, m.Logs)
+				addLogs(&kept, r.logsOf(m))
 				continue
 			}
 			m.Owner = r.opts.Owner

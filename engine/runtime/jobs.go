@@ -284,6 +284,9 @@ func (r *Runtime) expire(ctx context.Context, j store.Job) (time.Time, error) {
 
 // fresh reads a conversation from the store and refreshes the cache when
 // the store has a newer version (written by another process).
+//
+// The read is made without the stripe lock, so a step may commit a later
+// version before the lock is taken: offer keeps the cache from going back.
 func (r *Runtime) fresh(ctx context.Context, id string) (*store.Conversation, error) {
 	c, err := r.st.GetConversation(ctx, id)
 	if err != nil {
@@ -291,9 +294,7 @@ func (r *Runtime) fresh(ctx context.Context, id string) (*store.Conversation, er
 	}
 	s := r.locks.of(id)
 	s.mu.Lock()
-	if e := s.get(id); e == nil || e.conv == nil || e.conv.Version < c.Version {
-		s.put(id, c, r.opts.CachePerStripe)
-	}
+	s.offer(id, c, r.opts.CachePerStripe)
 	s.mu.Unlock()
 	return c, nil
 }

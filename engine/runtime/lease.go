@@ -256,7 +256,7 @@ func (r *Runtime) appendDeliveredLogs(ctx context.Context, convs []store.Convers
 	for i := range convs {
 		for _, m := range convs[i].Outbox {
 			if known[m.ID] {
-				addLogs(&l, m.Logs)
+				addLogs(&l, r.logsOf(m))
 			}
 		}
 	}
@@ -271,14 +271,12 @@ func (r *Runtime) appendDeliveredLogs(ctx context.Context, convs []store.Convers
 func (r *Runtime) adoptStranded(ctx context.Context, conv *store.Conversation, known map[string]bool) error {
 	s := r.locks.of(conv.ID)
 	s.mu.Lock()
-	e := s.get(conv.ID)
-	if e == nil || e.conv == nil || e.conv.Version < conv.Version {
-		c := *conv
-		e = s.put(conv.ID, &c, r.opts.CachePerStripe)
-	}
-	for _, m := range conv.Outbox {
-		if known[m.ID] && m.Logs != nil {
-			e.markLogged(m.ID) // appendDeliveredLogs did
+	c := *conv
+	if e := s.offer(conv.ID, &c, r.opts.CachePerStripe); e != nil {
+		for _, m := range conv.Outbox {
+			if known[m.ID] && m.Logs != nil {
+				e.markLogged(m.ID) // appendDeliveredLogs did
+			}
 		}
 	}
 	s.mu.Unlock()
@@ -305,6 +303,10 @@ func (r *Runtime) pageDelivered(ctx context.Context, convs []store.Conversation,
 		c := &convs[i]
 		for _, m := range c.Outbox {
 			if m.Owner != owner || !isMessage(m.Kind) || m.At.IsZero() {
+				continue
+			}
+			if r.pastRecords(m) {
+				known[m.ID] = true
 				continue
 			}
 			known[m.ID] = false

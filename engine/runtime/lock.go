@@ -29,6 +29,12 @@ type stripe struct {
 type cacheEntry struct {
 	// conv is immutable once cached: writers copy before changing.
 	conv *store.Conversation
+	// floor is the lowest version a document read from the store may have
+	// to be cached here: the version this process last knew, kept when conv
+	// is dropped. A read made without the stripe lock can return a version
+	// older than one a step has committed since; caching it would hide that
+	// step's outbox items from this process's own sender.
+	floor int64
 	// mine are the outbox items this process is to deliver: it wrote them
 	// (or adopted them from a dead process) and has not seen them through.
 	// An item that names this process as Owner but is in neither set (the
@@ -156,10 +162,10 @@ func (s *stripes) of(id string) *stripe {
 func (st *stripe) get(id string) *cacheEntry { return st.convs[id] }
 
 // put caches c; the stripe must be locked.
-func (st *stripe) put(id string, c *store.Conversation, max int) *cacheEntry {
+func (st *stripe) put(id string, c *store.Conversation, limit int) *cacheEntry {
 	e := st.convs[id]
 	if e == nil {
-		if len(st.convs) >= max {
+		if len(st.convs) >= limit {
 			// Evict an arbitrary entry, but not one with items still to
 			// deliver: forgetting them would leave them to no one (the
 			// stripe grows past max instead while deliveries are backed up).
@@ -174,17 +180,37 @@ func (st *stripe) put(id string, c *store.Conversation, max int) *cacheEntry {
 		st.convs[id] = e
 	}
 	e.conv = c
+	if c != nil {
+		e.floor = max(e.floor, c.Version)
+	}
 	if c != nil && len(e.mine)+len(e.done)+len(e.logged)+len(e.unrecorded) > 0 {
 		e.prune(c.Outbox)
 	}
 	return e
 }
 
-// drop forgets a document known to be stale; the stripe must be locked.
+// drop forgets a document known to be stale (a write conditional on its
+// version lost); the stripe must be locked.
 func (st *stripe) drop(id string) {
-	if e := st.convs[id]; e != nil {
+	if e := st.convs[id]; e != nil && e.conv != nil {
+		e.floor = max(e.floor, e.conv.Version+1)
 		e.conv = nil
 	}
+}
+
+// offer caches c, read from the store without the stripe lock, unless the
+// entry knows of a later version (the stripe must be locked). It returns
+// the entry, nil when c was not cached.
+func (st *stripe) offer(id string, c *store.Conversation, limit int) *cacheEntry {
+	e := st.convs[id]
+	switch {
+	case e == nil:
+	case e.conv != nil && e.conv.Version >= c.Version:
+		return nil
+	case e.conv == nil && e.floor > c.Version:
+		return nil
+	}
+	return st.put(id, c, limit)
 }
 
 // forgetOwnership drops what every entry knows of its outbox ownership
@@ -204,9 +230,10 @@ func (s *stripes) forgetOwnership() []string {
 			if len(e.mine) > 0 || len(e.unrecorded) > 0 {
 				ids = append(ids, id)
 			}
-			if len(e.done)+len(e.logged)+len(e.unrecorded)+len(e.logging) == 0 {
-				delete(st.convs, id)
-				continue
+			// The entry stays, for its version floor: a read in flight
+			// must not bring back a document older than this one.
+			if e.conv != nil {
+				e.floor = max(e.floor, e.conv.Version)
 			}
 			e.conv, e.mine = nil, nil
 		}

@@ -157,3 +157,41 @@ func (r *Runtime) retain(ctx context.Context, j store.Job) (time.Time, error) {
 	r.log.Info("retention purge done", "job", j.ID, "sessions", sessions)
 	return time.Time{}, nil
 }
+
+// recordsAge is the age past which an outbox item's records may be gone:
+// its delivery events (the only proof that it went out) and the logs it
+// carries. It is the shorter of the event and transcript ages, less a
+// margin for the clocks of the replicas and a purge that ran a period
+// early; 0 when the purge keeps both for ever.
+func (p Retention) recordsAge() time.Duration {
+	p = p.withDefaults()
+	if p.Every < 0 {
+		return 0
+	}
+	var age time.Duration
+	for _, a := range []time.Duration{p.Events, p.Messages} {
+		if a > 0 && (age == 0 || a < age) {
+			age = a
+		}
+	}
+	return age - min(24*time.Hour, age/4)
+}
+
+// pastRecords reports whether outbox item m is older than recordsAge. Such
+// an item is taken as seen through, never sent or recorded again: it sits
+// in the outbox only because its conversation has not been written since
+// it went out (the next write prunes it), the purge may have deleted the
+// delivery event that says so, so finding none proves nothing, and the
+// logs it carries, appended again, would bring back purged lines and
+// events. An item still unsent at that age is far past SendHorizon anyway.
+func (r *Runtime) pastRecords(m store.OutMessage) bool {
+	return r.recordsAge > 0 && !m.At.IsZero() && r.clock.Now().Sub(m.At) > r.recordsAge
+}
+
+// logsOf returns the logs item m carries that may still be appended.
+func (r *Runtime) logsOf(m store.OutMessage) *store.PendingLogs {
+	if r.pastRecords(m) {
+		return nil
+	}
+	return m.Logs
+}

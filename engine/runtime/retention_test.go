@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -305,4 +307,95 @@ func TestNoJobIsLeftOver(t *testing.T) {
 			t.Fatalf("purges deleted %d finished jobs, want the finished purges", got)
 		}
 	})
+}
+
+// A reply stays in its conversation's outbox after it went out until the
+// conversation is next written. When the chat then stays quiet past the
+// event retention, the purge deletes the `sent` event that says it went
+// out. A process that later takes the outbox over, when its owner stopped
+// (by the sweep, or at the chat's next message), must not send the reply
+// again, nor append again the events it carries, which the purge deleted.
+func TestOutboxOlderThanRetentionIsNotSentAgain(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name   string
+		policy runtime.Retention
+		byStep bool
+	}{
+		{"events purged, sweep", runtime.Retention{Every: time.Hour, Messages: 30 * day, Events: 10 * day}, false},
+		{"events purged, next message", runtime.Retention{Every: time.Hour, Messages: 30 * day, Events: 10 * day}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachBackend(t, func(t *testing.T, open func(testing.TB) store.Store) {
+				oldOutboxAfterPurge(t, open(t), tc.policy, tc.byStep)
+			})
+		})
+	}
+}
+
+func oldOutboxAfterPurge(t *testing.T, st store.Store, policy runtime.Retention, byStep bool) {
+	ctx := context.Background()
+	h, logs, start := retentionHarness(t, st, policy)
+	h.run(h.rt)
+	h.say(h.rt, "1", "u1")
+	h.waitTexts("1", "Hello", "Bye")
+	h.settle(h.rt)
+	if c := h.conv("1"); len(c.Outbox) == 0 {
+		t.Fatal("the delivered replies were pruned at once; this test needs them left in the outbox")
+	}
+	owner := h.rt.Owner()
+	shutdown, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	h.rt.Shutdown(shutdown)
+
+	h.clock.Set(start.Add(11 * 24 * time.Hour))
+	now := h.clock.Now()
+	if _, err := h.st.Purge(ctx, store.PurgeOptions{EventsBefore: now.Add(-policy.Events), MessagesBefore: now.Add(-policy.Messages)}); err != nil {
+		t.Fatal(err)
+	}
+	// What the purge left of the first run, by the time it was written.
+	old := func() (lines int, events map[string]int) {
+		for _, l := range h.transcript("1") {
+			if l.At.Before(now) {
+				lines++
+			}
+		}
+		events = map[string]int{}
+		for _, typ := range []string{"sent", "conversation_started", "message_in", "node_entered"} {
+			for _, e := range h.events(typ) {
+				if e.At.Before(now) {
+					events[typ]++
+				}
+			}
+		}
+		return lines, events
+	}
+	lines, events := old()
+
+	next := h.newRuntime(withRetention(policy, logs))
+	if byStep {
+		h.say(next, "1", "u2") // before Run: no sweep looks first
+	}
+	h.run(next)
+	eventually(t, "the stopped process's outboxes to be taken over", nil, func() bool {
+		_, err := h.st.GetLease(ctx, owner)
+		return errors.Is(err, store.ErrNotFound)
+	})
+	h.settle(next)
+	if !byStep {
+		h.say(next, "1", "u2")
+	}
+	// The flow starts over: only the new replies go out.
+	h.waitTexts("1", "Hello", "Bye", "Hello", "Bye")
+	h.settle(next)
+	gotLines, gotEvents := old()
+	if gotLines != lines {
+		t.Errorf("the first run has %d transcript lines after the takeover, %d before: purged ones came back", gotLines, lines)
+	}
+	if !maps.Equal(gotEvents, events) {
+		t.Errorf("the first run's events after the takeover %v, before %v: purged ones came back", gotEvents, events)
+	}
+	if c := h.conv("1"); slices.ContainsFunc(c.Outbox, func(m store.OutMessage) bool { return m.At.Before(now) }) {
+		t.Errorf("the old replies are still in the outbox after the chat's next write: %+v", c.Outbox)
+	}
 }

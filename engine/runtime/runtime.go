@@ -235,6 +235,8 @@ type Runtime struct {
 	lease leaseState
 	bc    broadcasts
 	inboxState
+	// recordsAge is the retention's Retention.recordsAge.
+	recordsAge time.Duration
 	// logsApart: the store appends logs apart from the conversation, so a
 	// step's logs ride in its first message's outbox item and go with that
 	// message's delivery event (carry.go).
@@ -294,6 +296,7 @@ func New(cfg Config) (*Runtime, error) {
 	r.bc.init()
 	r.kickc = make(chan struct{}, 1)
 	r.logsApart = cfg.Store.LogsApart()
+	r.recordsAge = o.Retention.recordsAge()
 	return r, nil
 }
 

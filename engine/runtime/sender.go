@@ -392,7 +392,7 @@ func (r *Runtime) claimKnowing(ctx context.Context, id string, known map[string]
 		var carried store.PendingLogs
 		for _, m := range check {
 			if seen[m.ID] && !e.isLogged(m.ID) {
-				addLogs(&carried, m.Logs)
+				addLogs(&carried, r.logsOf(m))
 			}
 		}
 		if !emptyLogs(carried) {
@@ -453,8 +453,13 @@ func (r *Runtime) claimKnowing(ctx context.Context, id string, known map[string]
 // their job again is harmless.
 func (r *Runtime) delivered(ctx context.Context, conv *store.Conversation, items []store.OutMessage) (map[string]bool, error) {
 	var keys []store.EventKey
+	seen := map[string]bool{}
 	for _, m := range items {
 		if !isMessage(m.Kind) || m.At.IsZero() {
+			continue
+		}
+		if r.pastRecords(m) {
+			seen[m.ID] = true
 			continue
 		}
 		for _, typ := range [...]string{"sent", "failed", "blocked"} {
@@ -462,13 +467,12 @@ func (r *Runtime) delivered(ctx context.Context, conv *store.Conversation, items
 		}
 	}
 	if len(keys) == 0 {
-		return nil, nil
+		return seen, nil
 	}
 	found, err := r.st.StoredEvents(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("check delivered items: %w", err)
 	}
-	seen := make(map[string]bool, len(found))
 	for _, id := range found {
 		if i := strings.LastIndexByte(id, '/'); i > 0 {
 			seen[id[:i]] = true
