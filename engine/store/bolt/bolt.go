@@ -66,6 +66,13 @@ type Options struct {
 	// deletes (default 2000), so a large purge holds the writer, which
 	// every inbound message waits for, only milliseconds at a time.
 	PurgeBatch int
+	// MmapSize is the address space mapped for the file at open (default
+	// 1 GiB; it costs address space, not memory). A file that outgrows its
+	// mapping is mapped again inside a commit, which waits for every read
+	// transaction to end and holds back new ones meanwhile: with the
+	// mapping doubling as the file grows, a store filling up under load
+	// stalled every reply a dozen times.
+	MmapSize int
 }
 
 // Store is the bbolt implementation of store.Store; safe for concurrent use.
@@ -99,6 +106,9 @@ func Open(path string, opts *Options) (*Store, error) {
 	if o.PurgeBatch <= 0 {
 		o.PurgeBatch = 2000
 	}
+	if o.MmapSize <= 0 {
+		o.MmapSize = 1 << 30
+	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
 	}
@@ -113,6 +123,9 @@ func Open(path string, opts *Options) (*Store, error) {
 		NoFreelistSync: true,
 		FreelistType:   bolt.FreelistMapType,
 		NoSync:         o.NoSync,
+		// The mapping may be larger than the file: bbolt grows the file
+		// itself, and never touches the mapping past its end.
+		InitialMmapSize: o.MmapSize,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("open bolt store %s: %w", path, err)
