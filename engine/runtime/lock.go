@@ -200,7 +200,10 @@ func (st *stripe) drop(id string) {
 
 // offer caches c, read from the store without the stripe lock, unless the
 // entry knows of a later version (the stripe must be locked). It returns
-// the entry, nil when c was not cached.
+// the entry, nil when c was not cached. Without an entry c is cached: put
+// evicts only entries with nothing left to deliver, so a stale document
+// cached after an eviction hides no item, and the next write's version
+// conflict reloads it.
 func (st *stripe) offer(id string, c *store.Conversation, limit int) *cacheEntry {
 	e := st.convs[id]
 	switch {
