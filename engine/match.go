@@ -63,7 +63,16 @@ outer:
 // most three letters. Russian inflects nouns and verbs ("человек" →
 // "человеком", "оплата" → "оплатить"), which a single edit does not cover.
 func sameStem(w, k string) bool {
-	rw, rk := []rune(w), []rune(k)
+	if !utf8.ValidString(w) || !utf8.ValidString(k) {
+		return sameStemRunes([]rune(w), []rune(k))
+	}
+	// Letters are compared in place: this runs for every word of a message
+	// against every keyword of five letters or more.
+	p := utf8.RuneCountInString(w[:commonPrefix(w, k)])
+	return p >= 4 && p >= utf8.RuneCountInString(k)-2 && utf8.RuneCountInString(w)-p <= 3
+}
+
+func sameStemRunes(rw, rk []rune) bool {
 	p := 0
 	for p < len(rw) && p < len(rk) && rw[p] == rk[p] {
 		p++
@@ -71,31 +80,70 @@ func sameStem(w, k string) bool {
 	return p >= 4 && p >= len(rk)-2 && len(rw)-p <= 3
 }
 
+// commonPrefix returns the length in bytes of the longest common prefix of
+// a and b that ends on a letter boundary (both are valid UTF-8).
+func commonPrefix(a, b string) int {
+	i := 0
+	for i < len(a) && i < len(b) {
+		ra, n := utf8.DecodeRuneInString(a[i:])
+		rb, _ := utf8.DecodeRuneInString(b[i:])
+		if ra != rb {
+			break
+		}
+		i += n
+	}
+	return i
+}
+
 // withinOneEdit reports whether a and b differ by at most one insertion,
 // deletion, substitution or transposition of adjacent letters.
 func withinOneEdit(a, b string) bool {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) > len(rb) {
-		ra, rb = rb, ra
+	la, lb := utf8.RuneCountInString(a), utf8.RuneCountInString(b)
+	if la > lb {
+		a, b, la, lb = b, a, lb, la
 	}
-	if len(rb)-len(ra) > 1 {
+	if lb-la > 1 {
 		return false
 	}
+	if !utf8.ValidString(a) || !utf8.ValidString(b) {
+		return withinOneEditRunes([]rune(a), []rune(b))
+	}
+	i := commonPrefix(a, b)
+	if i == len(a) {
+		return true // equal, or b has one extra letter at the end
+	}
+	ra, n := utf8.DecodeRuneInString(a[i:])
+	rb, m := utf8.DecodeRuneInString(b[i:])
+	if la < lb {
+		return a[i:] == b[i+m:] // one insertion
+	}
+	if a[i+n:] == b[i+m:] {
+		return true // one substitution
+	}
+	// One transposition.
+	if i+n == len(a) {
+		return false
+	}
+	ra2, n2 := utf8.DecodeRuneInString(a[i+n:])
+	rb2, m2 := utf8.DecodeRuneInString(b[i+m:])
+	return ra == rb2 && ra2 == rb && a[i+n+n2:] == b[i+m+m2:]
+}
+
+func withinOneEditRunes(ra, rb []rune) bool {
 	i := 0
 	for i < len(ra) && ra[i] == rb[i] {
 		i++
 	}
 	if i == len(ra) {
-		return true // equal, or b has one extra letter at the end
+		return true
 	}
 	if len(ra) == len(rb) {
 		if string(ra[i+1:]) == string(rb[i+1:]) {
-			return true // one substitution
+			return true
 		}
-		// one transposition
 		return i+1 < len(ra) && ra[i] == rb[i+1] && ra[i+1] == rb[i] && string(ra[i+2:]) == string(rb[i+2:])
 	}
-	return string(ra[i:]) == string(rb[i+1:]) // one insertion
+	return string(ra[i:]) == string(rb[i+1:])
 }
 
 // parseNumber reads a number as people type it: "150 000", "150,000",
