@@ -82,15 +82,9 @@ func cmdAnalytics(args []string, stdout, stderr io.Writer) int {
 	}
 	roller := &analytics.Roller{St: st, Log: newLogger(stderr, "warn")}
 	// Fold what is pending first, so the rebuild starts from a quiet log.
-	for {
-		n, err := roller.Flush(ctx)
-		if err != nil {
-			fmt.Fprintf(stderr, "voronka analytics: %v\n", err)
-			return 1
-		}
-		if n == 0 {
-			break
-		}
+	if _, err := roller.FlushAll(ctx); err != nil {
+		fmt.Fprintf(stderr, "voronka analytics: %v\n", err)
+		return 1
 	}
 	for _, b := range bots {
 		t0 := time.Now()

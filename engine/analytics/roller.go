@@ -178,6 +178,20 @@ func (r *Roller) Flush(ctx context.Context) (int, error) {
 	return len(events), nil
 }
 
+// FlushAll flushes until no event is pending and returns how many it took:
+// what a command that reads or rebuilds the rollups does first, so they
+// start from a quiet log.
+func (r *Roller) FlushAll(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		n, err := r.Flush(ctx)
+		total += n
+		if err != nil || n == 0 {
+			return total, err
+		}
+	}
+}
+
 // state is conversation id's fold state stored as enc: the one this
 // roller folded last when it stored those bytes, else decoded. It is the
 // caller's to change (folding into a kept state before storing it is what

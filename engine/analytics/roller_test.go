@@ -12,16 +12,22 @@ import (
 	"github.com/voronka/voronka/engine/store"
 )
 
-// countingRollups counts what each applied batch writes.
-type countingRollups struct {
+// watchedRollups counts what the applied batches write, and refuses the
+// next fail applies.
+type watchedRollups struct {
 	store.Store
 	states, docs int
+	fail         int
 }
 
-func (c *countingRollups) ApplyRollup(ctx context.Context, b store.RollupBatch) error {
-	c.states += len(b.States)
-	c.docs += len(b.Deltas)
-	return c.Store.ApplyRollup(ctx, b)
+func (w *watchedRollups) ApplyRollup(ctx context.Context, b store.RollupBatch) error {
+	if w.fail > 0 {
+		w.fail--
+		return errors.New("disk full")
+	}
+	w.states += len(b.States)
+	w.docs += len(b.Deltas)
+	return w.Store.ApplyRollup(ctx, b)
 }
 
 // TestReceiptsWriteNoFoldState: delivery and read receipts change no
@@ -30,7 +36,7 @@ func (c *countingRollups) ApplyRollup(ctx context.Context, b store.RollupBatch) 
 // conversation's state once.
 func TestReceiptsWriteNoFoldState(t *testing.T) {
 	ctx := context.Background()
-	st := &countingRollups{Store: openBolt(t)}
+	st := &watchedRollups{Store: openBolt(t)}
 	roller := &analytics.Roller{St: st}
 	conv := "shop:whatsapp:1"
 	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
@@ -186,20 +192,6 @@ func TestLateSentEventKeepsReplyTimes(t *testing.T) {
 	}
 }
 
-// failingRollups refuses the next fail applies.
-type failingRollups struct {
-	store.Store
-	fail int
-}
-
-func (f *failingRollups) ApplyRollup(ctx context.Context, b store.RollupBatch) error {
-	if f.fail > 0 {
-		f.fail--
-		return errors.New("disk full")
-	}
-	return f.Store.ApplyRollup(ctx, b)
-}
-
 // TestFailedApplyFoldsAgainFromTheStore: a flush whose apply fails has
 // folded its events into fold states the roller keeps from the flush
 // before; the next flush must fold them again from the stored states, not
@@ -207,7 +199,7 @@ func (f *failingRollups) ApplyRollup(ctx context.Context, b store.RollupBatch) e
 // goes missing.
 func TestFailedApplyFoldsAgainFromTheStore(t *testing.T) {
 	ctx := context.Background()
-	st := &failingRollups{Store: openBolt(t)}
+	st := &watchedRollups{Store: openBolt(t)}
 	roller := &analytics.Roller{St: st}
 	conv := "shop:telegram:1"
 	d1 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)

@@ -635,14 +635,8 @@ func feed(t *testing.T, ctx context.Context, st store.Store, sim *simulator, rol
 
 func drain(t *testing.T, ctx context.Context, roller *analytics.Roller) {
 	t.Helper()
-	for {
-		n, err := roller.Flush(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
+	if _, err := roller.FlushAll(ctx); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -58,14 +58,8 @@ func BenchmarkRollupUpkeep(b *testing.B) {
 			if roll {
 				cancel()
 				<-done
-				for {
-					n, err := roller.Flush(context.Background())
-					if err != nil {
-						b.Fatal(err)
-					}
-					if n == 0 {
-						break
-					}
+				if _, err := roller.FlushAll(context.Background()); err != nil {
+					b.Fatal(err)
 				}
 			}
 			b.StopTimer()
@@ -116,16 +110,9 @@ func BenchmarkRollupDrain(b *testing.B) {
 	msgCPU := cpuNow() - cpu0
 	roller := &analytics.Roller{St: st}
 	cpu0 = cpuNow()
-	events := 0
-	for {
-		n, err := roller.Flush(ctx)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		events += n
+	events, err := roller.FlushAll(ctx)
+	if err != nil {
+		b.Fatal(err)
 	}
 	foldCPU := cpuNow() - cpu0
 	b.ReportMetric(float64(msgCPU.Microseconds())/float64(b.N), "µs-cpu/msg")
