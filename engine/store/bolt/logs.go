@@ -73,24 +73,26 @@ func splitLogKey(k []byte) (owner string, at time.Time, id string, err error) {
 	return string(k[:i]), tsDecode(k[i+1 : i+9]), string(k[i+9:]), nil
 }
 
-func compactValue(doc any) ([]byte, error) {
+// encodeLog encodes one entry of an ordered log: its key, and doc (the
+// compact form, without what the key holds) behind the format byte.
+func encodeLog(id, owner string, at time.Time, doc any) (logEntry, error) {
 	v, err := json.Marshal(doc)
 	if err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
+		return logEntry{}, fmt.Errorf("%s: encode: %w", id, err)
 	}
 	// One copy to put the format byte in front: cheaper than an encoder.
-	return append([]byte{logCompact}, v...), nil
+	return logEntry{id: []byte(id), key: logKey(id, owner, at), val: append([]byte{logCompact}, v...)}, nil
 }
 
 func encodeMessages(msgs []store.Message) ([]logEntry, error) {
 	entries := make([]logEntry, len(msgs))
 	for i := range msgs {
 		m := &msgs[i]
-		v, err := compactValue(&compactMessage{Message: *m, At: keyTime(m.At)})
+		e, err := encodeLog(m.ID, m.ConversationID, m.At, &compactMessage{Message: *m, At: keyTime(m.At)})
 		if err != nil {
-			return nil, fmt.Errorf("message %s: %w", m.ID, err)
+			return nil, fmt.Errorf("message %w", err)
 		}
-		entries[i] = logEntry{id: []byte(m.ID), key: logKey(m.ID, m.ConversationID, m.At), val: v}
+		entries[i] = e
 	}
 	return entries, nil
 }
@@ -99,11 +101,11 @@ func encodeEvents(events []store.Event) ([]logEntry, error) {
 	entries := make([]logEntry, len(events))
 	for i := range events {
 		e := &events[i]
-		v, err := compactValue(&compactEvent{Event: *e, At: keyTime(e.At)})
+		le, err := encodeLog(e.ID, e.Bot, e.At, &compactEvent{Event: *e, At: keyTime(e.At)})
 		if err != nil {
-			return nil, fmt.Errorf("event %s: %w", e.ID, err)
+			return nil, fmt.Errorf("event %w", err)
 		}
-		entries[i] = logEntry{id: []byte(e.ID), key: logKey(e.ID, e.Bot, e.At), val: v}
+		entries[i] = le
 	}
 	return entries, nil
 }
