@@ -123,36 +123,44 @@ const maxAwait = 8
 
 // await notes an inbound message at (unix ms) waiting for a reply.
 func (s *State) await(at int64) {
-	if s.AwaitIn == 0 {
+	if s.AwaitIn == 0 { // the usual case: every earlier message answered
 		s.AwaitIn = at
 		return
 	}
-	if at == s.AwaitIn || slices.Contains(s.AwaitMore, at) || len(s.AwaitMore) >= maxAwait {
+	all := s.waiting()
+	if slices.Contains(all, at) || len(all) > maxAwait {
 		return
 	}
-	all := append([]int64{s.AwaitIn}, s.AwaitMore...)
 	i, _ := slices.BinarySearch(all, at)
-	all = slices.Insert(all, i, at)
-	s.AwaitIn, s.AwaitMore = all[0], all[1:]
-	if len(s.AwaitMore) == 0 {
-		s.AwaitMore = nil
-	}
+	s.setWaiting(slices.Insert(all, i, at))
 }
 
 // answered ends the wait of every inbound message up to a reply at at.
 func (s *State) answered(at int64) {
-	rest := s.AwaitMore[:0:0]
-	for _, t := range s.AwaitMore {
-		if t > at {
-			rest = append(rest, t)
-		}
+	if len(s.AwaitMore) == 0 && s.AwaitIn <= at { // the usual case
+		s.AwaitIn = 0
+		return
 	}
+	s.setWaiting(slices.DeleteFunc(s.waiting(), func(t int64) bool { return t <= at }))
+}
+
+// waiting is every inbound message waiting for a reply, in time order, in
+// a slice of its own.
+func (s *State) waiting() []int64 {
+	if s.AwaitIn == 0 {
+		return nil
+	}
+	return append([]int64{s.AwaitIn}, s.AwaitMore...)
+}
+
+// setWaiting stores all (in time order) as AwaitIn and AwaitMore.
+func (s *State) setWaiting(all []int64) {
 	s.AwaitIn, s.AwaitMore = 0, nil
-	if len(rest) > 0 {
-		s.AwaitIn, s.AwaitMore = rest[0], rest[1:]
-		if len(s.AwaitMore) == 0 {
-			s.AwaitMore = nil
-		}
+	if len(all) > 0 {
+		s.AwaitIn = all[0]
+	}
+	if len(all) > 1 {
+		s.AwaitMore = all[1:]
 	}
 }
 
