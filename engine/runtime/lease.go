@@ -3,7 +3,6 @@ package runtime
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -297,35 +296,13 @@ func (r *Runtime) adoptStranded(ctx context.Context, conv *store.Conversation, k
 // page of outboxes already have a delivery event: after a restart a dead
 // process's outboxes are mostly delivered items waiting to be pruned.
 func (r *Runtime) pageDelivered(ctx context.Context, convs []store.Conversation, owner string) (map[string]bool, error) {
-	var keys []store.EventKey
-	known := map[string]bool{}
+	q := r.newDeliveryQuery()
 	for i := range convs {
-		c := &convs[i]
-		for _, m := range c.Outbox {
-			if m.Owner != owner || !isMessage(m.Kind) || m.At.IsZero() {
-				continue
-			}
-			if r.pastRecords(m) {
-				known[m.ID] = true
-				continue
-			}
-			known[m.ID] = false
-			for _, typ := range [...]string{"sent", "failed", "blocked"} {
-				keys = append(keys, store.EventKey{Bot: c.Bot, ID: m.ID + "/" + typ, At: m.At})
+		for _, m := range convs[i].Outbox {
+			if m.Owner == owner {
+				q.add(convs[i].Bot, m)
 			}
 		}
 	}
-	if len(keys) == 0 {
-		return known, nil
-	}
-	found, err := r.st.StoredEvents(ctx, keys)
-	if err != nil {
-		return nil, err
-	}
-	for _, id := range found {
-		if i := strings.LastIndexByte(id, '/'); i > 0 {
-			known[id[:i]] = true
-		}
-	}
-	return known, nil
+	return q.run(ctx)
 }

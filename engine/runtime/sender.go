@@ -452,33 +452,55 @@ func (r *Runtime) claimKnowing(ctx context.Context, id string, known map[string]
 // their owner died. Effects (timers, webhook calls) have none: scheduling
 // their job again is harmless.
 func (r *Runtime) delivered(ctx context.Context, conv *store.Conversation, items []store.OutMessage) (map[string]bool, error) {
-	var keys []store.EventKey
-	seen := map[string]bool{}
+	q := r.newDeliveryQuery()
 	for _, m := range items {
-		if !isMessage(m.Kind) || m.At.IsZero() {
-			continue
-		}
-		if r.pastRecords(m) {
-			seen[m.ID] = true
-			continue
-		}
-		for _, typ := range [...]string{"sent", "failed", "blocked"} {
-			keys = append(keys, store.EventKey{Bot: conv.Bot, ID: m.ID + "/" + typ, At: m.At})
-		}
+		q.add(conv.Bot, m)
 	}
-	if len(keys) == 0 {
-		return seen, nil
+	return q.run(ctx)
+}
+
+// deliveryQuery looks up, in one query, whether message items have a
+// delivery event.
+type deliveryQuery struct {
+	r     *Runtime
+	keys  []store.EventKey
+	known map[string]bool // item id → delivered; false: looked up, not found
+}
+
+func (r *Runtime) newDeliveryQuery() *deliveryQuery {
+	return &deliveryQuery{r: r, known: map[string]bool{}}
+}
+
+// add looks up message item m of bot; an item past the records
+// (pastRecords) counts as delivered without a look.
+func (q *deliveryQuery) add(bot string, m store.OutMessage) {
+	if !isMessage(m.Kind) || m.At.IsZero() {
+		return
 	}
-	found, err := r.st.StoredEvents(ctx, keys)
+	if q.r.pastRecords(m) {
+		q.known[m.ID] = true
+		return
+	}
+	q.known[m.ID] = false
+	for _, typ := range [...]string{"sent", "failed", "blocked"} {
+		q.keys = append(q.keys, store.EventKey{Bot: bot, ID: m.ID + "/" + typ, At: m.At})
+	}
+}
+
+func (q *deliveryQuery) run(ctx context.Context) (map[string]bool, error) {
+	if len(q.keys) == 0 {
+		return q.known, nil
+	}
+	found, err := q.r.st.StoredEvents(ctx, q.keys)
 	if err != nil {
 		return nil, fmt.Errorf("check delivered items: %w", err)
 	}
 	for _, id := range found {
 		if i := strings.LastIndexByte(id, '/'); i > 0 {
-			seen[id[:i]] = true
+			q.known[id[:i]] = true
 		}
 	}
-	return seen, nil
+	return q.known, nil
 }
 
 // current returns the conversation as this process last saw it (cache) or
