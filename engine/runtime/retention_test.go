@@ -431,3 +431,24 @@ func oldOutboxAfterPurge(t *testing.T, st store.Store, policy runtime.Retention,
 		t.Errorf("the old replies are still in the outbox after the chat's next write: %+v", c.Outbox)
 	}
 }
+
+// How old a delivered reply must be before it counts as delivered without
+// its event: the README's Retention section states these.
+func TestRecordsAge(t *testing.T) {
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name   string
+		policy runtime.Retention
+		want   time.Duration
+	}{
+		{"defaults: events 90 days, less a day", runtime.Retention{}, 89 * day},
+		{"the shorter age counts", runtime.Retention{Messages: 30 * day, Events: runtime.Keep}, 29 * day},
+		{"a short age keeps three quarters", runtime.Retention{Events: day}, 18 * time.Hour},
+		{"both kept for ever", runtime.Retention{Messages: runtime.Keep, Events: runtime.Keep}, 0},
+		{"the purge off", runtime.Retention{Every: -1}, 0},
+	} {
+		if got := runtime.RecordsAge(tc.policy); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
+	}
+}
