@@ -70,8 +70,9 @@ type Options struct {
 	// 1 GiB; it costs address space, not memory). A file that outgrows its
 	// mapping is mapped again inside a commit, which waits for every read
 	// transaction to end and holds back new ones meanwhile: with the
-	// mapping doubling as the file grows, a store filling up under load
-	// stalled every reply a dozen times.
+	// mapping doubling as the file grows, a store filling up paused its
+	// writer, which every reply waits for, a dozen times on its way to
+	// 100 MB.
 	MmapSize int
 }
 
