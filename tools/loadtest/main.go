@@ -84,6 +84,7 @@ func run() error {
 	botFlow := flag.String("flow", "faq-bot", "flow the bot runs (its id is the bot id)")
 	mongoURI := flag.String("mongo", "", "run the server on this MongoDB instead of a bolt file")
 	verbose := flag.Bool("v", false, "show the server's log")
+	perSecond := flag.Bool("per-second", false, "also show each measured second's replies and latency, to tell a steady tail from stalls")
 	cpuProfile := flag.String("cpuprofile", "", "write the load tool's own CPU profile (fake platform and chats) to this file")
 	flag.Parse()
 	p, err := newPlatform(*plat)
@@ -249,6 +250,9 @@ func run() error {
 	if len(lat) == 0 {
 		return errors.New("no replies in the measured window")
 	}
+	if *perSecond {
+		printSeconds(results, measureFrom, measureFrom.Add(*duration), *wantP99)
+	}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
 	secs := end.Sub(measureFrom).Seconds()
@@ -305,6 +309,38 @@ func storeName(mongo string) string {
 		return "mongodb"
 	}
 	return "bolt"
+}
+
+// printSeconds shows the measured window second by second. A whole run's
+// p99 cannot tell a tail spread evenly over the run from a few seconds in
+// which every reply was late (the process or the machine stalled).
+func printSeconds(results []result, from, to time.Time, target time.Duration) {
+	var bySec [][]time.Duration
+	for _, r := range results {
+		if !r.at.After(from) || !r.at.Before(to) {
+			continue
+		}
+		k := int(r.at.Sub(from) / time.Second)
+		for len(bySec) <= k {
+			bySec = append(bySec, nil)
+		}
+		bySec[k] = append(bySec[k], r.latency)
+	}
+	over := 0
+	for k, l := range bySec {
+		if len(l) == 0 {
+			continue
+		}
+		slices.Sort(l)
+		p99 := l[min(len(l)-1, len(l)*99/100)]
+		mark := ""
+		if p99 > target {
+			over++
+			mark = "  over"
+		}
+		fmt.Printf("  second %3d: %5d replies  p50 %-8s p99 %-8s max %s%s\n", k, len(l), round(l[len(l)/2]), round(p99), round(l[len(l)-1]), mark)
+	}
+	fmt.Printf("seconds with p99 over %s: %d of %d\n", target, over, len(bySec))
 }
 
 func round(d time.Duration) time.Duration {
