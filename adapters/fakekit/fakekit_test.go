@@ -3,6 +3,7 @@ package fakekit
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -126,6 +127,40 @@ func TestRecordsWaitWakesOnItsChat(t *testing.T) {
 	r.Add("42", "b")
 	if got := <-done; strings.Join(got, "") != "ab" {
 		t.Fatalf("Wait = %v", got)
+	}
+}
+
+// A load run waits for every reply with WaitCount; it must count a chat's
+// records without copying them, since they grow with the run.
+func TestRecordsWaitCountCountsWithoutCopying(t *testing.T) {
+	r := NewRecords[string]()
+	done := make(chan int)
+	go func() {
+		n, err := r.WaitCount(ctx(t), "42", 2)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- n
+	}()
+	r.Add("42", "a")
+	r.Add("7", "x")
+	r.Add("42", "b")
+	if n := <-done; n != 2 {
+		t.Fatalf("WaitCount = %d, want 2", n)
+	}
+	for range 1000 {
+		r.Add("42", "more")
+	}
+	c := ctx(t)
+	if a := testing.AllocsPerRun(100, func() { _, _ = r.WaitCount(c, "42", 2) }); a != 0 {
+		t.Fatalf("WaitCount allocates %.0f times per call, want none", a)
+	}
+	if n, _ := r.WaitCount(ctx(t), "42", 2); n != 1002 {
+		t.Fatalf("WaitCount = %d, want all 1002", n)
+	}
+	r.Close()
+	if _, err := r.WaitCount(ctx(t), "7", 2); !errors.Is(err, ErrClosed) {
+		t.Fatalf("WaitCount after Close = %v, want ErrClosed", err)
 	}
 }
 

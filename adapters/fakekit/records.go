@@ -103,17 +103,35 @@ func (r *Records[T]) Close() {
 // Wait blocks until chat has at least n records (or ctx ends) and returns
 // them all.
 func (r *Records[T]) Wait(ctx context.Context, chat string, n int) ([]T, error) {
+	var out []T
+	err := r.wait(ctx, chat, n, func() { out = r.chatLocked(chat) })
+	return out, err
+}
+
+// WaitCount is Wait returning how many records chat has instead of a copy
+// of them: a load run waits once per message, and copying a chat's whole
+// history each time made the load tool's garbage grow with the run's
+// length until its collections took the cores from the server it measured.
+func (r *Records[T]) WaitCount(ctx context.Context, chat string, n int) (int, error) {
+	var have int
+	err := r.wait(ctx, chat, n, func() { have = len(r.byChat[chat]) })
+	return have, err
+}
+
+// wait blocks until chat has at least n records, then calls got with the
+// lock held.
+func (r *Records[T]) wait(ctx context.Context, chat string, n int, got func()) error {
 	for {
 		r.mu.Lock()
 		if len(r.byChat[chat]) >= n {
-			out := r.chatLocked(chat)
+			got()
 			r.mu.Unlock()
-			return out, nil
+			return nil
 		}
 		have := len(r.byChat[chat])
 		if r.closed {
 			r.mu.Unlock()
-			return nil, ErrClosed
+			return ErrClosed
 		}
 		ch := r.chat[chat]
 		if ch == nil {
@@ -124,7 +142,7 @@ func (r *Records[T]) Wait(ctx context.Context, chat string, n int) ([]T, error) 
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return nil, fmt.Errorf("wait for %d messages in chat %s (have %d): %w", n, chat, have, ctx.Err())
+			return fmt.Errorf("wait for %d messages in chat %s (have %d): %w", n, chat, have, ctx.Err())
 		}
 	}
 }

@@ -101,6 +101,20 @@ func (f *Fake) WaitSent(ctx context.Context, chatID int64, n int) ([]SentMessage
 	return out, nil
 }
 
+// WaitSentCount is WaitSent returning how many sends and edits chat chatID
+// has rather than a copy of them (see fakekit.Records.WaitCount).
+func (f *Fake) WaitSentCount(ctx context.Context, chatID int64, n int) (int, error) {
+	var have int
+	err := f.waitForChat(ctx, chatID, func() bool {
+		have = len(f.sentByChat[chatID])
+		return have >= n
+	})
+	if err != nil {
+		return 0, fmt.Errorf("wait for %d messages in chat %d (have %d): %w", n, chatID, have, err)
+	}
+	return have, nil
+}
+
 // WaitAllSent blocks until at least n sends/edits are recorded in total.
 func (f *Fake) WaitAllSent(ctx context.Context, n int) error {
 	if err := f.waitFor(ctx, func() bool { return len(f.sent) >= n }); err != nil {
