@@ -190,7 +190,7 @@ func (p *waPlatform) write(user int, text string) error {
 }
 func (p *waPlatform) seed(user int) { p.f.AddUser(p.chat(user), fmt.Sprintf("U%d", user), time.Now()) }
 func (p *waPlatform) waitSent(ctx context.Context, user, n int) (int, error) {
-	return p.f.WaitSentCount(ctx, p.chat(user), n)
+	return p.f.Records.WaitCount(ctx, p.chat(user), n)
 }
 func (p *waPlatform) sent(user int) []sentMsg {
 	var out []sentMsg
@@ -239,7 +239,7 @@ func (p *viberPlatform) write(user int, text string) error {
 }
 func (p *viberPlatform) seed(user int) { p.f.AddUser(p.chat(user), fmt.Sprintf("U%d", user)) }
 func (p *viberPlatform) waitSent(ctx context.Context, user, n int) (int, error) {
-	return p.f.WaitSentCount(ctx, p.chat(user), n)
+	return p.f.Records.WaitCount(ctx, p.chat(user), n)
 }
 func (p *viberPlatform) sent(user int) []sentMsg {
 	var out []sentMsg
@@ -287,7 +287,7 @@ func (p *vkPlatform) write(user int, text string) error { p.f.SendText(int64(use
 func (p *vkPlatform) seed(user int)                     { p.f.AddUser(int64(user)) }
 func (p *vkPlatform) stats() (int, int64)               { st := p.f.Stats(); return st.Sent, st.TooManyRequests }
 func (p *vkPlatform) waitSent(ctx context.Context, user, n int) (int, error) {
-	return p.f.WaitSentCount(ctx, int64(user), n)
+	return p.f.Records.WaitCount(ctx, p.chat(user), n)
 }
 func (p *vkPlatform) sent(user int) []sentMsg {
 	var out []sentMsg

@@ -85,34 +85,33 @@ func (f *Fake) AllSent() []SentMessage {
 // polling.
 func (f *Fake) WaitSent(ctx context.Context, chatID int64, n int) ([]SentMessage, error) {
 	var out []SentMessage
-	err := f.waitForChat(ctx, chatID, func() bool {
-		if len(f.sentByChat[chatID]) < n {
-			return false
-		}
-		out = f.sentLocked(chatID)
-		return true
-	})
-	if err != nil {
-		f.mu.Lock()
-		got := len(f.sentByChat[chatID])
-		f.mu.Unlock()
-		return nil, fmt.Errorf("wait for %d messages in chat %d (have %d): %w", n, chatID, got, err)
-	}
-	return out, nil
+	err := f.waitSent(ctx, chatID, n, func() { out = f.sentLocked(chatID) })
+	return out, err
 }
 
 // WaitSentCount is WaitSent returning how many sends and edits chat chatID
 // has rather than a copy of them (see fakekit.Records.WaitCount).
 func (f *Fake) WaitSentCount(ctx context.Context, chatID int64, n int) (int, error) {
 	var have int
+	err := f.waitSent(ctx, chatID, n, func() { have = len(f.sentByChat[chatID]) })
+	return have, err
+}
+
+// waitSent waits for n sends and edits in chat chatID, then calls got with
+// the lock held.
+func (f *Fake) waitSent(ctx context.Context, chatID int64, n int, got func()) error {
+	have := 0
 	err := f.waitForChat(ctx, chatID, func() bool {
-		have = len(f.sentByChat[chatID])
-		return have >= n
+		if have = len(f.sentByChat[chatID]); have < n {
+			return false
+		}
+		got()
+		return true
 	})
 	if err != nil {
-		return 0, fmt.Errorf("wait for %d messages in chat %d (have %d): %w", n, chatID, have, err)
+		return fmt.Errorf("wait for %d messages in chat %d (have %d): %w", n, chatID, have, err)
 	}
-	return have, nil
+	return nil
 }
 
 // WaitAllSent blocks until at least n sends/edits are recorded in total.

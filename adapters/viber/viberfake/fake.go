@@ -559,12 +559,6 @@ func (f *Fake) WaitSent(ctx context.Context, userID string, n int) ([]SentMessag
 	return f.Records.Wait(ctx, userID, n)
 }
 
-// WaitSentCount is WaitSent returning how many messages there are rather
-// than a copy of them (see fakekit.Records.WaitCount).
-func (f *Fake) WaitSentCount(ctx context.Context, userID string, n int) (int, error) {
-	return f.Records.WaitCount(ctx, userID, n)
-}
-
 // Stats returns the counters.
 func (f *Fake) Stats() Stats {
 	return Stats{Requests: f.Requests.Load(), Sent: f.Records.Len(), TooManyRequests: f.tooMany.Load()}

@@ -592,12 +592,6 @@ func (f *Fake) WaitSent(ctx context.Context, peer int64, n int) ([]SentMessage, 
 	return f.Records.Wait(ctx, strconv.FormatInt(peer, 10), n)
 }
 
-// WaitSentCount is WaitSent returning how many messages there are rather
-// than a copy of them (see fakekit.Records.WaitCount).
-func (f *Fake) WaitSentCount(ctx context.Context, peer int64, n int) (int, error) {
-	return f.Records.WaitCount(ctx, strconv.FormatInt(peer, 10), n)
-}
-
 // Answers returns the event answers.
 func (f *Fake) Answers() []EventAnswer {
 	f.mu.Lock()

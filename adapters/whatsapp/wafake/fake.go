@@ -754,12 +754,6 @@ func (f *Fake) WaitSent(ctx context.Context, to string, n int) ([]SentMessage, e
 	return f.Records.Wait(ctx, to, n)
 }
 
-// WaitSentCount is WaitSent returning how many messages there are rather
-// than a copy of them (see fakekit.Records.WaitCount).
-func (f *Fake) WaitSentCount(ctx context.Context, to string, n int) (int, error) {
-	return f.Records.WaitCount(ctx, to, n)
-}
-
 // Stats returns the counters.
 func (f *Fake) Stats() Stats {
 	return Stats{Requests: f.Requests.Load(), Sent: f.Records.Len(), RateLimit: f.limited.Load()}
