@@ -251,7 +251,7 @@ func run() error {
 		return errors.New("no replies in the measured window")
 	}
 	if *perSecond {
-		printSeconds(results, measureFrom, measureFrom.Add(*duration), *wantP99)
+		printSeconds(os.Stdout, results, measureFrom, measureFrom.Add(*duration), *wantP99)
 	}
 	slices.Sort(lat)
 	pct := func(p float64) time.Duration { return lat[min(len(lat)-1, int(float64(len(lat))*p))] }
@@ -314,7 +314,7 @@ func storeName(mongo string) string {
 // printSeconds shows the measured window second by second. A whole run's
 // p99 cannot tell a tail spread evenly over the run from a few seconds in
 // which every reply was late (the process or the machine stalled).
-func printSeconds(results []result, from, to time.Time, target time.Duration) {
+func printSeconds(w io.Writer, results []result, from, to time.Time, target time.Duration) {
 	var bySec [][]time.Duration
 	for _, r := range results {
 		if !r.at.After(from) || !r.at.Before(to) {
@@ -338,9 +338,9 @@ func printSeconds(results []result, from, to time.Time, target time.Duration) {
 			over++
 			mark = "  over"
 		}
-		fmt.Printf("  second %3d: %5d replies  p50 %-8s p99 %-8s max %s%s\n", k, len(l), round(l[len(l)/2]), round(p99), round(l[len(l)-1]), mark)
+		fmt.Fprintf(w, "  second %3d: %5d replies  p50 %-8s p99 %-8s max %s%s\n", k, len(l), round(l[len(l)/2]), round(p99), round(l[len(l)-1]), mark)
 	}
-	fmt.Printf("seconds with p99 over %s: %d of %d\n", target, over, len(bySec))
+	fmt.Fprintf(w, "seconds with p99 over %s: %d of %d\n", target, over, len(bySec))
 }
 
 func round(d time.Duration) time.Duration {
