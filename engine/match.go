@@ -62,26 +62,17 @@ outer:
 // k's stem (all but its last two letters, at least four) and w's ending is at
 // most three letters. Russian inflects nouns and verbs ("человек" →
 // "человеком", "оплата" → "оплатить"), which a single edit does not cover.
+//
+// w and k are words as flow.Words makes them, valid UTF-8, so letters are
+// compared in place: this runs for every word of a message against every
+// keyword of five letters or more.
 func sameStem(w, k string) bool {
-	if !utf8.ValidString(w) || !utf8.ValidString(k) {
-		return sameStemRunes([]rune(w), []rune(k))
-	}
-	// Letters are compared in place: this runs for every word of a message
-	// against every keyword of five letters or more.
 	p := utf8.RuneCountInString(w[:commonPrefix(w, k)])
 	return p >= 4 && p >= utf8.RuneCountInString(k)-2 && utf8.RuneCountInString(w)-p <= 3
 }
 
-func sameStemRunes(rw, rk []rune) bool {
-	p := 0
-	for p < len(rw) && p < len(rk) && rw[p] == rk[p] {
-		p++
-	}
-	return p >= 4 && p >= len(rk)-2 && len(rw)-p <= 3
-}
-
 // commonPrefix returns the length in bytes of the longest common prefix of
-// a and b that ends on a letter boundary (both are valid UTF-8).
+// a and b that ends on a letter boundary.
 func commonPrefix(a, b string) int {
 	i := 0
 	for i < len(a) && i < len(b) {
@@ -96,7 +87,8 @@ func commonPrefix(a, b string) int {
 }
 
 // withinOneEdit reports whether a and b differ by at most one insertion,
-// deletion, substitution or transposition of adjacent letters.
+// deletion, substitution or transposition of adjacent letters. Like
+// sameStem it takes words from flow.Words.
 func withinOneEdit(a, b string) bool {
 	la, lb := utf8.RuneCountInString(a), utf8.RuneCountInString(b)
 	if la > lb {
@@ -104,9 +96,6 @@ func withinOneEdit(a, b string) bool {
 	}
 	if lb-la > 1 {
 		return false
-	}
-	if !utf8.ValidString(a) || !utf8.ValidString(b) {
-		return withinOneEditRunes([]rune(a), []rune(b))
 	}
 	i := commonPrefix(a, b)
 	if i == len(a) {
@@ -127,23 +116,6 @@ func withinOneEdit(a, b string) bool {
 	ra2, n2 := utf8.DecodeRuneInString(a[i+n:])
 	rb2, m2 := utf8.DecodeRuneInString(b[i+m:])
 	return ra == rb2 && ra2 == rb && a[i+n+n2:] == b[i+m+m2:]
-}
-
-func withinOneEditRunes(ra, rb []rune) bool {
-	i := 0
-	for i < len(ra) && ra[i] == rb[i] {
-		i++
-	}
-	if i == len(ra) {
-		return true
-	}
-	if len(ra) == len(rb) {
-		if string(ra[i+1:]) == string(rb[i+1:]) {
-			return true
-		}
-		return i+1 < len(ra) && ra[i] == rb[i+1] && ra[i+1] == rb[i] && string(ra[i+2:]) == string(rb[i+2:])
-	}
-	return string(ra[i:]) == string(rb[i+1:])
 }
 
 // parseNumber reads a number as people type it: "150 000", "150,000",

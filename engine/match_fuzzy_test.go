@@ -3,11 +3,14 @@ package engine
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/voronka/voronka/engine/flow"
 )
 
 // The keyword matcher's letter comparisons work on the strings in place;
-// they must answer as comparing []rune copies did, typos, inflections and
-// broken UTF-8 included.
+// they must answer as comparing []rune copies did, typos and inflections
+// included, for every word they can be given: what flow.Words makes of any
+// input, broken UTF-8 included.
 func TestFuzzyComparisonsAgreeWithRunes(t *testing.T) {
 	words := []string{"доставка", "достовка", "доставки", "доствка", "дотсавка", "доставкаа", "человек",
 		"человеком", "оплата", "оплатить", "оплатa", "delivery", "delivrey", "deliver", "deliveries", "",
@@ -32,6 +35,9 @@ func TestFuzzyComparisonsAgreeWithRunes(t *testing.T) {
 		}
 		words = append(words, string(w))
 	}
+	for i, w := range words {
+		words[i] = flow.NormalizeText(w)
+	}
 	for _, a := range words {
 		for _, b := range words {
 			if got, want := withinOneEdit(a, b), refWithinOneEdit(a, b); got != want {
@@ -45,7 +51,14 @@ func TestFuzzyComparisonsAgreeWithRunes(t *testing.T) {
 }
 
 // refSameStem and refWithinOneEdit are the comparisons on []rune copies.
-func refSameStem(w, k string) bool { return sameStemRunes([]rune(w), []rune(k)) }
+func refSameStem(w, k string) bool {
+	rw, rk := []rune(w), []rune(k)
+	p := 0
+	for p < len(rw) && p < len(rk) && rw[p] == rk[p] {
+		p++
+	}
+	return p >= 4 && p >= len(rk)-2 && len(rw)-p <= 3
+}
 
 func refWithinOneEdit(a, b string) bool {
 	ra, rb := []rune(a), []rune(b)
@@ -55,7 +68,20 @@ func refWithinOneEdit(a, b string) bool {
 	if len(rb)-len(ra) > 1 {
 		return false
 	}
-	return withinOneEditRunes(ra, rb)
+	i := 0
+	for i < len(ra) && ra[i] == rb[i] {
+		i++
+	}
+	if i == len(ra) {
+		return true
+	}
+	if len(ra) == len(rb) {
+		if string(ra[i+1:]) == string(rb[i+1:]) {
+			return true
+		}
+		return i+1 < len(ra) && ra[i] == rb[i+1] && ra[i+1] == rb[i] && string(ra[i+2:]) == string(rb[i+2:])
+	}
+	return string(ra[i:]) == string(rb[i+1:])
 }
 
 func BenchmarkFuzzyKeyword(b *testing.B) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // base is a small valid flow; cases below break it one way at a time.
@@ -280,6 +281,16 @@ func TestNormalizeText(t *testing.T) {
 	for in, want := range cases {
 		if got := NormalizeText(in); got != want {
 			t.Errorf("NormalizeText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// The keyword matcher compares letters in place, which needs valid UTF-8:
+// NormalizeText must give it that whatever bytes a message carries.
+func TestNormalizeTextIsValidUTF8(t *testing.T) {
+	for _, in := range []string{"\xff\xfeдоставка", "доставк\xff", "a\xc3", "\xed\xa0\x80x", "日本\x80語"} {
+		if got := NormalizeText(in); !utf8.ValidString(got) {
+			t.Errorf("NormalizeText(%q) = %q, not valid UTF-8", in, got)
 		}
 	}
 }
