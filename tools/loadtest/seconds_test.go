@@ -21,7 +21,7 @@ func TestPrintSecondsMarksTheStalledSecond(t *testing.T) {
 	add(100*time.Millisecond, 10*time.Millisecond, 100)
 	add(1100*time.Millisecond, 10*time.Millisecond, 98)
 	add(1200*time.Millisecond, 200*time.Millisecond, 2) // the stall
-	add(2*time.Second, time.Second, 5)                   // after the window
+	add(2*time.Second, time.Second, 5)                  // after the window
 
 	var out strings.Builder
 	printSeconds(&out, results, from, to, 50*time.Millisecond)
