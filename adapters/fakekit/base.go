@@ -45,6 +45,9 @@ type BaseOptions struct {
 	ChatParam string
 	// Stats answers GET /_fake/stats.
 	Stats func() any
+	// Lean keeps counts instead of records (NewLeanRecords) and forgets
+	// finished deliveries (DelivererOptions.ForgetDone): for load runs.
+	Lean bool
 }
 
 // Init sets b up and adds the control routes every fake shares:
@@ -65,6 +68,10 @@ func (b *Base[T]) Init(o BaseOptions) {
 	b.Clock, b.Log = o.Clock, o.Logger.With("component", o.Component)
 	b.Ctx, b.cancel = context.WithCancel(context.Background())
 	b.Records = NewRecords[T]()
+	if o.Lean {
+		b.Records = NewLeanRecords[T]()
+		o.Hooks.ForgetDone = true
+	}
 	o.Hooks.Clock, o.Hooks.Logger = b.Clock, b.Log
 	if o.Hooks.MaxConns <= 0 {
 		o.Hooks.MaxConns = 100

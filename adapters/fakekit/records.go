@@ -16,8 +16,11 @@ var ErrClosed = errors.New("fakekit: closed")
 // use NewRecords.
 type Records[T any] struct {
 	mu     sync.Mutex
-	all    []T
-	byChat map[string][]int
+	lean   bool
+	total  int
+	counts map[string]int           // records per chat, kept or not
+	all    []T                      // nil when lean
+	byChat map[string][]int         // indexes into all; empty when lean
 	notify chan struct{}            // closed at the next change of any chat
 	chat   map[string]chan struct{} // closed at the next change of one chat
 	closed bool
@@ -25,15 +28,30 @@ type Records[T any] struct {
 
 // NewRecords returns empty records.
 func NewRecords[T any]() *Records[T] {
-	return &Records[T]{byChat: map[string][]int{}, chat: map[string]chan struct{}{}}
+	return &Records[T]{counts: map[string]int{}, byChat: map[string][]int{}, chat: map[string]chan struct{}{}}
+}
+
+// NewLeanRecords returns records that count what is added, per chat, and
+// keep none of it: Chat and All answer nothing, the waits and Len work. A
+// load run adds thousands of messages a second for minutes, and keeping
+// them grew its heap by megabytes a second, whose collections then took
+// the cores from the server being measured.
+func NewLeanRecords[T any]() *Records[T] {
+	r := NewRecords[T]()
+	r.lean = true
+	return r
 }
 
 // Add appends v to chat's records and wakes its waiters.
 func (r *Records[T]) Add(chat string, v T) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.byChat[chat] = append(r.byChat[chat], len(r.all))
-	r.all = append(r.all, v)
+	r.counts[chat]++
+	r.total++
+	if !r.lean {
+		r.byChat[chat] = append(r.byChat[chat], len(r.all))
+		r.all = append(r.all, v)
+	}
 	if ch := r.chat[chat]; ch != nil {
 		close(ch)
 		delete(r.chat, chat)
@@ -54,7 +72,7 @@ func (r *Records[T]) wakeAllLocked(chats bool) {
 	}
 }
 
-// Chat returns chat's records, oldest first.
+// Chat returns chat's records, oldest first (none when lean).
 func (r *Records[T]) Chat(chat string) []T {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -70,7 +88,7 @@ func (r *Records[T]) chatLocked(chat string) []T {
 	return out
 }
 
-// All returns every record, oldest first.
+// All returns every record, oldest first (none when lean).
 func (r *Records[T]) All() []T {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -81,14 +99,14 @@ func (r *Records[T]) All() []T {
 func (r *Records[T]) Len() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.all)
+	return r.total
 }
 
 // Clear forgets every record (long load runs bound memory with it).
 func (r *Records[T]) Clear() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.all, r.byChat = nil, map[string][]int{}
+	r.all, r.byChat, r.counts, r.total = nil, map[string][]int{}, map[string]int{}, 0
 	r.wakeAllLocked(true)
 }
 
@@ -101,7 +119,7 @@ func (r *Records[T]) Close() {
 }
 
 // Wait blocks until chat has at least n records (or ctx ends) and returns
-// them all.
+// them all (none when lean: use WaitCount).
 func (r *Records[T]) Wait(ctx context.Context, chat string, n int) ([]T, error) {
 	var out []T
 	err := r.wait(ctx, chat, n, func() { out = r.chatLocked(chat) })
@@ -114,7 +132,7 @@ func (r *Records[T]) Wait(ctx context.Context, chat string, n int) ([]T, error) 
 // length until its collections took the cores from the server it measured.
 func (r *Records[T]) WaitCount(ctx context.Context, chat string, n int) (int, error) {
 	var have int
-	err := r.wait(ctx, chat, n, func() { have = len(r.byChat[chat]) })
+	err := r.wait(ctx, chat, n, func() { have = r.counts[chat] })
 	return have, err
 }
 
@@ -123,12 +141,12 @@ func (r *Records[T]) WaitCount(ctx context.Context, chat string, n int) (int, er
 func (r *Records[T]) wait(ctx context.Context, chat string, n int, got func()) error {
 	for {
 		r.mu.Lock()
-		if len(r.byChat[chat]) >= n {
+		have := r.counts[chat]
+		if have >= n {
 			got()
 			r.mu.Unlock()
 			return nil
 		}
-		have := len(r.byChat[chat])
 		if r.closed {
 			r.mu.Unlock()
 			return ErrClosed
@@ -151,11 +169,11 @@ func (r *Records[T]) wait(ctx context.Context, chat string, n int, got func()) e
 func (r *Records[T]) WaitAll(ctx context.Context, n int) error {
 	for {
 		r.mu.Lock()
-		if len(r.all) >= n {
+		have := r.total
+		if have >= n {
 			r.mu.Unlock()
 			return nil
 		}
-		have := len(r.all)
 		if r.closed {
 			r.mu.Unlock()
 			return ErrClosed

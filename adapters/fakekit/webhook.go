@@ -66,7 +66,16 @@ type DelivererOptions struct {
 	OnAccepted func(d Delivery, reply []byte)
 	// Logger gets debug lines (default slog.Default()).
 	Logger *slog.Logger
+	// ForgetDone drops a delivery from the history once it and every
+	// older one are delivered or expired, so that a long load run's memory
+	// stays flat; All, Get and Wait then see only the rest (Wait on a
+	// forgotten id answers ErrForgotten). Default: keep everything, for
+	// tests that inspect what was posted.
+	ForgetDone bool
 }
+
+// ErrForgotten: the delivery is done and, with ForgetDone, no longer kept.
+var ErrForgotten = errors.New("fakekit: delivery done and forgotten")
 
 // ExpBackoff is the usual schedule: the first retry at once, then 2, 4,
 // 8… s, capped at max, all times scale.
@@ -102,7 +111,8 @@ type Deliverer struct {
 	url      string
 	gen      int // bumped when the URL changes: old attempts' queues are gone
 	nextID   int64
-	history  []*Delivery
+	history  []*Delivery // ids first, first+1, …
+	first    int64
 	queues   map[string]*keyQueue
 	ready    []string
 	inFlight int
@@ -151,7 +161,7 @@ func NewDeliverer(opts DelivererOptions) *Deliverer {
 		opts.Client = &http.Client{Transport: t}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Deliverer{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, nextID: 1, queues: map[string]*keyQueue{}}
+	return &Deliverer{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, nextID: 1, first: 1, queues: map[string]*keyQueue{}}
 }
 
 // SetURL points deliveries at url; "" pauses them (updates wait). A new
@@ -220,7 +230,24 @@ func (d *Deliverer) finishLocked(r *Delivery, st DeliveryState) {
 	}
 	r.State, r.DoneAt = st, d.opts.Clock.Now()
 	d.pending--
+	if d.opts.ForgetDone {
+		i := 0
+		for i < len(d.history) && d.history[i].State != DeliveryPending {
+			d.history[i] = nil
+			i++
+		}
+		d.history = d.history[i:]
+		d.first += int64(i)
+	}
 	d.changedLocked()
+}
+
+// atLocked is delivery id, nil when there is none or it was forgotten.
+func (d *Deliverer) atLocked(id int64) *Delivery {
+	if i := id - d.first; i >= 0 && i < int64(len(d.history)) {
+		return d.history[i]
+	}
+	return nil
 }
 
 func (d *Deliverer) pumpLocked() {
@@ -357,7 +384,7 @@ func (d *Deliverer) changedLocked() {
 	}
 }
 
-// All returns every delivery, oldest first.
+// All returns every delivery, oldest first (with ForgetDone, those kept).
 func (d *Deliverer) All() []Delivery {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -375,14 +402,15 @@ func (d *Deliverer) Pending() int {
 	return d.pending
 }
 
-// Get returns delivery id.
+// Get returns delivery id (false for an unknown or forgotten one).
 func (d *Deliverer) Get(id int64) (Delivery, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if id < 1 || id > int64(len(d.history)) {
+	r := d.atLocked(id)
+	if r == nil {
 		return Delivery{}, false
 	}
-	return *d.history[id-1], true
+	return *r, true
 }
 
 // Wait blocks until cond holds for delivery id (checked on every change,
@@ -390,11 +418,14 @@ func (d *Deliverer) Get(id int64) (Delivery, bool) {
 func (d *Deliverer) Wait(ctx context.Context, id int64, cond func(Delivery) bool) (Delivery, error) {
 	for {
 		d.mu.Lock()
-		if id >= 1 && id <= int64(len(d.history)) {
-			if r := *d.history[id-1]; cond(r) {
-				d.mu.Unlock()
-				return r, nil
-			}
+		if r := d.atLocked(id); r != nil && cond(*r) {
+			snap := *r
+			d.mu.Unlock()
+			return snap, nil
+		}
+		if id >= 1 && id < d.first {
+			d.mu.Unlock()
+			return Delivery{}, fmt.Errorf("wait for delivery %d: %w", id, ErrForgotten)
 		}
 		if d.closed {
 			d.mu.Unlock()

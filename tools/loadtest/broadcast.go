@@ -179,7 +179,7 @@ func broadcastMain(args []string) error {
 			*liveEvery = time.Duration(float64(time.Second) / lim.PerChatSecond)
 		}
 	}
-	if err := p.start(false, *rate); err != nil {
+	if err := p.start(fakeSetup{rate: *rate}); err != nil {
 		return fmt.Errorf("start fake %s: %w", p.name(), err)
 	}
 	defer p.close()

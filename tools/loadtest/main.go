@@ -31,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
@@ -86,6 +87,7 @@ func run() error {
 	verbose := flag.Bool("v", false, "show the server's log")
 	perSecond := flag.Bool("per-second", false, "also show each measured second's replies and latency, to tell a steady tail from stalls")
 	cpuProfile := flag.String("cpuprofile", "", "write the load tool's own CPU profile (fake platform and chats) to this file")
+	memProfile := flag.String("memprofile", "", "write the load tool's own heap profile (what the fake platform and the chats keep) at the end of the run to this file")
 	flag.Parse()
 	p, err := newPlatform(*plat)
 	if err != nil {
@@ -130,7 +132,7 @@ func run() error {
 	}
 
 	// The fake takes every send: this measures Voronka, not the platform.
-	if err := p.start(true, 0); err != nil {
+	if err := p.start(fakeSetup{unlimited: true, lean: true}); err != nil {
 		return fmt.Errorf("start fake %s: %w", p.name(), err)
 	}
 	defer p.close()
@@ -240,6 +242,9 @@ func run() error {
 	}
 	wg.Wait()
 	end := time.Now()
+	if *memProfile != "" {
+		writeHeapProfile(*memProfile)
+	}
 	<-cpuSampled
 	var lat []time.Duration
 	for _, r := range results {
@@ -368,4 +373,20 @@ func processCPU(pid int) time.Duration {
 	fmt.Sscan(f[12], &stime)
 	// USER_HZ is 100 on every Linux this runs on.
 	return time.Duration(utime+stime) * 10 * time.Millisecond
+}
+
+// writeHeapProfile writes the live heap after a collection, so it shows what
+// the run keeps (the fake's records, the results) rather than what it last
+// allocated.
+func writeHeapProfile(path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "heap profile:", err)
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, "heap profile:", err)
+	}
 }

@@ -31,9 +31,8 @@ type platform interface {
 	// limits are the platform's send limits (PLATFORMS.md), which the
 	// fake enforces unless started unlimited.
 	limits() channel.Limits
-	// start starts the fake: unlimited, or enforcing rate msg/s bot-wide
-	// (0: the platform's own).
-	start(unlimited bool, rate float64) error
+	// start starts the fake as o says.
+	start(o fakeSetup) error
 	close()
 	// env is the server's environment for the platform; readyLine, when
 	// set, is the log line that says the channel is up (Telegram's
@@ -54,6 +53,18 @@ type platform interface {
 	sent(user int) []sentMsg
 	// stats are the sends the fake took and its rate-limit answers.
 	stats() (sent int, limited int64)
+}
+
+// fakeSetup is how a fake is started.
+type fakeSetup struct {
+	// unlimited switches the platform's limits off; else rate is the
+	// bot-wide limit in msg/s (0: the platform's own).
+	unlimited bool
+	rate      float64
+	// lean keeps counts, not the messages: sent then answers nothing.
+	// The chats mode sets it, as its fake would otherwise keep megabytes
+	// a second, whose collections take the cores from the server.
+	lean bool
 }
 
 type sentMsg struct {
@@ -102,15 +113,15 @@ type tgPlatform struct{ f *tgfake.Fake }
 
 func (p *tgPlatform) name() string           { return "telegram" }
 func (p *tgPlatform) limits() channel.Limits { return channel.TelegramLimits }
-func (p *tgPlatform) start(unlimited bool, rate float64) error {
+func (p *tgPlatform) start(o fakeSetup) error {
 	l := tgfake.Limits{Unlimited: true}
-	if !unlimited {
+	if !o.unlimited {
 		l = tgfake.DefaultLimits()
-		if rate > 0 {
-			l.GlobalPerSecond, l.GlobalBurst = rate, int(rate)
+		if o.rate > 0 {
+			l.GlobalPerSecond, l.GlobalBurst = o.rate, int(o.rate)
 		}
 	}
-	p.f = tgfake.New(tgfake.Options{Limits: l, Logger: quiet})
+	p.f = tgfake.New(tgfake.Options{Limits: l, Logger: quiet, Lean: o.lean})
 	_, err := p.f.Start()
 	return err
 }
@@ -163,8 +174,8 @@ const waVerify = "loadtest-verify"
 
 func (p *waPlatform) name() string           { return "whatsapp" }
 func (p *waPlatform) limits() channel.Limits { return whatsapp.Limits }
-func (p *waPlatform) start(unlimited bool, rate float64) error {
-	p.f = wafake.New(wafake.Options{Unlimited: unlimited, PerSecond: rate, Logger: quiet})
+func (p *waPlatform) start(o fakeSetup) error {
+	p.f = wafake.New(wafake.Options{Unlimited: o.unlimited, PerSecond: o.rate, Logger: quiet, Lean: o.lean})
 	var err error
 	p.api, err = p.f.Start("")
 	return err
@@ -208,9 +219,9 @@ type viberPlatform struct {
 
 func (p *viberPlatform) name() string           { return "viber" }
 func (p *viberPlatform) limits() channel.Limits { return viber.Limits }
-func (p *viberPlatform) start(unlimited bool, _ float64) error {
+func (p *viberPlatform) start(o fakeSetup) error {
 	// Viber's limit is its own (50 msg/s after a burst); not settable.
-	p.f = viberfake.New(viberfake.Options{Unlimited: unlimited, Logger: quiet})
+	p.f = viberfake.New(viberfake.Options{Unlimited: o.unlimited, Logger: quiet, Lean: o.lean})
 	var err error
 	p.api, err = p.f.Start("")
 	return err
@@ -262,8 +273,8 @@ const (
 
 func (p *vkPlatform) name() string           { return "vk" }
 func (p *vkPlatform) limits() channel.Limits { return vk.Limits }
-func (p *vkPlatform) start(unlimited bool, rate float64) error {
-	p.f = vkfake.New(vkfake.Options{Unlimited: unlimited, PerSecond: rate, Logger: quiet})
+func (p *vkPlatform) start(o fakeSetup) error {
+	p.f = vkfake.New(vkfake.Options{Unlimited: o.unlimited, PerSecond: o.rate, Logger: quiet, Lean: o.lean})
 	var err error
 	p.api, err = p.f.Start("")
 	return err

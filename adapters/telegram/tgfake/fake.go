@@ -53,6 +53,12 @@ type Options struct {
 	HTTPClient *http.Client
 	// Logger receives the fake's logs (default slog.Default()).
 	Logger *slog.Logger
+	// Lean keeps counts, not contents, of sends and created updates and
+	// only each chat's latest bot message (older ones answer "message
+	// can't be edited"): a load run's memory then stays flat instead of
+	// growing megabytes a second. Sent, AllSent and Updates answer
+	// nothing; the waits and Stats count.
+	Lean bool
 }
 
 // Fake is a fake Telegram Bot API server for one bot. It is an
@@ -79,24 +85,27 @@ type Fake struct {
 	srv   *http.Server
 	base  string
 
-	mu           sync.Mutex
-	users        map[int64]*userState
-	chats        map[int64]*chatState
-	msgs         map[msgKey]*botMessage
-	queries      map[string]*queryState
-	nextUpdateID int64
-	nextQueryID  int64
-	allowed      []string
-	pending      []*updateRec // unconfirmed updates in id order (done ones are compacted lazily)
-	pendingN     int          // not-done entries of pending
-	history      []*updateRec
-	poll         *poller
-	hook         *hookState
-	global       bucket
-	sent         []SentMessage
-	sentByChat   map[int64][]int
-	answers      []CallbackAnswer
-	notify       chan struct{}
+	mu             sync.Mutex
+	users          map[int64]*userState
+	chats          map[int64]*chatState
+	msgs           map[msgKey]*botMessage
+	queries        map[string]*queryState
+	nextUpdateID   int64
+	nextQueryID    int64
+	allowed        []string
+	pending        []*updateRec // unconfirmed updates in id order (done ones are compacted lazily)
+	pendingN       int          // not-done entries of pending
+	history        []*updateRec
+	poll           *poller
+	hook           *hookState
+	global         bucket
+	sent           []SentMessage
+	sentByChat     map[int64][]int // indexes into sent; empty when Lean
+	sentCount      map[int64]int   // sends and edits per chat, kept or not
+	sentTotal      int
+	updatesCreated int
+	answers        []CallbackAnswer
+	notify         chan struct{}
 	// chatNotify wakes only the waiters of one chat: with thousands of
 	// chats waiting (a load test), a single broadcast would wake them all
 	// for every message.
@@ -179,6 +188,7 @@ func New(opts Options) *Fake {
 		queries:      map[string]*queryState{},
 		nextUpdateID: 1,
 		sentByChat:   map[int64][]int{},
+		sentCount:    map[int64]int{},
 	}
 	f.limits.Unlimited = opts.Limits.Unlimited
 	f.methods = map[string]methodFunc{

@@ -186,6 +186,10 @@ func (f *Fake) sendMessage(_ context.Context, p params) ([]byte, string, *apiErr
 		Text:        text,
 		ReplyMarkup: pm.inline,
 	}
+	if f.opts.Lean && c.lastBot != 0 {
+		delete(f.msgs, msgKey{chatID, c.lastBot})
+	}
+	c.lastBot = msg.MessageID
 	f.msgs[msgKey{chatID, msg.MessageID}] = &botMessage{msg: msg, markup: pm.canonical}
 	if pm.inline != nil {
 		c.lastMarkup = msg.MessageID

@@ -51,9 +51,13 @@ type Stats struct {
 
 // recordLocked appends a recorded call and wakes waiters.
 func (f *Fake) recordLocked(m SentMessage) {
-	f.sentByChat[m.ChatID] = append(f.sentByChat[m.ChatID], len(f.sent))
+	f.sentCount[m.ChatID]++
+	f.sentTotal++
+	if !f.opts.Lean {
+		f.sentByChat[m.ChatID] = append(f.sentByChat[m.ChatID], len(f.sent))
+		f.sent = append(f.sent, m)
+	}
 	f.chatChangedLocked(m.ChatID)
-	f.sent = append(f.sent, m)
 	f.changedLocked()
 }
 
@@ -93,7 +97,7 @@ func (f *Fake) WaitSent(ctx context.Context, chatID int64, n int) ([]SentMessage
 // has rather than a copy of them (see fakekit.Records.WaitCount).
 func (f *Fake) WaitSentCount(ctx context.Context, chatID int64, n int) (int, error) {
 	var have int
-	err := f.waitSent(ctx, chatID, n, func() { have = len(f.sentByChat[chatID]) })
+	err := f.waitSent(ctx, chatID, n, func() { have = f.sentCount[chatID] })
 	return have, err
 }
 
@@ -102,7 +106,7 @@ func (f *Fake) WaitSentCount(ctx context.Context, chatID int64, n int) (int, err
 func (f *Fake) waitSent(ctx context.Context, chatID int64, n int, got func()) error {
 	have := 0
 	err := f.waitForChat(ctx, chatID, func() bool {
-		if have = len(f.sentByChat[chatID]); have < n {
+		if have = f.sentCount[chatID]; have < n {
 			return false
 		}
 		got()
@@ -116,7 +120,7 @@ func (f *Fake) waitSent(ctx context.Context, chatID int64, n int, got func()) er
 
 // WaitAllSent blocks until at least n sends/edits are recorded in total.
 func (f *Fake) WaitAllSent(ctx context.Context, n int) error {
-	if err := f.waitFor(ctx, func() bool { return len(f.sent) >= n }); err != nil {
+	if err := f.waitFor(ctx, func() bool { return f.sentTotal >= n }); err != nil {
 		return fmt.Errorf("wait for %d messages: %w", n, err)
 	}
 	return nil
@@ -128,8 +132,8 @@ func (f *Fake) WaitAllSent(ctx context.Context, n int) error {
 func (f *Fake) ClearSent() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.sent = nil
-	f.sentByChat = map[int64][]int{}
+	f.sent, f.sentTotal = nil, 0
+	f.sentByChat, f.sentCount = map[int64][]int{}, map[int64]int{}
 	f.answers = nil
 	f.changedLocked()
 	f.everyChatChangedLocked()
@@ -154,8 +158,8 @@ func (f *Fake) Stats() Stats {
 		s.Requests["unknown"] = n
 	}
 	f.mu.Lock()
-	s.Sent = len(f.sent)
-	s.UpdatesCreated = len(f.history)
+	s.Sent = f.sentTotal
+	s.UpdatesCreated = f.updatesCreated
 	s.UpdatesPending = f.pendingN
 	f.mu.Unlock()
 	return s

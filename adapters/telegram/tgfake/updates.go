@@ -101,7 +101,10 @@ func (f *Fake) addUpdateLocked(u *Update, key int64, now, expires time.Time) {
 	}
 	f.pending = append(f.pending, rec)
 	f.pendingN++
-	f.history = append(f.history, rec)
+	f.updatesCreated++
+	if !f.opts.Lean {
+		f.history = append(f.history, rec)
+	}
 	if f.hook != nil {
 		f.hook.enqueue(rec)
 		f.pumpLocked()
@@ -619,9 +622,13 @@ func (f *Fake) UpdateStatusOf(id int64) (UpdateStatus, bool) {
 }
 
 func (f *Fake) findUpdateLocked(id int64) *updateRec {
-	i := sort.Search(len(f.history), func(i int) bool { return f.history[i].id >= id })
-	if i < len(f.history) && f.history[i].id == id {
-		return f.history[i]
+	recs := f.history
+	if f.opts.Lean {
+		recs = f.pending // in id order too; done ones leave it
+	}
+	i := sort.Search(len(recs), func(i int) bool { return recs[i].id >= id })
+	if i < len(recs) && recs[i].id == id {
+		return recs[i]
 	}
 	return nil
 }

@@ -32,6 +32,7 @@ type chatState struct {
 	chat       Chat
 	nextMsgID  int
 	lastMarkup int // id of the latest bot message carrying an inline keyboard
+	lastBot    int // id of the latest bot message (the only one kept when Lean)
 	bucket     bucket
 }
 

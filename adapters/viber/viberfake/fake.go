@@ -86,6 +86,9 @@ type Options struct {
 	Unlimited  bool
 	RetryScale float64
 	Logger     *slog.Logger
+	// Lean keeps counts, not contents, of what the bot sent and forgets
+	// delivered updates (fakekit.BaseOptions.Lean): for load runs.
+	Lean bool
 }
 
 // Button is a keyboard button of a sent message.
@@ -148,7 +151,7 @@ func New(opts Options) *Fake {
 		opts.Name = "Voronka Shop"
 	}
 	f := &Fake{opts: opts, users: map[string]*user{}, nextToken: firstToken}
-	f.Init(fakekit.BaseOptions{Component: "viberfake", Clock: opts.Clock, Logger: opts.Logger, ChatParam: "user_id",
+	f.Init(fakekit.BaseOptions{Component: "viberfake", Clock: opts.Clock, Logger: opts.Logger, Lean: opts.Lean, ChatParam: "user_id",
 		Stats: func() any { return f.Stats() },
 		Hooks: fakekit.DelivererOptions{TTL: time.Hour, Backoff: fakekit.ExpBackoff(5*time.Minute, opts.RetryScale),
 			Prepare: func(req *http.Request, d fakekit.Delivery) {

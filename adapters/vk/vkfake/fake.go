@@ -97,6 +97,9 @@ type Options struct {
 	Unlimited  bool
 	RetryScale float64
 	Logger     *slog.Logger
+	// Lean keeps counts, not contents, of what the bot sent and forgets
+	// delivered updates (fakekit.BaseOptions.Lean): for load runs.
+	Lean bool
 }
 
 // Button is one keyboard button of a sent message.
@@ -179,7 +182,7 @@ func New(opts Options) *Fake {
 		opts.PerSecond = 20
 	}
 	f := &Fake{opts: opts, users: map[int64]*user{}, randoms: map[string]int64{}, events: map[string]*pressEvent{}}
-	f.Init(fakekit.BaseOptions{Component: "vkfake", Clock: opts.Clock, Logger: opts.Logger, ChatParam: "peer_id",
+	f.Init(fakekit.BaseOptions{Component: "vkfake", Clock: opts.Clock, Logger: opts.Logger, Lean: opts.Lean, ChatParam: "peer_id",
 		Stats: func() any { return f.Stats() },
 		Hooks: fakekit.DelivererOptions{TTL: 8 * time.Hour, Backoff: fakekit.ExpBackoff(60*time.Second, opts.RetryScale),
 			Prepare: func(req *http.Request, d fakekit.Delivery) {

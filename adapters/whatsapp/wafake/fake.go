@@ -107,6 +107,10 @@ type Options struct {
 	// RetryScale scales the webhook retry back-off (default 1).
 	RetryScale float64
 	Logger     *slog.Logger
+	// Lean keeps counts, not contents, of what the bot sent and forgets
+	// delivered updates (fakekit.BaseOptions.Lean): for load runs. Status
+	// then knows no message.
+	Lean bool
 }
 
 // Button is one reply button or list row of a sent message.
@@ -190,7 +194,7 @@ func New(opts Options) *Fake {
 		opts.PairBurst = 10
 	}
 	f := &Fake{opts: opts, users: map[string]*user{}, msgs: map[string]*SentMessage{}}
-	f.Init(fakekit.BaseOptions{Component: "wafake", Clock: opts.Clock, Logger: opts.Logger, ChatParam: "to",
+	f.Init(fakekit.BaseOptions{Component: "wafake", Clock: opts.Clock, Logger: opts.Logger, Lean: opts.Lean, ChatParam: "to",
 		Stats: func() any { return f.Stats() },
 		Hooks: fakekit.DelivererOptions{TTL: 7 * 24 * time.Hour, Backoff: fakekit.ExpBackoff(time.Hour, opts.RetryScale),
 			Prepare: func(req *http.Request, d fakekit.Delivery) {
@@ -505,8 +509,10 @@ func (f *Fake) send(body []byte) (res []byte, status, code int, details string) 
 		m := msg
 		u.lastSent = &m
 	}
-	m := msg
-	f.msgs[msg.ID] = &m
+	if !f.opts.Lean {
+		m := msg
+		f.msgs[msg.ID] = &m
+	}
 	f.mu.Unlock()
 
 	switch {

@@ -1,9 +1,11 @@
 package wafake
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +78,54 @@ func TestFakeChecksWhatTheCloudAPIChecks(t *testing.T) {
 	clock.Advance(time.Second)
 	if st, m := post(t, base, path, f.Token(), `{"messaging_product":"whatsapp","to":"79990001122","type":"text","text":{"body":"z"}}`); st != 200 {
 		t.Fatalf("after a second: %d %v", st, m)
+	}
+}
+
+// A lean fake (the load tool's) accepts and counts sends, keeps none of
+// them, and forgets each status once posted to the webhook.
+func TestLeanCountsSendsAndKeepsNone(t *testing.T) {
+	hook := make(chan struct{}, 10)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodGet { // Meta's verification request
+			_, _ = io.WriteString(w, r.URL.Query().Get("hub.challenge"))
+			return
+		}
+		hook <- struct{}{}
+	}))
+	defer srv.Close()
+	f := New(Options{Unlimited: true, Lean: true, SkipDelivered: true})
+	base, err := f.Start("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := f.SetWebhook(ctx, srv.URL, "verify"); err != nil {
+		t.Fatal(err)
+	}
+	f.SendText("79990001122", "Ivan", "hi")
+	<-hook
+	st, m := post(t, base, "/v21.0/"+f.PhoneNumberID()+"/messages", f.Token(),
+		`{"messaging_product":"whatsapp","to":"79990001122","type":"text","text":{"body":"x"}}`)
+	if st != 200 {
+		t.Fatalf("send = %d %v", st, m)
+	}
+	<-hook // the sent status
+	if n, err := f.Records.WaitCount(ctx, "79990001122", 1); err != nil || n != 1 {
+		t.Fatalf("WaitCount = %d, %v; want 1", n, err)
+	}
+	if got := f.Sent("79990001122"); len(got) != 0 {
+		t.Fatalf("lean fake kept %d messages", len(got))
+	}
+	id, _ := m["messages"].([]any)[0].(map[string]any)["id"].(string)
+	if _, err := f.Status(id, "read"); err == nil {
+		t.Fatal("lean fake still knows a sent message's id")
+	}
+	for f.Deliveries().Pending() > 0 && ctx.Err() == nil { // the hook saw it just before it answered
+		time.Sleep(time.Millisecond)
+	}
+	if all := f.Deliveries().All(); len(all) != 0 {
+		t.Fatalf("lean fake kept %d deliveries after they were posted", len(all))
 	}
 }
