@@ -13,7 +13,7 @@ var ErrClosed = errors.New("fakekit: closed")
 // Records are what a bot sent, kept per chat in order, with waiters that
 // wake on a change of their own chat only (a load test has thousands of
 // chats waiting). Safe for concurrent use; the zero value is not usable,
-// use NewRecords.
+// use NewRecords (or NewLeanRecords, which only counts).
 type Records[T any] struct {
 	mu     sync.Mutex
 	lean   bool
@@ -102,7 +102,7 @@ func (r *Records[T]) Len() int {
 	return r.total
 }
 
-// Clear forgets every record (long load runs bound memory with it).
+// Clear forgets every record and count.
 func (r *Records[T]) Clear() {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -126,9 +126,9 @@ func (f *Fake) WaitAllSent(ctx context.Context, n int) error {
 	return nil
 }
 
-// ClearSent forgets the recorded sends, edits and callback answers (the
-// messages themselves stay editable and pressable). Long load runs can
-// call it to bound memory.
+// ClearSent forgets the recorded sends, edits and callback answers, and
+// their counts (the messages themselves stay editable and pressable). A
+// load run bounds its memory with Options.Lean instead.
 func (f *Fake) ClearSent() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
