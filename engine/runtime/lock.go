@@ -111,10 +111,23 @@ func (e *cacheEntry) finish(id string) {
 	e.done[id] = struct{}{}
 }
 
+// pruneScanMax is the outbox size up to which prune scans it for each id;
+// past it, prune indexes the ids first. mine holds about one id per
+// message in the outbox, so scanning a backlog (an outage, a chat past its
+// per-chat send rate) would cost its square on every commit of the chat.
+const pruneScanMax = 16
+
 // prune forgets ids no longer in the outbox.
 func (e *cacheEntry) prune(box []store.OutMessage) {
 	gone := func(id string) bool {
 		return !slices.ContainsFunc(box, func(m store.OutMessage) bool { return m.ID == id })
+	}
+	if len(box) > pruneScanMax {
+		in := make(map[string]struct{}, len(box))
+		for _, m := range box {
+			in[m.ID] = struct{}{}
+		}
+		gone = func(id string) bool { _, ok := in[id]; return !ok }
 	}
 	for _, set := range [3]map[string]struct{}{e.mine, e.done, e.logged} {
 		for id := range set {
