@@ -85,32 +85,24 @@ type Fake struct {
 	srv   *http.Server
 	base  string
 
-	mu             sync.Mutex
-	users          map[int64]*userState
-	chats          map[int64]*chatState
-	msgs           map[msgKey]*botMessage
-	queries        map[string]*queryState
-	nextUpdateID   int64
-	nextQueryID    int64
-	allowed        []string
-	pending        []*updateRec // unconfirmed updates in id order (done ones are compacted lazily)
-	pendingN       int          // not-done entries of pending
-	history        []*updateRec
-	poll           *poller
-	hook           *hookState
-	global         bucket
-	sent           []SentMessage
-	sentByChat     map[int64][]int // indexes into sent; empty when Lean
-	sentCount      map[int64]int   // sends and edits per chat, kept or not
-	sentTotal      int
-	updatesCreated int
-	answers        []CallbackAnswer
-	notify         chan struct{}
-	// chatNotify wakes only the waiters of one chat: with thousands of
-	// chats waiting (a load test), a single broadcast would wake them all
-	// for every message.
-	chatNotify map[int64]chan struct{}
-	closed     bool
+	mu           sync.Mutex
+	users        map[int64]*userState
+	chats        map[int64]*chatState
+	msgs         map[msgKey]*botMessage
+	queries      map[string]*queryState
+	nextUpdateID int64
+	nextQueryID  int64
+	allowed      []string
+	pending      []*updateRec // unconfirmed updates in id order (done ones are compacted lazily)
+	pendingN     int          // not-done entries of pending
+	history      []*updateRec
+	poll         *poller
+	hook         *hookState
+	global       bucket
+	sent         *fakekit.Records[SentMessage] // sends and edits, by chat
+	answers      []CallbackAnswer
+	notify       chan struct{}
+	closed       bool
 
 	faults fakekit.Faults // outages and injected failures, see SetOutage
 }
@@ -187,8 +179,10 @@ func New(opts Options) *Fake {
 		msgs:         map[msgKey]*botMessage{},
 		queries:      map[string]*queryState{},
 		nextUpdateID: 1,
-		sentByChat:   map[int64][]int{},
-		sentCount:    map[int64]int{},
+		sent:         fakekit.NewRecords[SentMessage](),
+	}
+	if opts.Lean {
+		f.sent = fakekit.NewLeanRecords[SentMessage]()
 	}
 	f.limits.Unlimited = opts.Limits.Unlimited
 	f.methods = map[string]methodFunc{
@@ -269,8 +263,8 @@ func (f *Fake) Close() error {
 	}
 	f.hook = nil
 	f.changedLocked()
-	f.everyChatChangedLocked()
 	f.mu.Unlock()
+	f.sent.Close()
 	f.cancel()
 
 	f.srvMu.Lock()
@@ -403,56 +397,11 @@ func drain(r io.ReadCloser) {
 	_ = r.Close()
 }
 
-// changedLocked wakes everyone waiting in WaitSent and friends.
+// changedLocked wakes everyone waiting in waitFor (WaitUpdate, WaitPoll).
 func (f *Fake) changedLocked() {
 	if f.notify != nil {
 		close(f.notify)
 		f.notify = nil
-	}
-}
-
-// chatChangedLocked wakes the waiters of one chat; all waits on chat
-// channels also wake on Close and ClearSent (everyChatChangedLocked).
-func (f *Fake) chatChangedLocked(chat int64) {
-	if ch := f.chatNotify[chat]; ch != nil {
-		close(ch)
-		delete(f.chatNotify, chat)
-	}
-}
-
-func (f *Fake) everyChatChangedLocked() {
-	for chat, ch := range f.chatNotify {
-		close(ch)
-		delete(f.chatNotify, chat)
-	}
-}
-
-// waitForChat is waitFor woken only by changes to chat.
-func (f *Fake) waitForChat(ctx context.Context, chat int64, cond func() bool) error {
-	for {
-		f.mu.Lock()
-		if cond() {
-			f.mu.Unlock()
-			return nil
-		}
-		if f.closed {
-			f.mu.Unlock()
-			return errors.New("tgfake: closed")
-		}
-		if f.chatNotify == nil {
-			f.chatNotify = map[int64]chan struct{}{}
-		}
-		ch := f.chatNotify[chat]
-		if ch == nil {
-			ch = make(chan struct{})
-			f.chatNotify[chat] = ch
-		}
-		f.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("tgfake: wait: %w", ctx.Err())
-		}
 	}
 }
 

@@ -3,7 +3,7 @@ package tgfake
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -49,94 +49,47 @@ type Stats struct {
 	UpdatesPending int `json:"updates_pending"`
 }
 
-// recordLocked appends a recorded call and wakes waiters.
+// recordLocked records a successful send or edit and wakes its chat's
+// waiters.
 func (f *Fake) recordLocked(m SentMessage) {
-	f.sentCount[m.ChatID]++
-	f.sentTotal++
-	if !f.opts.Lean {
-		f.sentByChat[m.ChatID] = append(f.sentByChat[m.ChatID], len(f.sent))
-		f.sent = append(f.sent, m)
-	}
-	f.chatChangedLocked(m.ChatID)
-	f.changedLocked()
+	f.sent.Add(chatKey(m.ChatID), m)
 }
 
-// Sent returns the recorded sends and edits in chat chatID, oldest first.
-func (f *Fake) Sent(chatID int64) []SentMessage {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.sentLocked(chatID)
-}
+// chatKey is a chat id as the records key it.
+func chatKey(chatID int64) string { return strconv.FormatInt(chatID, 10) }
 
-func (f *Fake) sentLocked(chatID int64) []SentMessage {
-	idx := f.sentByChat[chatID]
-	out := make([]SentMessage, len(idx))
-	for i, j := range idx {
-		out[i] = f.sent[j]
-	}
-	return out
-}
+// Sent returns the recorded sends and edits in chat chatID, oldest first
+// (none when Lean).
+func (f *Fake) Sent(chatID int64) []SentMessage { return f.sent.Chat(chatKey(chatID)) }
 
-// AllSent returns every recorded send and edit, oldest first.
-func (f *Fake) AllSent() []SentMessage {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]SentMessage(nil), f.sent...)
-}
+// AllSent returns every recorded send and edit, oldest first (none when
+// Lean).
+func (f *Fake) AllSent() []SentMessage { return f.sent.All() }
 
 // WaitSent blocks until at least n sends/edits are recorded in chat chatID
 // (or ctx ends) and returns them all. It waits on a notification, never by
 // polling.
 func (f *Fake) WaitSent(ctx context.Context, chatID int64, n int) ([]SentMessage, error) {
-	var out []SentMessage
-	err := f.waitSent(ctx, chatID, n, func() { out = f.sentLocked(chatID) })
-	return out, err
+	return f.sent.Wait(ctx, chatKey(chatID), n)
 }
 
 // WaitSentCount is WaitSent returning how many sends and edits chat chatID
 // has rather than a copy of them (see fakekit.Records.WaitCount).
 func (f *Fake) WaitSentCount(ctx context.Context, chatID int64, n int) (int, error) {
-	var have int
-	err := f.waitSent(ctx, chatID, n, func() { have = f.sentCount[chatID] })
-	return have, err
-}
-
-// waitSent waits for n sends and edits in chat chatID, then calls got with
-// the lock held.
-func (f *Fake) waitSent(ctx context.Context, chatID int64, n int, got func()) error {
-	have := 0
-	err := f.waitForChat(ctx, chatID, func() bool {
-		if have = f.sentCount[chatID]; have < n {
-			return false
-		}
-		got()
-		return true
-	})
-	if err != nil {
-		return fmt.Errorf("wait for %d messages in chat %d (have %d): %w", n, chatID, have, err)
-	}
-	return nil
+	return f.sent.WaitCount(ctx, chatKey(chatID), n)
 }
 
 // WaitAllSent blocks until at least n sends/edits are recorded in total.
-func (f *Fake) WaitAllSent(ctx context.Context, n int) error {
-	if err := f.waitFor(ctx, func() bool { return f.sentTotal >= n }); err != nil {
-		return fmt.Errorf("wait for %d messages: %w", n, err)
-	}
-	return nil
-}
+func (f *Fake) WaitAllSent(ctx context.Context, n int) error { return f.sent.WaitAll(ctx, n) }
 
 // ClearSent forgets the recorded sends, edits and callback answers, and
 // their counts (the messages themselves stay editable and pressable). A
 // load run bounds its memory with Options.Lean instead.
 func (f *Fake) ClearSent() {
+	f.sent.Clear()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.sent, f.sentTotal = nil, 0
-	f.sentByChat, f.sentCount = map[int64][]int{}, map[int64]int{}
 	f.answers = nil
-	f.changedLocked()
-	f.everyChatChangedLocked()
 }
 
 // CallbackAnswers returns the successful answerCallbackQuery calls.
@@ -158,8 +111,8 @@ func (f *Fake) Stats() Stats {
 		s.Requests["unknown"] = n
 	}
 	f.mu.Lock()
-	s.Sent = f.sentTotal
-	s.UpdatesCreated = f.updatesCreated
+	s.Sent = f.sent.Len()
+	s.UpdatesCreated = int(f.nextUpdateID - 1)
 	s.UpdatesPending = f.pendingN
 	f.mu.Unlock()
 	return s

@@ -101,7 +101,6 @@ func (f *Fake) addUpdateLocked(u *Update, key int64, now, expires time.Time) {
 	}
 	f.pending = append(f.pending, rec)
 	f.pendingN++
-	f.updatesCreated++
 	if !f.opts.Lean {
 		f.history = append(f.history, rec)
 	}
