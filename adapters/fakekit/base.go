@@ -67,10 +67,11 @@ func (b *Base[T]) Init(o BaseOptions) {
 	}
 	b.Clock, b.Log = o.Clock, o.Logger.With("component", o.Component)
 	b.Ctx, b.cancel = context.WithCancel(context.Background())
-	b.Records = NewRecords[T]()
 	if o.Lean {
 		b.Records = NewLeanRecords[T]()
 		o.Hooks.ForgetDone = true
+	} else {
+		b.Records = NewRecords[T]()
 	}
 	o.Hooks.Clock, o.Hooks.Logger = b.Clock, b.Log
 	if o.Hooks.MaxConns <= 0 {

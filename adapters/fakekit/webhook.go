@@ -111,8 +111,7 @@ type Deliverer struct {
 	url      string
 	gen      int // bumped when the URL changes: old attempts' queues are gone
 	nextID   int64
-	history  []*Delivery // ids first, first+1, …
-	first    int64
+	history  []*Delivery // the last len(history) ids before nextID, in order
 	queues   map[string]*keyQueue
 	ready    []string
 	inFlight int
@@ -161,7 +160,7 @@ func NewDeliverer(opts DelivererOptions) *Deliverer {
 		opts.Client = &http.Client{Transport: t}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Deliverer{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, nextID: 1, first: 1, queues: map[string]*keyQueue{}}
+	return &Deliverer{opts: opts, log: opts.Logger, ctx: ctx, cancel: cancel, nextID: 1, queues: map[string]*keyQueue{}}
 }
 
 // SetURL points deliveries at url; "" pauses them (updates wait). A new
@@ -237,14 +236,17 @@ func (d *Deliverer) finishLocked(r *Delivery, st DeliveryState) {
 			i++
 		}
 		d.history = d.history[i:]
-		d.first += int64(i)
 	}
 	d.changedLocked()
 }
 
+// firstLocked is the id of history[0]: the history is every id up to
+// nextID, less the forgotten ones before it.
+func (d *Deliverer) firstLocked() int64 { return d.nextID - int64(len(d.history)) }
+
 // atLocked is delivery id, nil when there is none or it was forgotten.
 func (d *Deliverer) atLocked(id int64) *Delivery {
-	if i := id - d.first; i >= 0 && i < int64(len(d.history)) {
+	if i := id - d.firstLocked(); i >= 0 && i < int64(len(d.history)) {
 		return d.history[i]
 	}
 	return nil
@@ -423,7 +425,7 @@ func (d *Deliverer) Wait(ctx context.Context, id int64, cond func(Delivery) bool
 			d.mu.Unlock()
 			return snap, nil
 		}
-		if id >= 1 && id < d.first {
+		if id >= 1 && id < d.firstLocked() {
 			d.mu.Unlock()
 			return Delivery{}, fmt.Errorf("wait for delivery %d: %w", id, ErrForgotten)
 		}
